@@ -1,0 +1,1 @@
+"""The cloud batch training job. Built by later issues."""

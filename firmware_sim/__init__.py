@@ -1,0 +1,1 @@
+"""The simulated smartwatch: physiology, anomaly scenarios, firmware, GATT server, radio."""

@@ -1,0 +1,1 @@
+"""The phone gateway service (ingest, detection, sync). Built by later issues."""

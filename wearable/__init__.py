@@ -1,0 +1,1 @@
+"""Wearable health-monitoring pipeline: shared contracts and the `wearable` command."""
