@@ -1,0 +1,1 @@
+"""Contracts that cross a boundary (watch <-> gateway <-> cloud). Both sides import these."""
