@@ -1,0 +1,911 @@
+"""Simulation scenarios: a TOML file describing a cohort of simulated watches.
+
+:func:`load_scenario` / :func:`parse_scenario` read and validate a file into a
+:class:`Scenario`; :meth:`Scenario.plan` turns it into one deterministic
+:class:`WatchPlan` per watch (identity, person, clock, firmware budgets, ground-truth
+episodes, link events). The format is documented in ``docs/formats/scenario.md``.
+
+Every problem is a :class:`ScenarioError` naming the offending field path, e.g.
+``episode[2].kind``, and what would be accepted instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import enum
+import math
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from firmware_sim import scenario_sampling as sampling
+from firmware_sim.episodes import AnomalyKind, Episode, FaultKind
+from firmware_sim.physiology.profile import PersonProfile
+
+Kind = AnomalyKind | FaultKind
+
+#: Every episode kind, anomalies first, in the order used for sampling.
+KINDS: tuple[Kind, ...] = (*AnomalyKind, *FaultKind)
+_KIND_BY_NAME: dict[str, Kind] = {k.value: k for k in KINDS}
+
+LINK_KINDS = ("drop", "out_of_range")
+
+#: Default ``[durations]``: the range a sampled episode's length is drawn from, seconds.
+DEFAULT_DURATIONS_S: Mapping[Kind, tuple[float, float]] = types.MappingProxyType(
+    {
+        AnomalyKind.TACHYCARDIA: (600.0, 2400.0),
+        AnomalyKind.BRADYCARDIA: (600.0, 2400.0),
+        AnomalyKind.AF: (600.0, 3600.0),
+        AnomalyKind.DESATURATION: (60.0, 300.0),
+        AnomalyKind.FEVER: (7200.0, 28800.0),
+        AnomalyKind.FALL: (300.0, 1200.0),
+        FaultKind.OFF_WRIST: (300.0, 3600.0),
+        FaultKind.FLAT_LINE: (120.0, 900.0),
+        FaultKind.MOTION_ARTIFACT: (60.0, 600.0),
+        FaultKind.DATA_GAP: (60.0, 600.0),
+    }
+)
+
+DEFAULT_START = "2026-01-05T00:00:00Z"
+DEFAULT_SEED = 0
+MAX_SEED = 2**63 - 1
+MAX_WATCHES = 10_000
+MAX_DURATION_S = 366 * 86_400
+MIN_FLASH_BYTES = 4096
+#: A fall is an impact followed by minutes of stillness; shorter is not a fall to detect.
+FALL_MIN_S, FALL_MAX_S = 60.0, 3600.0
+#: Sampled episodes of one kind may cover at most this share of the time on average;
+#: denser rates could not be placed without overlaps and would silently lose episodes.
+MAX_COVERAGE = 0.5
+MAX_DROPS_PER_HOUR = 60.0
+DEFAULT_OUT_OF_RANGE_S = (60.0, 600.0)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ScenarioError(ValueError):
+    """An invalid scenario: ``field`` is the path of the offending key, ``value`` its value.
+
+    The message reads ``<source>: <field>: <problem and fix>``.
+    """
+
+    def __init__(
+        self, field: str, problem: str, value: object = None, source: str | None = None
+    ) -> None:
+        self.field = field
+        self.problem = problem
+        self.value = value
+        self.source = source
+        parts = [p for p in (source, field, problem) if p]
+        super().__init__(": ".join(parts))
+
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str, object, str | None]]:
+        # the default would call ScenarioError(message) and fail: keep errors picklable
+        # so they survive multiprocessing and process-pool boundaries
+        return (ScenarioError, (self.field, self.problem, self.value, self.source))
+
+    def with_source(self, source: str) -> ScenarioError:
+        """The same error, its message prefixed with the file it came from."""
+        return ScenarioError(self.field, self.problem, self.value, source)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    # a key missing its unit suffix ("age" for "age_years") is too short for difflib
+    close = close or [c for c in choices if len(word) >= 3 and c.startswith(word)][:1]
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _one_of(choices: Iterable[str]) -> str:
+    return "expected one of: " + ", ".join(choices)
+
+
+# --------------------------------------------------------------------------- durations
+
+_UNITS: dict[str, float] = {
+    **dict.fromkeys(("d", "day", "days"), 86_400.0),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60.0),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
+}
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_PART = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)\s*")
+_DURATION = re.compile(rf"(?:\s*{_NUMBER}\s*[a-z]+\s*)+")
+
+
+def parse_duration(text: str | int | float) -> float:
+    """Seconds in a duration such as ``"1h30min"``, ``"90s"``, ``"2d"`` or ``"1.5h"``.
+
+    Numbers (and strings holding only a number) are seconds. Units: ``d``, ``h``,
+    ``min`` (or ``m``), ``s`` and their long forms; each at most once, largest first.
+    Raises ``ValueError`` for anything else, including negative or non-finite values.
+    """
+    if isinstance(text, bool):  # bool is an int subclass; `true` is never a duration
+        raise ValueError(f"expected a duration such as '90s' or '1h30min', got {text!r}")
+    if isinstance(text, int | float):
+        seconds = float(text)
+    elif isinstance(text, str):
+        seconds = _parse_duration_text(text)
+    else:
+        raise ValueError(f"expected a duration such as '90s' or '1h30min', got {text!r}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"a duration must be finite and >= 0, got {text!r}")
+    return seconds
+
+
+def _parse_duration_text(text: str) -> float:
+    s = text.strip().lower()
+    if re.fullmatch(_NUMBER, s):
+        return float(s)
+    if not _DURATION.fullmatch(s):
+        raise ValueError(
+            f"cannot read duration {text!r}: use a number of seconds or parts such as "
+            "'2d', '1h30min', '45min', '90s'"
+        )
+    total, last = 0.0, math.inf
+    for number, unit in _PART.findall(s):
+        if unit not in _UNITS:
+            raise ValueError(
+                f"unknown unit {unit!r} in duration {text!r}{_did_you_mean(unit, _UNITS)} "
+                "(units: d, h, min, s)"
+            )
+        size = _UNITS[unit]
+        if size >= last:
+            raise ValueError(f"duration {text!r}: give each unit once, largest first")
+        last = size
+        total += float(number) * size
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """Canonical text for ``seconds`` that :func:`parse_duration` reads back exactly.
+
+    Whole seconds use units (``"1h30min"``); anything else is plain seconds.
+    """
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"cannot format duration {seconds!r}")
+    if seconds != int(seconds):
+        # positional (never exponent) notation with the shortest round-tripping digits
+        return f"{np.format_float_positional(seconds)}s"
+    rest = int(seconds)
+    parts = []
+    for unit, size in (("d", 86_400), ("h", 3600), ("min", 60), ("s", 1)):
+        n, rest = divmod(rest, size)
+        if n:
+            parts.append(f"{n}{unit}")
+    return "".join(parts) or "0s"
+
+
+# --------------------------------------------------------------------------- result types
+
+
+@dataclass(frozen=True, order=True)
+class LinkEvent:
+    """A radio event in true seconds since the start.
+
+    ``drop``: the connection is lost at ``onset_s`` (``end_s == onset_s``) and the watch
+    re-advertises at once. ``out_of_range``: the watch cannot be reached during
+    ``[onset_s, end_s)``.
+    """
+
+    onset_s: float
+    end_s: float
+    kind: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in LINK_KINDS:
+            raise ValueError(f"link event kind {self.kind!r}: {_one_of(LINK_KINDS)}")
+        if self.kind == "drop" and not self.end_s == self.onset_s >= 0:
+            raise ValueError(f"drop: need 0 <= onset_s == end_s, got {self.onset_s}..{self.end_s}")
+        if self.kind == "out_of_range" and not self.end_s > self.onset_s >= 0:
+            raise ValueError(
+                f"out_of_range: need 0 <= onset_s < end_s, got {self.onset_s}..{self.end_s}"
+            )
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.onset_s
+
+
+@dataclass(frozen=True)
+class WatchPlan:
+    """Everything one simulated watch needs, fully decided before the simulation runs."""
+
+    index: int
+    device_name: str
+    serial: str
+    seed: int
+    profile: PersonProfile
+    episodes: tuple[Episode, ...]
+    link_events: tuple[LinkEvent, ...]
+    clock_drift_ppm: float
+    clock_offset_s: float
+    flash_bytes: int
+    battery_mah: float
+    passkey: int | None
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """``[watch]``: firmware settings; ranges are ``(min, max)``, drawn per watch."""
+
+    clock_drift_ppm: tuple[float, float] = (-20.0, 20.0)
+    clock_offset_s: tuple[float, float] = (-2.0, 2.0)
+    flash_bytes: int = 262_144
+    battery_mah: float = 300.0
+    passkey: bool = False
+
+
+@dataclass(frozen=True)
+class ExactEpisode:
+    """An ``[[episode]]`` as given; ``watch`` is ``None`` for every watch."""
+
+    watch: int | None
+    episode: Episode
+
+
+@dataclass(frozen=True)
+class ExactLinkEvent:
+    """A ``[[link.event]]`` as given; ``watch`` is ``None`` for every watch."""
+
+    watch: int | None
+    event: LinkEvent
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """``[link]``: random drops and out-of-range periods, plus exact events."""
+
+    drops_per_hour: float = 0.0
+    out_of_range_per_day: float = 0.0
+    out_of_range_duration_s: tuple[float, float] = DEFAULT_OUT_OF_RANGE_S
+    events: tuple[ExactLinkEvent, ...] = ()
+
+
+class _Purpose(enum.IntEnum):
+    """Third word of every per-watch SeedSequence: one independent stream per use.
+
+    Never 0: SeedSequence pads entropy with zeros, so ``[seed, i, 0]`` would equal
+    ``[seed, i]``.
+    """
+
+    RUNTIME = 1
+    IDENTITY = 2
+    PROFILE = 3
+    CLOCK = 4
+    EPISODES = 5
+    LINK = 6
+
+
+def _rng(seed: int, index: int, purpose: _Purpose) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, index, int(purpose)]))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A parsed, validated scenario file. Times are seconds; ``duration_s`` is whole minutes.
+
+    ``rates`` (episodes per user-day) and ``durations`` (``(min, max)`` seconds) hold every
+    kind, defaults filled in. ``persons`` maps a watch index to profile fields that
+    replace the sampled ones.
+    """
+
+    name: str
+    seed: int
+    watches: int
+    duration_s: int
+    start_epoch_s: float
+    watch: WatchSettings
+    rates: Mapping[Kind, float]
+    durations: Mapping[Kind, tuple[float, float]]
+    episodes: tuple[ExactEpisode, ...]
+    link: LinkSettings
+    persons: Mapping[int, Mapping[str, object]]
+    source: str = field(default="<string>", compare=False)
+
+    def plan(self, seed: int | None = None) -> tuple[WatchPlan, ...]:
+        """One plan per watch; the same scenario and seed always give identical plans.
+
+        ``seed`` (e.g. the CLI's ``--seed``) overrides the file's seed.
+        """
+        return tuple(self.plan_watch(i, seed) for i in range(self.watches))
+
+    def plan_watch(self, index: int, seed: int | None = None) -> WatchPlan:
+        """The plan of watch ``index`` alone.
+
+        Each watch draws from its own streams, so its plan does not depend on how many
+        watches the cohort has: a farm process can plan only the watches it runs.
+        """
+        if not 0 <= index < self.watches:
+            raise IndexError(f"watch {index} outside 0..{self.watches - 1}")
+        seed = self.seed if seed is None else _check_seed("seed", seed)
+        identity = _rng(seed, index, _Purpose.IDENTITY)
+        serial = f"{int(identity.integers(0, 2**48)):012X}"
+        # BLE passkeys are 0..999999, shown zero-padded to six digits
+        passkey = int(identity.integers(0, 1_000_000)) if self.watch.passkey else None
+        profile = PersonProfile.sample(_rng(seed, index, _Purpose.PROFILE))
+        overrides = self.persons.get(index)
+        if overrides:
+            profile = _with_fields(profile, overrides)
+        clock = _rng(seed, index, _Purpose.CLOCK)
+        runtime_state = np.random.SeedSequence([seed, index, _Purpose.RUNTIME]).generate_state(2)
+        return WatchPlan(
+            index=index,
+            device_name=f"WearSim-{index:04d}",
+            serial=serial,
+            seed=(int(runtime_state[0]) << 31) ^ int(runtime_state[1]),
+            profile=profile,
+            episodes=self._episodes(index, _rng(seed, index, _Purpose.EPISODES)),
+            link_events=self._link_events(index, _rng(seed, index, _Purpose.LINK)),
+            clock_drift_ppm=_draw(clock, self.watch.clock_drift_ppm),
+            clock_offset_s=_draw(clock, self.watch.clock_offset_s),
+            flash_bytes=self.watch.flash_bytes,
+            battery_mah=self.watch.battery_mah,
+            passkey=passkey,
+        )
+
+    def _episodes(self, index: int, rng: np.random.Generator) -> tuple[Episode, ...]:
+        fixed = [e.episode for e in self.episodes if e.watch in (None, index)]
+        requests = []
+        for kind in KINDS:  # fixed order: the draws must not depend on dict order
+            lo, hi = self.durations[kind]
+            for _ in range(sampling.poisson_count(rng, self.rates[kind], self._days)):
+                requests.append(
+                    sampling.Request(
+                        kind=kind,
+                        length_s=sampling.uniform_int(rng, lo, hi),
+                        min_length_s=max(1, round(lo)),
+                        severity=round(float(rng.uniform(0.0, 1.0)), 2),
+                    )
+                )
+        placed, _dropped = sampling.place_episodes(rng, self.duration_s, requests, fixed)
+        return tuple(sorted(fixed + placed))
+
+    def _link_events(self, index: int, rng: np.random.Generator) -> tuple[LinkEvent, ...]:
+        exact = [e.event for e in self.link.events if e.watch in (None, index)]
+        lo, hi = self.link.out_of_range_duration_s
+        count = sampling.poisson_count(rng, self.link.out_of_range_per_day, self._days)
+        lengths = [sampling.uniform_int(rng, lo, hi) for _ in range(count)]
+        fixed_oor = [(e.onset_s, e.end_s) for e in exact if e.kind == "out_of_range"]
+        oor = sampling.place_periods(rng, self.duration_s, lengths, max(1, round(lo)), fixed_oor)
+        drops = sampling.place_instants(
+            rng,
+            self.duration_s,
+            sampling.poisson_count(rng, self.link.drops_per_hour, self.duration_s / 3600.0),
+            fixed_oor + oor,  # a drop while unreachable would be no event at all
+        )
+        events = exact + [LinkEvent(a, b, "out_of_range") for a, b in oor]
+        events += [LinkEvent(t, t, "drop") for t in drops]
+        return tuple(sorted(events))
+
+    @property
+    def _days(self) -> float:
+        return self.duration_s / sampling.SECONDS_PER_DAY
+
+
+def _draw(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    lo, hi = bounds
+    # always consume a draw so a fixed value does not shift later draws
+    u = float(rng.uniform(0.0, 1.0))
+    return lo + (hi - lo) * u
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; errors name the file and the field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError("", f"cannot read scenario file: {exc}", str(path), str(path)) from exc
+    return parse_scenario(text, source=str(path))
+
+
+def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+    """Parse and validate scenario TOML ``text``; ``source`` names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError("", f"not valid TOML: {exc}", None, source) from exc
+    try:
+        return _Parser(source).scenario(data)
+    except ScenarioError as exc:
+        raise exc.with_source(source) from None
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _Table:
+    """One TOML table being read: knows its path and rejects unknown keys up front."""
+
+    def __init__(self, data: object, path: str, allowed: Sequence[str]) -> None:
+        if not isinstance(data, dict):
+            raise ScenarioError(path, f"expected a table, got {_kind_of(data)}", data)
+        self.data: dict[str, object] = data
+        self.path = path
+        for key in data:
+            if key not in allowed:
+                raise ScenarioError(
+                    self.at(key),
+                    f"unknown key{_did_you_mean(key, allowed)} ({_one_of(allowed)})",
+                    data[key],
+                )
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str) -> object | None:
+        return self.data.get(key)
+
+    def require(self, key: str, hint: str) -> object:
+        if key not in self.data:
+            raise ScenarioError(self.at(key), f"missing; {hint}")
+        return self.data[key]
+
+    def one_of(self, keys: Sequence[str], hint: str, *, required: bool) -> str | None:
+        """Which of several alternative keys is given; at most one may be."""
+        given = [k for k in keys if k in self.data]
+        if len(given) > 1:
+            raise ScenarioError(
+                self.at(given[1]), f"give only one of {', '.join(given)}", self.data[given[1]]
+            )
+        if not given and required:
+            raise ScenarioError(self.at(keys[0]), f"missing; {hint}")
+        return given[0] if given else None
+
+
+def _kind_of(value: object) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _number(path: str, value: object, *, lo: float | None = None, hi: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError(path, f"expected a number, got {_kind_of(value)}", value)
+    x = float(value)
+    if not math.isfinite(x):
+        raise ScenarioError(path, f"expected a finite number, got {value!r}", value)
+    _bounds(path, x, value, lo, hi)
+    return x
+
+
+def _integer(path: str, value: object, *, lo: int | None = None, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScenarioError(path, f"expected a whole number, got {_kind_of(value)}", value)
+    _bounds(path, value, value, lo, hi)
+    return value
+
+
+def _bounds(path: str, x: float, value: object, lo: float | None, hi: float | None) -> None:
+    if lo is not None and hi is not None and not lo <= x <= hi:
+        raise ScenarioError(
+            path, f"{value!r} is out of range; expected {_num(lo)} to {_num(hi)}", value
+        )
+    if lo is not None and x < lo:
+        raise ScenarioError(path, f"{value!r} is too small; expected >= {_num(lo)}", value)
+    if hi is not None and x > hi:
+        raise ScenarioError(path, f"{value!r} is too large; expected <= {_num(hi)}", value)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
+
+
+def _duration(path: str, value: object, *, positive: bool = True) -> float:
+    if not isinstance(value, str | int | float):
+        raise ScenarioError(path, f"expected a duration such as '90s', got {_kind_of(value)}")
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ScenarioError(path, str(exc), value) from None
+    if positive and seconds <= 0:
+        raise ScenarioError(path, f"{value!r}: expected a duration > 0", value)
+    return seconds
+
+
+def _range(path: str, value: object, read: Callable[[str, object], float]) -> tuple[float, float]:
+    """A fixed value or ``[min, max]``."""
+    if isinstance(value, list):
+        if len(value) != 2:
+            raise ScenarioError(path, f"expected [min, max], got {len(value)} items", value)
+        lo, hi = read(f"{path}[0]", value[0]), read(f"{path}[1]", value[1])
+        if lo > hi:
+            raise ScenarioError(path, f"min {value[0]!r} is above max {value[1]!r}", value)
+        return lo, hi
+    x = read(path, value)
+    return x, x
+
+
+def _check_seed(path: str, value: object) -> int:
+    return _integer(path, value, lo=0, hi=MAX_SEED)
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.watches = 0
+        self.duration_s = 0
+
+    def scenario(self, data: dict[str, object]) -> Scenario:
+        top = _Table(
+            data, "", ("scenario", "watch", "rates", "durations", "episode", "link", "person")
+        )
+        head = _Table(
+            top.require("scenario", "add a [scenario] table with watches and duration"),
+            "scenario",
+            ("name", "seed", "watches", "duration", "days", "duration_s", "start"),
+        )
+        name = self._name(head)
+        seed = _check_seed(head.at("seed"), head.data.get("seed", DEFAULT_SEED))
+        self.watches = _integer(
+            head.at("watches"),
+            head.require("watches", "give the cohort size, e.g. watches = 10"),
+            lo=1,
+            hi=MAX_WATCHES,
+        )
+        self.duration_s = self._scenario_duration(head)
+        start = _start(head.at("start"), head.data.get("start", DEFAULT_START))
+        durations = self._durations(top.get("durations"))
+        return Scenario(
+            name=name,
+            seed=seed,
+            watches=self.watches,
+            duration_s=self.duration_s,
+            start_epoch_s=start,
+            watch=self._watch(top.get("watch")),
+            rates=self._rates(top.get("rates"), durations),
+            durations=durations,
+            episodes=self._episodes(top.get("episode")),
+            link=self._link(top.get("link")),
+            persons=self._persons(top.get("person")),
+            source=self.source,
+        )
+
+    def _name(self, head: _Table) -> str:
+        if "name" not in head.data:
+            return Path(self.source).stem if not self.source.startswith("<") else "scenario"
+        name = head.data["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise ScenarioError(head.at("name"), "expected a non-empty string", name)
+        return name
+
+    def _scenario_duration(self, head: _Table) -> int:
+        key = head.one_of(
+            ("duration", "days", "duration_s"),
+            "give duration = '2h' (or days = 1.5, or duration_s = 7200)",
+            required=True,
+        )
+        assert key is not None
+        path, value = head.at(key), head.data[key]
+        if key == "duration":
+            seconds = _duration(path, value)
+        elif key == "days":
+            seconds = _number(path, value) * 86_400.0
+        else:
+            seconds = _number(path, value)
+        if not 0 < seconds <= MAX_DURATION_S:
+            raise ScenarioError(
+                path, f"{value!r}: expected more than 0 and at most 366 days", value
+            )
+        # whole minutes: temperature records and gateway windows are per minute, and a
+        # partial last minute would be an edge case everywhere downstream
+        return math.ceil(seconds / 60.0) * 60
+
+    def _watch(self, data: object) -> WatchSettings:
+        if data is None:
+            return WatchSettings()
+        t = _Table(
+            data,
+            "watch",
+            ("clock_drift_ppm", "clock_offset_s", "flash_bytes", "battery_mah", "passkey"),
+        )
+        d = WatchSettings()
+
+        def num(lo: float, hi: float) -> Callable[[str, object], float]:
+            return lambda p, v: _number(p, v, lo=lo, hi=hi)
+
+        passkey = t.data.get("passkey", d.passkey)
+        if not isinstance(passkey, bool):
+            raise ScenarioError(t.at("passkey"), "expected true or false", passkey)
+        return WatchSettings(
+            clock_drift_ppm=_range(
+                t.at("clock_drift_ppm"),
+                t.data.get("clock_drift_ppm", list(d.clock_drift_ppm)),
+                num(-1000, 1000),
+            ),
+            clock_offset_s=_range(
+                t.at("clock_offset_s"),
+                t.data.get("clock_offset_s", list(d.clock_offset_s)),
+                num(-86_400, 86_400),
+            ),
+            flash_bytes=_integer(
+                t.at("flash_bytes"),
+                t.data.get("flash_bytes", d.flash_bytes),
+                lo=MIN_FLASH_BYTES,
+                hi=2**32,
+            ),
+            battery_mah=_number(
+                t.at("battery_mah"), t.data.get("battery_mah", d.battery_mah), lo=1.0, hi=100_000
+            ),
+            passkey=passkey,
+        )
+
+    def _durations(self, data: object) -> Mapping[Kind, tuple[float, float]]:
+        out = dict(DEFAULT_DURATIONS_S)
+        if data is not None:
+            t = _Table(data, "durations", list(_KIND_BY_NAME))
+            for name, value in t.data.items():
+                kind = _KIND_BY_NAME[name]
+                path = t.at(name)
+                if not isinstance(value, list):
+                    raise ScenarioError(path, "expected [min, max], e.g. ['10min', '40min']", value)
+                lo, hi = _range(path, value, lambda p, v: _duration(p, v))
+                if lo < 1:
+                    raise ScenarioError(path, "episodes last at least 1s", value)
+                if kind is AnomalyKind.FALL and not (lo >= FALL_MIN_S and hi <= FALL_MAX_S):
+                    raise ScenarioError(
+                        path, "a fall (impact, then stillness) lasts minutes: 1min to 60min", value
+                    )
+                out[kind] = (lo, hi)
+        return types.MappingProxyType(out)
+
+    def _rates(
+        self, data: object, durations: Mapping[Kind, tuple[float, float]]
+    ) -> Mapping[Kind, float]:
+        out = dict.fromkeys(KINDS, 0.0)
+        if data is not None:
+            t = _Table(data, "rates", list(_KIND_BY_NAME))
+            for name, value in t.data.items():
+                kind = _KIND_BY_NAME[name]
+                rate = _number(t.at(name), value, lo=0.0)
+                lo, hi = durations[kind]
+                coverage = rate * (lo + hi) / 2 / sampling.SECONDS_PER_DAY
+                if coverage > MAX_COVERAGE:
+                    raise ScenarioError(
+                        t.at(name),
+                        f"{rate:g} episodes/day of {format_duration(lo)}..{format_duration(hi)} "
+                        f"would cover {coverage:.0%} of the time; at most {MAX_COVERAGE:.0%} "
+                        f"allowed: lower the rate or durations.{name}",
+                        value,
+                    )
+                out[kind] = rate
+        return types.MappingProxyType(out)
+
+    def _array(self, data: object, path: str) -> list[object]:
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise ScenarioError(path, f"expected [[{path}]] tables, got {_kind_of(data)}", data)
+        return data
+
+    def _watch_ref(self, t: _Table, *, allow_all: bool) -> int | None:
+        value = t.require("watch", "give a watch index" + (' or "all"' if allow_all else ""))
+        if allow_all and value == "all":
+            return None
+        if isinstance(value, str):
+            hint = 'a watch index or "all"' if allow_all else "a watch index"
+            raise ScenarioError(t.at("watch"), f"expected {hint}, got {value!r}", value)
+        return _integer(t.at("watch"), value, lo=0, hi=self.watches - 1)
+
+    def _onset(self, t: _Table) -> float:
+        key = t.one_of(("at", "onset_s"), "give at = '20min' (or onset_s = 1200)", required=True)
+        assert key is not None
+        onset = _duration(t.at(key), t.data[key], positive=False)
+        if onset >= self.duration_s:
+            raise ScenarioError(
+                t.at(key),
+                f"{t.data[key]!r} is not before the end of the scenario "
+                f"({format_duration(self.duration_s)})",
+                t.data[key],
+            )
+        return onset
+
+    def _length(self, t: _Table, *, required: bool) -> float | None:
+        key = t.one_of(
+            ("duration", "duration_s"),
+            "give duration = '10min' (or duration_s = 600)",
+            required=required,
+        )
+        return None if key is None else _duration(t.at(key), t.data[key])
+
+    def _episodes(self, data: object) -> tuple[ExactEpisode, ...]:
+        out: list[ExactEpisode] = []
+        seen: list[tuple[int | None, Episode, str]] = []
+        for i, item in enumerate(self._array(data, "episode")):
+            t = _Table(
+                item,
+                f"episode[{i}]",
+                ("watch", "kind", "at", "onset_s", "duration", "duration_s", "severity"),
+            )
+            watch = self._watch_ref(t, allow_all=True)
+            name = t.require("kind", _one_of(_KIND_BY_NAME))
+            if not isinstance(name, str) or name not in _KIND_BY_NAME:
+                raise ScenarioError(
+                    t.at("kind"),
+                    f"unknown kind {name!r}{_did_you_mean(str(name), _KIND_BY_NAME)} "
+                    f"({_one_of(_KIND_BY_NAME)})",
+                    name,
+                )
+            kind = _KIND_BY_NAME[name]
+            onset = self._onset(t)
+            length = self._length(t, required=True)
+            assert length is not None
+            severity = _number(t.at("severity"), t.data.get("severity", 0.5), lo=0.0, hi=1.0)
+            end = min(onset + length, float(self.duration_s))  # clipped: see the docs
+            if kind is AnomalyKind.FALL and not FALL_MIN_S <= end - onset <= FALL_MAX_S:
+                raise ScenarioError(
+                    t.path,
+                    "a fall (impact, then stillness) lasts 1min to 60min, all of it before "
+                    f"the end of the scenario; got {format_duration(end - onset)}",
+                )
+            episode = Episode(onset, end, kind, severity)
+            for other_watch, other, other_path in seen:
+                if (
+                    other.kind == kind
+                    and (watch is None or other_watch is None or watch == other_watch)
+                    and onset < other.end_s
+                    and other.onset_s < end
+                ):
+                    raise ScenarioError(
+                        t.path, f"overlaps {other_path} ({kind} on the same watch); move it"
+                    )
+            seen.append((watch, episode, t.path))
+            out.append(ExactEpisode(watch, episode))
+        return tuple(out)
+
+    def _link(self, data: object) -> LinkSettings:
+        if data is None:
+            return LinkSettings()
+        t = _Table(
+            data,
+            "link",
+            ("drops_per_hour", "out_of_range_per_day", "out_of_range_duration", "event"),
+        )
+        drops = _number(
+            t.at("drops_per_hour"), t.data.get("drops_per_hour", 0.0), lo=0, hi=MAX_DROPS_PER_HOUR
+        )
+        oor_rate = _number(
+            t.at("out_of_range_per_day"), t.data.get("out_of_range_per_day", 0.0), lo=0
+        )
+        oor_path = t.at("out_of_range_duration")
+        oor_value = t.data.get("out_of_range_duration", list(DEFAULT_OUT_OF_RANGE_S))
+        if not isinstance(oor_value, list):
+            raise ScenarioError(oor_path, "expected [min, max], e.g. ['1min', '10min']", oor_value)
+        lo, hi = _range(oor_path, oor_value, lambda p, v: _duration(p, v))
+        coverage = oor_rate * (lo + hi) / 2 / sampling.SECONDS_PER_DAY
+        if coverage > MAX_COVERAGE:
+            raise ScenarioError(
+                t.at("out_of_range_per_day"),
+                f"would keep a watch out of range {coverage:.0%} of the time; at most "
+                f"{MAX_COVERAGE:.0%}: lower it or out_of_range_duration",
+                oor_rate,
+            )
+        return LinkSettings(drops, oor_rate, (lo, hi), self._link_events(t.get("event")))
+
+    def _link_events(self, data: object) -> tuple[ExactLinkEvent, ...]:
+        out: list[ExactLinkEvent] = []
+        for i, item in enumerate(self._array(data, "link.event")):
+            t = _Table(
+                item,
+                f"link.event[{i}]",
+                ("watch", "kind", "at", "onset_s", "duration", "duration_s"),
+            )
+            watch = self._watch_ref(t, allow_all=True)
+            kind = t.require("kind", _one_of(LINK_KINDS))
+            if kind not in LINK_KINDS:
+                raise ScenarioError(
+                    t.at("kind"),
+                    f"unknown kind {kind!r}{_did_you_mean(str(kind), LINK_KINDS)} "
+                    f"({_one_of(LINK_KINDS)})",
+                    kind,
+                )
+            onset = self._onset(t)
+            if kind == "drop":
+                self._length(t, required=False)  # validated, then ignored: drops are instants
+                event = LinkEvent(onset, onset, "drop")
+            else:
+                length = self._length(t, required=True)
+                assert length is not None
+                event = LinkEvent(onset, min(onset + length, float(self.duration_s)), kind)
+                for j, other in enumerate(out):
+                    if (
+                        other.event.kind == kind
+                        and (watch is None or other.watch is None or watch == other.watch)
+                        and onset < other.event.end_s
+                        and other.event.onset_s < event.end_s
+                    ):
+                        raise ScenarioError(
+                            t.path, f"overlaps link.event[{j}] on the same watch; move it"
+                        )
+            out.append(ExactLinkEvent(watch, event))
+        return tuple(out)
+
+    def _persons(self, data: object) -> Mapping[int, Mapping[str, object]]:
+        hints = _profile_fields()
+        out: dict[int, Mapping[str, object]] = {}
+        reference = PersonProfile.sample(np.random.default_rng(0))
+        for i, item in enumerate(self._array(data, "person")):
+            t = _Table(item, f"person[{i}]", ("watch", *hints))
+            watch = self._watch_ref(t, allow_all=False)
+            assert watch is not None
+            if watch in out:
+                raise ScenarioError(t.at("watch"), f"watch {watch} already has a [[person]]", watch)
+            fields: dict[str, object] = {}
+            for key, value in t.data.items():
+                if key == "watch":
+                    continue
+                fields[key] = _profile_value(t.at(key), value, hints[key])
+                # let the profile's own validation speak, attributed to this one key
+                _try_profile(t.at(key), reference, {key: fields[key]}, value)
+            _try_profile(t.path, reference, fields, None)
+            out[watch] = types.MappingProxyType(fields)
+        return types.MappingProxyType(out)
+
+
+def _start(path: str, value: object) -> float:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ScenarioError(
+                path, f"cannot read {value!r}; expected e.g. '2026-01-05T06:00:00Z'", value
+            ) from None
+    if not isinstance(value, dt.datetime):
+        raise ScenarioError(
+            path, f"expected a date-time such as 2026-01-05T06:00:00Z, got {_kind_of(value)}"
+        )
+    if value.tzinfo is None:
+        raise ScenarioError(
+            path, "the start needs a time zone: append Z for UTC, e.g. 2026-01-05T06:00:00Z"
+        )
+    return value.timestamp()
+
+
+def _profile_fields() -> dict[str, object]:
+    """Field name -> type for PersonProfile, read from the class so the two never drift."""
+    hints = typing.get_type_hints(PersonProfile)
+    return {f.name: hints.get(f.name, object) for f in dataclasses.fields(PersonProfile)}
+
+
+def _profile_value(path: str, value: object, hint: object) -> object:
+    if hint is int:
+        return _integer(path, value)
+    if hint is float:
+        return _number(path, value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ScenarioError(path, f"expected a string, got {_kind_of(value)}", value)
+        return value
+    if hint is bool and not isinstance(value, bool):
+        raise ScenarioError(path, "expected true or false", value)
+    return value
+
+
+def _with_fields(profile: PersonProfile, fields: Mapping[str, object]) -> PersonProfile:
+    # the values were type-checked against PersonProfile's annotations when parsed
+    return dataclasses.replace(profile, **typing.cast(dict[str, typing.Any], fields))
+
+
+def _try_profile(
+    path: str, reference: PersonProfile, fields: Mapping[str, object], value: object
+) -> None:
+    try:
+        _with_fields(reference, fields)
+    except (ValueError, TypeError) as exc:
+        raise ScenarioError(path, str(exc), value) from None
