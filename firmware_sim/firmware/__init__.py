@@ -1,0 +1,1 @@
+"""Watch firmware behaviour: clock, flash ring buffer, battery, record encoding."""

@@ -1,0 +1,1 @@
+"""The watch's GATT server on bumble: standard SIG services plus our record services."""

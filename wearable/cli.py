@@ -1,0 +1,55 @@
+"""The ``wearable`` command: one program, a subcommand per role.
+
+``wearable sim ...`` runs simulated watches and the virtual radio; ``wearable demo``
+runs the end-to-end demo. The gateway, training and evaluation commands join as those
+parts land.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from firmware_sim import cli as sim_cli
+    from wearable import demo
+
+    parser = argparse.ArgumentParser(
+        prog="wearable",
+        description=(
+            "Remote health monitoring with wearables: simulated BLE smartwatches, a phone "
+            "gateway with on-device anomaly detection, privacy-preserving sync and retraining."
+        ),
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sim_cli.register(commands)
+    demo.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wearable`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    if args.verbose < 2:
+        # bumble logs every PDU at DEBUG; keep it out unless asked for twice.
+        logging.getLogger("bumble").setLevel(max(level, logging.INFO))
+    try:
+        result: int = args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
