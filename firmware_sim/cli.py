@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import signal
 import sys
 from pathlib import Path
@@ -13,6 +14,23 @@ from typing import Any
 
 from firmware_sim.scenario import ScenarioError, load_scenario
 from firmware_sim.watch import RadioQuality
+
+
+def duration_seconds(text: str) -> int:
+    """``--duration``: whole simulated seconds, rounded up to a whole minute.
+
+    Temperature is sampled once a minute, so simulations run in whole minutes (as
+    scenario durations do).
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds (e.g. 600)"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be > 0 seconds (e.g. 600)")
+    return math.ceil(value / 60.0) * 60
 
 
 def register(commands: Any) -> None:
@@ -57,7 +75,7 @@ def register(commands: Any) -> None:
     )
     watches.add_argument(
         "--duration",
-        type=int,
+        type=duration_seconds,
         metavar="SECONDS",
         help="stop producing records after this much simulated time; keep serving backfill",
     )
@@ -81,7 +99,12 @@ def register(commands: Any) -> None:
     export.add_argument("--scenario", required=True, type=Path, help="scenario TOML file")
     export.add_argument("--seed", type=int, help="seed (default: the scenario's)")
     export.add_argument("--out", required=True, type=Path, help="output directory")
-    export.add_argument("--duration", type=int, metavar="SECONDS", help="override the duration")
+    export.add_argument(
+        "--duration",
+        type=duration_seconds,
+        metavar="SECONDS",
+        help="override the duration (rounded up to whole minutes)",
+    )
     export.set_defaults(handler=_run_export)
 
     probe = sub.add_parser(
