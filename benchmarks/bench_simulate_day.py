@@ -2,7 +2,9 @@
 
 Prints one JSON object. ``wall_s`` is the best of ``--repeats`` runs (imports and the
 first warm-up run excluded). Two baselines are measured in the same process so the
-number can be compared across machines: simulating 1 h (``ratio_day_to_hour`` should be
+number can be compared across machines. ``with_firmware`` adds what the watch's
+firmware does with the signals (encoding every record of every stream, the flash ring
+buffer), measured once. Baselines: simulating 1 h (``ratio_day_to_hour`` should be
 close to 24 if the cost is linear in duration) and a plain numpy pass of comparable size
 (drawing and filtering the day's 2.16 M x 3 accelerometer noise samples).
 
@@ -22,7 +24,9 @@ import numpy as np
 import scipy.signal
 
 from firmware_sim.episodes import AnomalyKind, Episode, FaultKind
+from firmware_sim.firmware.watch_firmware import FirmwareConfig, WatchFirmware
 from firmware_sim.physiology import PersonProfile, SignalChunk, simulate
+from firmware_sim.physiology.generator import SignalGenerator
 
 T = TypeVar("T")
 
@@ -66,10 +70,22 @@ def main() -> None:
     def hour() -> SignalChunk:
         return simulate(profile, EPISODES, args.seed, START_EPOCH_S + 10 * 3600, 3600)
 
+    def day_with_firmware() -> tuple[int, int]:
+        # Everything a watch does in a day: signals, encoding every record, flash.
+        chunks = SignalGenerator(profile, EPISODES, args.seed, START_EPOCH_S, DAY_S).iter_chunks()
+        firmware = WatchFirmware(FirmwareConfig(START_EPOCH_S), chunks, DAY_S)
+        records = payload = 0
+        while not firmware.finished:
+            produced = firmware.advance(firmware.produced_until_s + 3600)
+            records += len(produced)
+            payload += sum(len(p.record.payload) for p in produced)
+        return records, payload
+
     hour()  # warm-up: first-call costs (allocators, lazy imports)
     hour_s, _ = best_of(args.repeats, hour)
     day_s, chunk = best_of(args.repeats, day)
     numpy_s, _ = best_of(args.repeats, numpy_baseline)
+    firmware_s, (records, payload_bytes) = best_of(1, day_with_firmware)
     beats = int(chunk.beat_times_s.size)
     accel = int(chunk.accel_g.shape[0])
     print(
@@ -80,6 +96,12 @@ def main() -> None:
                 "beats": beats,
                 "accel_samples": accel,
                 "realtime_factor": round(DAY_S / day_s),
+                "with_firmware": {
+                    "wall_s": round(firmware_s, 3),
+                    "records": records,
+                    "payload_bytes": payload_bytes,
+                    "realtime_factor": round(DAY_S / firmware_s),
+                },
                 "baseline": {
                     "hour_wall_s": round(hour_s, 4),
                     "ratio_day_to_hour": round(day_s / hour_s, 2),

@@ -1,16 +1,19 @@
 """Encode simulated signals into the byte-exact payloads the watch stores and sends.
 
-Each function turns one period of a :class:`~firmware_sim.physiology.generator.SignalChunk`
-into the standard SIG payload for that stream (or our accelerometer frame). They are
-pure: the firmware decides when to call them and what clock time to stamp.
+Quantization (rounding, saturation, NaN handling) is vectorized over a whole signal
+chunk by :func:`quantize_chunk`; the per-record encoders then only pack integers into
+the contract dataclasses. Both are pure: the firmware decides when to call them and what
+clock time to stamp.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
+from firmware_sim.physiology.generator import SignalChunk
 from wearable.contracts.gatt.accelerometer import AccelerometerFrame
 from wearable.contracts.gatt.date_time import DateTime
 from wearable.contracts.gatt.health_thermometer import TemperatureMeasurement
@@ -29,93 +32,124 @@ ACCEL_LSB_PER_G = 2048
 RR_UNITS_PER_MS = 1024.0 / 1000.0
 #: The spec includes Energy Expended "typically once every 10 measurements".
 ENERGY_EXPENDED_EVERY = 10
+#: Marks "no value" in the integer arrays of a quantized chunk.
+MISSING = -1
 
-_SPO2_NAN = SFloat.NAN
-_ONGOING = MeasurementStatus(0)
+IntArray = npt.NDArray[np.int64]
+
+_UNAVAILABLE_STATUS = int(MeasurementStatus.MEASUREMENT_UNAVAILABLE)
+_NO_CONTACT_SENSOR = int(DeviceSensorStatus.SENSOR_UNCONNECTED_TO_USER)
 
 
-def rr_to_units(rr_ms: np.ndarray) -> tuple[int, ...]:
-    """RR intervals in ms to Heart Rate Measurement units (1/1024 s), saturating at u16.
+def _rounded(values: npt.ArrayLike, lo: int, hi: int, scale: float = 1.0) -> IntArray:
+    """Round and saturate to [lo, hi]; NaN becomes :data:`MISSING`."""
+    array = np.asarray(values, dtype=np.float64) * scale
+    finite = np.isfinite(array)
+    out = np.full(array.shape, MISSING, dtype=np.int64)
+    out[finite] = np.clip(np.rint(array[finite]), lo, hi).astype(np.int64)
+    return out
 
-    An interval the sensor could not measure (NaN, e.g. the first beat after a gap) is
-    not reported rather than reported wrong.
+
+@dataclass(frozen=True, eq=False)
+class QuantizedChunk:
+    """A signal chunk as the watch's sensors report it: integers, ready to pack.
+
+    ``beat_edges[i]:beat_edges[i + 1]`` indexes the RR intervals of second ``i``;
+    RR intervals the sensor could not measure (the first beat after a gap) are dropped.
     """
-    rr = np.asarray(rr_ms, dtype=float)
-    rr = rr[np.isfinite(rr)]
-    units = np.clip(np.rint(rr * RR_UNITS_PER_MS), 0, 0xFFFF).astype(np.int64)
-    return tuple(int(u) for u in units)
+
+    start_s: int
+    duration_s: int
+    heart_rate: IntArray  # bpm per second, MISSING where no reading
+    spo2: IntArray  # whole percent per second, MISSING where no reading
+    skin_temp_centi_c: IntArray  # 0.01 °C per minute, MISSING where no reading
+    rr_units: IntArray  # 1/1024 s per measured beat
+    beat_edges: IntArray  # len duration_s + 1
+    accel_raw: npt.NDArray[np.int16]  # (duration_s * 25, 3) counts
+    contact: npt.NDArray[np.bool_]
+    gap: npt.NDArray[np.bool_]
+
+
+def quantize_chunk(chunk: SignalChunk) -> QuantizedChunk:
+    """Round and saturate every signal of ``chunk`` the way the watch's sensors report it."""
+    seconds = np.arange(chunk.start_s, chunk.start_s + chunk.duration_s + 1, dtype=np.float64)
+    rr_ms = np.asarray(chunk.rr_ms, dtype=np.float64)
+    measured = np.isfinite(rr_ms)
+    beat_times = np.asarray(chunk.beat_times_s, dtype=np.float64)[measured]
+    accel = np.nan_to_num(np.asarray(chunk.accel_g, dtype=np.float64), nan=0.0)
+    return QuantizedChunk(
+        start_s=chunk.start_s,
+        duration_s=chunk.duration_s,
+        heart_rate=_rounded(chunk.hr_bpm, 0, 255),
+        spo2=_rounded(chunk.spo2_pct, 0, 100),
+        skin_temp_centi_c=_rounded(chunk.skin_temp_c, -(2**23) + 3, 2**23 - 3, 100.0),
+        rr_units=_rounded(rr_ms[measured], 0, 0xFFFF, RR_UNITS_PER_MS),
+        beat_edges=np.searchsorted(beat_times, seconds, side="left").astype(np.int64),
+        accel_raw=np.clip(np.rint(accel * ACCEL_LSB_PER_G), -32768, 32767).astype(np.int16),
+        contact=np.asarray(chunk.contact, dtype=bool),
+        gap=np.asarray(chunk.gap, dtype=bool),
+    )
 
 
 def encode_heart_rate(
-    hr_bpm: float,
-    rr_ms: np.ndarray,
-    contact: bool,
-    energy_expended_kj: int | None,
+    heart_rate: int, rr_units: tuple[int, ...], contact: bool, energy_expended_kj: int | None
 ) -> bytes:
     """One Heart Rate Measurement (0x2A37) for one second of signal."""
-    if not contact or math.isnan(hr_bpm):
-        # No skin contact: report contact lost, no value worth trusting, no RR.
+    if not contact or heart_rate == MISSING:
+        # No skin contact (or no reading): report that, no value worth trusting, no RR.
         return bytes(
             HeartRateMeasurement(
-                heart_rate=0, sensor_contact=False, energy_expended_kj=energy_expended_kj
+                heart_rate=0, sensor_contact=contact, energy_expended_kj=energy_expended_kj
             )
         )
-    rr = rr_to_units(rr_ms)
     return bytes(
         HeartRateMeasurement(
-            heart_rate=int(np.clip(round(hr_bpm), 0, 255)),
+            heart_rate=heart_rate,
             sensor_contact=True,
             energy_expended_kj=energy_expended_kj,
-            rr_intervals=rr if rr else None,
+            rr_intervals=rr_units or None,
         )
     )
 
 
-def encode_spo2(spo2_pct: float, pulse_rate_bpm: float, contact: bool) -> bytes:
+def encode_spo2(spo2: int, pulse_rate: int, contact: bool) -> bytes:
     """One PLX Continuous Measurement (0x2A5F) for one second of signal.
 
     SpO2 is reported in whole percent, as wrist oximeters do; the measurement and
-    device/sensor status fields are always present so a gateway can tell "no finger"
-    from "no reading".
+    device/sensor status fields are always present so a gateway can tell "no skin
+    contact" from "no reading".
     """
-    status = _ONGOING
-    sensor = DeviceSensorStatus(0)
-    if not contact:
-        sensor |= DeviceSensorStatus.SENSOR_UNCONNECTED_TO_USER
-    if not contact or math.isnan(spo2_pct):
-        status |= MeasurementStatus.MEASUREMENT_UNAVAILABLE
-        spo2 = pr = _SPO2_NAN
-    else:
-        spo2 = SFloat(mantissa=int(np.clip(round(spo2_pct), 0, 100)), exponent=0)
-        pr = (
-            _SPO2_NAN
-            if math.isnan(pulse_rate_bpm)
-            else SFloat(mantissa=int(np.clip(round(pulse_rate_bpm), 0, 2047)), exponent=0)
+    sensor = 0 if contact else _NO_CONTACT_SENSOR
+    if not contact or spo2 == MISSING:
+        return bytes(
+            PlxContinuousMeasurement(
+                spo2=SFloat.NAN,
+                pulse_rate=SFloat.NAN,
+                measurement_status=_UNAVAILABLE_STATUS,
+                device_sensor_status=sensor,
+            )
         )
+    rate = SFloat.NAN if pulse_rate == MISSING else SFloat(mantissa=pulse_rate, exponent=0)
     return bytes(
         PlxContinuousMeasurement(
-            spo2=spo2,
-            pulse_rate=pr,
-            measurement_status=int(status),
-            device_sensor_status=int(sensor),
+            spo2=SFloat(mantissa=spo2, exponent=0),
+            pulse_rate=rate,
+            measurement_status=0,
+            device_sensor_status=sensor,
         )
     )
 
 
-def encode_temperature(skin_temp_c: float, timestamp: DateTime) -> bytes:
+def encode_temperature(centi_c: int, timestamp: DateTime) -> bytes:
     """One Temperature Measurement (0x2A1C): Celsius to 0.01 °C, with the watch's timestamp.
 
     The temperature type is static, so per the Health Thermometer spec it is exposed by
     the Temperature Type characteristic and left out of each measurement.
     """
-    value = (
-        Float32.NAN
-        if math.isnan(skin_temp_c)
-        else Float32(mantissa=round(skin_temp_c * 100), exponent=-2)
-    )
+    value = Float32.NAN if centi_c == MISSING else Float32(mantissa=centi_c, exponent=-2)
     return bytes(TemperatureMeasurement(temperature=value, timestamp=timestamp))
 
 
-def encode_accel_frame(samples_g: np.ndarray) -> bytes:
-    """One accelerometer frame (our custom format) from ``(n, 3)`` samples in g."""
-    return bytes(AccelerometerFrame.from_g(samples_g, ACCEL_SAMPLE_RATE_HZ, ACCEL_LSB_PER_G))
+def encode_accel_frame(raw: npt.NDArray[np.int16]) -> bytes:
+    """One accelerometer frame (our custom format) from ``(n, 3)`` raw counts."""
+    return bytes(AccelerometerFrame(ACCEL_SAMPLE_RATE_HZ, ACCEL_LSB_PER_G, raw))

@@ -11,17 +11,18 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
-
 from firmware_sim.firmware.battery import BatteryModel
 from firmware_sim.firmware.clock import WatchClock
 from firmware_sim.firmware.flash import FlashRingBuffer
 from firmware_sim.firmware.records import (
     ENERGY_EXPENDED_EVERY,
+    MISSING,
+    QuantizedChunk,
     encode_accel_frame,
     encode_heart_rate,
     encode_spo2,
     encode_temperature,
+    quantize_chunk,
 )
 from firmware_sim.physiology.generator import SignalChunk
 from wearable.contracts.gatt.date_time import DateTime
@@ -82,8 +83,7 @@ class WatchFirmware:
         self.duration_s = duration_s
         self.produced_until_s = 0
         self._chunks = chunks
-        self._chunk: SignalChunk | None = None
-        self._beat_index: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._chunk: QuantizedChunk | None = None
         self._energy_kj = 0.0
         self._hr_count = 0
 
@@ -100,12 +100,10 @@ class WatchFirmware:
             self.produced_until_s += 1
         return out
 
-    def _chunk_for(self, second: int) -> SignalChunk:
+    def _chunk_for(self, second: int) -> QuantizedChunk:
         chunk = self._chunk
         while chunk is None or second >= chunk.start_s + chunk.duration_s:
-            chunk = next(self._chunks)
-            edges = np.arange(chunk.start_s, chunk.start_s + chunk.duration_s + 1, dtype=float)
-            self._beat_index = np.searchsorted(chunk.beat_times_s, edges, side="left")
+            chunk = quantize_chunk(next(self._chunks))
         self._chunk = chunk
         return chunk
 
@@ -120,23 +118,20 @@ class WatchFirmware:
         self.battery.on_time(1.0)
         if not chunk.gap[i]:
             contact = bool(chunk.contact[i])
-            hr = float(chunk.hr_bpm[i])
-            rr = chunk.rr_ms[self._beat_index[i] : self._beat_index[i + 1]]
-            if contact and not math.isnan(hr):
-                active = max(hr - self.config.resting_hr_bpm, 0.0) * _ACTIVE_KJ_PER_S_PER_BPM
-                self._energy_kj += _BASAL_KJ_PER_S + active
-            else:
-                self._energy_kj += _BASAL_KJ_PER_S
+            hr = int(chunk.heart_rate[i])
+            reading = contact and hr != MISSING
+            active = max(hr - self.config.resting_hr_bpm, 0.0) if reading else 0.0
+            self._energy_kj += _BASAL_KJ_PER_S + active * _ACTIVE_KJ_PER_S_PER_BPM
             energy = None
             if self._hr_count % ENERGY_EXPENDED_EVERY == 0:
                 # The field saturates at 0xFFFF kJ until reset, per the spec.
                 energy = min(int(self._energy_kj), 0xFFFF)
             self._hr_count += 1
+            rr = tuple(chunk.rr_units[chunk.beat_edges[i] : chunk.beat_edges[i + 1]].tolist())
             self._store(out, Stream.HEART_RATE, second, encode_heart_rate(hr, rr, contact, energy))
-            self._store(
-                out, Stream.SPO2, second, encode_spo2(float(chunk.spo2_pct[i]), hr, contact)
-            )
-            frame = chunk.accel_g[i * ACCEL_SAMPLE_RATE_HZ : (i + 1) * ACCEL_SAMPLE_RATE_HZ]
+            spo2 = encode_spo2(int(chunk.spo2[i]), hr, contact)
+            self._store(out, Stream.SPO2, second, spo2)
+            frame = chunk.accel_raw[i * ACCEL_SAMPLE_RATE_HZ : (i + 1) * ACCEL_SAMPLE_RATE_HZ]
             self._store(out, Stream.ACCEL, second, encode_accel_frame(frame))
             self.battery.on_samples(ppg=1, accel=ACCEL_SAMPLE_RATE_HZ)
         if (second + 1) % 60 == 0:
@@ -145,7 +140,7 @@ class WatchFirmware:
             if j >= 0 and not chunk.gap[j : i + 1].any():
                 t0 = float(minute_start)
                 stamp = DateTime.from_datetime(_utc(self.clock.watch_ms(t0)))
-                payload = encode_temperature(float(chunk.skin_temp_c[j // 60]), stamp)
+                payload = encode_temperature(int(chunk.skin_temp_centi_c[j // 60]), stamp)
                 self._store(out, Stream.TEMPERATURE, t0, payload)
                 self.battery.on_samples(temperature=1)
 
