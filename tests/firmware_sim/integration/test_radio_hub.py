@@ -133,3 +133,30 @@ async def test_watch_farm_and_central_in_separate_processes(hub: str, tmp_path: 
     assert sum(s["link_faults"]["drop"] for s in stats.values()) == 1
     assert sum(s["link_faults"]["out_of_range"] for s in stats.values()) == 1
     assert sum(s["records_backfilled"] for s in stats.values()) > 0
+
+
+async def test_a_vanished_watch_process_drops_the_link_after_the_supervision_timeout(
+    hub: str, tmp_path: Path
+) -> None:
+    scenario = tmp_path / "one.toml"
+    scenario.write_text('[scenario]\nwatches = 1\nduration = "10min"\n', encoding="utf-8")
+    farm = _wearable("sim", "watches", "--radio", hub, "--scenario", str(scenario))
+    try:
+        assert farm.stdout is not None
+        started = json.loads(await asyncio.to_thread(farm.stdout.readline))
+        (watch,) = started["watches"]
+        async with open_hub_host(hub) as host:
+            central = ProbeCentral(host)
+            await central.start()
+            await central.discover(1)
+            session = await central.connect(watch["address"])
+            lost = asyncio.Event()
+            session.connection.on("disconnection", lambda _reason: lost.set())
+            farm.kill()  # kill -9: no goodbye on the air
+            loop = asyncio.get_running_loop()
+            killed_at = loop.time()
+            await asyncio.wait_for(lost.wait(), 10)
+            # The hub's supervision timeout is 0.5 s in the fixture.
+            assert 0.3 <= loop.time() - killed_at < 5
+    finally:
+        _stop(farm)

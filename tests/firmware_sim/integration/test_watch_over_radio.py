@@ -11,11 +11,11 @@ import pytest
 from bumble import att
 
 from firmware_sim.cohort import build_firmware, identity_of
-from firmware_sim.probe_central import ProbeCentral, first_missing
+from firmware_sim.probe_central import ProbeCentral, catch_up, first_missing
 from firmware_sim.radio.local import VirtualRadio
 from firmware_sim.scenario import parse_scenario
 from firmware_sim.simclock import SimClock
-from firmware_sim.watch import LinkFault, SimulatedWatch
+from firmware_sim.watch import LinkFault, RadioQuality, SimulatedWatch
 from wearable.contracts.gatt.heart_rate import HeartRateMeasurement
 from wearable.contracts.gatt.record_access import (
     RacpOpcode,
@@ -49,7 +49,11 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def _rig(faults: tuple[LinkFault, ...] = (), passkey: bool = False) -> AsyncIterator[Rig]:
+async def _rig(
+    faults: tuple[LinkFault, ...] = (),
+    passkey: bool = False,
+    quality: RadioQuality | None = None,
+) -> AsyncIterator[Rig]:
     text = SCENARIO + ("\n[watch]\npasskey = true\n" if passkey else "")
     scenario = parse_scenario(text)
     plan = scenario.plan()[0]
@@ -61,6 +65,7 @@ async def _rig(faults: tuple[LinkFault, ...] = (), passkey: bool = False) -> Asy
         radio.new_host("watch"),
         clock,
         link_faults=faults,
+        quality=quality or RadioQuality(),
     )
     await watch.start()
     central = ProbeCentral(radio.new_host("central"), passkey=plan.passkey)
@@ -207,3 +212,20 @@ async def test_current_time_sets_the_drifting_watch_clock() -> None:
         now_true = firmware.clock.true_epoch_ms(rig.clock.now())
         # 1/256 s resolution plus the few simulated ms that passed in between.
         assert abs(read - now_true) < 1000
+
+
+async def test_lost_notifications_are_recovered_by_backfill() -> None:
+    async with _rig(quality=RadioQuality(loss_probability=0.3)) as rig:
+        await rig.central.discover(1)
+        session = await rig.central.connect(rig.watch.identity.address)
+        await _until(lambda: rig.watch.stats.notifications_lost >= 20)
+        flash = rig.watch.firmware.flash
+        holes = {
+            s: set(range(first_missing(session.sequences(s)), flash.next_seq(s)))
+            - session.sequences(s)
+            for s in (Stream.HEART_RATE, Stream.SPO2, Stream.ACCEL)
+        }
+        assert any(holes.values()), "30 % loss left no hole in the live streams"
+        await catch_up(session)
+        for stream in (Stream.HEART_RATE, Stream.SPO2, Stream.ACCEL):
+            assert holes[stream] <= session.sequences(stream)
