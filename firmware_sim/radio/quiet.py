@@ -56,6 +56,41 @@ class QuietController(Controller):
         if self.host:
             asyncio.get_running_loop().call_soon(self.host.on_packet, bytes(packet))
 
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        """Cancel a pending LE connect, as Vol 4, Part E, 7.8.13 requires.
+
+        bumble's virtual controller acknowledges the cancel but keeps the connect pending,
+        so the next connect is refused and the old one completes later, when the device
+        comes back, on a link nobody asked for. A real controller drops the attempt and
+        reports an LE Connection Complete with "Unknown Connection Identifier".
+        """
+        pending = self.pending_le_connection
+        if pending is None:
+            return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.COMMAND_DISALLOWED_ERROR)
+        self.pending_le_connection = None
+        loop = asyncio.get_running_loop()
+        # The Command Complete for the cancel is queued after this returns; the failed
+        # connection event must follow it.
+        loop.call_soon(loop.call_soon, self._report_cancelled_connect, pending.peer_address)
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+    def _report_cancelled_connect(self, peer_address: hci.Address) -> None:
+        self.send_hci_packet(
+            hci.HCI_LE_Connection_Complete_Event(
+                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+                connection_handle=0,
+                role=hci.Role.CENTRAL,
+                peer_address_type=peer_address.address_type,
+                peer_address=peer_address,
+                connection_interval=0,
+                peripheral_latency=0,
+                supervision_timeout=0,
+                central_clock_accuracy=0,
+            )
+        )
+
 
 class QuietHost(Host):
     """A bumble Host that skips per-packet debug formatting."""
