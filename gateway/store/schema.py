@@ -1,0 +1,225 @@
+"""The store's schema and its versioned migrations.
+
+The schema version lives in SQLite's ``PRAGMA user_version``. :data:`MIGRATIONS` lists one
+function per version, in order: ``MIGRATIONS[0]`` turns an empty file into version 1,
+``MIGRATIONS[1]`` turns version 1 into version 2, and so on. :func:`migrate` applies the
+missing ones inside **one** transaction together with the new ``user_version``, so a crash
+half-way leaves the file at its old version, never at a mix of two.
+
+Rules for adding a migration (never edit a released one: stores in the field ran it):
+append a function, keep it idempotent within its own transaction, and make it work on a
+store holding weeks of data (prefer ``ALTER TABLE ... ADD COLUMN`` to table rebuilds).
+
+Storage choices that keep a watch-day small (see ``docs/store.md``): every records row
+carries a compact integer device key (``devices.key``) and the stream's one-byte wire
+identifier instead of the 17-character address and the stream name, and ``records`` is
+a ``WITHOUT ROWID`` table clustered on ``(device, stream, seq)`` with no secondary index:
+every lookup the store makes (idempotent insert, frontier walk, hole listing, retention
+by oldest sequence) is a range of that key. New records are appended to ``inbox`` and
+moved into ``records`` in large sorted batches (see ``Store.flush``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from gateway.store.errors import StoreError, StoreVersionError
+
+#: ``PRAGMA application_id`` of a gateway store ("WHGS"), so that opening some other
+#: SQLite file by mistake is refused instead of being migrated.
+APPLICATION_ID = 0x57484753
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run the statements of ``script`` one by one inside the caller's transaction.
+
+    ``Connection.executescript`` would COMMIT the pending transaction first, which would
+    make a migration non-atomic.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {statement.strip()[:60]}")
+
+
+def _v1_core(conn: sqlite3.Connection) -> None:
+    """Version 1: devices, records, per-stream state, gaps and rejections."""
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE devices (
+            key              INTEGER PRIMARY KEY,   -- compact id stored in every row below
+            id               TEXT NOT NULL UNIQUE,  -- BLE identity address, e.g. C4:12:...
+            name             TEXT,
+            kind             TEXT CHECK (kind IN ('sequenced', 'standard')),
+            first_seen_ms    INTEGER,
+            last_seen_ms     INTEGER,
+            battery_pct      INTEGER CHECK (battery_pct BETWEEN 0 AND 100),
+            connection_state TEXT,
+            extra            TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(extra))
+        );
+
+        -- One row per record; an accelerometer record is one 1 s frame (one BLOB).
+        CREATE TABLE records (
+            device          INTEGER NOT NULL REFERENCES devices (key),
+            stream          INTEGER NOT NULL,       -- Stream.wire_id
+            seq             INTEGER NOT NULL CHECK (seq >= 0),
+            watch_time_ms   INTEGER NOT NULL,
+            gateway_time_ms INTEGER NOT NULL,
+            aligned_time_ms INTEGER NOT NULL,
+            payload         BLOB NOT NULL,
+            backfilled      INTEGER NOT NULL DEFAULT 0 CHECK (backfilled IN (0, 1)),
+            PRIMARY KEY (device, stream, seq)
+        ) WITHOUT ROWID;
+
+        -- Records land here first: appending to one table touches a few pages per batch,
+        -- whereas inserting into records touches one page per (device, stream) in the
+        -- batch. Store.flush moves them into records, sorted, many at a time.
+        CREATE TABLE inbox (
+            device          INTEGER NOT NULL,
+            stream          INTEGER NOT NULL,
+            seq             INTEGER NOT NULL CHECK (seq >= 0),
+            watch_time_ms   INTEGER NOT NULL,
+            gateway_time_ms INTEGER NOT NULL,
+            aligned_time_ms INTEGER NOT NULL,
+            payload         BLOB NOT NULL,
+            backfilled      INTEGER NOT NULL
+        );
+
+        -- frontier: every seq below it is stored, declared a gap, or retired by retention.
+        -- top: one past the highest seq ever stored or declared a gap (>= frontier).
+        -- stored: rows of this stream in records and inbox (kept so status is O(1)).
+        CREATE TABLE stream_state (
+            device         INTEGER NOT NULL REFERENCES devices (key),
+            stream         INTEGER NOT NULL,
+            frontier       INTEGER NOT NULL DEFAULT 0,
+            top            INTEGER NOT NULL DEFAULT 0,
+            next_local_seq INTEGER NOT NULL DEFAULT 0,
+            stored         INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (device, stream)
+        ) WITHOUT ROWID;
+
+        -- Declared gaps [start_seq, end_seq): records known to be lost. Disjoint, and never
+        -- overlapping stored records (a declaration is clipped to what is missing, and a
+        -- record that arrives after all is cut out of its gap).
+        CREATE TABLE gaps (
+            device      INTEGER NOT NULL REFERENCES devices (key),
+            stream      INTEGER NOT NULL,
+            start_seq   INTEGER NOT NULL,
+            end_seq     INTEGER NOT NULL,
+            reason      TEXT NOT NULL,
+            detected_ms INTEGER NOT NULL,
+            CHECK (0 <= start_seq AND start_seq < end_seq),
+            PRIMARY KEY (device, stream, start_seq)
+        ) WITHOUT ROWID;
+
+        -- Every payload the decoders rejected, counted by device and reason.
+        CREATE TABLE rejections (
+            device           INTEGER NOT NULL REFERENCES devices (key),
+            reason           TEXT NOT NULL,
+            count            INTEGER NOT NULL,
+            first_ms         INTEGER NOT NULL,
+            last_ms          INTEGER NOT NULL,
+            last_payload_hex TEXT NOT NULL,
+            PRIMARY KEY (device, reason)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+def _v2_sync_and_protection(conn: sqlite3.Connection) -> None:
+    """Version 2: the sync watermark and the ranges retention must keep."""
+    _execute_script(
+        conn,
+        """
+        -- synced_seq: every seq below it has been synced (exclusive, like the frontier).
+        -- synced_rows: rows of records with seq < synced_seq (so backlog is O(1)).
+        CREATE TABLE sync_state (
+            device      INTEGER NOT NULL REFERENCES devices (key),
+            stream      INTEGER NOT NULL,
+            synced_seq  INTEGER NOT NULL DEFAULT 0,
+            synced_rows INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (device, stream)
+        ) WITHOUT ROWID;
+
+        -- Ranges [start_seq, end_seq) that retention never deletes (e.g. an alert's evidence).
+        CREATE TABLE protected (
+            device     INTEGER NOT NULL REFERENCES devices (key),
+            stream     INTEGER NOT NULL,
+            start_seq  INTEGER NOT NULL,
+            end_seq    INTEGER NOT NULL,
+            reason     TEXT NOT NULL,
+            CHECK (0 <= start_seq AND start_seq < end_seq),
+            PRIMARY KEY (device, stream, start_seq, end_seq)
+        ) WITHOUT ROWID;
+
+        -- A version-1 store already has streams: give each its (empty) watermark.
+        INSERT INTO sync_state (device, stream) SELECT device, stream FROM stream_state;
+        """,
+    )
+
+
+#: Migration ``i`` produces schema version ``i + 1``. Append only.
+MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_sync_and_protection)
+
+#: The schema version this code writes.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the file (0 for a new, empty file)."""
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection, *, target: int | None = None, where: str = "") -> int:
+    """Bring the store to schema version ``target`` (default: the latest); return the old one.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). All missing migrations
+    run in one ``BEGIN IMMEDIATE`` transaction, so a concurrent opener waits (busy
+    timeout) and then sees the migrated schema. Raises :class:`StoreVersionError` for a
+    store written by a newer gateway and :class:`StoreError` for a SQLite file that is not
+    a gateway store; ``where`` names the file in those messages.
+    """
+    latest = len(MIGRATIONS)
+    target = latest if target is None else target
+    if not 0 <= target <= latest:
+        raise ValueError(f"target version {target} outside 0..{latest}")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Read under the write lock: another process may have migrated meanwhile.
+        current = schema_version(conn)
+        _check_identity(conn, current, latest, where)
+        for version in range(current + 1, target + 1):
+            MIGRATIONS[version - 1](conn)
+            conn.execute(f"PRAGMA user_version = {version}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return current
+
+
+def _check_identity(conn: sqlite3.Connection, current: int, latest: int, where: str) -> None:
+    name = where or "the store"
+    if current > latest:
+        raise StoreVersionError(
+            f"{name} has schema version {current}, but this gateway only knows versions up "
+            f"to {latest}: it was written by a newer gateway. Upgrade the gateway "
+            "software; do not delete or downgrade the store (it holds unsynced records)."
+        )
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+    if app_id != APPLICATION_ID and (current > 0 or tables > 0):
+        raise StoreError(
+            f"{name} is a SQLite database but not a gateway store (application_id "
+            f"{app_id:#x}): pass the path of a gateway store or of a new file."
+        )
