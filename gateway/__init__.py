@@ -1,1 +1,1 @@
-"""The phone gateway service (ingest, detection, sync). Built by later issues."""
+"""The phone gateway service: BLE central, decoders, durable store, background service."""

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 def build_parser() -> argparse.ArgumentParser:
     from firmware_sim import cli as sim_cli
+    from gateway import cli as gateway_cli
     from wearable import demo
 
     parser = argparse.ArgumentParser(
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sim_cli.register(commands)
+    gateway_cli.register(commands)
     demo.register(commands)
     return parser
 

@@ -1,0 +1,385 @@
+"""Keep one device connected and its data flowing: the per-device state machine.
+
+connect (serialized) → pair/encrypt → MTU → subscribe → set clock → read battery and
+storage status → account overwritten records as gaps → backfill from the stored
+frontier → supervise (disconnect, data watchdog, lost-notification holes) → reconnect
+with exponential backoff and jitter. Only bleak's public ``BleakClient`` is used, so
+the same code drives a simulated watch (bleak backend on bumble) or a real strap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bleak import BleakClient
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.device import BLEDevice
+from bleak.exc import BleakError
+
+from gateway.config import BleConfig
+from gateway.decoders import Rejection, decode_battery, decode_racp, decode_storage_status
+from gateway.ingest import Ingestor
+from gateway.store.store import Store
+from wearable.contracts.gatt import uuids
+from wearable.contracts.gatt.current_time import CurrentTime
+from wearable.contracts.gatt.record_access import (
+    RacpOpcode,
+    RacpOperator,
+    RacpRecordCount,
+    RacpRequest,
+    RacpResponse,
+    RacpResponseCode,
+)
+from wearable.contracts.gatt.storage_status import StorageStatus
+from wearable.contracts.streams import Stream
+
+logger = logging.getLogger(__name__)
+
+#: Standard characteristics a device without our record service is read through.
+STANDARD_CHARACTERISTICS = {
+    Stream.HEART_RATE: uuids.HEART_RATE_MEASUREMENT_CHAR,
+    Stream.SPO2: uuids.PLX_CONTINUOUS_MEASUREMENT_CHAR,
+    Stream.TEMPERATURE: uuids.TEMPERATURE_MEASUREMENT_CHAR,
+}
+#: How often a connected link checks for lost notifications (sequence holes).
+HOLE_CHECK_S = 5.0
+#: Seconds allowed per stored record when waiting for a backfill to complete.
+BACKFILL_S_PER_RECORD = 0.01
+BACKFILL_MIN_TIMEOUT_S = 15.0
+
+
+class LinkSetupError(BleakError):
+    """The device connected but could not be set up (missing service, RACP failure)."""
+
+
+@dataclass
+class LinkStats:
+    """Counters for status and tests."""
+
+    connects: int = 0
+    connect_failures: int = 0
+    disconnects: int = 0
+    watchdog_resets: int = 0
+    backfills: int = 0
+    backfill_failures: int = 0
+    clock_sets: int = 0
+    gaps_recorded: int = 0
+    last_error: str = ""
+    history: list[str] = field(default_factory=list)
+
+
+class DeviceLink:
+    """One device, kept connected until ``stop``.
+
+    Parameters
+    ----------
+    device
+        What the scanner found (or an address).
+    name
+        Advertised name, for status.
+    config
+        BLE settings (backoff, watchdog, pairing, clock).
+    store, ingestor
+        Where data goes.
+    connect_slot
+        A lock shared by every link: one LE connect in flight at a time.
+    client_backend
+        bleak backend type (None: the platform's default adapter).
+    """
+
+    def __init__(
+        self,
+        device: BLEDevice | str,
+        name: str,
+        config: BleConfig,
+        store: Store,
+        ingestor: Ingestor,
+        connect_slot: asyncio.Lock,
+        client_backend: type[BaseBleakClient] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.device = device
+        self.address = device.address if isinstance(device, BLEDevice) else device
+        self.name = name
+        self.config = config
+        self.store = store
+        self.ingestor = ingestor
+        self.connect_slot = connect_slot
+        self.client_backend = client_backend
+        self.rng = rng or random.Random()
+        self.stats = LinkStats()
+        self.state = "idle"
+        self.sequenced = False
+        self._client: BleakClient | None = None
+        self._disconnected = asyncio.Event()
+        self._racp: asyncio.Queue[RacpResponse | RacpRecordCount] = asyncio.Queue()
+
+    # ------------------------------------------------------------------- loop
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect, serve, reconnect with backoff until ``stop`` is set."""
+        backoff = self.config.backoff_initial_s
+        while not stop.is_set():
+            try:
+                await self._connect()
+                backoff = self.config.backoff_initial_s
+                await self._setup()
+                await self._supervise(stop)
+            except (BleakError, TimeoutError, OSError, EOFError) as error:
+                self.stats.last_error = f"{type(error).__name__}: {error}"
+                logger.info(
+                    "link down", extra={"device": self.address, "error": self.stats.last_error}
+                )
+            finally:
+                await self._disconnect()
+            if stop.is_set():
+                break
+            delay = backoff * (1.0 + self.config.backoff_jitter * (2 * self.rng.random() - 1))
+            backoff = min(backoff * 2.0, self.config.backoff_max_s)
+            self._set_state("waiting")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+        self._set_state("stopped")
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.store.upsert_device(self.address, connection_state=state)
+
+    async def _connect(self) -> None:
+        self._set_state("connecting")
+        self._disconnected = asyncio.Event()
+        client = BleakClient(
+            self.device,
+            disconnected_callback=lambda _client: self._disconnected.set(),
+            timeout=self.config.connect_timeout_s,
+            pair=self.config.pair,
+            backend=self.client_backend,
+        )
+        async with self.connect_slot:
+            try:
+                await client.connect()
+            except BaseException:
+                self.stats.connect_failures += 1
+                raise
+        self._client = client
+        self.stats.connects += 1
+        self._set_state("connected")
+        logger.info("connected", extra={"device": self.address, "mtu": client.mtu_size})
+
+    async def _disconnect(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            self.stats.disconnects += 1
+            with contextlib.suppress(BleakError, TimeoutError, OSError, EOFError):
+                await asyncio.wait_for(client.disconnect(), 5.0)
+        # Whatever arrived is written before we decide what to ask for next time.
+        self.ingestor.flush()
+        if self.state not in {"idle", "stopped"}:
+            self._set_state("disconnected")
+
+    # ------------------------------------------------------------------ setup
+    def _characteristic(self, uuid: str) -> BleakGATTCharacteristic | None:
+        assert self._client is not None
+        return self._client.services.get_characteristic(uuid)
+
+    def _notify_handler(self, uuid: str) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
+        on_notification = self.ingestor.on_notification
+        address = self.address
+
+        def handler(_char: BleakGATTCharacteristic, data: bytearray) -> None:
+            on_notification(address, uuid, bytes(data))
+
+        return handler
+
+    async def _setup(self) -> None:
+        client = self._client
+        assert client is not None
+        racp = self._characteristic(uuids.RECORD_ACCESS_CONTROL_POINT_CHAR)
+        self.sequenced = racp is not None
+        self.store.upsert_device(
+            self.address, name=self.name, kind="sequenced" if self.sequenced else "standard"
+        )
+        state = self.ingestor.state(self.address)
+        subscribed = 0
+        if self.sequenced:
+            # Live records are the ones produced from now on; the status read after
+            # subscribing tells where "now" is, per stream.
+            for uuid in uuids.RECORD_CHAR_BY_STREAM.values():
+                if self._characteristic(uuid) is not None:
+                    await client.start_notify(uuid, self._notify_handler(uuid))
+                    subscribed += 1
+            assert racp is not None
+            self._racp = asyncio.Queue()
+            await client.start_notify(racp, self._on_racp)
+        else:
+            for uuid in STANDARD_CHARACTERISTICS.values():
+                if self._characteristic(uuid) is not None:
+                    await client.start_notify(uuid, self._notify_handler(uuid))
+                    subscribed += 1
+        if subscribed == 0:
+            raise LinkSetupError(f"{self.address} offers none of the streams we read")
+        await self._read_battery()
+        if self.sequenced:
+            status = await self._storage_status()
+            for entry in status.entries:
+                state.live_from[entry.stream] = entry.next_seq
+            if self.config.set_clock:
+                await self._set_clock(status)
+            await self._catch_up(status)
+        state.last_data_ms = self.ingestor.clock()
+        self._set_state("streaming")
+
+    async def _read_battery(self) -> None:
+        characteristic = self._characteristic(uuids.BATTERY_LEVEL_CHAR)
+        if characteristic is None or self._client is None:
+            return
+        result = decode_battery(bytes(await self._client.read_gatt_char(characteristic)))
+        if isinstance(result, Rejection):
+            self.ingestor.reject(self.address, result)
+            return
+        self.store.upsert_device(self.address, battery_pct=result)
+
+    async def _storage_status(self) -> StorageStatus:
+        characteristic = self._characteristic(uuids.STORAGE_STATUS_CHAR)
+        if characteristic is None or self._client is None:
+            raise LinkSetupError(f"{self.address} has a record service but no storage status")
+        result = decode_storage_status(bytes(await self._client.read_gatt_char(characteristic)))
+        if isinstance(result, Rejection):
+            self.ingestor.reject(self.address, result)
+            raise LinkSetupError(f"{self.address}: unreadable storage status: {result.detail}")
+        return result
+
+    async def _set_clock(self, status: StorageStatus) -> None:
+        characteristic = self._characteristic(uuids.CURRENT_TIME_CHAR)
+        if characteristic is None or self._client is None:
+            return
+        now = self.ingestor.clock()
+        await self._client.write_gatt_char(
+            characteristic, bytes(CurrentTime.from_epoch_ms(now)), response=True
+        )
+        state = self.ingestor.state(self.address)
+        state.clock.clock_set({e.stream: e.next_seq for e in status.entries}, now, now)
+        self.stats.clock_sets += 1
+
+    # --------------------------------------------------------------- backfill
+    def _on_racp(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        result = decode_racp(bytes(data))
+        if isinstance(result, Rejection):
+            self.ingestor.reject(self.address, result)
+            return
+        self._racp.put_nowait(result)
+
+    async def _catch_up(self, status: StorageStatus) -> None:
+        """Account overwritten records as gaps, then backfill everything else we lack."""
+        self.ingestor.flush()
+        for entry in status.entries:
+            frontier = self.store.frontier(self.address, entry.stream)
+            if frontier < entry.oldest_seq:
+                # The watch overwrote these before we could fetch them: say so, once.
+                self.store.record_gap(
+                    self.address, entry.stream, frontier, entry.oldest_seq, "overwritten_on_watch"
+                )
+                self.stats.gaps_recorded += 1
+                logger.warning(
+                    "records lost on the watch",
+                    extra={
+                        "device": self.address,
+                        "stream": entry.stream.value,
+                        "first": frontier,
+                        "end": entry.oldest_seq,
+                    },
+                )
+                frontier = entry.oldest_seq
+            if frontier < entry.next_seq:
+                await self._backfill(entry.stream, frontier, entry.next_seq - frontier)
+
+    async def _backfill(self, stream: Stream, from_seq: int, expected: int) -> None:
+        client, racp = self._client, self._characteristic(uuids.RECORD_ACCESS_CONTROL_POINT_CHAR)
+        if client is None or racp is None:
+            return
+        request = RacpRequest(
+            RacpOpcode.REPORT_STORED_RECORDS, RacpOperator.GREATER_OR_EQUAL, stream, from_seq
+        )
+        self.stats.backfills += 1
+        while not self._racp.empty():
+            self._racp.get_nowait()
+        await client.write_gatt_char(racp, bytes(request), response=True)
+        timeout = max(BACKFILL_MIN_TIMEOUT_S, expected * BACKFILL_S_PER_RECORD)
+        response = await self._racp_response(timeout)
+        ok = {RacpResponseCode.SUCCESS, RacpResponseCode.NO_RECORDS_FOUND}
+        if not isinstance(response, RacpResponse) or response.response_code not in ok:
+            self.stats.backfill_failures += 1
+            raise LinkSetupError(f"{self.address}: backfill of {stream} refused: {response}")
+
+    async def _racp_response(self, timeout: float) -> RacpResponse | RacpRecordCount:
+        """The next RACP indication, unless the link drops or ``timeout`` passes first."""
+        getter = asyncio.ensure_future(self._racp.get())
+        dropped = asyncio.ensure_future(self._disconnected.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {getter, dropped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            dropped.cancel()
+            if not getter.done():
+                getter.cancel()
+        if getter in done:
+            return getter.result()
+        if dropped in done:
+            raise BleakError(f"{self.address} disconnected during backfill")
+        raise TimeoutError(f"{self.address}: no RACP response within {timeout:.0f} s")
+
+    # -------------------------------------------------------------- supervise
+    async def _supervise(self, stop: asyncio.Event) -> None:
+        """Serve until the link drops, the watchdog fires, or we are told to stop."""
+        state = self.ingestor.state(self.address)
+        watchdog_ms = int(self.config.watchdog_s * 1000)
+        resync_ms = int(self.config.clock_resync_s * 1000)
+        last_sync = self.ingestor.clock()
+        tick = min(HOLE_CHECK_S, self.config.watchdog_s / 3)
+        while not stop.is_set() and not self._disconnected.is_set():
+            waiters = [
+                asyncio.ensure_future(stop.wait()),
+                asyncio.ensure_future(self._disconnected.wait()),
+            ]
+            await asyncio.wait(waiters, timeout=tick, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            if stop.is_set() or self._disconnected.is_set():
+                break
+            now = self.ingestor.clock()
+            if now - state.last_data_ms > watchdog_ms:
+                # A dead watch is not noticed by every link layer (a virtual one never).
+                self.stats.watchdog_resets += 1
+                raise BleakError(f"no data from {self.address} for {self.config.watchdog_s} s")
+            if self.sequenced:
+                await self._repair_holes(state.max_seen)
+                if self.config.set_clock and now - last_sync > resync_ms:
+                    await self._set_clock(await self._storage_status())
+                    last_sync = now
+        if self._disconnected.is_set():
+            raise BleakError(f"{self.address} disconnected")
+
+    async def _repair_holes(self, max_seen: dict[Stream, int]) -> None:
+        """Notifications lost on the air leave holes: fetch them while still connected."""
+        self.ingestor.flush()
+        for stream, highest in list(max_seen.items()):
+            frontier = self.store.frontier(self.address, stream)
+            if frontier <= highest:
+                await self._backfill(stream, frontier, highest + 1 - frontier)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "name": self.name,
+            "state": self.state,
+            "sequenced": self.sequenced,
+            **{k: v for k, v in vars(self.stats).items() if k != "history"},
+        }

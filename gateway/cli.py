@@ -1,0 +1,136 @@
+"""``wearable gateway``: run the service, show its status, export what it stored."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from gateway.config import DEFAULT_STORE_PATH, ConfigError, load_config, with_overrides
+
+
+def register(commands: Any) -> None:
+    """Add ``gateway`` and its subcommands to the top-level parser."""
+    gateway = commands.add_parser(
+        "gateway",
+        help="the phone gateway: BLE ingest service, status, export",
+        description="The gateway background service and its tools.",
+    )
+    sub = gateway.add_subparsers(dest="gateway_command", metavar="SUBCOMMAND", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="run the gateway service until SIGTERM/SIGINT",
+        description=(
+            "Scan for watches and straps (Heart Rate service), keep each connected, backfill "
+            "after drops, and store every record. Defaults serve a simulated setup: "
+            "`wearable sim radio` on 127.0.0.1:7000 and a store under ./gateway-store/."
+        ),
+    )
+    run.add_argument("--config", type=Path, help="gateway TOML (see examples/config/gateway.toml)")
+    run.add_argument("--store", type=Path, help="store file (overrides store.path)")
+    run.add_argument(
+        "--radio",
+        metavar="HOST:PORT",
+        help="attach to `wearable sim radio` (overrides ble.radio; '' = system adapter)",
+    )
+    run.set_defaults(handler=_run)
+
+    status = sub.add_parser(
+        "status",
+        help="devices, connection state, backlog, rejected and gap counts, storage use",
+        description="Read the store (and the running service's status file) and report.",
+    )
+    status.add_argument("--store", type=Path, default=None, help="store file")
+    status.add_argument("--config", type=Path, help="gateway TOML (for the store path)")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=_status)
+
+    export = sub.add_parser(
+        "export",
+        help="write the stored records as per-stream CSV (the simulator's --truth format)",
+        description=(
+            "Per-stream CSV with device, stream, sequence, watch timestamp, gateway "
+            "timestamp and values (docs/formats/records.md), plus gaps.csv and devices.csv."
+        ),
+    )
+    export.add_argument("--store", type=Path, required=True, help="store file")
+    export.add_argument("--out", type=Path, required=True, help="output directory")
+    export.set_defaults(handler=_export)
+
+
+def _config(args: argparse.Namespace) -> Any:
+    try:
+        config = load_config(args.config)
+        return with_overrides(config, store=args.store, radio=getattr(args, "radio", None))
+    except (OSError, ConfigError) as error:
+        raise SystemExit(f"wearable gateway: {error}") from error
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gateway.logs import configure_logging
+    from gateway.service import run_service
+
+    config = _config(args)
+    configure_logging(config.log.level, config.log.format, config.log.file)
+    return asyncio.run(run_service(config))
+
+
+def _store_path(args: argparse.Namespace) -> Path:
+    if args.store is not None:
+        return Path(args.store)
+    if getattr(args, "config", None) is not None:
+        return Path(_config(args).store.path)
+    return Path(DEFAULT_STORE_PATH)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from gateway.service import STATUS_FILE
+    from gateway.store.store import Store
+
+    path = _store_path(args)
+    if not path.exists():
+        raise SystemExit(
+            f"wearable gateway status: no store at {path}; pass --store PATH "
+            "(the path `wearable gateway run` uses)"
+        )
+    live: dict[str, Any] = {}
+    status_file = path.parent / STATUS_FILE
+    if status_file.exists():
+        live = json.loads(status_file.read_text(encoding="utf-8"))
+    links = {link["address"]: link for link in live.get("links", [])}
+    with Store(path) as store:
+        devices = [asdict(d) for d in store.devices()]
+        usage = asdict(store.usage())
+    for device in devices:
+        link = links.get(device["id"])
+        if link is not None:
+            device["link"] = {k: link[k] for k in ("state", "connects", "backfills", "last_error")}
+    report = {"store": str(path), "usage": usage, "devices": devices, "model_version": None}
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    print(f"store {path}: {usage.get('file_bytes', 0) / 1e6:.1f} MB")
+    for device in devices:
+        print(
+            f"  {device['id']} {device.get('name') or ''}: {device.get('connection_state')}, "
+            f"last seen {device.get('last_seen_ms')}, battery {device.get('battery_pct')} %, "
+            f"backlog {device.get('backlog')}, rejected {device.get('rejected')}, "
+            f"gaps {device.get('gaps')}"
+        )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from gateway.store.export import export_store
+    from gateway.store.store import Store
+
+    if not Path(args.store).exists():
+        raise SystemExit(f"wearable gateway export: no store at {args.store}")
+    with Store(args.store) as store:
+        counts = export_store(store, args.out)
+    print(json.dumps({stream.value: n for stream, n in counts.items()}))
+    return 0

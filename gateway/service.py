@@ -1,0 +1,151 @@
+"""The gateway background service: radio, links, ingest and store under one event loop.
+
+``run_service`` is what ``wearable gateway run`` executes: it opens the store (resuming
+from whatever is there), attaches to the radio, scans and keeps every device linked, and
+on SIGTERM or SIGINT flushes, checkpoints the WAL and returns 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.scanner import BaseBleakScanner
+
+from gateway.ble.manager import ConnectionManager
+from gateway.config import GatewayConfig
+from gateway.ingest import Ingestor
+from gateway.store.store import Store
+
+logger = logging.getLogger(__name__)
+
+#: Written next to the store so ``wearable gateway status`` can show live link state.
+STATUS_FILE = "gateway-status.json"
+#: bumble bonding keys of the gateway's simulated radio, next to the store.
+KEYSTORE_FILE = "gateway-bonds.json"
+
+
+@dataclass(frozen=True)
+class Backends:
+    """bleak backend types (``None``: the platform's adapter)."""
+
+    scanner: type[BaseBleakScanner] | None = None
+    client: type[BaseBleakClient] | None = None
+
+
+@contextlib.asynccontextmanager
+async def open_backends(config: GatewayConfig) -> AsyncIterator[Backends]:
+    """The system's Bluetooth adapter, or a bumble radio hub when ``ble.radio`` is set."""
+    if not config.ble.radio:
+        yield Backends()
+        return
+    from gateway.ble.bumble_backend import BumbleAdapter
+
+    keystore = Path(config.store.path).parent / KEYSTORE_FILE
+    passkeys = dict(config.ble.passkeys)
+    async with BumbleAdapter.open_hub(
+        config.ble.radio, keystore_path=keystore, passkey=lambda address: passkeys.get(address)
+    ) as adapter:
+        yield Backends(adapter.scanner_backend, adapter.client_backend)
+
+
+class Gateway:
+    """The running service, usable in-process (tests, demo) or from the CLI.
+
+    Parameters
+    ----------
+    config
+        Validated configuration.
+    backends
+        bleak backend types for the radio.
+    """
+
+    def __init__(self, config: GatewayConfig, backends: Backends) -> None:
+        self.config = config
+        self.store = Store(config.store.path, budget_bytes=config.store.budget_bytes)
+        self.ingestor = Ingestor(self.store, batch_max=config.store.batch_max)
+        self.manager = ConnectionManager(
+            config.ble,
+            self.store,
+            self.ingestor,
+            scanner_backend=backends.scanner,
+            client_backend=backends.client,
+        )
+        self.stop_event = asyncio.Event()
+
+    async def run(self) -> None:
+        """Run until :meth:`stop`; flush and close the store on the way out."""
+        interval = self.config.store.flush_interval_s
+        tasks = [
+            asyncio.ensure_future(self.ingestor.run(self.stop_event, interval)),
+            asyncio.ensure_future(self.manager.run(self.stop_event)),
+            asyncio.ensure_future(self._housekeeping()),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.ingestor.flush()
+            self._write_status()
+            self.store.checkpoint()
+            self.store.close()
+            logger.info("gateway stopped", extra={"records": self.ingestor.flushed})
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    async def _housekeeping(self) -> None:
+        """Status file every few seconds; retention every minute."""
+        ticks = 0
+        while not self.stop_event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), 2.0)
+            self._write_status()
+            ticks += 1
+            if ticks % 30 == 0:
+                self.ingestor.flush()
+                result = self.store.enforce_retention()
+                logger.info("retention", extra={"result": str(result)})
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "links": [link.describe() for link in self.manager.links.values()],
+            "rejections": {
+                f"{device}/{reason}": count
+                for (device, reason), count in self.ingestor.rejections.counts().items()
+            },
+            "records_ingested": self.ingestor.flushed,
+        }
+
+    def _write_status(self) -> None:
+        path = Path(self.config.store.path).parent / STATUS_FILE
+        tmp = path.with_suffix(".tmp")
+        with contextlib.suppress(OSError):
+            tmp.write_text(json.dumps(self.status(), indent=1), encoding="utf-8")
+            tmp.replace(path)
+
+
+async def run_service(config: GatewayConfig) -> int:
+    """Run the gateway until SIGTERM or SIGINT; return the exit code."""
+    loop = asyncio.get_running_loop()
+    async with open_backends(config) as backends:
+        gateway = Gateway(config, backends)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, gateway.stop)
+        logger.info(
+            "gateway started",
+            extra={"store": str(config.store.path), "radio": config.ble.radio or "system"},
+        )
+        await gateway.run()
+    return 0
