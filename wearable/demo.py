@@ -1,16 +1,20 @@
 """``wearable demo``: the end-to-end demo on embedded defaults (no cloud, no hardware).
 
-At this stage of the project the demo runs a cohort of simulated watches on the
-in-process virtual radio with a probe central that pairs, follows every watch through
-link drops, backfills, and reports what was produced against what arrived.
+At this stage of the project the demo runs a cohort of simulated watches and the real
+gateway service on the in-process virtual radio: the gateway discovers the watches
+through bleak (on its bumble backend), pairs, subscribes, follows them through link
+drops, backfills and stores everything in SQLite. The summary compares what the watches
+produced with what the store holds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
-from dataclasses import asdict
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +27,8 @@ def register(commands: Any) -> None:
         "demo",
         help="run the end-to-end demo on embedded defaults",
         description=(
-            "Simulated watches on the in-process virtual radio, followed by a central that "
-            "pairs, reconnects after drops and backfills; prints produced vs received."
+            "Simulated watches and the gateway service on the in-process virtual radio: "
+            "pairing, link drops, backfill, durable store; prints produced vs stored."
         ),
     )
     demo.add_argument(
@@ -38,46 +42,125 @@ def register(commands: Any) -> None:
         "--speed", type=float, default=20.0, help="simulated seconds per second (default 20)"
     )
     demo.add_argument("--quick", action="store_true", help="simulate only 2 minutes")
+    demo.add_argument(
+        "--store", type=Path, help="keep the gateway store here (default: a temporary directory)"
+    )
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo.set_defaults(handler=run)
 
 
+async def _run_demo(
+    scenario: Any, seed: int | None, speed: float, duration_s: int | None, store_path: Path
+) -> dict[str, Any]:
+    from firmware_sim.farm import FarmOptions, local_farm
+    from firmware_sim.radio.local import VirtualRadio
+    from firmware_sim.simclock import SimClock
+    from gateway.ble.bumble_backend import BumbleAdapter
+    from gateway.config import GatewayConfig
+    from gateway.service import Backends, Gateway
+    from wearable.contracts.streams import Stream
+
+    started = time.perf_counter()
+    radio = VirtualRadio()
+    clock = SimClock(speed)
+    options = FarmOptions(seed=seed, speed=speed, duration_s=duration_s)
+    config = GatewayConfig()
+    config = dataclasses.replace(
+        config,
+        store=dataclasses.replace(config.store, path=store_path),
+        ble=dataclasses.replace(
+            config.ble, radio="", backoff_initial_s=0.5, backoff_max_s=2.0, watchdog_s=10.0
+        ),
+    )
+    adapter = BumbleAdapter.on_local(radio, keystore_path=store_path.parent / "bonds.json")
+    await adapter.start()
+    async with local_farm(scenario, options, radio, clock) as farm:
+        gateway = Gateway(config, Backends(adapter.scanner_backend, adapter.client_backend))
+        serving = asyncio.ensure_future(gateway.run())
+        await farm.run()
+
+        def produced() -> dict[tuple[str, Stream], int]:
+            return {
+                (w.identity.address, s): w.firmware.flash.next_seq(s)
+                for w in farm.watches
+                for s in Stream
+            }
+
+        def stored() -> dict[tuple[str, Stream], int]:
+            gateway.ingestor.flush()
+            return {
+                key: len(gateway.store.sequences(*key) & set(range(count)))
+                for key, count in produced().items()
+            }
+
+        deadline = time.perf_counter() + 60
+        while time.perf_counter() < deadline and stored() != produced():
+            await asyncio.sleep(0.5)
+        final_produced, final_stored = produced(), stored()
+        devices = {d.id: d for d in gateway.store.devices()}
+        per_watch = []
+        for watch in farm.watches:
+            address = watch.identity.address
+            status = devices.get(address)
+            per_watch.append(
+                {
+                    "name": watch.identity.name,
+                    "address": address,
+                    "produced": sum(final_produced[(address, s)] for s in Stream),
+                    "stored": sum(final_stored[(address, s)] for s in Stream),
+                    "link_drops": watch.stats.link_faults.get("drop", 0),
+                    "out_of_range": watch.stats.link_faults.get("out_of_range", 0),
+                    "reconnects": max(watch.stats.connections - 1, 0),
+                    "backfilled": watch.stats.records_backfilled,
+                    "rejected": status.rejected if status else None,
+                    "gaps": status.gaps if status else None,
+                    "battery_pct": status.battery_pct if status else None,
+                }
+            )
+        gateway.stop()
+        await serving
+    await adapter.close()
+    sent = sum(final_produced.values())
+    kept = sum(final_stored.values())
+    return {
+        "watches": len(per_watch),
+        "simulated_seconds": farm.duration_s,
+        "records_sent": sent,
+        "records_stored": kept,
+        "records_lost": sent - kept,
+        "store": str(store_path),
+        "store_bytes": store_path.stat().st_size if store_path.exists() else 0,
+        "wall_seconds": round(time.perf_counter() - started, 2),
+        "per_watch": per_watch,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
-    from firmware_sim.farm import FarmOptions
-    from firmware_sim.loopback import run_loopback
     from firmware_sim.scenario import ScenarioError, load_scenario
 
     try:
         scenario = load_scenario(args.scenario)
     except (OSError, ScenarioError) as error:
         raise SystemExit(f"wearable demo: {error}") from error
-    options = FarmOptions(seed=args.seed, speed=args.speed, duration_s=120 if args.quick else None)
-    report = asyncio.run(run_loopback(scenario, options))
-    summary = {
-        "watches": len(report.watches),
-        "simulated_seconds": report.simulated_s,
-        "records_sent": report.records_produced,
-        "records_received": report.records_received,
-        "records_lost": report.records_missing,
-        "wall_seconds": round(report.wall_s, 2),
-        "per_watch": [asdict(w) for w in report.watches],
-    }
+    duration = 120 if args.quick else None
+    with tempfile.TemporaryDirectory(prefix="wearable-demo-") as tmp:
+        store = args.store or Path(tmp) / "gateway.sqlite"
+        summary = asyncio.run(_run_demo(scenario, args.seed, args.speed, duration, store))
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(
-            f"{summary['watches']} watches, {report.simulated_s} simulated s in "
-            f"{report.wall_s:.1f} s wall"
+            f"{summary['watches']} watches, {summary['simulated_seconds']} simulated s in "
+            f"{summary['wall_seconds']} s wall"
         )
-        for w in report.watches:
+        for w in summary["per_watch"]:
             print(
-                f"  {w.name} {w.address}: produced {sum(w.produced.values())}, "
-                f"received {sum(w.received.values())}, missing {sum(w.missing.values())}, "
-                f"drops {w.link_drops}, out-of-range {w.out_of_range}, "
-                f"reconnects {w.reconnects}, backfilled {w.backfilled}"
+                f"  {w['name']} {w['address']}: produced {w['produced']}, stored {w['stored']}, "
+                f"drops {w['link_drops']}, reconnects {w['reconnects']}, "
+                f"backfilled {w['backfilled']}, rejected {w['rejected']}, gaps {w['gaps']}"
             )
         print(
-            f"records sent {report.records_produced}, received {report.records_received}, "
-            f"lost {report.records_missing}"
+            f"records sent {summary['records_sent']}, stored {summary['records_stored']}, "
+            f"lost {summary['records_lost']}"
         )
-    return 0 if report.records_missing == 0 else 1
+    return 0 if summary["records_lost"] == 0 else 1
