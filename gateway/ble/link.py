@@ -276,10 +276,12 @@ class DeviceLink:
             return
         self._racp.put_nowait(result)
 
-    async def _catch_up(self, status: StorageStatus) -> None:
+    async def _catch_up(self, status: StorageStatus, only: set[Stream] | None = None) -> None:
         """Account overwritten records as gaps, then backfill everything else we lack."""
         self.ingestor.flush()
         for entry in status.entries:
+            if only is not None and entry.stream not in only:
+                continue
             frontier = self.store.frontier(self.address, entry.stream)
             if frontier < entry.oldest_seq:
                 # The watch overwrote these before we could fetch them: say so, once.
@@ -368,12 +370,19 @@ class DeviceLink:
             raise BleakError(f"{self.address} disconnected")
 
     async def _repair_holes(self, max_seen: dict[Stream, int]) -> None:
-        """Notifications lost on the air leave holes: fetch them while still connected."""
+        """Notifications lost on the air leave holes: fetch them while still connected.
+
+        The storage status is read again first: on a busy watch with little flash, the
+        records of a hole may be overwritten before we ask, and must become a gap.
+        """
         self.ingestor.flush()
-        for stream, highest in list(max_seen.items()):
-            frontier = self.store.frontier(self.address, stream)
-            if frontier <= highest:
-                await self._backfill(stream, frontier, highest + 1 - frontier)
+        holed = {
+            stream
+            for stream, highest in max_seen.items()
+            if self.store.frontier(self.address, stream) <= highest
+        }
+        if holed:
+            await self._catch_up(await self._storage_status(), only=holed)
 
     def describe(self) -> dict[str, Any]:
         return {
