@@ -80,6 +80,7 @@ class Gateway:
             client_backend=backends.client,
         )
         self.stop_event = asyncio.Event()
+        self._last_seen: dict[str, int] = {}
 
     async def run(self) -> None:
         """Run until :meth:`stop`; flush and close the store on the way out."""
@@ -110,12 +111,19 @@ class Gateway:
         while not self.stop_event.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), 2.0)
+            self._record_last_seen()
             self._write_status()
             ticks += 1
             if ticks % 30 == 0:
                 self.ingestor.flush()
                 result = self.store.enforce_retention()
                 logger.info("retention", extra={"result": str(result)})
+
+    def _record_last_seen(self) -> None:
+        for device, state in self.ingestor.devices.items():
+            if state.last_data_ms and state.last_data_ms != self._last_seen.get(device):
+                self.store.upsert_device(device, last_seen_ms=state.last_data_ms)
+                self._last_seen[device] = state.last_data_ms
 
     def status(self) -> dict[str, Any]:
         return {

@@ -50,6 +50,8 @@ STANDARD_CHARACTERISTICS = {
 }
 #: How often a connected link checks for lost notifications (sequence holes).
 HOLE_CHECK_S = 5.0
+#: How often a connected link re-reads the battery level.
+BATTERY_REFRESH_S = 300.0
 #: Seconds allowed per stored record when waiting for a backfill to complete.
 BACKFILL_S_PER_RECORD = 0.01
 BACKFILL_MIN_TIMEOUT_S = 15.0
@@ -344,7 +346,7 @@ class DeviceLink:
         state = self.ingestor.state(self.address)
         watchdog_ms = int(self.config.watchdog_s * 1000)
         resync_ms = int(self.config.clock_resync_s * 1000)
-        last_sync = self.ingestor.clock()
+        last_sync = last_battery = self.ingestor.clock()
         tick = min(HOLE_CHECK_S, self.config.watchdog_s / 3)
         while not stop.is_set() and not self._disconnected.is_set():
             waiters = [
@@ -361,6 +363,9 @@ class DeviceLink:
                 # A dead watch is not noticed by every link layer (a virtual one never).
                 self.stats.watchdog_resets += 1
                 raise BleakError(f"no data from {self.address} for {self.config.watchdog_s} s")
+            if now - last_battery > BATTERY_REFRESH_S * 1000:
+                await self._read_battery()
+                last_battery = now
             if self.sequenced:
                 await self._repair_holes(state.max_seen)
                 if self.config.set_clock and now - last_sync > resync_ms:

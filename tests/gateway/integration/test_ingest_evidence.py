@@ -186,6 +186,8 @@ def test_ward_with_link_drops_and_out_of_range_loses_and_duplicates_nothing(
     devices = json.loads(status.stdout)["devices"]
     assert len(devices) == 10
     assert all(d["rejected"] == 0 and d["gaps"] == 0 for d in devices), devices
+    assert all(d["kind"] == "sequenced" and d["battery_pct"] is not None for d in devices)
+    assert all(d["last_seen_ms"] and d["last_seen_ms"] > d["first_seen_ms"] for d in devices)
 
 
 def test_kill_9_of_the_gateway_mid_ingest_then_restart(hub: str, tmp_path: Path) -> None:
