@@ -874,7 +874,16 @@ def _start(path: str, value: object) -> float:
         raise ScenarioError(
             path, "the start needs a time zone: append Z for UTC, e.g. 2026-01-05T06:00:00Z"
         )
+    if not _EARLIEST_START <= value < _LATEST_START:
+        # Watch timestamps outside this window are rejected by the gateway as implausible.
+        raise ScenarioError(
+            path, "the start must be between 2000-01-01 and 2099-12-31 (UTC)", value
+        )
     return value.timestamp()
+
+
+_EARLIEST_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_LATEST_START = dt.datetime(2099, 12, 31, tzinfo=dt.UTC)
 
 
 def _profile_fields() -> dict[str, object]:

@@ -460,3 +460,9 @@ def test_the_documented_example_parses() -> None:
     text = doc.read_text(encoding="utf-8").split("```toml\n", 1)[1].split("```", 1)[0]
     s = parse_scenario(text, source=str(doc))
     assert s.name == "ward-demo" and len(s.plan()) == 10
+
+
+@pytest.mark.parametrize("start", ["1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z"])
+def test_start_outside_plausible_watch_time_is_refused(start: str) -> None:
+    with pytest.raises(ScenarioError, match="scenario.start"):
+        parse_scenario(f'[scenario]\nwatches = 1\nduration = "1h"\nstart = "{start}"\n')
