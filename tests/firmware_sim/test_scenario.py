@@ -464,5 +464,5 @@ def test_the_documented_example_parses() -> None:
 
 @pytest.mark.parametrize("start", ["1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z"])
 def test_start_outside_plausible_watch_time_is_refused(start: str) -> None:
-    with pytest.raises(ScenarioError, match="scenario.start"):
+    with pytest.raises(ScenarioError, match=r"scenario\.start"):
         parse_scenario(f'[scenario]\nwatches = 1\nduration = "1h"\nstart = "{start}"\n')
