@@ -1,0 +1,5 @@
+"""Fixtures of the feature tests."""
+
+from ._support import simulated
+
+__all__ = ["simulated"]
