@@ -61,6 +61,45 @@ def register(commands: Any) -> None:
     export.add_argument("--out", type=Path, required=True, help="output directory")
     export.set_defaults(handler=_export)
 
+    _register_alerts(sub)
+
+
+def _register_alerts(sub: Any) -> None:
+    alerts = sub.add_parser(
+        "alerts",
+        help="list alerts and record a clinician's review (ack, confirm, dismiss)",
+        description=(
+            "Medical alerts the gateway raised (docs/alerts.md). confirm and dismiss are "
+            "the clinician's verdicts: they become labels for retraining the model later."
+        ),
+    )
+    cmds = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    listing = cmds.add_parser("list", help="list alerts", description="List alerts, oldest first.")
+    listing.add_argument("--store", type=Path, default=None, help="store file")
+    listing.add_argument("--device", help="only this device (BLE address)")
+    listing.add_argument(
+        "--status", choices=("open", "acknowledged", "confirmed", "dismissed"), help="only this"
+    )
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(handler=_alerts_list)
+    verbs = {
+        "ack": ("acknowledged", "acknowledge: a clinician has seen the alert"),
+        "confirm": (
+            "confirmed",
+            "confirm: the alert was a real event (a positive label for retraining later)",
+        ),
+        "dismiss": (
+            "dismissed",
+            "dismiss: a false alarm (a negative label for retraining later)",
+        ),
+    }
+    for verb, (status, text) in verbs.items():
+        action = cmds.add_parser(verb, help=text, description=text.capitalize() + ".")
+        action.add_argument("id", type=int, metavar="ID", help="alert id (see `alerts list`)")
+        action.add_argument("--note", help="free-text note stored with the alert")
+        action.add_argument("--store", type=Path, default=None, help="store file")
+        action.set_defaults(handler=_alerts_set, alert_status=status)
+
 
 def _config(args: argparse.Namespace) -> Any:
     try:
@@ -133,4 +172,45 @@ def _export(args: argparse.Namespace) -> int:
     with Store(args.store) as store:
         counts = export_store(store, args.out)
     print(json.dumps({stream.value: n for stream, n in counts.items()}))
+    return 0
+
+
+def _existing_store(args: argparse.Namespace, command: str) -> Path:
+    path = _store_path(args)
+    if not path.exists():
+        raise SystemExit(f"wearable gateway alerts {command}: no store at {path}; pass --store")
+    return path
+
+
+def _alerts_list(args: argparse.Namespace) -> int:
+    from gateway.store.store import Store
+
+    with Store(_existing_store(args, "list")) as store:
+        rows = store.list_alerts(device=args.device, status=args.status)
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+        return 0
+    if not rows:
+        print("no alerts")
+    for row in rows:
+        closed = "ongoing" if row.closed_ms is None else f"closed {row.closed_ms}"
+        rule = f", rule {row.rule}" if row.rule else ""
+        note = f" - {row.note}" if row.note else ""
+        print(
+            f"{row.id:>5} {row.device} {row.type} ({row.severity}) opened {row.opened_ms}, "
+            f"{closed}, peak {row.peak_score}{rule}: {row.status}{note}"
+        )
+    return 0
+
+
+def _alerts_set(args: argparse.Namespace) -> int:
+    from gateway.store.errors import StoreError
+    from gateway.store.store import Store
+
+    with Store(_existing_store(args, args.alerts_command)) as store:
+        try:
+            row = store.set_alert_status(args.id, args.alert_status, args.note)
+        except StoreError as error:
+            raise SystemExit(f"wearable gateway alerts {args.alerts_command}: {error}") from error
+    print(f"alert {row.id}: {row.status}")
     return 0

@@ -167,8 +167,50 @@ def _v2_sync_and_protection(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v3_alerts(conn: sqlite3.Connection) -> None:
+    """Version 3: medical alerts and data-quality events (``docs/alerts.md``).
+
+    Alert rows are never deleted (retention only deletes ``records``); the records inside
+    an alert's evidence window are kept through ``protected`` ranges.
+    """
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE alerts (
+            id                INTEGER PRIMARY KEY,
+            device            INTEGER NOT NULL REFERENCES devices (key),
+            type              TEXT NOT NULL,        -- AlertType value, e.g. 'tachycardia'
+            severity          TEXT NOT NULL,        -- 'info' | 'warning' | 'critical'
+            opened_ms         INTEGER NOT NULL,
+            closed_ms         INTEGER,              -- NULL while the condition lasts
+            evidence_start_ms INTEGER NOT NULL,
+            evidence_end_ms   INTEGER NOT NULL,
+            peak_score        REAL,
+            rule              TEXT,                 -- safety rule that fired, if any
+            status            TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'acknowledged', 'confirmed', 'dismissed')),
+            status_changed_ms INTEGER NOT NULL,
+            note              TEXT NOT NULL DEFAULT '',
+            model_version     TEXT,
+            CHECK (evidence_start_ms <= evidence_end_ms)
+        );
+        CREATE INDEX alerts_by_device ON alerts (device, opened_ms);
+
+        -- Sensor faults (off-wrist, dropout, flat line, motion artifact): never alerts.
+        CREATE TABLE data_quality_events (
+            id        INTEGER PRIMARY KEY,
+            device    INTEGER NOT NULL REFERENCES devices (key),
+            fault     TEXT NOT NULL,
+            opened_ms INTEGER NOT NULL,
+            closed_ms INTEGER
+        );
+        CREATE INDEX data_quality_by_device ON data_quality_events (device, opened_ms);
+        """,
+    )
+
+
 #: Migration ``i`` produces schema version ``i + 1``. Append only.
-MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_sync_and_protection)
+MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_sync_and_protection, _v3_alerts)
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -36,6 +36,9 @@ from gateway.store.schema import migrate
 from wearable.contracts.streams import Stream
 
 __all__ = [
+    "ALERT_STATUSES",
+    "AlertRow",
+    "DataQualityRow",
     "DeviceStatus",
     "Gap",
     "Rejection",
@@ -92,6 +95,51 @@ class Gap:
     def length(self) -> int:
         """How many records the gap covers."""
         return self.end_seq - self.start_seq
+
+
+#: Clinician workflow states of an alert (``confirmed``/``dismissed`` are training labels).
+ALERT_STATUSES = ("open", "acknowledged", "confirmed", "dismissed")
+#: Records this far around an alert's evidence window are protected as well (frames
+#: carry their start time; clocks are aligned to within a second or two).
+EVIDENCE_MARGIN_MS = 5_000
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One row of ``alerts`` (see ``docs/alerts.md``)."""
+
+    id: int
+    device: str
+    type: str
+    severity: str
+    opened_ms: int
+    closed_ms: int | None
+    evidence_start_ms: int
+    evidence_end_ms: int
+    peak_score: float | None
+    rule: str | None
+    status: str
+    status_changed_ms: int
+    note: str
+    model_version: str | None
+
+
+@dataclass(frozen=True)
+class DataQualityRow:
+    """One row of ``data_quality_events``."""
+
+    id: int
+    device: str
+    fault: str
+    opened_ms: int
+    closed_ms: int | None
+
+
+_ALERT_COLUMNS = (
+    "a.id, d.id, a.type, a.severity, a.opened_ms, a.closed_ms, a.evidence_start_ms, "
+    "a.evidence_end_ms, a.peak_score, a.rule, a.status, a.status_changed_ms, a.note, "
+    "a.model_version"
+)
 
 
 @dataclass(frozen=True)
@@ -995,6 +1043,165 @@ class Store:
         )
         return [(int(a), int(b), str(r)) for a, b, r in rows]
 
+    # -- alerts -------------------------------------------------------------------------
+
+    def add_alert(
+        self,
+        device: str,
+        type: str,
+        severity: str,
+        opened_ms: int,
+        evidence_start_ms: int,
+        evidence_end_ms: int,
+        peak_score: float | None = None,
+        rule: str | None = None,
+        model_version: str | None = None,
+    ) -> int:
+        """Record a newly opened alert and protect its evidence; return the alert id.
+
+        Every stored record of ``device`` whose aligned time lies in the evidence window
+        (widened by :data:`EVIDENCE_MARGIN_MS`) is protected from retention, reason
+        ``alert <id>``. Alert rows themselves are never deleted.
+        """
+        if evidence_start_ms > evidence_end_ms:
+            raise StoreError(
+                f"evidence window [{evidence_start_ms}, {evidence_end_ms}] ends before it starts"
+            )
+        self.flush()  # the evidence may still be in the inbox
+        with self._write() as conn:
+            dev = self._device_key(conn, device, None)
+            alert_id = int(
+                conn.execute(
+                    "INSERT INTO alerts (device, type, severity, opened_ms, evidence_start_ms, "
+                    "evidence_end_ms, peak_score, rule, status_changed_ms, model_version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (
+                        dev,
+                        str(type),
+                        str(severity),
+                        opened_ms,
+                        evidence_start_ms,
+                        evidence_end_ms,
+                        peak_score,
+                        rule,
+                        opened_ms,
+                        model_version,
+                    ),
+                ).fetchone()[0]
+            )
+            lo_ms = evidence_start_ms - EVIDENCE_MARGIN_MS
+            hi_ms = evidence_end_ms + EVIDENCE_MARGIN_MS
+            for (stream,) in conn.execute(
+                "SELECT stream FROM stream_state WHERE device = ?", (dev,)
+            ).fetchall():
+                key = (dev, int(stream))
+                start = _first_seq_at(conn, key, lo_ms)
+                end = _first_seq_at(conn, key, hi_ms + 1)
+                if start is not None and (end is None or start < end):
+                    if end is None:
+                        end = _max_seq(conn, key) + 1
+                    conn.execute(
+                        "INSERT OR IGNORE INTO protected "
+                        "(device, stream, start_seq, end_seq, reason) VALUES (?, ?, ?, ?, ?)",
+                        (*key, start, end, f"alert {alert_id}"),
+                    )
+        return alert_id
+
+    def close_alert(self, alert_id: int, closed_ms: int) -> None:
+        """Mark the alert's condition as over (its clinician status is unchanged)."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE alerts SET closed_ms = ? WHERE id = ? AND closed_ms IS NULL",
+                (closed_ms, alert_id),
+            )
+            if cursor.rowcount == 0 and not _exists(conn, "alerts", alert_id):
+                raise StoreError(f"no alert with id {alert_id}")
+
+    def set_alert_status(
+        self, alert_id: int, status: str, note: str | None = None, now_ms: int | None = None
+    ) -> AlertRow:
+        """Set a clinician status (``acknowledged``, ``confirmed``, ``dismissed``, ...).
+
+        ``note`` (if given) replaces the alert's note. Returns the updated row.
+        """
+        if status not in ALERT_STATUSES:
+            raise StoreError(f"unknown alert status {status!r}: use one of {ALERT_STATUSES}")
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE alerts SET status = ?, status_changed_ms = ?, note = coalesce(?, note) "
+                "WHERE id = ?",
+                (status, now, note, alert_id),
+            )
+            if cursor.rowcount == 0:
+                raise StoreError(f"no alert with id {alert_id}")
+        return self.get_alert(alert_id)
+
+    def get_alert(self, alert_id: int) -> AlertRow:
+        """One alert by id (raises :class:`StoreError` if there is none)."""
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT {_ALERT_COLUMNS} FROM alerts AS a JOIN devices AS d ON d.key = a.device "
+                "WHERE a.id = ?",
+                (alert_id,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise StoreError(f"no alert with id {alert_id}")
+        return AlertRow(*row)
+
+    def list_alerts(self, device: str | None = None, status: str | None = None) -> list[AlertRow]:
+        """Alerts, oldest first, optionally of one device and/or one status."""
+        sql = f"SELECT {_ALERT_COLUMNS} FROM alerts AS a JOIN devices AS d ON d.key = a.device"
+        where, params = [], []
+        if device is not None:
+            where.append("d.id = ?")
+            params.append(device)
+        if status is not None:
+            where.append("a.status = ?")
+            params.append(status)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._connection().execute(sql + " ORDER BY a.opened_ms, a.id", params)
+        return [AlertRow(*row) for row in rows]
+
+    def add_quality_event(self, device: str, fault: str, opened_ms: int) -> int:
+        """Record the start of a sensor fault; return its id."""
+        with self._write() as conn:
+            dev = self._device_key(conn, device, None)
+            return int(
+                conn.execute(
+                    "INSERT INTO data_quality_events (device, fault, opened_ms) "
+                    "VALUES (?, ?, ?) RETURNING id",
+                    (dev, fault, opened_ms),
+                ).fetchone()[0]
+            )
+
+    def close_quality_event(self, event_id: int, closed_ms: int) -> None:
+        """Record the end of a sensor fault."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE data_quality_events SET closed_ms = ? WHERE id = ? AND closed_ms IS NULL",
+                (closed_ms, event_id),
+            )
+            if cursor.rowcount == 0 and not _exists(conn, "data_quality_events", event_id):
+                raise StoreError(f"no data-quality event with id {event_id}")
+
+    def list_quality_events(self, device: str | None = None) -> list[DataQualityRow]:
+        """Data-quality events, oldest first, optionally of one device."""
+        sql = (
+            "SELECT q.id, d.id, q.fault, q.opened_ms, q.closed_ms FROM data_quality_events AS q "
+            "JOIN devices AS d ON d.key = q.device"
+        )
+        params: tuple[str, ...] = ()
+        if device is not None:
+            sql += " WHERE d.id = ?"
+            params = (device,)
+        rows = self._connection().execute(sql + " ORDER BY q.opened_ms, q.id", params)
+        return [DataQualityRow(*row) for row in rows]
+
     # -- space --------------------------------------------------------------------------
 
     def usage(self) -> StoreUsage:
@@ -1121,6 +1328,43 @@ class Store:
                 if inside:
                     problems.append(f"{name}: gap [{a}, {b}) holds {inside} stored records")
         return problems
+
+
+def _exists(conn: sqlite3.Connection, table: str, row_id: int) -> bool:
+    return conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,)).fetchone() is not None
+
+
+def _max_seq(conn: sqlite3.Connection, key: StreamKey) -> int:
+    sql = "SELECT max(seq) FROM records WHERE device = ? AND stream = ?"
+    return int(conn.execute(sql, key).fetchone()[0])
+
+
+def _first_seq_at(conn: sqlite3.Connection, key: StreamKey, t_ms: int) -> int | None:
+    """The lowest stored seq of a stream whose aligned time is ``>= t_ms`` (None if none).
+
+    Aligned time grows with seq within a stream, so this is a binary search over the
+    primary key: O(log n) lookups, no scan (there is no index on aligned time).
+    """
+    lo_hi = conn.execute(
+        "SELECT min(seq), max(seq) FROM records WHERE device = ? AND stream = ?", key
+    ).fetchone()
+    if lo_hi[0] is None:
+        return None
+    lo, hi = int(lo_hi[0]), int(lo_hi[1]) + 1
+    found: int | None = None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        row = conn.execute(
+            "SELECT seq, aligned_time_ms FROM records WHERE device = ? AND stream = ? "
+            "AND seq >= ? ORDER BY seq LIMIT 1",
+            (*key, mid),
+        ).fetchone()
+        if row is not None and int(row[1]) >= t_ms:
+            found = int(row[0])
+            hi = mid
+        else:
+            lo = (int(row[0]) if row is not None else mid) + 1
+    return found
 
 
 def _file_size(path: Path) -> int:

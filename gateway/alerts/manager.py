@@ -1,0 +1,182 @@
+"""The alert state machine: one per (device, alert type), plus data-quality tracking.
+
+Pure and deterministic: :meth:`AlertManager.assess` takes one window's assessment and
+returns the events it causes; it does no I/O and reads no clock (times come from the
+windows). States per (device, type)::
+
+    idle ──active──▶ pending ──active for min_duration (and not in cooldown)──▶ open
+      ▲                 │ inactive / gap / fault                                │
+      └─────────────────┘                    closed ◀──inactive for min_duration─┘
+
+Windows that show a sensor fault relevant to a type say nothing about that type: a
+pending streak is dropped, an open alert is held (neither extended nor closed), and a
+:class:`DataQualityEvent` is emitted instead of any medical alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gateway.alerts.policy import DEFAULT_POLICIES, AlertPolicy
+from gateway.alerts.rules import RULE_NAMES
+from gateway.alerts.types import (
+    AlertEvent,
+    AlertType,
+    DataQualityEvent,
+    FaultKind,
+    WindowAssessment,
+)
+
+#: Types whose signals (PPG rate, RR intervals, PPG SpO2) motion corrupts. Fever (skin
+#: temperature) and falls (which *are* motion) are not suppressed by motion artifacts.
+MOTION_SENSITIVE = frozenset(
+    {AlertType.TACHYCARDIA, AlertType.BRADYCARDIA, AlertType.AF, AlertType.DESATURATION}
+)
+
+
+def suppressed_by(kind: AlertType, faults: frozenset[FaultKind]) -> bool:
+    """Whether a window with these sensor faults may not count for ``kind``."""
+    if FaultKind.MOTION_ARTIFACT in faults and kind in MOTION_SENSITIVE:
+        return True
+    return bool(faults - {FaultKind.MOTION_ARTIFACT})
+
+
+@dataclass
+class _Track:
+    """State of one (device, type)."""
+
+    streak_start_ms: int | None = None  # first window of the current active run
+    inactive_since_ms: int | None = None  # while open: first window of the inactive run
+    peak: float = 0.0
+    rule: str | None = None
+    open: AlertEvent | None = None
+    cooldown_until_ms: int = -(2**62)
+
+
+@dataclass
+class _Device:
+    last_end_ms: int | None = None
+    faults: frozenset[FaultKind] = frozenset()
+    tracks: dict[AlertType, _Track] = field(default_factory=dict)
+
+
+class AlertManager:
+    """Turns per-window assessments into alert and data-quality events (see module doc)."""
+
+    def __init__(
+        self,
+        policies: Mapping[AlertType, AlertPolicy] | None = None,
+        *,
+        model_version: str | None = None,
+    ) -> None:
+        self.policies = {**DEFAULT_POLICIES, **(policies or {})}
+        self.model_version = model_version
+        self._devices: dict[str, _Device] = {}
+
+    def open_alerts(self, device: str | None = None) -> list[AlertEvent]:
+        """The ``opened`` events of alerts still open."""
+        return [
+            track.open
+            for name, dev in sorted(self._devices.items())
+            if device is None or name == device
+            for _, track in sorted(dev.tracks.items())
+            if track.open is not None
+        ]
+
+    def assess(self, window: WindowAssessment) -> list[AlertEvent | DataQualityEvent]:
+        """Feed one window (in time order per device); return the events it causes.
+
+        A window that does not end after the device's previous one is ignored (replay).
+        """
+        dev = self._devices.setdefault(window.device, _Device())
+        if dev.last_end_ms is not None and window.end_ms <= dev.last_end_ms:
+            return []
+        contiguous = dev.last_end_ms is None or window.start_ms <= dev.last_end_ms
+        dev.last_end_ms = window.end_ms
+        events: list[AlertEvent | DataQualityEvent] = []
+        faults = window.quality.faults()
+        for fault in sorted(faults - dev.faults):
+            events.append(DataQualityEvent("opened", window.device, fault, window.start_ms))
+        for fault in sorted(dev.faults - faults):
+            events.append(DataQualityEvent("closed", window.device, fault, window.start_ms))
+        dev.faults = faults
+        for kind in AlertType:
+            track = dev.tracks.setdefault(kind, _Track())
+            event = self._step(kind, track, window, faults, contiguous)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _step(
+        self,
+        kind: AlertType,
+        track: _Track,
+        window: WindowAssessment,
+        faults: frozenset[FaultKind],
+        contiguous: bool,
+    ) -> AlertEvent | None:
+        policy = self.policies[kind]
+        if suppressed_by(kind, faults):
+            track.streak_start_ms = None
+            track.inactive_since_ms = None
+            return None
+        score = float(window.scores.get(kind, 0.0))
+        rule = bool(window.rules.get(kind, False))
+        min_ms = int(policy.min_duration_s * 1000)
+        if track.open is not None:
+            still = rule or score >= policy.off_threshold
+            if still:
+                track.inactive_since_ms = None
+                track.peak = max(track.peak, score)
+                return None
+            if track.inactive_since_ms is None or not contiguous:
+                track.inactive_since_ms = window.start_ms
+            if window.end_ms - track.inactive_since_ms < min_ms:
+                return None
+            opened = track.open
+            track.open = None
+            track.streak_start_ms = None
+            track.inactive_since_ms = None
+            track.cooldown_until_ms = window.end_ms + int(policy.cooldown_s * 1000)
+            return AlertEvent(
+                "closed",
+                opened.device,
+                kind,
+                opened.severity,
+                window.end_ms,
+                opened.opened_ms,
+                opened.evidence_start_ms,
+                opened.evidence_end_ms,
+                track.peak,
+                opened.rule,
+                opened.model_version,
+            )
+        if not (rule or score >= policy.on_threshold):
+            track.streak_start_ms = None
+            return None
+        if track.streak_start_ms is None or not contiguous:
+            track.streak_start_ms = window.start_ms
+            track.peak = 0.0
+            track.rule = None
+        track.peak = max(track.peak, score)
+        if rule:
+            track.rule = RULE_NAMES.get(kind, "rule")
+        if window.end_ms - track.streak_start_ms < min_ms:
+            return None
+        if window.end_ms < track.cooldown_until_ms:
+            return None
+        track.open = AlertEvent(
+            "opened",
+            window.device,
+            kind,
+            policy.severity,
+            window.end_ms,
+            window.end_ms,
+            track.streak_start_ms,
+            window.end_ms,
+            track.peak,
+            track.rule,
+            self.model_version,
+        )
+        return track.open

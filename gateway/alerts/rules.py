@@ -1,0 +1,113 @@
+"""Safety rules: simple, explainable thresholds that raise an alert whatever the model says.
+
+Each rule looks at one window's summary (:class:`RuleInputs`) and says whether it fired.
+"Sustained" is the job of the policy's ``min_duration_s`` (consecutive active windows,
+see :mod:`gateway.alerts.manager`), except for SpO2, whose input already counts seconds.
+Thresholds and their sources (``docs/alerts.md`` has the references):
+
+* desaturation: SpO2 < 88 % for >= 60 s (88 % is the conventional hypoxaemia threshold,
+  e.g. the BTS oxygen guideline target range 88-92 % for patients at risk of
+  hypercapnia; O'Driscoll et al. 2017).
+* tachycardia: mean HR >= 130 bpm *at rest* (ENMO below the sedentary cut-point of
+  Hildebrand et al. 2014, 44.8 mg at the wrist); 130 is well above the 100 bpm clinical
+  definition, so exercise-free rates this high are not a normal variant.
+* bradycardia: mean HR <= 40 bpm at any activity (below the 50-60 bpm definition and
+  below the resting rates of trained athletes; 2018 ACC/AHA/HRS bradycardia guideline).
+* fall: impact peak >= 3 g followed by stillness (acceleration SD < 0.05 g): the
+  impact-then-posture/stillness signature of threshold fall detectors (Bourke et al.
+  2007; Kangas et al. 2008).
+* fever: skin temperature >= 1.5 degC above the person's baseline; "for >= 30 min" is
+  the fever policy's minimum duration. Wrist skin follows core temperature only
+  roughly, hence the wide margin over the 1 degC diurnal swing.
+* af: no rule; AF-like irregularity is left to the model (RR-interval irregularity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.alerts.types import AlertType
+
+SPO2_THRESHOLD_PCT = 88.0
+SPO2_MIN_SECONDS = 60.0
+TACHY_HR_BPM = 130.0
+BRADY_HR_BPM = 40.0
+#: ENMO (g) below which the wearer is at rest (Hildebrand et al. 2014: 44.8 mg).
+REST_ENMO_G = 0.0448
+FALL_IMPACT_G = 3.0
+#: Standard deviation of |a| (g) after the impact below which the wearer lies still.
+FALL_STILLNESS_SD_G = 0.05
+FEVER_RISE_C = 1.5
+
+#: Names stored with an alert when its rule fired.
+RULE_NAMES: dict[AlertType, str] = {
+    AlertType.DESATURATION: "spo2<88%>=60s",
+    AlertType.TACHYCARDIA: "hr>=130bpm_at_rest",
+    AlertType.BRADYCARDIA: "hr<=40bpm",
+    AlertType.FALL: "impact>=3g_then_still",
+    AlertType.FEVER: "skin_temp>=baseline+1.5C",
+}
+
+
+@dataclass(frozen=True)
+class RuleInputs:
+    """One window's summary; ``None`` means "not measured" and never fires a rule."""
+
+    hr_mean_bpm: float | None = None
+    activity_enmo_g: float | None = None
+    spo2_seconds_below_88: float | None = None
+    impact_peak_g: float | None = None
+    post_impact_sd_g: float | None = None
+    temp_level_c: float | None = None
+    temp_baseline_c: float | None = None
+
+
+def desaturation(x: RuleInputs) -> bool:
+    """SpO2 below 88 % for at least 60 s of the window."""
+    return x.spo2_seconds_below_88 is not None and x.spo2_seconds_below_88 >= SPO2_MIN_SECONDS
+
+
+def tachycardia(x: RuleInputs) -> bool:
+    """HR >= 130 bpm while at rest (unknown activity: not at rest, the rule stays quiet)."""
+    return (
+        x.hr_mean_bpm is not None
+        and x.activity_enmo_g is not None
+        and x.hr_mean_bpm >= TACHY_HR_BPM
+        and x.activity_enmo_g < REST_ENMO_G
+    )
+
+
+def bradycardia(x: RuleInputs) -> bool:
+    """HR <= 40 bpm."""
+    return x.hr_mean_bpm is not None and 0 < x.hr_mean_bpm <= BRADY_HR_BPM
+
+
+def fall(x: RuleInputs) -> bool:
+    """An impact of at least 3 g followed by stillness."""
+    return (
+        x.impact_peak_g is not None
+        and x.post_impact_sd_g is not None
+        and x.impact_peak_g >= FALL_IMPACT_G
+        and x.post_impact_sd_g < FALL_STILLNESS_SD_G
+    )
+
+
+def fever(x: RuleInputs) -> bool:
+    """Skin temperature at least 1.5 degC above the person's baseline."""
+    return (
+        x.temp_level_c is not None
+        and x.temp_baseline_c is not None
+        and x.temp_level_c - x.temp_baseline_c >= FEVER_RISE_C
+    )
+
+
+def evaluate_rules(x: RuleInputs) -> dict[AlertType, bool]:
+    """Every safety rule on one window (AF has none and is always False)."""
+    return {
+        AlertType.TACHYCARDIA: tachycardia(x),
+        AlertType.BRADYCARDIA: bradycardia(x),
+        AlertType.AF: False,
+        AlertType.DESATURATION: desaturation(x),
+        AlertType.FEVER: fever(x),
+        AlertType.FALL: fall(x),
+    }

@@ -1,0 +1,68 @@
+"""`wearable gateway alerts list|ack|confirm|dismiss` on a temporary store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.store import Store
+from wearable.cli import main
+
+WATCH = "C4:12:00:00:00:0A"
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    path = tmp_path / "store.db"
+    with Store(path) as store:
+        store.add_alert(WATCH, "tachycardia", "warning", 100, 40, 100, 0.9)
+        store.add_alert("C4:12:00:00:00:0B", "fall", "critical", 200, 200, 200, 1.0, "impact")
+    return path
+
+
+def listing(path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> list[dict[str, object]]:
+    capsys.readouterr()
+    assert main(["gateway", "alerts", "list", "--store", str(path), "--json", *extra]) == 0
+    rows: list[dict[str, object]] = json.loads(capsys.readouterr().out)
+    return rows
+
+
+def test_list(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = listing(store_path, capsys)
+    assert [(r["id"], r["type"], r["status"]) for r in rows] == [
+        (1, "tachycardia", "open"),
+        (2, "fall", "open"),
+    ]
+    assert [r["id"] for r in listing(store_path, capsys, "--device", WATCH)] == [1]
+    assert main(["gateway", "alerts", "list", "--store", str(store_path)]) == 0
+    out = capsys.readouterr().out
+    assert "tachycardia (warning)" in out and "rule impact" in out
+
+
+@pytest.mark.parametrize(
+    ("verb", "status"),
+    [("ack", "acknowledged"), ("confirm", "confirmed"), ("dismiss", "dismissed")],
+)
+def test_review_actions(
+    store_path: Path, capsys: pytest.CaptureFixture[str], verb: str, status: str
+) -> None:
+    argv = ["gateway", "alerts", verb, "2", "--note", "checked", "--store", str(store_path)]
+    assert main(argv) == 0
+    assert f"alert 2: {status}" in capsys.readouterr().out
+    [row] = listing(store_path, capsys, "--status", status)
+    assert (row["id"], row["note"]) == (2, "checked")
+
+
+def test_unknown_id_and_missing_store(store_path: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="no alert with id 9"):
+        main(["gateway", "alerts", "ack", "9", "--store", str(store_path)])
+    with pytest.raises(SystemExit, match="no store"):
+        main(["gateway", "alerts", "list", "--store", str(tmp_path / "none.db")])
+
+
+def test_help_says_verdicts_are_labels(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["gateway", "alerts", "--help"])
+    assert "labels for retraining" in capsys.readouterr().out
