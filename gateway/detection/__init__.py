@@ -1,0 +1,1 @@
+"""Detection: window features → safety rules (and the model) → alert assessments."""

@@ -1,0 +1,97 @@
+"""Turn one window's feature vector into the alert manager's input.
+
+The feature vector (``wearable.contracts.features``) feeds both the safety rules and the
+model. This module maps features to the rules' inputs and to the quality flags that
+decide suppression, and combines rule hits with model scores into a
+:class:`~gateway.alerts.types.WindowAssessment`. How rules and model combine is the
+alert manager's business (a type is active when its score passes the policy's
+threshold *or* a rule fires); see docs/alerts.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from gateway.alerts.rules import RuleInputs, evaluate_rules
+from gateway.alerts.types import AlertType, QualityFlags, WindowAssessment
+from gateway.features.extract import features_extract
+from gateway.features.window import WindowData
+from wearable.contracts.features import FEATURE_NAMES, WINDOW_S, feature_index
+
+_I = {name: feature_index(name) for name in FEATURE_NAMES}
+
+
+def _value(vector: npt.NDArray[np.float32], name: str) -> float | None:
+    value = float(vector[_I[name]])
+    return None if math.isnan(value) else value
+
+
+def rules_inputs_from_features(
+    vector: npt.NDArray[np.float32], temp_baseline_c: float | None = None
+) -> RuleInputs:
+    """The safety rules' view of one window.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wearable.contracts.features import FEATURE_NAMES
+    >>> v = np.full(len(FEATURE_NAMES), np.nan, dtype=np.float32)
+    >>> rules_inputs_from_features(v).hr_mean_bpm is None
+    True
+    """
+    return RuleInputs(
+        hr_mean_bpm=_value(vector, "hr_mean"),
+        activity_enmo_g=_value(vector, "act_enmo"),
+        spo2_seconds_below_88=_value(vector, "spo2_s_below_88"),
+        impact_peak_g=_value(vector, "fall_peak"),
+        post_impact_sd_g=_value(vector, "fall_stillness"),
+        temp_level_c=_value(vector, "temp_level"),
+        temp_baseline_c=temp_baseline_c,
+    )
+
+
+def quality_from_features(vector: npt.NDArray[np.float32]) -> QualityFlags:
+    """Sensor-quality flags of one window (a missing measure counts as bad)."""
+    contact = _value(vector, "q_contact_fraction")
+    data = _value(vector, "q_data_fraction")
+    motion = _value(vector, "q_motion_artifact")
+    flat = _value(vector, "q_flat_line")
+    return QualityFlags(
+        contact_fraction=0.0 if contact is None else contact,
+        data_fraction=0.0 if data is None else data,
+        motion_artifact=bool(motion is not None and motion >= 0.5),
+        flat_line=bool(flat is not None and flat >= 0.5),
+    )
+
+
+def assess_window(
+    device: str,
+    start_ms: int,
+    vector: npt.NDArray[np.float32],
+    scores: Mapping[AlertType, float] | None = None,
+    temp_baseline_c: float | None = None,
+    window_s: int = WINDOW_S,
+) -> WindowAssessment:
+    """The alert manager's input for one window of one device."""
+    return WindowAssessment(
+        device=device,
+        start_ms=start_ms,
+        end_ms=start_ms + window_s * 1000,
+        scores=dict(scores or {}),
+        rules=evaluate_rules(rules_inputs_from_features(vector, temp_baseline_c)),
+        quality=quality_from_features(vector),
+    )
+
+
+def assess_windows(
+    windows: Iterable[WindowData], temp_baseline_c: float | None = None
+) -> Iterator[tuple[WindowData, npt.NDArray[np.float32], WindowAssessment]]:
+    """Features and a rules-only assessment for each window (the model adds scores)."""
+    for window in windows:
+        vector = features_extract(window)
+        yield window, vector, assess_window(window.device, window.start_ms, vector, None,
+                                            temp_baseline_c)  # fmt: skip
