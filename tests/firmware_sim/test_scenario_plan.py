@@ -294,7 +294,7 @@ def test_sampled_episodes_are_clipped_but_keep_their_minimum() -> None:
 # --------------------------------------------------------------------------- examples
 
 
-@pytest.mark.parametrize("name", ["quick", "ward", "eval", "week"])
+@pytest.mark.parametrize("name", ["quick", "ward", "eval", "week", "train"])
 def test_examples_load_and_plan(name: str) -> None:
     s = example(name)
     assert s.name == name
@@ -306,7 +306,7 @@ def test_examples_load_and_plan(name: str) -> None:
 
 
 def test_all_example_files_are_tested() -> None:
-    assert {p.stem for p in EXAMPLES.glob("*.toml")} == {"quick", "ward", "eval", "week"}
+    assert {p.stem for p in EXAMPLES.glob("*.toml")} == {"quick", "ward", "eval", "week", "train"}
 
 
 def test_quick_example() -> None:
