@@ -10,10 +10,10 @@ import math
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from firmware_sim.scenario import ScenarioError, load_scenario
-from firmware_sim.watch import RadioQuality
+if TYPE_CHECKING:
+    from firmware_sim.watch import RadioQuality
 
 
 def duration_seconds(text: str) -> int:
@@ -122,12 +122,14 @@ def register(commands: Any) -> None:
     )
     probe.set_defaults(handler=_run_probe)
 
-    from firmware_sim import replay
+    from firmware_sim import replay_cli
 
-    replay.register(sub)
+    replay_cli.register(sub)
 
 
 def _quality(args: argparse.Namespace) -> RadioQuality:
+    from firmware_sim.watch import RadioQuality
+
     try:
         return RadioQuality(delay_s=args.delay_ms / 1000.0, loss_probability=args.loss)
     except ValueError as error:
@@ -135,6 +137,8 @@ def _quality(args: argparse.Namespace) -> RadioQuality:
 
 
 def _load(path: Path) -> Any:
+    from firmware_sim.scenario import ScenarioError, load_scenario
+
     try:
         return load_scenario(path)
     except (OSError, ScenarioError) as error:

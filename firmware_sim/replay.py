@@ -18,7 +18,6 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from bumble.host import Host
@@ -27,13 +26,12 @@ from firmware_sim.firmware.watch_firmware import FirmwareConfig, ProducedRecord,
 from firmware_sim.physiology.generator import SignalChunk
 from firmware_sim.physiology.profile import RESTING_HR_RANGE_BPM
 from firmware_sim.recording import Recording, RecordingError, load_recording, recording_to_chunk
+from firmware_sim.replay_cli import DEFAULT_NAME, DEFAULT_SEED
 from firmware_sim.scenario import DEFAULT_START
 from firmware_sim.simclock import SimClock
 from firmware_sim.truth import TruthWriter
 from firmware_sim.watch import SimulatedWatch, WatchIdentity
 
-DEFAULT_NAME = "WearReplay-0001"
-DEFAULT_SEED = 0
 #: Written next to the record files by ``--out``.
 MANIFEST_FILE = "replay.json"
 _FALLBACK_RESTING_HR_BPM = 65.0
@@ -167,58 +165,11 @@ def _utc(epoch_s: float) -> str:
 # --------------------------------------------------------------------------------- CLI
 
 
-def register(sub: Any) -> None:
-    """Add ``replay`` to the ``wearable sim`` subcommands."""
-    replay = sub.add_parser(
-        "replay",
-        help="replay real recordings through a simulated watch (radio hub or CSV files)",
-        description=(
-            "Turn recorded RR intervals / heart rate, SpO2, skin temperature and "
-            "accelerometer CSV files (docs/formats/recordings.md) into watch records, "
-            "through the same firmware as simulated watches: served on a radio hub "
-            "(--radio) in real time x --speed, or written as record CSVs (--out)."
-        ),
-    )
-    replay.add_argument(
-        "--recording",
-        required=True,
-        action="append",
-        type=Path,
-        metavar="FILE",
-        help="a recording CSV, one per stream; repeat for more streams",
-    )
-    target = replay.add_mutually_exclusive_group(required=True)
-    target.add_argument("--radio", metavar="HOST:PORT", help="radio hub address")
-    target.add_argument("--out", type=Path, metavar="DIR", help="write record CSVs, no radio")
-    replay.add_argument(
-        "--speed", type=float, default=1.0, help="recorded seconds per second (default 1)"
-    )
-    replay.add_argument(
-        "--name", default=DEFAULT_NAME, help="advertised name (default %(default)s)"
-    )
-    replay.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULT_SEED,
-        help="fixes the watch's address (default %(default)s)",
-    )
-    replay.add_argument(
-        "--start",
-        metavar="ISO",
-        help="watch-clock time of the recording's start, e.g. 2026-01-05T06:00:00Z "
-        "(default: the recording's own timestamps, else 2026-01-05T00:00:00Z)",
-    )
-    replay.add_argument(
-        "--truth", type=Path, metavar="DIR", help="with --radio: also write every record to DIR"
-    )
-    replay.set_defaults(handler=_run_replay)
-
-
 def _fail(message: str) -> SystemExit:
     return SystemExit(f"wearable sim replay: {message}")
 
 
-def _run_replay(args: argparse.Namespace) -> int:
+def run_replay_command(args: argparse.Namespace) -> int:
     if args.out is not None and args.truth is not None:
         raise _fail("--truth goes with --radio; --out DIR already writes every record")
     if not args.speed > 0:

@@ -52,3 +52,20 @@ def test_console_script_runs() -> None:
     )
     assert result.returncode == 0
     assert "wearable" in result.stdout
+
+
+def test_the_gateway_command_does_not_load_the_simulator_or_tensorflow() -> None:
+    # The gateway runs for weeks on a phone: the program it is started from must not drag
+    # the simulator's physiology (scipy) or TensorFlow into its memory.
+    code = (
+        "import sys\n"
+        "from wearable.cli import build_parser\n"
+        "import gateway.service, gateway.features.extract, gateway.inference\n"
+        "build_parser().parse_args(['gateway', 'status', '--json'])\n"
+        "heavy = [m for m in ('scipy', 'tensorflow', 'keras', 'firmware_sim.physiology')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
