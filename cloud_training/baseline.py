@@ -20,7 +20,7 @@ from cloud_training.dataset import dataset_from_export
 from cloud_training.train import convert, parity, split_indices, train_model
 from firmware_sim.export import export_scenario
 from firmware_sim.scenario import load_scenario
-from gateway.inference import ANOMALY_TYPES
+from wearable.contracts.anomalies import ANOMALY_TYPES
 from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from gateway.features.extract import features_extract_many
 from gateway.features.window import windows_from_export
-from gateway.inference import ANOMALY_TYPES
+from wearable.contracts.anomalies import ANOMALY_TYPES
 from wearable.contracts.features import FEATURE_NAMES, WINDOW_S
 
 #: A window is positive for an episode when at least this fraction of it overlaps it.

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import tensorflow as tf  # type: ignore[import-untyped]
 
-from gateway.inference import ANOMALY_TYPES
+from wearable.contracts.anomalies import ANOMALY_TYPES
 from wearable.contracts.features import FEATURE_NAMES
 
 HIDDEN = (32, 16)

@@ -5,16 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from wearable.contracts.anomalies import AnomalyType
 
-class AnomalyKind(enum.StrEnum):
-    """Medical anomalies the gateway must detect."""
-
-    TACHYCARDIA = "tachycardia"
-    BRADYCARDIA = "bradycardia"
-    AF = "af"
-    DESATURATION = "desaturation"
-    FEVER = "fever"
-    FALL = "fall"
+#: Medical anomalies the gateway must detect (one list for labels, model and alerts).
+AnomalyKind = AnomalyType
 
 
 class FaultKind(enum.StrEnum):

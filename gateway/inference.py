@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from wearable.contracts.anomalies import ANOMALY_TYPES
 from wearable.contracts.features import FEATURE_NAMES
 
 try:
@@ -26,16 +27,6 @@ except ImportError:  # pragma: no cover - depends on the install
         )
     except ImportError:
         _Interpreter = None
-
-#: Model outputs, in order: one score in [0, 1] per anomaly type.
-ANOMALY_TYPES: tuple[str, ...] = (
-    "tachycardia",
-    "bradycardia",
-    "af",
-    "desaturation",
-    "fever",
-    "fall",
-)
 
 
 class ModelError(RuntimeError):

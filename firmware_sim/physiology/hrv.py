@@ -3,7 +3,8 @@
 They are what the simulator is validated against (``docs/physiology.md``): RMSSD and
 SDNN against published adult norms (Nunan et al. 2010), normalised RMSSD against the
 atrial-fibrillation threshold of Dash et al. (2009), sample entropy after Richman &
-Moorman (2000). Inputs are RR intervals in ms; ``nan`` intervals are dropped.
+Moorman (2000). Inputs are RR intervals in ms; ``nan`` intervals are dropped. RMSSD,
+SDNN and nRMSSD are the gateway's own feature functions, re-exported here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+
+# One implementation of each measure: the gateway's, which the simulator is checked with.
+from gateway.features.hrv import hrv_rmssd, hrv_sdnn
+from gateway.features.irregularity import irregularity_nrmssd as hrv_nrmssd
+
+__all__ = ["AF_NRMSSD_THRESHOLD", "hrv_nrmssd", "hrv_rmssd", "hrv_sampen", "hrv_sdnn"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -22,66 +29,6 @@ AF_NRMSSD_THRESHOLD = 0.1
 def _clean(rr_ms: npt.ArrayLike) -> FloatArray:
     rr = np.asarray(rr_ms, dtype=np.float64).ravel()
     return rr[np.isfinite(rr)]
-
-
-def hrv_rmssd(rr_ms: npt.ArrayLike) -> float:
-    """Root mean square of successive RR differences, ms.
-
-    Parameters
-    ----------
-    rr_ms : array_like
-        RR intervals in ms, consecutive beats.
-
-    Returns
-    -------
-    float
-        RMSSD in ms; ``nan`` with fewer than 2 intervals.
-    """
-    rr = _clean(rr_ms)
-    if rr.size < 2:
-        return math.nan
-    return float(np.sqrt(np.mean(np.diff(rr) ** 2)))
-
-
-def hrv_sdnn(rr_ms: npt.ArrayLike) -> float:
-    """Standard deviation of normal-to-normal RR intervals (sample SD, ddof = 1), ms.
-
-    Parameters
-    ----------
-    rr_ms : array_like
-        RR intervals in ms.
-
-    Returns
-    -------
-    float
-        SDNN in ms; ``nan`` with fewer than 2 intervals.
-    """
-    rr = _clean(rr_ms)
-    if rr.size < 2:
-        return math.nan
-    return float(np.std(rr, ddof=1))
-
-
-def hrv_nrmssd(rr_ms: npt.ArrayLike) -> float:
-    """RMSSD divided by the mean RR interval (dimensionless).
-
-    Dash et al. (2009) flag atrial fibrillation when this exceeds 0.1 on 128-beat
-    segments; sinus rhythm at rest sits around 0.03-0.07.
-
-    Parameters
-    ----------
-    rr_ms : array_like
-        RR intervals in ms.
-
-    Returns
-    -------
-    float
-        Normalised RMSSD; ``nan`` with fewer than 2 intervals.
-    """
-    rr = _clean(rr_ms)
-    if rr.size < 2:
-        return math.nan
-    return hrv_rmssd(rr) / float(np.mean(rr))
 
 
 def hrv_sampen(rr_ms: npt.ArrayLike, dimension: int = 2, tolerance: float = 0.2) -> float:

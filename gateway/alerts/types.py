@@ -7,16 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from wearable.contracts.anomalies import AnomalyType
 
-class AlertType(enum.StrEnum):
-    """Medical anomalies (same values as the simulator's ``AnomalyKind``)."""
-
-    TACHYCARDIA = "tachycardia"
-    BRADYCARDIA = "bradycardia"
-    AF = "af"
-    DESATURATION = "desaturation"
-    FEVER = "fever"
-    FALL = "fall"
+#: The alert types are the medical anomaly types of the contracts.
+AlertType = AnomalyType
 
 
 class Severity(enum.StrEnum):

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from cloud_training.baseline import MANIFEST_FILE, MODEL_FILE, MODELS_DIR
-from gateway.inference import ANOMALY_TYPES, ModelRunner
+from gateway.inference import ModelRunner
+from wearable.contracts.anomalies import ANOMALY_TYPES
 from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.inference import ANOMALY_TYPES, ModelError, ModelRunner
+from gateway.inference import ModelError, ModelRunner
+from wearable.contracts.anomalies import ANOMALY_TYPES
 from wearable.contracts.features import FEATURE_NAMES
 
 F = len(FEATURE_NAMES)
