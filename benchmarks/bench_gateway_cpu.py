@@ -78,7 +78,9 @@ def stored_records(store: Path) -> int:
         return 0
     with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
         try:
-            return int(db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+            # The store stages new rows in an inbox before moving them to `records`.
+            query = "SELECT (SELECT COUNT(*) FROM records) + (SELECT COUNT(*) FROM inbox)"
+            return int(db.execute(query).fetchone()[0])
         except sqlite3.OperationalError:
             return 0
 
