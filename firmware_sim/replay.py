@@ -85,6 +85,8 @@ def parse_start(text: str) -> float:
 def replay_firmware(chunk: SignalChunk, start_epoch_s: float) -> WatchFirmware:
     """Firmware that produces the records of ``chunk`` (an exact, drift-free clock)."""
     heart = chunk.hr_bpm[~chunk.gap]
+    # A long pause between beats leaves seconds without a rate that are not gaps.
+    heart = heart[np.isfinite(heart)]
     resting = (
         float(np.clip(np.percentile(heart, 5), *RESTING_HR_RANGE_BPM))
         if heart.size
