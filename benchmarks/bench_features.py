@@ -2,13 +2,21 @@
 
 Prints one JSON object. A day of one watch (an AF episode, a fall, an off-wrist spell)
 is produced by the simulated firmware as gateway records (not timed). Timed, best of
-``--repeats``: ``windows_s`` (decoding every payload and cutting 1440 windows),
-``features_s`` (``features_extract_many``) and their sum ``total_s``, with
-``x_real_time`` = 86400 s / ``total_s``. HRV baseline, same run, on the same 1440 RR
-series: RMSSD + SDNN + pNN50 by ``gateway.features.hrv`` vs ``neurokit2.hrv_time``
-(which computes all its time-domain indices; that is the price of using it).
+``--repeats``: ``windows_s`` (batched numpy decoding of every payload and cutting 1440
+windows), ``features_s`` (``features_extract_many``) and their sum ``total_s``, the
+records-to-features time of one watch-day, with ``x_real_time`` = 86400 s / ``total_s``.
 
-Run: ``.venv/bin/python benchmarks/bench_features.py``
+Baseline, same run (the machine is shared and noisy, so only same-run ratios mean
+much), best of ``--baseline-repeats``: ``baseline_windows_s`` decodes payload by payload
+with the contract dataclass codecs (the per-record reference path kept for the tests),
+``baseline_features_s`` runs every public feature function on the raw window (each
+recomputing |a|, as before). Both paths' windows and features are checked to be
+bit-identical. HRV, same run, on the same RR series: RMSSD + SDNN + pNN50 by
+``gateway.features.hrv`` vs ``neurokit2.hrv_time`` (which computes all its time-domain
+indices; that is the price of using it).
+
+Run: ``.venv/bin/python benchmarks/bench_features.py`` (``--no-neurokit`` skips the
+slow neurokit2 comparison).
 """
 
 from __future__ import annotations
@@ -22,12 +30,26 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
-from gateway.features import features_extract_many, windows_from_records
+from gateway.features import (
+    activity,
+    fall,
+    features_extract_many,
+    hrv,
+    irregularity,
+    oximetry,
+    quality,
+    temperature,
+    windows_from_records,
+)
+from gateway.features.extract import MIN_RR_IRREGULARITY
 from gateway.features.hrv import hrv_pnn50, hrv_rmssd, hrv_sdnn
+from gateway.features.window import WindowData, _cut, _decode_per_record
 from gateway.records import IngestRecord
+from wearable.contracts.features import FEATURE_NAMES
 
 SCENARIO = """
 [scenario]
@@ -68,9 +90,67 @@ def best(fn: Callable[[], T], repeats: int) -> tuple[float, T]:
     return min(times), out
 
 
+def baseline_windows(records: list[IngestRecord]) -> list[WindowData]:
+    """The per-record path: every payload through its contract dataclass codec."""
+    device, tables = _decode_per_record(records)
+    assert device is not None
+    return list(_cut(tables, device, 60))
+
+
+def baseline_features(windows: list[WindowData]) -> npt.NDArray[np.float32]:
+    """Every public feature function on the raw window (|a| recomputed by each)."""
+    rows = []
+    for w in windows:
+        rr, acc = w.rr_ms, w.accel_g
+        irr = rr.size >= MIN_RR_IRREGULARITY
+        v = w.hr_bpm[np.isfinite(w.hr_bpm)]
+        hr = (float(v.mean()), float(v.min()), float(v.max())) if v.size else (np.nan,) * 3
+        values = {
+            "hr_mean": hr[0],
+            "hr_min": hr[1],
+            "hr_max": hr[2],
+            "rr_count": float(rr.size),
+            "hrv_rmssd": hrv.hrv_rmssd(rr),
+            "hrv_sdnn": hrv.hrv_sdnn(rr),
+            "hrv_pnn50": hrv.hrv_pnn50(rr),
+            "irr_nrmssd": irregularity.irregularity_nrmssd(rr) if irr else np.nan,
+            "irr_shannon_entropy": irregularity.irregularity_shannon(rr) if irr else np.nan,
+            "irr_tpr": irregularity.irregularity_tpr(rr) if irr else np.nan,
+            "spo2_mean": oximetry.oximetry_mean(w.spo2_pct),
+            "spo2_min": oximetry.oximetry_min(w.spo2_pct),
+            "spo2_s_below_90": oximetry.oximetry_seconds_below(w.spo2_pct, 90.0),
+            "spo2_s_below_88": oximetry.oximetry_seconds_below(w.spo2_pct, 88.0),
+            "temp_level": temperature.temperature_level(w.temp_c[-1:]),
+            "temp_trend": temperature.temperature_trend(w.temp_c),
+            "act_enmo": activity.activity_enmo(acc),
+            "act_cadence": activity.activity_cadence(acc),
+            "act_mag_sd": activity.activity_mag_sd(acc),
+            "fall_peak": fall.fall_peak(acc),
+            "fall_stillness": fall.fall_stillness(acc),
+            "q_contact_fraction": quality.quality_contact_fraction(w.contact, w.present),
+            "q_data_fraction": quality.quality_data_fraction(w.present),
+            "q_motion_artifact": quality.quality_motion_artifact(acc, rr, w.rr_second, w.present),
+            "q_flat_line": quality.quality_flat_line(w.hr_bpm, w.spo2_pct),
+        }
+        rows.append(np.array([values[name] for name in FEATURE_NAMES], dtype=np.float32))
+    return np.stack(rows)
+
+
+def identical(a: list[WindowData], b: list[WindowData]) -> bool:
+    fields = ("hr_bpm", "rr_ms", "rr_second", "spo2_pct", "temp_c", "accel_g", "contact")
+    return len(a) == len(b) and all(
+        x.start_ms == y.start_ms
+        and all(getattr(x, f).tobytes() == getattr(y, f).tobytes() for f in fields)
+        and x.present.tobytes() == y.present.tobytes()
+        for x, y in zip(a, b, strict=True)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--baseline-repeats", type=int, default=1)
+    parser.add_argument("--no-neurokit", action="store_true")
     args = parser.parse_args()
 
     scenario = parse_scenario(SCENARIO)
@@ -87,6 +167,13 @@ def main() -> None:
     windows_s, windows = best(lambda: list(windows_from_records(records)), args.repeats)
     features_s, features = best(lambda: features_extract_many(windows), args.repeats)
     total = windows_s + features_s
+    base_windows_s, base_windows = best(lambda: baseline_windows(records), args.baseline_repeats)
+    base_features_s, base_features = best(
+        lambda: baseline_features(base_windows), args.baseline_repeats
+    )
+    base_total = base_windows_s + base_features_s
+    assert identical(windows, base_windows), "batched decoding changed the windows"
+    assert features.tobytes() == base_features.tobytes(), "features changed"
 
     series = [w.rr_ms for w in windows if w.rr_ms.size >= 2]
 
@@ -108,10 +195,19 @@ def main() -> None:
         "total_s": round(total, 4),
         "x_real_time": round(86400.0 / total, 1),
         "ms_per_window": round(1000.0 * total / len(windows), 4),
+        "baseline_windows_s": round(base_windows_s, 4),
+        "baseline_features_s": round(base_features_s, 4),
+        "baseline_total_s": round(base_total, 4),
+        "baseline_x_real_time": round(86400.0 / base_total, 1),
+        "windows_speedup": round(base_windows_s / windows_s, 1),
+        "total_speedup": round(base_total / total, 1),
+        "identical_to_baseline": True,
         "hrv_series": len(series),
         "hrv_ours_s": round(ours_s, 4),
     }
     try:
+        if args.no_neurokit:
+            raise ImportError
         import neurokit2 as nk  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         result["hrv_neurokit2_s"] = None

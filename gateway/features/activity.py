@@ -31,6 +31,32 @@ def _valid(accel_g: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return m[np.isfinite(m)]
 
 
+# The ``_of_*`` helpers take |a| (all samples, or only the finite ones) so that
+# ``features_extract`` computes the magnitude once per window instead of once per feature.
+def _enmo_of_valid(m: npt.NDArray[np.float64]) -> float:
+    return float(np.mean(np.maximum(m - 1.0, 0.0))) if m.size else float("nan")
+
+
+def _mag_sd_of_valid(m: npt.NDArray[np.float64]) -> float:
+    return float(np.std(m)) if m.size else float("nan")
+
+
+def _cadence_of(
+    m: npt.NDArray[np.float64], enmo: float, sample_rate_hz: float, still_enmo_g: float
+) -> float:
+    ok = np.isfinite(m)
+    if np.count_nonzero(ok) < 4 * sample_rate_hz:
+        return float("nan")
+    if enmo < still_enmo_g:
+        return 0.0
+    x = np.where(ok, m, np.mean(m[ok]))
+    x = x - x.mean()
+    power = np.abs(np.fft.rfft(x * np.hanning(x.size))) ** 2
+    freqs = np.fft.rfftfreq(x.size, 1.0 / sample_rate_hz)
+    band = (freqs >= CADENCE_BAND_HZ[0]) & (freqs <= CADENCE_BAND_HZ[1])
+    return float(freqs[band][np.argmax(power[band])])
+
+
 def activity_enmo(accel_g: npt.ArrayLike) -> float:
     """Euclidean norm minus one g, negatives set to 0, averaged (van Hees et al. 2013).
 
@@ -39,8 +65,7 @@ def activity_enmo(accel_g: npt.ArrayLike) -> float:
     >>> activity_enmo([[0.0, 0.0, 1.0], [0.0, 0.0, 1.5]])
     0.25
     """
-    m = _valid(accel_g)
-    return float(np.mean(np.maximum(m - 1.0, 0.0))) if m.size else float("nan")
+    return _enmo_of_valid(_valid(accel_g))
 
 
 def activity_mag_sd(accel_g: npt.ArrayLike) -> float:
@@ -51,8 +76,7 @@ def activity_mag_sd(accel_g: npt.ArrayLike) -> float:
     >>> activity_mag_sd([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
     0.0
     """
-    m = _valid(accel_g)
-    return float(np.std(m)) if m.size else float("nan")
+    return _mag_sd_of_valid(_valid(accel_g))
 
 
 def activity_cadence(
@@ -87,14 +111,6 @@ def activity_cadence(
     1.8
     """
     m = activity_magnitude(accel_g)
-    ok = np.isfinite(m)
-    if np.count_nonzero(ok) < 4 * sample_rate_hz:
+    if np.count_nonzero(np.isfinite(m)) < 4 * sample_rate_hz:
         return float("nan")
-    if activity_enmo(accel_g) < still_enmo_g:
-        return 0.0
-    x = np.where(ok, m, np.mean(m[ok]))
-    x = x - x.mean()
-    power = np.abs(np.fft.rfft(x * np.hanning(x.size))) ** 2
-    freqs = np.fft.rfftfreq(x.size, 1.0 / sample_rate_hz)
-    band = (freqs >= CADENCE_BAND_HZ[0]) & (freqs <= CADENCE_BAND_HZ[1])
-    return float(freqs[band][np.argmax(power[band])])
+    return _cadence_of(m, activity_enmo(accel_g), sample_rate_hz, still_enmo_g)

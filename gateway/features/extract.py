@@ -10,6 +10,7 @@ import numpy.typing as npt
 from gateway.features import activity, fall, hrv, irregularity, oximetry, quality, temperature
 from gateway.features.window import WindowData
 from wearable.contracts.features import FEATURE_NAMES
+from wearable.contracts.streams import ACCEL_SAMPLE_RATE_HZ
 
 #: Fewest RR intervals for the irregularity measures (about 16 s of beats).
 MIN_RR_IRREGULARITY = 16
@@ -52,6 +53,18 @@ def features_extract(window: WindowData) -> npt.NDArray[np.float32]:
     acc = window.accel_g
     minutes = max(window.window_s // 60, 1)
     hr_mean, hr_min, hr_max = _hr(window.hr_bpm)
+    # |a| once for every accelerometer feature (each public function recomputes it);
+    # the private helpers run the same operations, so the values are identical.
+    mag = activity.activity_magnitude(acc)
+    mag_ok = mag[np.isfinite(mag)]
+    enmo = activity._enmo_of_valid(mag_ok)
+    motion = (
+        quality._motion_artifact_of(
+            quality._second_sd_of(mag, ACCEL_SAMPLE_RATE_HZ), rr, window.rr_second, window.present
+        )
+        if np.count_nonzero(window.present)
+        else float("nan")
+    )
     values = {
         "hr_mean": hr_mean,
         "hr_min": hr_min,
@@ -69,16 +82,14 @@ def features_extract(window: WindowData) -> npt.NDArray[np.float32]:
         "spo2_s_below_88": oximetry.oximetry_seconds_below(window.spo2_pct, 88.0),
         "temp_level": temperature.temperature_level(window.temp_c[-minutes:]),
         "temp_trend": temperature.temperature_trend(window.temp_c),
-        "act_enmo": activity.activity_enmo(acc),
-        "act_cadence": activity.activity_cadence(acc),
-        "act_mag_sd": activity.activity_mag_sd(acc),
-        "fall_peak": fall.fall_peak(acc),
-        "fall_stillness": fall.fall_stillness(acc),
+        "act_enmo": enmo,
+        "act_cadence": activity._cadence_of(mag, enmo, ACCEL_SAMPLE_RATE_HZ, activity.STILL_ENMO_G),
+        "act_mag_sd": activity._mag_sd_of_valid(mag_ok),
+        "fall_peak": fall._peak_of(mag),
+        "fall_stillness": fall._stillness_of(mag, ACCEL_SAMPLE_RATE_HZ),
         "q_contact_fraction": quality.quality_contact_fraction(window.contact, window.present),
         "q_data_fraction": quality.quality_data_fraction(window.present),
-        "q_motion_artifact": quality.quality_motion_artifact(
-            acc, rr, window.rr_second, window.present
-        ),
+        "q_motion_artifact": motion,
         "q_flat_line": quality.quality_flat_line(window.hr_bpm, window.spo2_pct),
     }
     return np.array([values[name] for name in FEATURE_NAMES], dtype=np.float32)

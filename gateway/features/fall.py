@@ -22,7 +22,10 @@ def fall_peak(accel_g: npt.ArrayLike) -> float:
     >>> fall_peak([[0.0, 0.0, 1.0], [0.0, 4.0, 3.0]])
     5.0
     """
-    m = activity_magnitude(accel_g)
+    return _peak_of(activity_magnitude(accel_g))
+
+
+def _peak_of(m: npt.NDArray[np.float64]) -> float:
     return float(np.nanmax(m)) if np.isfinite(m).any() else float("nan")
 
 
@@ -50,7 +53,11 @@ def fall_stillness(accel_g: npt.ArrayLike, sample_rate_hz: float = ACCEL_SAMPLE_
     >>> fall_stillness(a)
     0.0
     """
-    m = activity_magnitude(accel_g)
+    return _stillness_of(activity_magnitude(accel_g), sample_rate_hz)
+
+
+def _stillness_of(m: npt.NDArray[np.float64], sample_rate_hz: float) -> float:
+    # |a| computed once by features_extract; see fall_stillness.
     if not np.isfinite(m).any():
         return float("nan")
     peak = int(np.nanargmax(m))

@@ -51,7 +51,14 @@ def quality_second_sd(
     >>> quality_second_sd(a).tolist()
     [0.0, 0.0]
     """
-    m = activity_magnitude(accel_g).reshape(-1, sample_rate_hz)
+    return _second_sd_of(activity_magnitude(accel_g), sample_rate_hz)
+
+
+def _second_sd_of(
+    magnitude: npt.NDArray[np.float64], sample_rate_hz: int
+) -> npt.NDArray[np.float64]:
+    # |a| computed once by features_extract; see quality_second_sd.
+    m = magnitude.reshape(-1, sample_rate_hz)
     ok = np.isfinite(m)
     n = ok.sum(axis=1)
     safe_n = np.maximum(n, 1)
@@ -95,10 +102,22 @@ def quality_motion_artifact(
     0.0
     """
     p = np.asarray(present, dtype=np.bool_)
+    if not np.count_nonzero(p):
+        return float("nan")
+    return _motion_artifact_of(quality_second_sd(accel_g, sample_rate_hz), rr_ms, rr_second, p)
+
+
+def _motion_artifact_of(
+    sd: npt.NDArray[np.float64],
+    rr_ms: npt.ArrayLike,
+    rr_second: npt.ArrayLike,
+    present: npt.ArrayLike,
+) -> float:
+    # Per-second SD computed once by features_extract; see quality_motion_artifact.
+    p = np.asarray(present, dtype=np.bool_)
     n = np.count_nonzero(p)
     if not n:
         return float("nan")
-    sd = quality_second_sd(accel_g, sample_rate_hz)
     rr = np.asarray(rr_ms, dtype=np.float64)
     sec = np.asarray(rr_second, dtype=np.int64)
     jump = np.zeros(p.size, dtype=np.bool_)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from gateway.features import decode
 from gateway.records import IngestRecord
 from wearable.contracts import record_csv
 from wearable.contracts.features import TEMP_CONTEXT_S, WINDOW_S
@@ -100,6 +102,20 @@ class _Tables:
     acc: npt.NDArray[np.float32]
 
 
+def _hr_values(bpm: int, contact: bool | None) -> tuple[float, bool]:
+    """Heart rate (nan without contact or at 0 bpm) and skin contact of one record."""
+    has_contact = bpm > 0 if contact is None else contact
+    return (float(bpm) if has_contact and bpm > 0 else np.nan), has_contact
+
+
+def _acc_frame(raw: npt.NDArray[np.integer], lsb_per_g: int) -> npt.NDArray[np.float32]:
+    """One frame in g, the first ``_FS`` samples kept, nan-padded to ``_FS``."""
+    frame = np.full((_FS, 3), np.nan, dtype=np.float32)
+    n = min(_FS, raw.shape[0])
+    frame[:n] = (raw[:n].astype(np.float64) / lsb_per_g).astype(np.float32)
+    return frame
+
+
 class _Builder:
     def __init__(self) -> None:
         self.hr: list[tuple[int, int, float, bool]] = []
@@ -110,17 +126,13 @@ class _Builder:
         self.acc: list[npt.NDArray[np.float32]] = []
 
     def add_hr(self, t: int, seq: int, bpm: int, contact: bool | None, rr: Iterable[int]) -> None:
-        has_contact = bpm > 0 if contact is None else contact
         k = len(self.hr)
-        self.hr.append((t, seq, float(bpm) if has_contact and bpm > 0 else np.nan, has_contact))
+        self.hr.append((t, seq, *_hr_values(bpm, contact)))
         self.rr.extend((k, v * _RR_UNIT_MS) for v in rr)
 
     def add_acc(self, t: int, seq: int, raw: npt.NDArray[np.integer], lsb_per_g: int) -> None:
-        frame = np.full((_FS, 3), np.nan, dtype=np.float32)
-        n = min(_FS, raw.shape[0])
-        frame[:n] = (raw[:n].astype(np.float64) / lsb_per_g).astype(np.float32)
         self.acc_t.append((t, seq))
-        self.acc.append(frame)
+        self.acc.append(_acc_frame(raw, lsb_per_g))
 
     def tables(self) -> _Tables:
         # Epoch ms and sequence numbers are exact in float64 (< 2**53).
@@ -241,7 +253,8 @@ def windows_from_records(
 ) -> Iterator[WindowData]:
     """Cut one device's gateway records into windows aligned to multiples of ``window_s``.
 
-    Payloads are decoded with the contract decoders; samples are placed by
+    Payloads are decoded per stream in numpy batches (:mod:`gateway.features.decode`),
+    giving exactly the contract decoders' values; samples are placed by
     ``aligned_time_ms`` (second ``(t - start) // 1000`` of the window). Every window from
     the first record's to the last record's is produced, empty ones included (they show
     as data gaps). Duplicate sequence numbers keep the first record.
@@ -262,11 +275,32 @@ def windows_from_records(
     ------
     ValueError
         If the records come from more than one device.
+    wearable.contracts.gatt.errors.PayloadError
+        If a payload is one the contract decoders reject (the first such record).
 
     Examples
     --------
     >>> list(windows_from_records([]))
     []
+    """
+    rows = records if isinstance(records, list) else list(records)
+    if not rows:
+        return iter(())
+    tables = _decode_batched(rows)
+    if tables is None:
+        # Several devices, or values numpy cannot hold: the per-record path raises (or
+        # decodes) exactly as before.
+        device, tables = _decode_per_record(rows)
+    else:
+        device = rows[0].device
+    assert device is not None
+    return _cut(tables, device, window_s)
+
+
+def _decode_per_record(records: Iterable[IngestRecord]) -> tuple[str | None, _Tables]:
+    """Reference decoding, one payload at a time with the contract codecs.
+
+    :func:`_decode_batched` must give identical tables; the tests compare the two.
     """
     b = _Builder()
     device: str | None = None
@@ -287,9 +321,95 @@ def windows_from_records(
         else:
             f = AccelerometerFrame.from_bytes(r.payload)
             b.add_acc(t, r.seq, f.samples, f.lsb_per_g)
-    if device is None:
-        return iter(())
-    return _cut(b.tables(), device, window_s)
+    return device, b.tables()
+
+
+# Stream codes, matched by identity as the per-record path tests ``r.stream is Stream.X``;
+# anything else is decoded as an accelerometer frame there, and so here.
+_HR, _SPO2, _TEMP, _ACC = 0, 1, 2, 3
+
+
+def _via_float(x: IntArray) -> IntArray:
+    # The per-record path stores times and sequence numbers of HR, SpO2 and temperature
+    # in float64 tables; mirror the round trip (exact below 2**53) to stay identical.
+    return x.astype(np.float64).astype(np.int64)
+
+
+def _decode_batched(records: list[IngestRecord]) -> _Tables | None:
+    """Decode one device's records stream by stream with :mod:`gateway.features.decode`.
+
+    Payloads the batch decoders do not accept are decoded one by one with the contract
+    codecs, in record order, so an invalid payload raises the same error as in
+    :func:`_decode_per_record`. Returns ``None`` when the records come from several
+    devices or their times or sequence numbers do not fit ``int64``.
+    """
+    n = len(records)
+    if len(set(map(attrgetter("device"), records))) > 1:
+        return None
+    try:
+        t = np.fromiter(map(attrgetter("aligned_time_ms"), records), np.int64, n)
+        seq = np.fromiter(map(attrgetter("seq"), records), np.int64, n)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    ids = np.fromiter(map(id, map(attrgetter("stream"), records)), np.uint64, n)
+    code = np.full(n, _ACC, dtype=np.int8)
+    for stream, k in ((Stream.HEART_RATE, _HR), (Stream.SPO2, _SPO2), (Stream.TEMPERATURE, _TEMP)):
+        code[ids == id(stream)] = k
+    payloads = list(map(attrgetter("payload"), records))
+    idx = [np.flatnonzero(code == k) for k in (_HR, _SPO2, _TEMP, _ACC)]
+
+    def packed(k: int) -> decode.Packed:
+        return decode.Packed.of([payloads[i] for i in idx[k].tolist()])
+
+    hr = decode.decode_heart_rate(packed(_HR))
+    bpm = hr.heart_rate
+    contact = np.where(hr.contact_supported, hr.contact_detected, bpm > 0)
+    hr_bpm = np.where(contact & (bpm > 0), bpm.astype(np.float64), np.nan)
+    rr_rec = [hr.rr_index]
+    rr_ms = [hr.rr_raw.astype(np.float64) * _RR_UNIT_MS]
+    spo2_ok, spo2 = decode.decode_spo2(packed(_SPO2))
+    temp_ok, temp = decode.decode_temperature(packed(_TEMP))
+    acc_ok, acc = decode.decode_accel(packed(_ACC), _FS)
+
+    # The rest, in record order: the first invalid payload raises as it would per record.
+    oks = (hr.ok, spo2_ok, temp_ok, acc_ok)
+    redo = np.concatenate([idx[k][~oks[k]] for k in range(4)])
+    rows = np.concatenate([np.flatnonzero(~oks[k]) for k in range(4)])
+    for i in np.argsort(redo, kind="stable").tolist():
+        k, row, data = int(code[redo[i]]), int(rows[i]), payloads[redo[i]]
+        if k == _HR:
+            m = HeartRateMeasurement.from_bytes(data)
+            hr_bpm[row], contact[row] = _hr_values(m.heart_rate, m.sensor_contact)
+            rr = np.array(m.rr_intervals or (), dtype=np.float64) * _RR_UNIT_MS
+            rr_rec.append(np.full(rr.size, row, dtype=np.int64))
+            rr_ms.append(rr)
+        elif k == _SPO2:
+            spo2[row] = round(PlxContinuousMeasurement.from_bytes(data).spo2.value, 6)
+        elif k == _TEMP:
+            temp[row] = _celsius(TemperatureMeasurement.from_bytes(data))
+        else:
+            f = AccelerometerFrame.from_bytes(data)
+            acc[row] = _acc_frame(f.samples, f.lsb_per_g)
+    rec = np.concatenate(rr_rec)
+    # Stable: each record's RR keep their order.
+    order = np.argsort(rec, kind="stable")
+    return _Tables(
+        _via_float(t[idx[_HR]]),
+        _via_float(seq[idx[_HR]]),
+        hr_bpm,
+        contact,
+        rec[order],
+        np.concatenate(rr_ms)[order],
+        _via_float(t[idx[_SPO2]]),
+        _via_float(seq[idx[_SPO2]]),
+        spo2,
+        _via_float(t[idx[_TEMP]]),
+        _via_float(seq[idx[_TEMP]]),
+        temp,
+        t[idx[_ACC]],
+        seq[idx[_ACC]],
+        acc,
+    )
 
 
 def _rows(directory: Path, stream: Stream, device: str) -> Iterator[dict[str, str]]:
