@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_STORE_PATH",
     "BleConfig",
     "ConfigError",
+    "DetectionConfig",
     "GatewayConfig",
     "LogConfig",
     "StoreConfig",
@@ -422,12 +423,95 @@ class LogConfig:
         set_("file", _path("log.file", self.file, optional=True))
 
 
+def _webhook_url(path: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(path, value, f'must be a URL string or "", got {value!r}')
+    url = value.strip()
+    if url and not re.match(r"^https?://[^\s/]+", url):
+        raise ConfigError(path, value, 'must start with http:// or https:// (or be "" for none)')
+    return url
+
+
+def _policies(path: str, value: object) -> Mapping[str, Mapping[str, Any]]:
+    # Imported here: the policy module is pure, but config parsing should not pull the
+    # alert package into every CLI command that reads a configuration.
+    from gateway.alerts.policy import load_policies
+
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, value, "must be a table of [detection.policies.<type>] tables")
+    checked: dict[str, Mapping[str, Any]] = {}
+    for kind, fields_ in value.items():
+        where = f"{path}.{kind}"
+        if not isinstance(fields_, Mapping):
+            raise ConfigError(where, fields_, "must be a table, e.g. min_duration_s = 3600")
+        try:
+            load_policies({kind: fields_})
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(where, dict(fields_), str(exc)) from None
+        checked[str(kind)] = MappingProxyType(dict(fields_))
+    return MappingProxyType(checked)
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    """``[detection]``: on-gateway anomaly detection and where alerts go.
+
+    Attributes
+    ----------
+    enabled
+        Assess every device's data in 60 s windows (features, model, safety rules,
+        alerts). ``false`` only stores data.
+    model
+        A TFLite anomaly model with its manifest next to it (same name, ``.json``);
+        ``None`` (the key left out, or ``""``): the baseline model shipped with the
+        gateway. A model that cannot be loaded is refused with an error in the log and
+        the shipped baseline serves instead.
+    max_wait_s
+        A window is assessed once every stream has delivered it, or at the latest this
+        long after newer data arrived on some stream (a stalled stream must not stall
+        alerts).
+    webhook_url
+        POST every alert event as JSON to this URL (``""``: no webhook; alerts are
+        always logged and stored).
+    webhook_timeout_s
+        Timeout of one webhook POST.
+    policies
+        Per-type overrides of the alert policies, e.g. ``[detection.policies.fever]
+        min_duration_s = 3600`` (fields: on_threshold, off_threshold, min_duration_s,
+        cooldown_s, severity).
+    """
+
+    enabled: bool = True
+    model: Path | None = None
+    max_wait_s: float = 120.0
+    webhook_url: str = ""
+    webhook_timeout_s: float = 5.0
+    policies: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+
+    def __post_init__(self) -> None:
+        set_ = _setter(self)
+        set_("enabled", _bool("detection.enabled", self.enabled))
+        set_("model", _path("detection.model", self.model, optional=True))
+        set_("max_wait_s", _float_in("detection.max_wait_s", self.max_wait_s, 0.0, 3600.0))
+        set_("webhook_url", _webhook_url("detection.webhook_url", self.webhook_url))
+        set_(
+            "webhook_timeout_s",
+            _float_in(
+                "detection.webhook_timeout_s", self.webhook_timeout_s, 0.0, 60.0, low_open=True
+            ),
+        )
+        set_("policies", _policies("detection.policies", self.policies))
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
-    """The whole configuration: ``[store]``, ``[ble]`` and ``[log]``."""
+    """The whole configuration: ``[store]``, ``[ble]``, ``[detection]`` and ``[log]``."""
 
     store: StoreConfig = field(default_factory=StoreConfig)
     ble: BleConfig = field(default_factory=BleConfig)
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 
@@ -443,6 +527,7 @@ def _setter(instance: object) -> Callable[[str, object], None]:
 _SECTIONS: Final[dict[str, type[Any]]] = {
     "store": StoreConfig,
     "ble": BleConfig,
+    "detection": DetectionConfig,
     "log": LogConfig,
 }
 _KEYS: Final[dict[str, tuple[str, ...]]] = {

@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,14 @@ from typing import Any
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
+from gateway.alerts.policy import load_policies
+from gateway.alerts.sinks import AlertSink, LogSink, WebhookSink
 from gateway.ble.manager import ConnectionManager
-from gateway.config import GatewayConfig
-from gateway.ingest import Ingestor
+from gateway.config import DetectionConfig, GatewayConfig
+from gateway.detection.engine import Detector
+from gateway.detection.model_file import LoadedModel, model_load
+from gateway.inference import ModelError
+from gateway.ingest import Ingestor, now_ms
 from gateway.store.store import Store
 
 logger = logging.getLogger(__name__)
@@ -57,6 +62,27 @@ async def open_backends(config: GatewayConfig) -> AsyncIterator[Backends]:
         yield Backends(adapter.scanner_backend, adapter.client_backend)
 
 
+def load_serving_model(config: DetectionConfig) -> LoadedModel | None:
+    """The configured model; if it is refused, the shipped baseline; else rules only.
+
+    A refused model is logged as an error naming the reason: the gateway keeps
+    protecting people with the model it trusts rather than not starting.
+    """
+    if config.model is not None:
+        try:
+            return model_load(config.model)
+        except ModelError as exc:
+            logger.error(
+                "model refused, serving the shipped baseline instead",
+                extra={"model": str(config.model), "error": str(exc)},
+            )
+    try:
+        return model_load(None)
+    except ModelError as exc:
+        logger.error("no usable model: safety rules only", extra={"error": str(exc)})
+        return None
+
+
 class Gateway:
     """The running service, usable in-process (tests, demo) or from the CLI.
 
@@ -66,12 +92,17 @@ class Gateway:
         Validated configuration.
     backends
         bleak backend types for the radio.
+    clock
+        The gateway clock, Unix ms (default: the system clock). A simulation that runs
+        faster than real time passes its own, so aligned times are simulated times.
     """
 
-    def __init__(self, config: GatewayConfig, backends: Backends) -> None:
+    def __init__(
+        self, config: GatewayConfig, backends: Backends, clock: Callable[[], int] = now_ms
+    ) -> None:
         self.config = config
         self.store = Store(config.store.path, budget_bytes=config.store.budget_bytes)
-        self.ingestor = Ingestor(self.store, batch_max=config.store.batch_max)
+        self.ingestor = Ingestor(self.store, batch_max=config.store.batch_max, clock=clock)
         self.manager = ConnectionManager(
             config.ble,
             self.store,
@@ -81,6 +112,20 @@ class Gateway:
         )
         self.stop_event = asyncio.Event()
         self._last_seen: dict[str, int] = {}
+        self.sinks: list[AlertSink] = []
+        self.detector: Detector | None = None
+        detection = config.detection
+        if detection.enabled:
+            self.sinks.append(LogSink())
+            if detection.webhook_url:
+                self.sinks.append(WebhookSink(detection.webhook_url, detection.webhook_timeout_s))
+            self.detector = Detector(
+                self.store,
+                load_serving_model(detection),
+                load_policies(detection.policies),
+                sinks=self.sinks,
+                max_wait_s=detection.max_wait_s,
+            )
 
     async def run(self) -> None:
         """Run until :meth:`stop`; flush and close the store on the way out."""
@@ -90,12 +135,19 @@ class Gateway:
             asyncio.ensure_future(self.manager.run(self.stop_event)),
             asyncio.ensure_future(self._housekeeping()),
         ]
+        if self.detector is not None:
+            tasks.append(asyncio.ensure_future(self.detector.run(self.stop_event)))
         try:
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for sink in self.sinks:
+                if isinstance(sink, WebhookSink):
+                    # Bounded: a dead webhook must not hold the shutdown (alerts are stored).
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(sink.drain(), 10.0)
             self.ingestor.flush()
             self._write_status()
             self.store.checkpoint()
@@ -133,6 +185,7 @@ class Gateway:
                 for (device, reason), count in self.ingestor.rejections.counts().items()
             },
             "records_ingested": self.ingestor.flushed,
+            "detection": None if self.detector is None else self.detector.describe(),
         }
 
     def _write_status(self) -> None:

@@ -15,7 +15,7 @@ pending streak is dropped, an open alert is held (neither extended nor closed), 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from gateway.alerts.policy import DEFAULT_POLICIES, AlertPolicy
@@ -33,6 +33,12 @@ from gateway.alerts.types import (
 MOTION_SENSITIVE = frozenset(
     {AlertType.TACHYCARDIA, AlertType.BRADYCARDIA, AlertType.AF, AlertType.DESATURATION}
 )
+
+
+#: A type that does not open while another type's alert is open on the device: a fast
+#: rate during atrial fibrillation is AF with rapid ventricular response, part of the AF
+#: alert, not a second condition to page about.
+SUBSUMED_BY: dict[AlertType, AlertType] = {AlertType.TACHYCARDIA: AlertType.AF}
 
 
 def suppressed_by(kind: AlertType, faults: frozenset[FaultKind]) -> bool:
@@ -74,6 +80,35 @@ class AlertManager:
         self.model_version = model_version
         self._devices: dict[str, _Device] = {}
 
+    def resume(
+        self,
+        device: str,
+        *,
+        last_end_ms: int | None,
+        open_alerts: Iterable[AlertEvent] = (),
+        last_closed_ms: Mapping[AlertType, int] | None = None,
+        faults: Iterable[FaultKind] = (),
+    ) -> None:
+        """Restore one device's state after a restart, from what the store kept.
+
+        Open alerts stay open (and close normally later), cooldowns run from the last
+        close of each type, and faults that were open stay open (no duplicate
+        data-quality event). Pending streaks are not stored: a condition that was
+        building up when the gateway stopped needs its minimum duration again.
+        """
+        dev = self._devices.setdefault(device, _Device())
+        dev.last_end_ms = last_end_ms
+        dev.faults = frozenset(faults)
+        for kind, closed_ms in (last_closed_ms or {}).items():
+            track = dev.tracks.setdefault(kind, _Track())
+            track.cooldown_until_ms = closed_ms + int(self.policies[kind].cooldown_s * 1000)
+        for event in open_alerts:
+            track = dev.tracks.setdefault(event.type, _Track())
+            track.open = event
+            track.peak = event.peak_score
+            track.rule = event.rule
+            track.streak_start_ms = event.evidence_start_ms
+
     def open_alerts(self, device: str | None = None) -> list[AlertEvent]:
         """The ``opened`` events of alerts still open."""
         return [
@@ -103,6 +138,11 @@ class AlertManager:
         dev.faults = faults
         for kind in AlertType:
             track = dev.tracks.setdefault(kind, _Track())
+            parent = SUBSUMED_BY.get(kind)
+            parent_open = parent is not None and dev.tracks.get(parent, _Track()).open is not None
+            if parent_open and track.open is None:
+                track.streak_start_ms = None
+                continue
             event = self._step(kind, track, window, faults, contiguous)
             if event is not None:
                 events.append(event)

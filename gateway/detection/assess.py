@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 import numpy as np
 import numpy.typing as npt
 
-from gateway.alerts.rules import RuleInputs, evaluate_rules
+from gateway.alerts.policy import AlertPolicy
+from gateway.alerts.rules import RuleInputs, evaluate_rules, model_plausible
 from gateway.alerts.types import AlertType, QualityFlags, WindowAssessment
 from gateway.features.extract import features_extract
 from gateway.features.window import WindowData
@@ -47,6 +48,7 @@ def rules_inputs_from_features(
         hr_mean_bpm=_value(vector, "hr_mean"),
         activity_enmo_g=_value(vector, "act_enmo"),
         spo2_seconds_below_88=_value(vector, "spo2_s_below_88"),
+        spo2_min_pct=_value(vector, "spo2_min"),
         impact_peak_g=_value(vector, "fall_peak"),
         post_impact_sd_g=_value(vector, "fall_stillness"),
         temp_level_c=_value(vector, "temp_level"),
@@ -76,15 +78,54 @@ def assess_window(
     temp_baseline_c: float | None = None,
     window_s: int = WINDOW_S,
 ) -> WindowAssessment:
-    """The alert manager's input for one window of one device."""
+    """The alert manager's input for one window of one device.
+
+    Model scores of types whose clinical definition the window does not meet are set to
+    0 (``gateway.alerts.rules.model_plausible``).
+    """
+    inputs = rules_inputs_from_features(vector, temp_baseline_c)
+    plausible = model_plausible(inputs)
     return WindowAssessment(
         device=device,
         start_ms=start_ms,
         end_ms=start_ms + window_s * 1000,
-        scores=dict(scores or {}),
-        rules=evaluate_rules(rules_inputs_from_features(vector, temp_baseline_c)),
+        scores={kind: (s if plausible[kind] else 0.0) for kind, s in (scores or {}).items()},
+        rules=evaluate_rules(inputs),
         quality=quality_from_features(vector),
     )
+
+
+def scores_from_outputs(
+    outputs: npt.NDArray[np.float32],
+    thresholds: Mapping[AlertType, float],
+    policies: Mapping[AlertType, AlertPolicy],
+) -> dict[AlertType, float]:
+    """Map one window's model outputs onto the policies' score scale.
+
+    The model's calibrated decision threshold for a type (from its manifest) becomes the
+    policy's ``on_threshold``: piecewise linear, 0 -> 0, threshold -> on_threshold,
+    1 -> 1. A policy's thresholds therefore mean the same for every model version, and
+    hysteresis (``off_threshold``) sits proportionally below the model's threshold.
+
+    Examples
+    --------
+    >>> from gateway.alerts.policy import DEFAULT_POLICIES
+    >>> out = np.array([0.2, 0.1, 0.0, 1.0, 0.6, 0.6], dtype=np.float32)
+    >>> th = {kind: 0.2 for kind in AlertType}
+    >>> s = scores_from_outputs(out, th, DEFAULT_POLICIES)
+    >>> [round(s[k], 3) for k in (AlertType.TACHYCARDIA, AlertType.BRADYCARDIA)]
+    [0.7, 0.35]
+    >>> s[AlertType.DESATURATION]
+    1.0
+    """
+    scores: dict[AlertType, float] = {}
+    # The model's outputs are in ANOMALY_TYPES order, which is the enum's order.
+    for i, kind in enumerate(AlertType):
+        p = min(max(float(outputs[i]), 0.0), 1.0)
+        t = thresholds[kind]
+        on = policies[kind].on_threshold
+        scores[kind] = on * p / t if p < t else on + (1.0 - on) * (p - t) / (1.0 - t)
+    return scores
 
 
 def assess_windows(

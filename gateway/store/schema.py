@@ -209,8 +209,32 @@ def _v3_alerts(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4_detection(conn: sqlite3.Connection) -> None:
+    """Version 4: how far detection has processed each device (``docs/detection.md``).
+
+    ``processed_until_ms`` is the end of the last window assessed (aligned time);
+    ``state`` is the detector's small JSON state (e.g. the skin-temperature baseline),
+    so a restart resumes instead of re-alerting or forgetting a person's baseline.
+    """
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE detection_state (
+            device             INTEGER PRIMARY KEY REFERENCES devices (key),
+            processed_until_ms INTEGER NOT NULL,
+            state              TEXT NOT NULL DEFAULT '{}'
+        );
+        """,
+    )
+
+
 #: Migration ``i`` produces schema version ``i + 1``. Append only.
-MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_sync_and_protection, _v3_alerts)
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_core,
+    _v2_sync_and_protection,
+    _v3_alerts,
+    _v4_detection,
+)
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

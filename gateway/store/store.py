@@ -47,6 +47,7 @@ __all__ = [
     "StoreError",
     "StoreUsage",
     "StoreVersionError",
+    "StreamHorizon",
 ]
 
 RetentionResult = retention.RetentionResult
@@ -204,6 +205,21 @@ class StoreUsage:
     def over_budget(self) -> bool:
         """True when a budget is set and the live pages exceed it."""
         return self.budget_bytes is not None and self.live_bytes > self.budget_bytes
+
+
+@dataclass(frozen=True)
+class StreamHorizon:
+    """How far one stream's stored data reaches (aligned time, Unix ms).
+
+    ``first_ms``: start of the oldest stored record. ``complete_ms``: every record that
+    covers time before it is stored or declared lost (the end of the last stored record
+    below the frontier), so a window ending there can be assessed. ``latest_ms``: end of
+    the newest stored record.
+    """
+
+    first_ms: int
+    complete_ms: int
+    latest_ms: int
 
 
 @dataclass(slots=True)
@@ -874,6 +890,11 @@ class Store:
             Rejection(str(d), str(r), int(c), int(f), int(la), str(h)) for d, r, c, f, la, h in rows
         ]
 
+    def addresses(self) -> list[str]:
+        """Addresses of every device the store knows, sorted."""
+        self._refresh()
+        return sorted(self._keys)
+
     def devices(self) -> list[DeviceStatus]:
         """Every device with its counters, ordered by address."""
         self._refresh()
@@ -970,6 +991,91 @@ class Store:
                     if len(rows) < batch:
                         break
                     after = int(rows[-1][0])
+
+    def records_between(
+        self, device: str, stream: Stream, start_ms: int, end_ms: int
+    ) -> list[IngestRecord]:
+        """Stored records of one stream whose aligned time is in ``[start_ms, end_ms)``.
+
+        Aligned time grows with seq within a stream, so both ends are found by binary
+        search over the primary key and the rows are one key range (no scan, no index).
+        """
+        self.flush()
+        known = self._known(device, stream)
+        if known is None or end_ms <= start_ms:
+            return []
+        key = known[0]
+        conn = self._connection()
+        lo = _first_seq_at(conn, key, start_ms)
+        if lo is None:
+            return []
+        hi = _first_seq_at(conn, key, end_ms)
+        rows = conn.execute(
+            "SELECT seq, watch_time_ms, gateway_time_ms, aligned_time_ms, payload, backfilled "
+            "FROM records WHERE device = ? AND stream = ? AND seq >= ? AND seq < ? ORDER BY seq",
+            (*key, lo, (1 << 62) if hi is None else hi),
+        ).fetchall()
+        return [
+            IngestRecord(device, stream, seq, watch, gateway, aligned, payload, bool(backfilled))
+            for seq, watch, gateway, aligned, payload, backfilled in rows
+        ]
+
+    def stream_horizon(self, device: str, stream: Stream) -> StreamHorizon | None:
+        """How far one stream's stored data reaches, in aligned time; ``None`` if empty.
+
+        A record covers ``stream.record_period_s`` from its aligned time; see
+        :class:`StreamHorizon`. Three primary-key lookups, no scan.
+        """
+        self.flush()
+        known = self._known(device, stream)
+        if known is None:
+            return None
+        key, state = known
+        conn = self._connection()
+        period_ms = int(stream.record_period_s * 1000)
+        select = "SELECT aligned_time_ms FROM records WHERE device = ? AND stream = ? "
+        first = conn.execute(select + "ORDER BY seq LIMIT 1", key).fetchone()
+        latest = conn.execute(select + "ORDER BY seq DESC LIMIT 1", key).fetchone()
+        if first is None or latest is None:
+            return None
+        below = conn.execute(
+            select + "AND seq < ? ORDER BY seq DESC LIMIT 1", (*key, state.frontier)
+        ).fetchone()
+        latest_ms = int(latest[0]) + period_ms
+        complete_ms = int(first[0]) if below is None else int(below[0]) + period_ms
+        return StreamHorizon(int(first[0]), min(complete_ms, latest_ms), latest_ms)
+
+    # -- detection progress -------------------------------------------------------------
+
+    def detection_state(self, device: str) -> tuple[int, dict[str, object]] | None:
+        """``(processed_until_ms, state)`` saved by detection for a device, or ``None``."""
+        self._refresh()
+        dev = self._keys.get(device)
+        if dev is None:
+            return None
+        row = (
+            self._connection()
+            .execute(
+                "SELECT processed_until_ms, state FROM detection_state WHERE device = ?", (dev,)
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return int(row[0]), dict(json.loads(row[1]))
+
+    def save_detection_state(
+        self, device: str, processed_until_ms: int, state: Mapping[str, object]
+    ) -> None:
+        """Record that detection assessed ``device`` up to ``processed_until_ms``."""
+        with self._write() as conn:
+            dev = self._device_key(conn, device, None)
+            conn.execute(
+                "INSERT INTO detection_state (device, processed_until_ms, state) "
+                "VALUES (?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
+                "processed_until_ms = excluded.processed_until_ms, state = excluded.state",
+                (dev, processed_until_ms, json.dumps(dict(state), sort_keys=True)),
+            )
 
     # -- sync and protection ------------------------------------------------------------
 

@@ -1,0 +1,310 @@
+"""Detection in the running gateway: stored records -> windows -> alerts, per device.
+
+The :class:`Detector` reads what ingest stored, so it sees live and backfilled data
+alike and needs no radio. Per device it keeps how far it has assessed
+(``processed_until_ms``, in the store). A 60 s window is assessed once every stream has
+delivered it (``Store.stream_horizon``), or at the latest ``max_wait_s`` after newer data
+arrived on some stream, so one stalled stream cannot hold alerts back. Each step:
+
+1. cut the device's records into windows (``gateway.features.window``),
+2. compute the feature vectors, run the model on them in one batch (LiteRT) and map its
+   outputs onto the policy scale with the thresholds of its manifest,
+3. evaluate the safety rules (the fever rule against the person's own temperature
+   baseline) and feed :class:`~gateway.alerts.manager.AlertManager`,
+4. persist alerts and data-quality events, save the progress, hand alert events to the
+   sinks.
+
+After a restart the manager is resumed from the store: open alerts stay open, cooldowns
+continue, open faults stay open. Windows are assessed exactly in time order; data that
+arrives for an already-assessed window is stored but not assessed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from gateway.alerts.manager import AlertManager
+from gateway.alerts.policy import AlertPolicy
+from gateway.alerts.sinks import AlertSink
+from gateway.alerts.types import AlertEvent, AlertType, DataQualityEvent, FaultKind, Severity
+from gateway.detection.assess import assess_window, scores_from_outputs
+from gateway.detection.model_file import LoadedModel
+from gateway.detection.temperature_baseline import TemperatureBaseline
+from gateway.features.extract import features_extract_many
+from gateway.features.window import windows_from_records
+from gateway.store.store import Store
+from wearable.contracts.features import TEMP_CONTEXT_S, WINDOW_S, feature_index
+from wearable.contracts.streams import Stream
+
+logger = logging.getLogger(__name__)
+
+_WINDOW_MS = WINDOW_S * 1000
+_TEMP_LEVEL = feature_index("temp_level")
+
+#: Called with every assessed window (the evaluation uses it for per-window metrics).
+WindowObserver = Callable[[str, int, npt.NDArray[np.float32], "WindowResult"], None]
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """What detection concluded about one window (for observers)."""
+
+    scores: Mapping[AlertType, float]
+    rules: Mapping[AlertType, bool]
+    faults: frozenset[FaultKind]
+
+
+@dataclass
+class _DeviceProgress:
+    processed_until_ms: int | None
+    baseline: TemperatureBaseline
+
+
+class Detector:
+    """Assesses every device's stored data window by window (see the module doc).
+
+    Parameters
+    ----------
+    store
+        The gateway's store (records in; alerts, events and progress out).
+    model
+        A checked model (:func:`gateway.detection.model_file.model_load`), or ``None``
+        for safety rules only.
+    policies
+        Alert policies (defaults: ``gateway.alerts.policy.DEFAULT_POLICIES``).
+    sinks
+        Where alert events go besides the store (log, webhook).
+    max_wait_s
+        Longest a window waits for a lagging stream once newer data exists elsewhere.
+    max_windows_per_step
+        Windows assessed per device per step (bounds memory and event-loop stalls
+        during a long backfill).
+    observer
+        Called with every assessed window.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        model: LoadedModel | None,
+        policies: Mapping[AlertType, AlertPolicy] | None = None,
+        *,
+        sinks: Sequence[AlertSink] = (),
+        max_wait_s: float = 120.0,
+        max_windows_per_step: int = 60,
+        observer: WindowObserver | None = None,
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.manager = AlertManager(
+            policies, model_version=model.manifest.version if model else None
+        )
+        self.sinks = list(sinks)
+        self.max_wait_ms = int(max_wait_s * 1000)
+        self.max_windows_per_step = max_windows_per_step
+        self.observer = observer
+        self.windows_assessed = 0
+        self.alerts_opened = 0
+        self._devices: dict[str, _DeviceProgress] = {}
+        self._alert_ids: dict[tuple[str, AlertType], int] = {}
+        self._fault_ids: dict[tuple[str, FaultKind], int] = {}
+
+    # ---------------------------------------------------------------- state
+    def _progress(self, device: str) -> _DeviceProgress:
+        progress = self._devices.get(device)
+        if progress is None:
+            progress = self._resume(device)
+            self._devices[device] = progress
+        return progress
+
+    def _resume(self, device: str) -> _DeviceProgress:
+        """Rebuild a device's detection state from the store (first sight, or restart)."""
+        saved = self.store.detection_state(device)
+        processed, state = saved if saved is not None else (None, {})
+        open_alerts: list[AlertEvent] = []
+        last_closed: dict[AlertType, int] = {}
+        for row in self.store.list_alerts(device):
+            kind = AlertType(row.type)
+            if row.closed_ms is None:
+                open_alerts.append(
+                    AlertEvent(
+                        "opened",
+                        device,
+                        kind,
+                        Severity(row.severity),
+                        row.opened_ms,
+                        row.opened_ms,
+                        row.evidence_start_ms,
+                        row.evidence_end_ms,
+                        0.0 if row.peak_score is None else row.peak_score,
+                        row.rule,
+                        row.model_version,
+                    )
+                )
+                self._alert_ids[(device, kind)] = row.id
+            else:
+                last_closed[kind] = max(last_closed.get(kind, row.closed_ms), row.closed_ms)
+        faults: list[FaultKind] = []
+        for event in self.store.list_quality_events(device):
+            if event.closed_ms is None:
+                fault = FaultKind(event.fault)
+                faults.append(fault)
+                self._fault_ids[(device, fault)] = event.id
+        self.manager.resume(
+            device,
+            last_end_ms=processed,
+            open_alerts=open_alerts,
+            last_closed_ms=last_closed,
+            faults=faults,
+        )
+        return _DeviceProgress(processed, TemperatureBaseline.from_state(state.get("temperature")))
+
+    # ------------------------------------------------------------- schedule
+    def due(self, device: str) -> tuple[int, int] | None:
+        """``(from_ms, until_ms)``: the windows of ``device`` ready to assess, or ``None``."""
+        horizons = [h for s in Stream if (h := self.store.stream_horizon(device, s)) is not None]
+        if not horizons:
+            return None
+        progress = self._progress(device)
+        start = progress.processed_until_ms
+        if start is None:
+            start = min(h.first_ms for h in horizons) // _WINDOW_MS * _WINDOW_MS
+        latest = max(h.latest_ms for h in horizons)
+        ready = max(min(h.complete_ms for h in horizons), latest - self.max_wait_ms)
+        until = min(ready, latest) // _WINDOW_MS * _WINDOW_MS
+        if until <= start:
+            return None
+        return start, min(until, start + self.max_windows_per_step * _WINDOW_MS)
+
+    # ----------------------------------------------------------------- work
+    def step(self, device: str) -> list[AlertEvent | DataQualityEvent]:
+        """Assess the next due windows of ``device``; return the events they caused."""
+        due = self.due(device)
+        if due is None:
+            return []
+        start, until = due
+        progress = self._progress(device)
+        records = []
+        for stream in Stream:
+            lo = start - TEMP_CONTEXT_S * 1000 if stream is Stream.TEMPERATURE else start
+            records.extend(self.store.records_between(device, stream, lo, until))
+        windows = [w for w in windows_from_records(records) if start <= w.start_ms < until]
+        vectors = features_extract_many(windows)
+        outputs = self.model.runner.predict(vectors) if self.model is not None else None
+        events: list[AlertEvent | DataQualityEvent] = []
+        for i, window in enumerate(windows):
+            scores = (
+                scores_from_outputs(
+                    outputs[i], self.model.manifest.thresholds, self.manager.policies
+                )
+                if outputs is not None and self.model is not None
+                else None
+            )
+            assessment = assess_window(
+                device, window.start_ms, vectors[i], scores, progress.baseline.value
+            )
+            faults = assessment.quality.faults()
+            events.extend(self.manager.assess(assessment))
+            if not faults:
+                progress.baseline.update(window.start_ms, float(vectors[i][_TEMP_LEVEL]))
+            if self.observer is not None:
+                self.observer(
+                    device,
+                    window.start_ms,
+                    vectors[i],
+                    WindowResult(assessment.scores, assessment.rules, faults),
+                )
+        self.windows_assessed += len(windows)
+        for event in events:
+            self._persist(event)
+        progress.processed_until_ms = until
+        self.store.save_detection_state(
+            device, until, {"temperature": progress.baseline.to_state()}
+        )
+        return events
+
+    def _persist(self, event: AlertEvent | DataQualityEvent) -> None:
+        if isinstance(event, DataQualityEvent):
+            fault_key = (event.device, event.fault)
+            if event.kind == "opened":
+                self._fault_ids[fault_key] = self.store.add_quality_event(
+                    event.device, event.fault.value, event.at_ms
+                )
+            elif (fault_id := self._fault_ids.pop(fault_key, None)) is not None:
+                self.store.close_quality_event(fault_id, event.at_ms)
+            return
+        alert_key = (event.device, event.type)
+        if event.kind == "opened":
+            self.alerts_opened += 1
+            self._alert_ids[alert_key] = self.store.add_alert(
+                event.device,
+                event.type.value,
+                event.severity.value,
+                event.opened_ms,
+                event.evidence_start_ms,
+                event.evidence_end_ms,
+                event.peak_score,
+                event.rule,
+                event.model_version,
+            )
+        elif (alert_id := self._alert_ids.pop(alert_key, None)) is not None:
+            self.store.close_alert(alert_id, event.at_ms)
+
+    def run_until_idle(self) -> list[AlertEvent | DataQualityEvent]:
+        """Step every device until nothing is due (evaluation, tests, shutdown)."""
+        events: list[AlertEvent | DataQualityEvent] = []
+        busy = True
+        while busy:
+            busy = False
+            for device in self.store.addresses():
+                new = self.step(device)
+                events.extend(new)
+                busy = busy or self.due(device) is not None
+        return events
+
+    async def run(self, stop: asyncio.Event, interval_s: float = 5.0) -> None:
+        """Step every device every ``interval_s`` until ``stop``; deliver alert events.
+
+        A failure in one step is logged and retried on the next tick: detection must not
+        take ingest down with it.
+        """
+        while not stop.is_set():
+            for device in self.store.addresses():
+                try:
+                    events = self.step(device)
+                except Exception:
+                    logger.exception("detection step failed", extra={"device": device})
+                    continue
+                for event in events:
+                    if isinstance(event, AlertEvent):
+                        for sink in self.sinks:
+                            await sink.send(event)
+                    else:
+                        logger.info(
+                            "data quality %s: %s on %s",
+                            event.kind,
+                            event.fault.value,
+                            event.device,
+                            extra={"device": event.device, "fault": event.fault.value},
+                        )
+                await asyncio.sleep(0)  # let ingest run between devices
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+
+    def describe(self) -> dict[str, object]:
+        """Counters and progress for the status file."""
+        return {
+            "model": self.model.manifest.version if self.model else None,
+            "windows_assessed": self.windows_assessed,
+            "alerts_opened": self.alerts_opened,
+            "processed_until_ms": {
+                d: p.processed_until_ms for d, p in sorted(self._devices.items())
+            },
+        }

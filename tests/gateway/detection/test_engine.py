@@ -1,0 +1,374 @@
+"""The running detector: stored records -> windows -> model and rules -> stored alerts.
+
+Data: the session's simulated cohort (``_support.SCENARIO``), ingested like the gateway
+does; each test copies the records it needs into a store of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import astuple
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from gateway.alerts.rules import RULE_NAMES
+from gateway.alerts.types import AlertEvent, AlertType, DataQualityEvent
+from gateway.detection.engine import Detector, WindowResult
+from gateway.detection.model_file import LoadedModel
+from gateway.records import IngestRecord
+from gateway.store.store import AlertRow, DataQualityRow, Store
+from wearable.contracts.streams import Stream
+from wearable.evaluation.pipeline import run_watch
+
+from ._support import DURATION_MIN, Cohort
+
+WINDOW_MS = 60_000
+#: The desaturation episode on ``cohort.desat`` and the off-wrist fault on
+#: ``cohort.off_wrist`` (minutes from the start).
+DESAT = (10, 15)
+OFF_WRIST = (10, 16)
+
+
+class Windows:
+    """An observer recording every window it is called with."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, int]] = []
+        self.results: dict[tuple[str, int], WindowResult] = {}
+
+    def __call__(
+        self, device: str, start_ms: int, vector: npt.NDArray[np.float32], result: WindowResult
+    ) -> None:
+        assert vector.dtype == np.float32
+        self.seen.append((device, start_ms))
+        self.results[(device, start_ms)] = result
+
+    def starts(self, device: str) -> list[int]:
+        return [s for d, s in self.seen if d == device]
+
+
+def alert_rows(store: Store, device: str | None = None) -> list[tuple[object, ...]]:
+    """Alert rows without their ids (comparable between stores)."""
+    return [astuple(row)[1:] for row in store.list_alerts(device)]
+
+
+def quality_rows(store: Store, device: str | None = None) -> list[tuple[object, ...]]:
+    return [astuple(row)[1:] for row in store.list_quality_events(device)]
+
+
+def full_run(cohort: Cohort, path: Path, model: LoadedModel | None) -> tuple[Store, Detector]:
+    store = Store(path)
+    cohort.fill(store)
+    detector = Detector(store, model)
+    detector.run_until_idle()
+    return store, detector
+
+
+def before(t_ms: int) -> Callable[[IngestRecord], bool]:
+    return lambda r: r.aligned_time_ms < t_ms
+
+
+# ------------------------------------------------------------------ alerts and faults
+
+
+def test_desaturation_raises_one_model_alert_around_the_episode(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    with Store(store_path) as store:
+        cohort.fill(store)
+        detector = Detector(store, baseline_model)
+        events = detector.run_until_idle()
+        [row] = store.list_alerts(cohort.desat)
+    onset, end = cohort.at(DESAT[0]), cohort.at(DESAT[1])
+    assert (row.type, row.severity, row.model_version) == ("desaturation", "critical", "baseline-1")
+    # Evidence starts in the first minute of the episode; the alert opens at its end.
+    assert onset <= row.evidence_start_ms < onset + 2 * WINDOW_MS
+    assert row.opened_ms == row.evidence_end_ms
+    assert row.evidence_start_ms + WINDOW_MS <= row.evidence_end_ms <= onset + 3 * WINDOW_MS
+    # It closes after the episode, within the policy's 60 s of inactivity (+ a ramp).
+    assert row.closed_ms is not None and end < row.closed_ms <= end + 3 * WINDOW_MS
+    assert row.peak_score is not None and row.peak_score >= 0.7
+    alert_events = [e for e in events if isinstance(e, AlertEvent)]
+    assert [(e.kind, e.type, e.device) for e in alert_events] == [
+        ("opened", AlertType.DESATURATION, cohort.desat),
+        ("closed", AlertType.DESATURATION, cohort.desat),
+    ]
+    assert alert_events[0].opened_ms == row.opened_ms
+    assert alert_events[1].at_ms == row.closed_ms
+    assert detector.alerts_opened == 1
+
+
+def test_rules_only_still_raises_the_desaturation_rule_alert(
+    cohort: Cohort, store_path: Path
+) -> None:
+    with Store(store_path) as store:
+        cohort.fill(store)
+        Detector(store, None).run_until_idle()
+        [row] = store.list_alerts(cohort.desat)
+    onset, end = cohort.at(DESAT[0]), cohort.at(DESAT[1])
+    assert (row.type, row.rule, row.model_version) == (
+        "desaturation",
+        RULE_NAMES[AlertType.DESATURATION],
+        None,
+    )
+    # The rule needs 60 s below 88 % in a window, then the policy's 60 s: later than the
+    # model, but inside the episode.
+    assert onset <= row.evidence_start_ms and row.evidence_end_ms <= end
+    assert row.closed_ms is not None and end <= row.closed_ms <= end + 2 * WINDOW_MS
+
+
+def test_off_wrist_is_a_data_quality_event_and_no_alert(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    watcher = Windows()
+    with Store(store_path) as store:
+        cohort.fill(store)
+        events = Detector(store, baseline_model, observer=watcher).run_until_idle()
+        quality = store.list_quality_events(cohort.off_wrist)
+        alerts = store.list_alerts(cohort.off_wrist)
+        assert store.list_quality_events(cohort.desat) == []
+    fault_start, fault_end = cohort.at(OFF_WRIST[0]), cohort.at(OFF_WRIST[1])
+    assert [(q.fault, q.opened_ms, q.closed_ms) for q in quality] == [
+        ("off_wrist", fault_start, fault_end)
+    ]
+    # This watch has no medical episode at all: any alert (in the fault or not) is false.
+    assert alerts == []
+    dq = [e for e in events if isinstance(e, DataQualityEvent)]
+    assert [(e.kind, e.device, e.at_ms) for e in dq] == [
+        ("opened", cohort.off_wrist, fault_start),
+        ("closed", cohort.off_wrist, fault_end),
+    ]
+    # The observer saw the fault on exactly the off-wrist windows.
+    faulted = [
+        s for s in watcher.starts(cohort.off_wrist) if watcher.results[(cohort.off_wrist, s)].faults
+    ]
+    assert faulted == list(range(fault_start, fault_end, WINDOW_MS))
+
+
+# --------------------------------------------------------------- progress and schedule
+
+
+def test_progress_and_the_temperature_baseline_are_saved(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    with Store(store_path) as store:
+        cohort.fill(store)
+        detector = Detector(store, baseline_model)
+        detector.run_until_idle()
+        described = detector.describe()
+        saved = {d: store.detection_state(d) for d in (cohort.desat, cohort.off_wrist)}
+    end = cohort.at(DURATION_MIN)
+    for device, state in saved.items():
+        assert state is not None
+        processed, extra = state
+        assert processed == end
+        temperature = extra["temperature"]
+        assert isinstance(temperature, dict)
+        # All 36 minutes fall in one hour: no complete hour yet, the windows wait in it.
+        assert temperature["hours"] == []
+        assert temperature["current_hour"] == cohort.at(35) // 3_600_000
+        expected = DURATION_MIN - (6 if device == cohort.off_wrist else 0)  # faults skipped
+        assert len(temperature["current"]) == expected, device
+    assert described["model"] == "baseline-1"
+    assert described["windows_assessed"] == 2 * DURATION_MIN
+    assert described["processed_until_ms"] == {cohort.desat: end, cohort.off_wrist: end}
+
+
+def test_observer_sees_every_window_once_in_order(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    watcher = Windows()
+    with Store(store_path) as store:
+        cohort.fill(store)
+        detector = Detector(store, baseline_model, observer=watcher, max_windows_per_step=7)
+        detector.run_until_idle()
+    assert len(watcher.seen) == len(set(watcher.seen)) == detector.windows_assessed
+    for device in (cohort.desat, cohort.off_wrist):
+        assert watcher.starts(device) == [cohort.at(m) for m in range(DURATION_MIN)]
+
+
+def test_nothing_new_is_nothing_to_do(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    watcher = Windows()
+    with Store(store_path) as store:
+        cohort.fill(store)
+        detector = Detector(store, baseline_model, observer=watcher)
+        detector.run_until_idle()
+        seen = len(watcher.seen)
+        for device in (cohort.desat, cohort.off_wrist):
+            assert detector.due(device) is None
+            assert detector.step(device) == []
+        assert detector.run_until_idle() == []
+        assert detector.due("C4:12:00:00:00:FF") is None  # a device with no data
+        assert detector.step("C4:12:00:00:00:FF") == []
+        assert len(watcher.seen) == seen
+        assert len(store.list_alerts()) == 1
+
+
+def test_due_waits_for_a_lagging_stream_at_most_max_wait(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    # Every stream up to 20 min, temperature (one record a minute) only up to 15 min.
+    def keep(r: IngestRecord) -> bool:
+        limit = cohort.at(15) if r.stream is Stream.TEMPERATURE else cohort.at(20)
+        return r.device == cohort.desat and r.aligned_time_ms < limit
+
+    with Store(store_path) as store:
+        cohort.fill(store, keep)
+        device = cohort.desat
+        patient = Detector(store, baseline_model, max_wait_s=3600)
+        assert patient.due(device) == (cohort.at(0), cohort.at(15))
+        hasty = Detector(store, baseline_model, max_wait_s=120)
+        assert hasty.due(device) == (cohort.at(0), cohort.at(18))
+        small = Detector(store, baseline_model, max_wait_s=120, max_windows_per_step=5)
+        assert small.due(device) == (cohort.at(0), cohort.at(5))
+        small.step(device)
+        assert small.due(device) == (cohort.at(5), cohort.at(10))
+        assert store.detection_state(device) is not None
+        assert store.detection_state(device)[0] == cohort.at(5)  # type: ignore[index]
+
+
+def test_a_stalled_stream_holds_windows_back_only_for_max_wait(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    # Temperature stops at 20 min; the other streams run to the end (36 min).
+    def keep(r: IngestRecord) -> bool:
+        return r.stream is not Stream.TEMPERATURE or r.aligned_time_ms < cohort.at(20)
+
+    with Store(store_path) as store:
+        cohort.fill(store, keep)
+        patient = Detector(store, baseline_model, max_wait_s=3600)
+        patient.run_until_idle()
+        assert store.detection_state(cohort.desat)[0] == cohort.at(20)  # type: ignore[index]
+        assert patient.due(cohort.desat) is None
+        # A detector with the default wait resumes from the saved progress and assesses
+        # the windows that waited, up to max_wait before the newest data.
+        watcher = Windows()
+        hasty = Detector(store, baseline_model, max_wait_s=120, observer=watcher)
+        hasty.run_until_idle()
+        assert store.detection_state(cohort.desat)[0] == cohort.at(34)  # type: ignore[index]
+        assert watcher.starts(cohort.desat) == [cohort.at(m) for m in range(20, 34)]
+        assert hasty.due(cohort.desat) is None
+
+
+# -------------------------------------------------------------------------- restart
+
+
+def test_restart_resumes_without_duplicates(
+    cohort: Cohort, baseline_model: LoadedModel, tmp_path: Path
+) -> None:
+    reference, _ = full_run(cohort, tmp_path / "reference.sqlite", baseline_model)
+    with reference:
+        expected_alerts = alert_rows(reference)
+        expected_quality = quality_rows(reference)
+        expected_state = {d: reference.detection_state(d) for d in cohort.records}
+    assert len(expected_alerts) == 1 and len(expected_quality) == 1
+
+    # First run: data up to 12 min, in the middle of both the desaturation alert and
+    # the off-wrist fault; then the gateway stops.
+    path = tmp_path / "restarted.sqlite"
+    split = cohort.at(12)
+    with Store(path) as store:
+        cohort.fill(store, before(split))
+        Detector(store, baseline_model).run_until_idle()
+        [open_alert] = store.list_alerts(cohort.desat)
+        assert open_alert.closed_ms is None
+        [open_fault] = store.list_quality_events(cohort.off_wrist)
+        assert open_fault.closed_ms is None
+        assert store.detection_state(cohort.desat)[0] == split  # type: ignore[index]
+
+    # Restart: a new store object and detector on the same file, then the rest arrives.
+    with Store(path) as store:
+        cohort.fill(store, lambda r: r.aligned_time_ms >= split)
+        detector = Detector(store, baseline_model)
+        events = detector.run_until_idle()
+        assert alert_rows(store) == expected_alerts
+        assert quality_rows(store) == expected_quality
+        assert {d: store.detection_state(d) for d in cohort.records} == expected_state
+        [row] = store.list_alerts(cohort.desat)
+    assert (row.id, row.opened_ms) == (open_alert.id, open_alert.opened_ms)
+    # After the restart only the closes happen: no second "opened" of either.
+    assert sorted((type(e).__name__, e.kind, e.device) for e in events) == [
+        ("AlertEvent", "closed", cohort.desat),
+        ("DataQualityEvent", "closed", cohort.off_wrist),
+    ]
+    closed = next(e for e in events if isinstance(e, AlertEvent))
+    assert closed.opened_ms == open_alert.opened_ms
+    assert detector.alerts_opened == 0
+
+
+def test_restart_after_everything_was_assessed_does_nothing(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    store, _ = full_run(cohort, store_path, baseline_model)
+    with store:
+        expected = alert_rows(store), quality_rows(store)
+    with Store(store_path) as store:
+        detector = Detector(store, baseline_model)
+        assert detector.run_until_idle() == []
+        assert (alert_rows(store), quality_rows(store)) == expected
+        assert detector.windows_assessed == 0
+
+
+# ----------------------------------------------------------------- the whole pipeline
+
+
+def test_run_watch_agrees_with_the_detector(
+    cohort: Cohort, baseline_model: LoadedModel, tmp_path: Path
+) -> None:
+    device = cohort.desat
+    run = run_watch(
+        device,
+        [cohort.produced[device]],
+        cohort.epoch_start_s,
+        tmp_path / "watch.sqlite",
+        baseline_model,
+    )
+    store, _ = full_run(cohort, tmp_path / "direct.sqlite", baseline_model)
+    with store:
+        expected: list[AlertRow] = store.list_alerts(device)
+        expected_quality: list[DataQualityRow] = store.list_quality_events(device)
+    assert run.records == len(cohort.produced[device])
+    assert run.stored == len(cohort.records[device]) and run.rejected == 0
+    assert run.windows == DURATION_MIN
+    assert [astuple(a)[1:] for a in run.alerts] == [astuple(a)[1:] for a in expected]
+    assert run.quality_events == expected_quality
+    assert len(run.outcomes) == DURATION_MIN
+
+
+# ------------------------------------------------------------------------ async loop
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.events: list[AlertEvent] = []
+
+    async def send(self, event: AlertEvent) -> None:
+        self.events.append(event)
+
+
+async def test_run_delivers_alert_events_to_the_sinks_until_stopped(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    sink = RecordingSink()
+    with Store(store_path) as store:
+        cohort.fill(store)
+        detector = Detector(store, baseline_model, sinks=[sink])
+        stop = asyncio.Event()
+        task = asyncio.create_task(detector.run(stop, interval_s=0.01))
+        for _ in range(500):
+            if all(detector.due(d) is None for d in cohort.records) and len(sink.events) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(task, 5.0)
+        rows = store.list_alerts()
+    assert [(e.kind, e.type) for e in sink.events] == [
+        ("opened", AlertType.DESATURATION),
+        ("closed", AlertType.DESATURATION),
+    ]
+    assert [r.opened_ms for r in rows] == [sink.events[0].opened_ms]
