@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     from firmware_sim import cli as sim_cli
     from gateway import cli as gateway_cli
     from wearable import demo
+    from wearable.evaluation import cli as eval_cli
 
     parser = argparse.ArgumentParser(
         prog="wearable",
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim_cli.register(commands)
     gateway_cli.register(commands)
     demo.register(commands)
+    eval_cli.register(commands)
     return parser
 
 
