@@ -1,7 +1,9 @@
 """Per-type alert policies: thresholds with hysteresis, minimum duration, cooldown, severity.
 
 Defaults (``docs/alerts.md`` explains them): acute types open within about a minute of
-onset (the mission's latency target), fever only after 30 min (a trend, not a spike),
+onset (the mission's latency target), fever only after 15 min of sustained rise (a
+trend, not a spike; the rise itself takes 15-30 min, and 30 min of confirmation on top
+put the median latency near 45 min on development seeds, over the 30 min target),
 falls at once. Cooldowns keep one episode from paging a clinician twice.
 """
 
@@ -45,7 +47,7 @@ DEFAULT_POLICIES: Mapping[AlertType, AlertPolicy] = {
     AlertType.BRADYCARDIA: AlertPolicy(0.7, 0.5, 60, 1800, Severity.WARNING),
     AlertType.AF: AlertPolicy(0.8, 0.6, 120, 3600, Severity.WARNING),
     AlertType.DESATURATION: AlertPolicy(0.7, 0.5, 60, 900, Severity.CRITICAL),
-    AlertType.FEVER: AlertPolicy(0.7, 0.5, 1800, 4 * 3600, Severity.WARNING),
+    AlertType.FEVER: AlertPolicy(0.7, 0.5, 900, 4 * 3600, Severity.WARNING),
     AlertType.FALL: AlertPolicy(0.8, 0.5, 0, 300, Severity.CRITICAL),
 }
 

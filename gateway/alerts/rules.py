@@ -11,24 +11,26 @@ Thresholds and their sources (``docs/alerts.md`` has the references):
 * tachycardia: mean HR >= 130 bpm *at rest* (ENMO below the sedentary cut-point of
   Hildebrand et al. 2014, 44.8 mg at the wrist); 130 is well above the 100 bpm clinical
   definition, so exercise-free rates this high are not a normal variant.
-* bradycardia: mean HR <= 40 bpm at any activity (below the 50-60 bpm definition and
-  below the resting rates of trained athletes; 2018 ACC/AHA/HRS bradycardia guideline).
+* bradycardia: mean HR <= 40 bpm (below the 50-60 bpm definition; 2018 ACC/AHA/HRS
+  bradycardia guideline), unless the wearer is at rest and 40 bpm is within 5 bpm of
+  their own usual low rate (trained athletes asleep reach 40 bpm).
 * fall: impact peak >= 3 g followed by stillness (acceleration SD < 0.05 g): the
   impact-then-posture/stillness signature of threshold fall detectors (Bourke et al.
   2007; Kangas et al. 2008).
-* fever: skin temperature >= 1.5 degC above the person's baseline; "for >= 30 min" is
+* fever: skin temperature >= 1.5 degC above the person's baseline; "for >= 15 min" is
   the fever policy's minimum duration. Wrist skin follows core temperature only
   roughly, hence the wide margin over the 1 degC diurnal swing.
 * af: no rule; AF-like irregularity is left to the model (RR-interval irregularity).
 
 The model is gated by the clinical *definitions* (:func:`model_plausible`): its score
 for a type counts only in a window that meets the textbook definition of that condition
-(tachycardia HR > 100 bpm, bradycardia HR < 50 bpm (2018 ACC/AHA/HRS), hypoxaemia SpO2
-< 90 %, an impact of at least 2 g for a fall, skin temperature above the person's
-baseline for fever). The rules above are stricter and fire alone; the model may alert
-earlier or on milder forms, but never on a window that is physiologically normal
-(measured on a development seed: without the gates the baseline model raised tens of
-false bradycardia and fall alerts per user-day on people it was not trained on).
+(tachycardia HR > 100 bpm outside exercise, bradycardia HR < 50 bpm (2018 ACC/AHA/HRS)
+and below the person's usual low rate or while moving, hypoxaemia SpO2 < 90 %, an impact
+of at least 2 g for a fall, skin temperature above the person's baseline for fever).
+The rules above are stricter and fire alone; the model may alert earlier or on milder
+forms, but never on a window that is physiologically normal (measured on a development
+seed: without the gates the baseline model raised tens of false bradycardia and fall
+alerts per user-day on people it was not trained on).
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ BRADY_DEFINITION_BPM = 50.0
 HYPOXAEMIA_PCT = 90.0
 FALL_MIN_IMPACT_G = 2.0
 FEVER_MIN_RISE_C = 0.5
+#: Moderate activity at the wrist (ENMO, g; Hildebrand et al. 2014: ~100 mg): a fast
+#: heart rate during exercise is not tachycardia.
+MODERATE_ENMO_G = 0.1
+#: A bradycardia score counts below the person's usual low rate by this much (or while
+#: moving, when a fit heart speeds up but an incompetent one does not).
+BRADY_BELOW_FLOOR_BPM = 5.0
 
 #: Names stored with an alert when its rule fired.
 RULE_NAMES: dict[AlertType, str] = {
@@ -76,6 +84,8 @@ class RuleInputs:
     post_impact_sd_g: float | None = None
     temp_level_c: float | None = None
     temp_baseline_c: float | None = None
+    #: The person's usual low heart rate (``gateway.detection.personal_baselines``).
+    hr_floor_bpm: float | None = None
 
 
 def desaturation(x: RuleInputs) -> bool:
@@ -94,8 +104,20 @@ def tachycardia(x: RuleInputs) -> bool:
 
 
 def bradycardia(x: RuleInputs) -> bool:
-    """HR <= 40 bpm."""
-    return x.hr_mean_bpm is not None and 0 < x.hr_mean_bpm <= BRADY_HR_BPM
+    """HR <= 40 bpm, unless that is this person's usual low rate and they are at rest."""
+    return (
+        x.hr_mean_bpm is not None
+        and 0 < x.hr_mean_bpm <= BRADY_HR_BPM
+        and _below_usual_or_moving(x)
+    )
+
+
+def _below_usual_or_moving(x: RuleInputs) -> bool:
+    """A low rate that is not this person's normal rest: below their floor, or moving."""
+    hr, enmo = x.hr_mean_bpm, x.activity_enmo_g
+    if x.hr_floor_bpm is None or (enmo is not None and enmo >= REST_ENMO_G):
+        return True
+    return hr is not None and hr < x.hr_floor_bpm - BRADY_BELOW_FLOOR_BPM
 
 
 def fall(x: RuleInputs) -> bool:
@@ -133,17 +155,25 @@ def model_plausible(x: RuleInputs) -> dict[AlertType, bool]:
     """Whether each type's model score may count in this window (see the module doc).
 
     A missing measure makes the type implausible (nothing to support it), except the
-    fever baseline: before there is one, the model's fever score counts alone.
+    personal baselines: before there is one, the definition alone gates. Tachycardia
+    also needs the wearer not to be exercising (ENMO below the moderate cut-point);
+    bradycardia also needs the rate to be below the person's usual low rate (a fit
+    person asleep at 45 bpm is not bradycardic) or the wearer to be moving.
     """
     hr = x.hr_mean_bpm
+    enmo = x.activity_enmo_g
     rise = (
         None
         if x.temp_level_c is None or x.temp_baseline_c is None
         else x.temp_level_c - x.temp_baseline_c
     )
     return {
-        AlertType.TACHYCARDIA: hr is not None and hr > TACHY_DEFINITION_BPM,
-        AlertType.BRADYCARDIA: hr is not None and 0 < hr < BRADY_DEFINITION_BPM,
+        AlertType.TACHYCARDIA: hr is not None
+        and hr > TACHY_DEFINITION_BPM
+        and (enmo is None or enmo < MODERATE_ENMO_G),
+        AlertType.BRADYCARDIA: hr is not None
+        and 0 < hr < BRADY_DEFINITION_BPM
+        and _below_usual_or_moving(x),
         AlertType.AF: x.hr_mean_bpm is not None,
         AlertType.DESATURATION: x.spo2_min_pct is not None and x.spo2_min_pct < HYPOXAEMIA_PCT,
         AlertType.FEVER: x.temp_level_c is not None and (rise is None or rise >= FEVER_MIN_RISE_C),

@@ -32,7 +32,9 @@ def _value(vector: npt.NDArray[np.float32], name: str) -> float | None:
 
 
 def rules_inputs_from_features(
-    vector: npt.NDArray[np.float32], temp_baseline_c: float | None = None
+    vector: npt.NDArray[np.float32],
+    temp_baseline_c: float | None = None,
+    hr_floor_bpm: float | None = None,
 ) -> RuleInputs:
     """The safety rules' view of one window.
 
@@ -53,6 +55,7 @@ def rules_inputs_from_features(
         post_impact_sd_g=_value(vector, "fall_stillness"),
         temp_level_c=_value(vector, "temp_level"),
         temp_baseline_c=temp_baseline_c,
+        hr_floor_bpm=hr_floor_bpm,
     )
 
 
@@ -77,21 +80,27 @@ def assess_window(
     scores: Mapping[AlertType, float] | None = None,
     temp_baseline_c: float | None = None,
     window_s: int = WINDOW_S,
+    hr_floor_bpm: float | None = None,
 ) -> WindowAssessment:
     """The alert manager's input for one window of one device.
 
     Model scores of types whose clinical definition the window does not meet are set to
-    0 (``gateway.alerts.rules.model_plausible``).
+    0 (``gateway.alerts.rules.model_plausible``), and so is the model's fall score in a
+    window with motion artifacts (falls are then left to the impact-and-stillness rule:
+    an artifact looks like an impact to the model).
     """
-    inputs = rules_inputs_from_features(vector, temp_baseline_c)
+    inputs = rules_inputs_from_features(vector, temp_baseline_c, hr_floor_bpm)
+    quality = quality_from_features(vector)
     plausible = model_plausible(inputs)
+    if quality.motion_artifact:
+        plausible[AlertType.FALL] = False
     return WindowAssessment(
         device=device,
         start_ms=start_ms,
         end_ms=start_ms + window_s * 1000,
         scores={kind: (s if plausible[kind] else 0.0) for kind, s in (scores or {}).items()},
         rules=evaluate_rules(inputs),
-        quality=quality_from_features(vector),
+        quality=quality,
     )
 
 

@@ -36,7 +36,7 @@ from gateway.alerts.sinks import AlertSink
 from gateway.alerts.types import AlertEvent, AlertType, DataQualityEvent, FaultKind, Severity
 from gateway.detection.assess import assess_window, scores_from_outputs
 from gateway.detection.model_file import LoadedModel
-from gateway.detection.temperature_baseline import TemperatureBaseline
+from gateway.detection.personal_baselines import HeartRateFloor, TemperatureBaseline
 from gateway.features.extract import features_extract_many
 from gateway.features.window import windows_from_records
 from gateway.store.store import Store
@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 _WINDOW_MS = WINDOW_S * 1000
 _TEMP_LEVEL = feature_index("temp_level")
+_HR_MEAN = feature_index("hr_mean")
 
 #: Called with every assessed window (the evaluation uses it for per-window metrics).
 WindowObserver = Callable[[str, int, npt.NDArray[np.float32], "WindowResult"], None]
@@ -65,6 +66,7 @@ class WindowResult:
 class _DeviceProgress:
     processed_until_ms: int | None
     baseline: TemperatureBaseline
+    hr_floor: HeartRateFloor
 
 
 class Detector:
@@ -164,7 +166,11 @@ class Detector:
             last_closed_ms=last_closed,
             faults=faults,
         )
-        return _DeviceProgress(processed, TemperatureBaseline.from_state(state.get("temperature")))
+        return _DeviceProgress(
+            processed,
+            TemperatureBaseline.from_state(state.get("temperature")),
+            HeartRateFloor.from_state(state.get("heart_rate")),
+        )
 
     # ------------------------------------------------------------- schedule
     def due(self, device: str) -> tuple[int, int] | None:
@@ -208,12 +214,18 @@ class Detector:
                 else None
             )
             assessment = assess_window(
-                device, window.start_ms, vectors[i], scores, progress.baseline.value
+                device,
+                window.start_ms,
+                vectors[i],
+                scores,
+                progress.baseline.value,
+                hr_floor_bpm=progress.hr_floor.value,
             )
             faults = assessment.quality.faults()
             events.extend(self.manager.assess(assessment))
             if not faults:
                 progress.baseline.update(window.start_ms, float(vectors[i][_TEMP_LEVEL]))
+                progress.hr_floor.update(window.start_ms, float(vectors[i][_HR_MEAN]))
             if self.observer is not None:
                 self.observer(
                     device,
@@ -226,7 +238,12 @@ class Detector:
             self._persist(event)
         progress.processed_until_ms = until
         self.store.save_detection_state(
-            device, until, {"temperature": progress.baseline.to_state()}
+            device,
+            until,
+            {
+                "temperature": progress.baseline.to_state(),
+                "heart_rate": progress.hr_floor.to_state(),
+            },
         )
         return events
 

@@ -1451,12 +1451,16 @@ def _first_seq_at(conn: sqlite3.Connection, key: StreamKey, t_ms: int) -> int | 
     Aligned time grows with seq within a stream, so this is a binary search over the
     primary key: O(log n) lookups, no scan (there is no index on aligned time).
     """
-    lo_hi = conn.execute(
-        "SELECT min(seq), max(seq) FROM records WHERE device = ? AND stream = ?", key
+    # Two key lookups: min()/max() with a WHERE on the key prefix can scan the range.
+    first = conn.execute(
+        "SELECT seq FROM records WHERE device = ? AND stream = ? ORDER BY seq LIMIT 1", key
     ).fetchone()
-    if lo_hi[0] is None:
+    if first is None:
         return None
-    lo, hi = int(lo_hi[0]), int(lo_hi[1]) + 1
+    last = conn.execute(
+        "SELECT seq FROM records WHERE device = ? AND stream = ? ORDER BY seq DESC LIMIT 1", key
+    ).fetchone()
+    lo, hi = int(first[0]), int(last[0]) + 1
     found: int | None = None
     while lo < hi:
         mid = (lo + hi) // 2

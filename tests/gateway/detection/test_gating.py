@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pytest
 
 from gateway.alerts.policy import DEFAULT_POLICIES, AlertPolicy, load_policies
-from gateway.alerts.rules import RuleInputs, model_plausible
+from gateway.alerts.rules import RuleInputs, evaluate_rules, model_plausible
 from gateway.alerts.types import AlertType
 from gateway.detection.assess import assess_window, scores_from_outputs
 from wearable.contracts.features import FEATURE_NAMES, feature_index
@@ -161,3 +161,40 @@ def test_assess_window_keeps_plausible_scores() -> None:
     # No model: no scores, rules still evaluated.
     a = assess_window(DEV, 0, vector(hr_mean=35.0))
     assert a.scores == {} and a.rules[T.BRADYCARDIA]
+
+
+def test_tachycardia_during_exercise_is_not_counted() -> None:
+    resting = RuleInputs(hr_mean_bpm=130.0, activity_enmo_g=0.01)
+    running = RuleInputs(hr_mean_bpm=130.0, activity_enmo_g=0.3)
+    assert model_plausible(resting)[T.TACHYCARDIA]
+    assert not model_plausible(running)[T.TACHYCARDIA]
+    # Light activity (above rest, below moderate) still counts.
+    assert model_plausible(RuleInputs(hr_mean_bpm=130.0, activity_enmo_g=0.06))[T.TACHYCARDIA]
+
+
+def test_bradycardia_is_judged_against_the_persons_usual_low_rate() -> None:
+    # A fit person whose usual low is 44 bpm, asleep at 45: their normal.
+    asleep = RuleInputs(hr_mean_bpm=45.0, activity_enmo_g=0.005, hr_floor_bpm=44.0)
+    assert not model_plausible(asleep)[T.BRADYCARDIA]
+    # The same rate while moving: the heart does not speed up (chronotropic incompetence).
+    moving = RuleInputs(hr_mean_bpm=45.0, activity_enmo_g=0.1, hr_floor_bpm=44.0)
+    assert model_plausible(moving)[T.BRADYCARDIA]
+    # Well below the usual low counts at rest too.
+    assert model_plausible(RuleInputs(hr_mean_bpm=38.0, hr_floor_bpm=44.0))[T.BRADYCARDIA]
+    # Someone whose usual low is 60: 48 bpm at rest counts.
+    assert model_plausible(RuleInputs(hr_mean_bpm=48.0, hr_floor_bpm=60.0))[T.BRADYCARDIA]
+
+
+def test_the_bradycardia_rule_spares_an_athlete_asleep_at_40() -> None:
+    athlete = RuleInputs(hr_mean_bpm=40.0, activity_enmo_g=0.005, hr_floor_bpm=42.0)
+    assert not evaluate_rules(athlete)[T.BRADYCARDIA]
+    assert evaluate_rules(RuleInputs(hr_mean_bpm=40.0, hr_floor_bpm=58.0))[T.BRADYCARDIA]
+    assert evaluate_rules(RuleInputs(hr_mean_bpm=40.0))[T.BRADYCARDIA]  # no floor yet
+
+
+def test_motion_artifacts_leave_falls_to_the_rule() -> None:
+    shaken = vector(fall_peak=4.0, fall_stillness=0.3, q_motion_artifact=1.0)
+    a = assess_window(DEV, 0, shaken, ALL_HIGH)
+    assert a.scores[T.FALL] == 0.0 and not a.rules[T.FALL]
+    clean = vector(fall_peak=4.0, fall_stillness=0.3)
+    assert assess_window(DEV, 0, clean, ALL_HIGH).scores[T.FALL] == 0.95

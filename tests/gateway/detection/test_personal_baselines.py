@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from gateway.alerts.rules import FEVER_RISE_C
-from gateway.detection.temperature_baseline import (
+from gateway.detection.personal_baselines import (
     HISTORY_HOURS,
     MIN_HOURS,
     MIN_WINDOWS_PER_HOUR,
+    HeartRateFloor,
     TemperatureBaseline,
 )
 
@@ -146,3 +147,30 @@ def test_a_fever_longer_than_a_day_keeps_the_last_known_baseline() -> None:
         feed_hour(b, hour, 35.0)
     feed_hour(b, 33, 35.0, windows=1)  # close the last fever hour
     assert b.value == pytest.approx(33.0)
+
+
+def test_the_heart_rate_floor_is_the_second_lowest_hourly_low() -> None:
+    f = HeartRateFloor()
+    assert f.value is None
+    for minute in range(60):  # hour 0: 60..69 bpm, 10th percentile 60.9
+        f.update(minute * MINUTE_MS, 60.0 + minute % 10)
+    assert f.value is None  # hour 0 still open
+    for minute in range(60):  # hour 1: asleep at 52..61
+        f.update(HOUR_MS + minute * MINUTE_MS, 52.0 + minute % 10)
+    assert f.value == pytest.approx(60.9)  # one closed hour is enough for a floor
+    for minute in range(60):  # hour 2: lower still
+        f.update(2 * HOUR_MS + minute * MINUTE_MS, 51.0 + minute % 10)
+    f.update(3 * HOUR_MS, 60.0)
+    assert f.value == pytest.approx(52.9)  # second-lowest of 60.9, 52.9, 51.9
+
+
+def test_bradycardic_windows_do_not_lower_the_floor() -> None:
+    f = HeartRateFloor()
+    for minute in range(60):
+        f.update(minute * MINUTE_MS, 60.0)
+    f.update(HOUR_MS, 35.0)  # 25 bpm below the floor: left out
+    assert f.current == []
+    f.update(HOUR_MS + MINUTE_MS, 55.0)
+    assert f.current == [55.0]
+    restored = HeartRateFloor.from_state(json.loads(json.dumps(f.to_state())))
+    assert restored == f
