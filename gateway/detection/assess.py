@@ -86,13 +86,16 @@ def assess_window(
 
     Model scores of types whose clinical definition the window does not meet are set to
     0 (``gateway.alerts.rules.model_plausible``), and so is the model's fall score in a
-    window with motion artifacts (falls are then left to the impact-and-stillness rule:
-    an artifact looks like an impact to the model).
+    window with any motion-artifact second (falls are then left to the
+    impact-and-stillness rule: an artifact looks like an impact to the model).
     """
     inputs = rules_inputs_from_features(vector, temp_baseline_c, hr_floor_bpm)
     quality = quality_from_features(vector)
     plausible = model_plausible(inputs)
-    if quality.motion_artifact:
+    artifact = _value(vector, "q_motion_artifact")
+    if artifact is not None and artifact > 0:
+        # Any artifact second, not only a window flagged as faulty: a window that an
+        # artifact only partly covers still carries its impact-like peaks.
         plausible[AlertType.FALL] = False
     return WindowAssessment(
         device=device,

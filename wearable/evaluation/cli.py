@@ -44,6 +44,11 @@ def register(commands: Any) -> None:
         "--model", type=Path, help="model .tflite with its .json manifest (default: shipped)"
     )
     parser.add_argument(
+        "--config",
+        type=Path,
+        help="gateway configuration: evaluate with its [detection] model and policy overrides",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=min(4, os.cpu_count() or 1),
@@ -91,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     """Handle ``wearable eval``."""
     from firmware_sim.recording import RecordingError
     from firmware_sim.scenario import ScenarioError, parse_duration
+    from gateway.config import ConfigError, load_config
     from gateway.inference import ModelError
     from wearable.evaluation.run import evaluate_recording, evaluate_scenario
 
@@ -98,18 +104,22 @@ def run(args: argparse.Namespace) -> int:
         print("wearable eval: --workers must be at least 1", file=sys.stderr)
         return 2
     try:
+        detection = load_config(args.config).detection
+        model = args.model or detection.model
+        policies = {kind: dict(values) for kind, values in detection.policies.items()}
         duration = None if args.duration is None else int(parse_duration(args.duration))
         if args.recording:
-            report = evaluate_recording(args.recording, model=args.model)
+            report = evaluate_recording(args.recording, model=model, policies=policies)
         else:
             report = evaluate_scenario(
                 args.scenario or EXAMPLES / "eval.toml",
                 args.seed,
                 duration_s=duration,
-                model=args.model,
+                model=model,
+                policies=policies,
                 workers=args.workers,
             )
-    except (ScenarioError, RecordingError, ModelError, OSError, ValueError) as exc:
+    except (ConfigError, ScenarioError, RecordingError, ModelError, OSError, ValueError) as exc:
         print(f"wearable eval: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2) if args.json else _summary(report))

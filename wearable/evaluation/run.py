@@ -44,8 +44,18 @@ def produced_batches(firmware: WatchFirmware) -> Iterator[list[tuple[Stream, byt
         yield [(item.stream, bytes(item.record), item.true_time_s) for item in items]
 
 
+#: Per-type alert policy overrides, as in ``[detection.policies]`` of the gateway config.
+PolicyOverrides = dict[str, dict[str, Any]]
+
+
 def _run_planned_watch(
-    scenario_path: str, seed: int, index: int, duration_s: int, workdir: str, model: str | None
+    scenario_path: str,
+    seed: int,
+    index: int,
+    duration_s: int,
+    workdir: str,
+    model: str | None,
+    policies: PolicyOverrides | None = None,
 ) -> WatchRun:
     """One watch of a scenario (a worker-process entry point: arguments are picklable)."""
     scenario = load_scenario(scenario_path)
@@ -55,7 +65,12 @@ def _run_planned_watch(
     loaded = model_load(None if model is None else Path(model))
     store = Path(workdir) / f"watch-{index:03d}.sqlite"
     return run_watch(
-        device, produced_batches(firmware), scenario.start_epoch_s, store, loaded, load_policies()
+        device,
+        produced_batches(firmware),
+        scenario.start_epoch_s,
+        store,
+        loaded,
+        load_policies(policies),
     )
 
 
@@ -105,6 +120,7 @@ def evaluate_scenario(
     *,
     duration_s: int | None = None,
     model: Path | None = None,
+    policies: PolicyOverrides | None = None,
     workers: int = 1,
     workdir: Path | None = None,
 ) -> dict[str, Any]:
@@ -120,6 +136,8 @@ def evaluate_scenario(
         Simulate only this long (default: the scenario's duration).
     model
         Model file with its manifest (default: the gateway's shipped baseline).
+    policies
+        Alert policy overrides (default: the gateway's defaults).
     workers
         Worker processes (watches are independent; the result does not depend on it).
     workdir
@@ -137,15 +155,9 @@ def evaluate_scenario(
     with tempfile.TemporaryDirectory(prefix="wearable-eval-") as tmp:
         where = str(workdir or tmp)
         Path(where).mkdir(parents=True, exist_ok=True)
+        model_arg = None if model is None else str(model)
         args = [
-            (
-                str(scenario_path),
-                used_seed,
-                i,
-                duration,
-                where,
-                None if model is None else str(model),
-            )
+            (str(scenario_path), used_seed, i, duration, where, model_arg, policies)
             for i in range(scenario.watches)
         ]
         if workers > 1:
@@ -164,6 +176,7 @@ def evaluate_scenario(
         "watches": scenario.watches,
         "duration_s": duration,
         "model": loaded.manifest.version,
+        "policy_overrides": policies or {},
         "pipeline": _pipeline_counts(runs),
         **result,
     }
@@ -172,7 +185,11 @@ def evaluate_scenario(
 
 
 def evaluate_recording(
-    paths: Sequence[Path], *, model: Path | None = None, workdir: Path | None = None
+    paths: Sequence[Path],
+    *,
+    model: Path | None = None,
+    policies: PolicyOverrides | None = None,
+    workdir: Path | None = None,
 ) -> dict[str, Any]:
     """Replay one real recording (one file per stream) through the gateway pipeline.
 
@@ -191,7 +208,9 @@ def evaluate_recording(
         store = Path(workdir or tmp) / "recording.sqlite"
         store.parent.mkdir(parents=True, exist_ok=True)
         loaded = model_load(model)
-        run = run_watch(device, produced_batches(firmware), start_s, store, loaded, load_policies())
+        run = run_watch(
+            device, produced_batches(firmware), start_s, store, loaded, load_policies(policies)
+        )
     hours = recording.duration_s / 3600.0
     start_ms = round(start_s * 1000)
     return {

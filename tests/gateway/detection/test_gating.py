@@ -198,3 +198,11 @@ def test_motion_artifacts_leave_falls_to_the_rule() -> None:
     assert a.scores[T.FALL] == 0.0 and not a.rules[T.FALL]
     clean = vector(fall_peak=4.0, fall_stillness=0.3)
     assert assess_window(DEV, 0, clean, ALL_HIGH).scores[T.FALL] == 0.95
+
+
+def test_a_window_partly_covered_by_an_artifact_leaves_falls_to_the_rule() -> None:
+    # 20 % of the seconds with artifacts: not a faulty window, but its peaks are noise.
+    partly = vector(fall_peak=3.5, fall_stillness=0.3, q_motion_artifact=0.2)
+    a = assess_window(DEV, 0, partly, ALL_HIGH)
+    assert a.quality.faults() == frozenset()
+    assert a.scores[T.FALL] == 0.0

@@ -97,6 +97,15 @@ def test_eval_scores_a_labelled_cohort_through_the_gateway(
     # Same seed, same report, whatever the worker count.
     again = _eval(capsys, "--scenario", str(scenario), "--seed", "5", "--workers", "1")
     assert again == report
+    # The gateway configuration's policy overrides apply: a 6 min desaturation cannot
+    # satisfy a 10 min minimum duration.
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        "[detection.policies]\ndesaturation = { min_duration_s = 600 }\n", encoding="utf-8"
+    )
+    strict = _eval(capsys, "--scenario", str(scenario), "--seed", "5", "--config", str(config))
+    assert strict["policy_overrides"] == {"desaturation": {"min_duration_s": 600}}
+    assert strict["per_type"]["desaturation"]["recall"] == 0.0  # type: ignore[index]
 
 
 @pytest.mark.e2e
@@ -116,3 +125,10 @@ def test_eval_refuses_a_bad_scenario(tmp_path: Path, capsys: pytest.CaptureFixtu
     bad.write_text("[scenario]\nwatches = -1\n", encoding="utf-8")
     assert main(["eval", "--scenario", str(bad)]) == 2
     assert "wearable eval:" in capsys.readouterr().err
+
+
+def test_eval_refuses_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "gateway.toml"
+    bad.write_text("[detection.policies]\nfevr = { min_duration_s = 60 }\n", encoding="utf-8")
+    assert main(["eval", "--config", str(bad)]) == 2
+    assert "detection.policies.fevr" in capsys.readouterr().err
