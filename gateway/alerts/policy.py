@@ -47,7 +47,7 @@ DEFAULT_POLICIES: Mapping[AlertType, AlertPolicy] = {
     AlertType.BRADYCARDIA: AlertPolicy(0.7, 0.5, 60, 1800, Severity.WARNING),
     AlertType.AF: AlertPolicy(0.8, 0.6, 120, 3600, Severity.WARNING),
     AlertType.DESATURATION: AlertPolicy(0.7, 0.5, 60, 900, Severity.CRITICAL),
-    AlertType.FEVER: AlertPolicy(0.7, 0.5, 900, 4 * 3600, Severity.WARNING),
+    AlertType.FEVER: AlertPolicy(0.7, 0.5, 1800, 4 * 3600, Severity.WARNING),
     AlertType.FALL: AlertPolicy(0.8, 0.5, 0, 300, Severity.CRITICAL),
 }
 

@@ -218,7 +218,7 @@ class Detector:
                 window.start_ms,
                 vectors[i],
                 scores,
-                progress.baseline.value,
+                progress.baseline.baseline_at(window.start_ms),
                 hr_floor_bpm=progress.hr_floor.value,
             )
             faults = assessment.quality.faults()

@@ -48,6 +48,8 @@ class HourlyHistory:
     current: list[float] = field(default_factory=list)
     #: Fewest hourly summaries before there is a baseline.
     min_hours: ClassVar[int] = MIN_HOURS
+    #: Hours of history kept.
+    history_hours: ClassVar[int] = HISTORY_HOURS
 
     @property
     def value(self) -> float | None:
@@ -55,6 +57,10 @@ class HourlyHistory:
         if len(self.hours) < self.min_hours:
             return None
         return self._baseline([v for _, v in self.hours])
+
+    def baseline_at(self, start_ms: int) -> float | None:
+        """The baseline that applies to a window starting at ``start_ms``."""
+        return self.value
 
     def _baseline(self, hourly: list[float]) -> float:
         raise NotImplementedError
@@ -73,7 +79,7 @@ class HourlyHistory:
         self.current_hour = hour
         if value is None or not math.isfinite(value):
             return
-        baseline = self.value
+        baseline = self.baseline_at(start_ms)
         if baseline is not None and self._excluded(value, baseline):
             return
         self.current.append(float(value))
@@ -83,7 +89,7 @@ class HourlyHistory:
             self.hours.append((self.current_hour, self._summary(self.current)))
         self.current = []
         if self.current_hour is not None:
-            oldest = self.current_hour - HISTORY_HOURS + 1
+            oldest = self.current_hour - self.history_hours + 1
             recent = [(h, v) for h, v in self.hours if h >= oldest]
             # An episode longer than a day leaves no normal hours in the last 24: keep
             # the last known ones rather than losing the baseline mid-episode.
@@ -112,7 +118,11 @@ class HourlyHistory:
 
 @dataclass
 class TemperatureBaseline(HourlyHistory):
-    """A person's usual skin temperature, °C (see the module doc).
+    """A person's usual skin temperature at this time of day, °C (see the module doc).
+
+    Wrist skin warms by a degree or more in sleep, so a fever is judged against the same
+    clock hours of the day before (:meth:`baseline_at`); until a day has been seen, against
+    the warmest hour so far (conservative: no fever alarm for the first warm night).
 
     Examples
     --------
@@ -122,6 +132,27 @@ class TemperatureBaseline(HourlyHistory):
     >>> round(b.value, 2)
     33.1
     """
+
+    # A day and the neighbouring hours: "this time yesterday" must still be there.
+    history_hours: ClassVar[int] = HISTORY_HOURS + 2
+
+    def baseline_at(self, start_ms: int) -> float | None:
+        """Median of the hourly medians 23-25 hours before ``start_ms``; without them,
+        the warmest hourly median so far (``None`` before :data:`MIN_HOURS` hours).
+
+        Examples
+        --------
+        >>> b = TemperatureBaseline([(h, 33.0 + (h % 24 < 6)) for h in range(27)])
+        >>> b.baseline_at(26 * 3_600_000), b.baseline_at(36 * 3_600_000)
+        (34.0, 33.0)
+        """
+        if len(self.hours) < self.min_hours:
+            return None
+        hour = start_ms // _HOUR_MS
+        yesterday = [v for h, v in self.hours if hour - 25 <= h <= hour - 23]
+        if yesterday:
+            return float(median(yesterday))
+        return max(v for _, v in self.hours)
 
     def _baseline(self, hourly: list[float]) -> float:
         return float(median(hourly))

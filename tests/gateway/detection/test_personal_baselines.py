@@ -90,7 +90,11 @@ def test_windows_far_above_the_baseline_do_not_teach_it() -> None:
     assert b.value == pytest.approx(33.0)
 
 
-def test_only_the_last_24_hours_are_kept() -> None:
+def test_only_the_last_day_is_kept() -> None:
+    # 24 h for the heart-rate floor; 26 h for temperature, which compares with the same
+    # clock hours of the day before.
+    assert HeartRateFloor.history_hours == HISTORY_HOURS
+    assert TemperatureBaseline.history_hours == HISTORY_HOURS + 2
     b = TemperatureBaseline()
     for hour in range(5):
         feed_hour(b, hour, 32.0)
@@ -99,7 +103,7 @@ def test_only_the_last_24_hours_are_kept() -> None:
         feed_hour(b, hour, 32.0 + 0.5)
     b.update(40 * HOUR_MS, 32.5)
     hours = [h for h, _ in b.hours]
-    assert hours == list(range(40 - HISTORY_HOURS, 40))
+    assert hours == list(range(40 - HISTORY_HOURS - 2, 40))
     assert b.value == pytest.approx(32.5)
 
 
@@ -174,3 +178,23 @@ def test_bradycardic_windows_do_not_lower_the_floor() -> None:
     assert f.current == [55.0]
     restored = HeartRateFloor.from_state(json.loads(json.dumps(f.to_state())))
     assert restored == f
+
+
+def test_fever_is_judged_against_the_same_hours_of_the_day_before() -> None:
+    # A person whose wrist is 1.2 degC warmer asleep (hours 0-5) than awake.
+    b = TemperatureBaseline()
+    for hour in range(27):
+        feed_hour(b, hour, 34.2 if hour % 24 < 6 else 33.0)
+    night, day = 26 * HOUR_MS, 36 * HOUR_MS
+    assert b.baseline_at(night) == pytest.approx(34.2)  # yesterday's night
+    assert b.baseline_at(day) == pytest.approx(33.0)  # yesterday's afternoon
+    assert b.value == pytest.approx(33.0)  # the 24 h median: mostly awake hours
+
+
+def test_before_a_full_day_the_warmest_hour_is_the_baseline() -> None:
+    b = TemperatureBaseline()
+    assert b.baseline_at(0) is None
+    for hour, level in enumerate((33.0, 33.4, 34.1, 33.2)):
+        feed_hour(b, hour, level)
+    b.update(4 * HOUR_MS, 33.0)
+    assert b.baseline_at(5 * HOUR_MS) == pytest.approx(34.1)
