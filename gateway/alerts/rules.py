@@ -17,7 +17,7 @@ Thresholds and their sources (``docs/alerts.md`` has the references):
 * fall: impact peak >= 3 g followed by stillness (acceleration SD < 0.05 g): the
   impact-then-posture/stillness signature of threshold fall detectors (Bourke et al.
   2007; Kangas et al. 2008).
-* fever: skin temperature >= 1.5 degC above the person's baseline; "for >= 15 min" is
+* fever: skin temperature >= 1.5 degC above the person's baseline; "for >= 30 min" is
   the fever policy's minimum duration. Wrist skin follows core temperature only
   roughly, hence the wide margin over the 1 degC diurnal swing.
 * af: no rule; AF-like irregularity is left to the model (RR-interval irregularity).
