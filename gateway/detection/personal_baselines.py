@@ -9,8 +9,10 @@ such hours if a long episode left fewer), and windows that already look like the
 condition left out, so an episode does not teach the baseline that it is normal. Until
 :data:`MIN_HOURS` hours have been seen there is no baseline.
 
-* :class:`TemperatureBaseline`: median of hourly medians of the temperature level;
-  windows >= half the fever margin above it are left out.
+* :class:`TemperatureBaseline`: hourly medians of the temperature level, kept 26 h; a
+  window is compared with the same clock hours of the day before (wrist skin warms by
+  a degree or more in sleep), or, before a day has been seen, with the warmest hour so
+  far; windows >= half the fever margin above it are left out.
 * :class:`HeartRateFloor`: the person's usual low heart rate: the second-lowest hourly
   10th percentile of window mean HR (the lowest could be one odd hour; with one hour,
   that hour's), available after one hour; windows more than
