@@ -144,21 +144,37 @@ def _status(args: argparse.Namespace) -> int:
     with Store(path) as store:
         devices = [asdict(d) for d in store.devices()]
         usage = asdict(store.usage())
+        open_alerts = store.list_alerts(status="open")
+        for device in devices:
+            saved = store.detection_state(device["id"])
+            device["assessed_until_ms"] = None if saved is None else saved[0]
+            device["open_alerts"] = sum(1 for a in open_alerts if a.device == device["id"])
     for device in devices:
         link = links.get(device["id"])
         if link is not None:
             device["link"] = {k: link[k] for k in ("state", "connects", "backfills", "last_error")}
-    report = {"store": str(path), "usage": usage, "devices": devices, "model_version": None}
+    detection = live.get("detection") or {}
+    report = {
+        "store": str(path),
+        "usage": usage,
+        "devices": devices,
+        # From the running service's status file (None when it is not running).
+        "model_version": detection.get("model"),
+        "detection": detection,
+    }
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
-    print(f"store {path}: {usage.get('file_bytes', 0) / 1e6:.1f} MB")
+    print(
+        f"store {path}: {usage.get('file_bytes', 0) / 1e6:.1f} MB; "
+        f"model {report['model_version'] or 'unknown (service not running)'}"
+    )
     for device in devices:
         print(
             f"  {device['id']} {device.get('name') or ''}: {device.get('connection_state')}, "
             f"last seen {device.get('last_seen_ms')}, battery {device.get('battery_pct')} %, "
             f"backlog {device.get('backlog')}, rejected {device.get('rejected')}, "
-            f"gaps {device.get('gaps')}"
+            f"gaps {device.get('gaps')}, open alerts {device['open_alerts']}"
         )
     return 0
 

@@ -66,3 +66,25 @@ def test_help_says_verdicts_are_labels(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit):
         main(["gateway", "alerts", "--help"])
     assert "labels for retraining" in capsys.readouterr().out
+
+
+def test_status_shows_open_alerts_progress_and_the_serving_model(
+    store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Store(store_path) as store:
+        store.save_detection_state(WATCH, 120_000, {})
+    (store_path.parent / "gateway-status.json").write_text(
+        json.dumps({"links": [], "detection": {"model": "baseline-1", "windows_assessed": 2}}),
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+    assert main(["gateway", "status", "--store", str(store_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model_version"] == "baseline-1"
+    assert report["detection"]["windows_assessed"] == 2
+    devices = {d["id"]: d for d in report["devices"]}
+    assert devices[WATCH]["open_alerts"] == 1
+    assert devices[WATCH]["assessed_until_ms"] == 120_000
+    assert devices["C4:12:00:00:00:0B"]["assessed_until_ms"] is None
+    assert main(["gateway", "status", "--store", str(store_path)]) == 0
+    assert "model baseline-1" in capsys.readouterr().out
