@@ -203,15 +203,15 @@ class Detector:
             records.extend(self.store.records_between(device, stream, lo, until))
         windows = [w for w in windows_from_records(records) if start <= w.start_ms < until]
         vectors = features_extract_many(windows)
-        outputs = self.model.runner.predict(vectors) if self.model is not None else None
+        # One batched model call per step; no model: the safety rules alone.
+        outputs = None if self.model is None else self.model.runner.predict(vectors)
+        thresholds = None if self.model is None else self.model.manifest.thresholds
         events: list[AlertEvent | DataQualityEvent] = []
         for i, window in enumerate(windows):
             scores = (
-                scores_from_outputs(
-                    outputs[i], self.model.manifest.thresholds, self.manager.policies
-                )
-                if outputs is not None and self.model is not None
-                else None
+                None
+                if outputs is None or thresholds is None
+                else scores_from_outputs(outputs[i], thresholds, self.manager.policies)
             )
             assessment = assess_window(
                 device,
