@@ -5,7 +5,8 @@ service run as three processes (`wearable sim radio`, `wearable sim watches`,
 `wearable gateway run`). Once every watch is streaming into the store, we read the
 gateway process's CPU time from /proc over a fixed window and count the records it
 stored. The baseline, measured in the same run, is the same gateway with no watches
-(scanning an empty radio).
+(scanning an empty radio); ``--detection both`` also measures each count with detection
+switched off, so what detection costs is a same-run difference.
 
 Usage::
 
@@ -96,14 +97,14 @@ def hub(workdir: Path) -> Iterator[str]:
         stop(process)
 
 
-def measure(watches: int, window_s: float, workdir: Path) -> dict[str, Any]:
+def measure(watches: int, window_s: float, workdir: Path, detection: bool = True) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     scenario = workdir / "bench.toml"
     scenario.write_text(
         f'[scenario]\nname = "bench"\nseed = 1\nwatches = {max(watches, 1)}\nduration = "3h"\n'
     )
     config = workdir / "gateway.toml"
-    config.write_text(GATEWAY_TOML)
+    config.write_text(GATEWAY_TOML + f"\n[detection]\nenabled = {str(detection).lower()}\n")
     store = workdir / "store" / "gateway.sqlite"
     with hub(workdir) as address:
         farm = None
@@ -144,6 +145,7 @@ def measure(watches: int, window_s: float, workdir: Path) -> dict[str, Any]:
     wall = wall1 - wall0
     return {
         "watches": watches,
+        "detection": detection,
         "setup_s": round(setup_s, 1),
         "window_s": round(wall, 1),
         "gateway_cpu_percent_of_one_core": round(100 * (cpu1 - cpu0) / wall, 2),
@@ -158,11 +160,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", default="10,50,100")
     parser.add_argument("--window", type=float, default=60.0)
+    parser.add_argument(
+        "--detection",
+        choices=("on", "off", "both"),
+        default="on",
+        help="run the gateway with detection on, off, or each count both ways (what "
+        "detection costs, measured in the same run)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         base = Path(tmp)
-        baseline = measure(0, args.window, base / "idle")
-        runs = [measure(int(n), args.window, base / f"n{n}") for n in args.counts.split(",")]
+        modes = {"on": [True], "off": [False], "both": [True, False]}[args.detection]
+        baseline = measure(0, args.window, base / "idle", modes[0])
+        runs = [
+            measure(int(n), args.window, base / f"n{n}-{'det' if on else 'nodet'}", on)
+            for n in args.counts.split(",")
+            for on in modes
+        ]
     print(
         json.dumps(
             {
