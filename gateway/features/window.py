@@ -178,36 +178,47 @@ def _order(t: IntArray, seq: IntArray) -> IntArray:
     return first[np.lexsort((seq[first], t[first]))]
 
 
-def _cut(tables: _Tables, device: str, window_s: int) -> Iterator[WindowData]:
+def _cut(
+    tables: _Tables, device: str, window_s: int, start_ms: int | None = None
+) -> Iterator[WindowData]:
     if window_s <= 0 or window_s % 60:
         raise ValueError(f"window_s must be a positive multiple of 60, got {window_s}")
+    wms = window_s * 1000
+    if start_ms is not None and start_ms % wms:
+        raise ValueError(f"start_ms must be a multiple of {wms}, got {start_ms}")
     times = [tables.hr_t, tables.spo2_t, tables.temp_t, tables.acc_t]
     if not any(t.size for t in times):
         return
-    wms = window_s * 1000
     t_min = min(int(t.min()) for t in times if t.size)
     t_max = max(int(t.max()) for t in times if t.size)
-    base = (t_min // wms) * wms
-    n_win = t_max // wms - t_min // wms + 1
+    base = (t_min // wms) * wms if start_ms is None else max((t_min // wms) * wms, start_ms)
+    if t_max < base:
+        return
+    n_win = t_max // wms - base // wms + 1
     n_s = n_win * window_s
 
     def second_of(t: IntArray) -> IntArray:
         return (t - base) // 1000
 
+    def from_base(t: IntArray, seq: IntArray) -> IntArray:
+        # Samples before the first window are context only (temperature) or unused.
+        o = _order(t, seq)
+        return o[t[o] >= base]
+
     hr = np.full(n_s, np.nan)
     contact = np.zeros(n_s, dtype=np.bool_)
     present = np.zeros(n_s, dtype=np.bool_)
-    o = _order(tables.hr_t, tables.hr_seq)
+    o = from_base(tables.hr_t, tables.hr_seq)
     sec = second_of(tables.hr_t[o])
     hr[sec], contact[sec], present[sec] = tables.hr_bpm[o], tables.hr_contact[o], True
 
     spo2 = np.full(n_s, np.nan)
-    o = _order(tables.spo2_t, tables.spo2_seq)
+    o = from_base(tables.spo2_t, tables.spo2_seq)
     sec = second_of(tables.spo2_t[o])
     spo2[sec], present[sec] = tables.spo2[o], True
 
     accel = np.full((n_s, _FS, 3), np.nan, dtype=np.float32)
-    o = _order(tables.acc_t, tables.acc_seq)
+    o = from_base(tables.acc_t, tables.acc_seq)
     sec = second_of(tables.acc_t[o])
     accel[sec], present[sec] = tables.acc[o], True
     accel_flat = accel.reshape(n_s * _FS, 3)
@@ -249,7 +260,7 @@ def _cut(tables: _Tables, device: str, window_s: int) -> Iterator[WindowData]:
 
 
 def windows_from_records(
-    records: Iterable[IngestRecord], window_s: int = WINDOW_S
+    records: Iterable[IngestRecord], window_s: int = WINDOW_S, start_ms: int | None = None
 ) -> Iterator[WindowData]:
     """Cut one device's gateway records into windows aligned to multiples of ``window_s``.
 
@@ -265,6 +276,10 @@ def windows_from_records(
         Records of a single device, in any order.
     window_s : int, optional
         Window length, a positive multiple of 60 s (default 60).
+    start_ms : int, optional
+        Produce no window before this one (a multiple of ``window_s * 1000``): earlier
+        records only give the temperature context. For incremental assessment, which
+        reads 30 min of temperature before the first new window.
 
     Yields
     ------
@@ -274,7 +289,8 @@ def windows_from_records(
     Raises
     ------
     ValueError
-        If the records come from more than one device.
+        If the records come from more than one device, or ``start_ms`` is not on a
+        window boundary.
     wearable.contracts.gatt.errors.PayloadError
         If a payload is one the contract decoders reject (the first such record).
 
@@ -294,7 +310,7 @@ def windows_from_records(
     else:
         device = rows[0].device
     assert device is not None
-    return _cut(tables, device, window_s)
+    return _cut(tables, device, window_s, start_ms)
 
 
 def _decode_per_record(records: Iterable[IngestRecord]) -> tuple[str | None, _Tables]:

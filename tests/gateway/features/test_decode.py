@@ -343,3 +343,19 @@ def test_features_unchanged(simulated: Simulated) -> None:
     )
     for w in windows:
         assert same_bits(features_extract(w), reference_features(w))
+
+
+def test_windows_from_a_start_are_the_tail_of_all_windows(simulated: Simulated) -> None:
+    # Incremental assessment reads temperature 30 min back for context but wants no
+    # window before its start; the windows it gets are exactly those of a full cut.
+    start = simulated.windows[25].start_ms
+    got = list(windows_from_records(simulated.records, start_ms=start))
+    assert_same_windows(got, simulated.windows[25:])
+    # Only earlier temperature records: context for the first window, nothing else.
+    late = [
+        r for r in simulated.records if r.stream is Stream.TEMPERATURE or r.aligned_time_ms >= start
+    ]
+    assert_same_windows(windows_from_records(late, start_ms=start), simulated.windows[25:])
+    assert list(windows_from_records(simulated.records, start_ms=60_000 * 10**9)) == []
+    with pytest.raises(ValueError, match="multiple of 60000"):
+        list(windows_from_records(simulated.records, start_ms=start + 1))
