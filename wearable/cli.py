@@ -16,7 +16,7 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     from firmware_sim import cli as sim_cli
     from gateway import cli as gateway_cli
-    from wearable import demo
+    from wearable import demo, keys_cli
     from wearable.evaluation import cli as eval_cli
 
     parser = argparse.ArgumentParser(
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     gateway_cli.register(commands)
     demo.register(commands)
     eval_cli.register(commands)
+    keys_cli.register(commands)
     return parser
 
 

@@ -1,0 +1,360 @@
+"""Publish a trained model to the bucket as a signed release, and roll the pointer back.
+
+Layout, pointer and signature: ``wearable.contracts.model_release`` and
+``docs/formats/model_release.md``. The order of writes is what makes a release safe to
+read at any moment:
+
+1. ``models/releases/<v>/model.tflite`` (create-only: immutable);
+2. ``models/releases/<v>/manifest.json`` with ``sha256``, ``bytes`` and ``canary`` filled
+   in (create-only);
+3. ``models/releases/<v>/manifest.sig`` (create-only);
+4. ``models/current.json``, moved by compare-and-swap on the generation read *before*
+   step 1, so two publishers racing cannot silently undo each other.
+
+A gateway only follows the pointer, and the pointer only ever names a release whose three
+objects are complete. Every step is idempotent: re-running a publish that crashed midway
+finds identical bytes already present (canonical JSON, deterministic Ed25519) and goes on.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway.detection.model_file import manifest_parse
+from gateway.inference import ModelError, ModelRunner
+from wearable.buckets.base import Bucket, GenerationMismatch, ObjectNotFound
+from wearable.contracts.features import FEATURE_NAMES, feature_index
+from wearable.contracts.model_release import (
+    CANARY_ATOL,
+    POINTER_HISTORY_MAX,
+    POINTER_NAME,
+    Pointer,
+    ReleaseError,
+    SignatureError,
+    canary_encode,
+    manifest_decode,
+    manifest_encode,
+    manifest_object,
+    manifest_sign,
+    manifest_verify,
+    model_object,
+    pointer_encode,
+    pointer_for,
+    pointer_parse,
+    sha256_hex,
+    signature_object,
+    version_check,
+)
+
+log = logging.getLogger(__name__)
+
+#: Seed of the default canary inputs (fixed so a re-publish writes identical bytes).
+CANARY_SEED = 20261126
+#: Rows in the default canary.
+CANARY_ROWS = 16
+
+# A resting adult with good signal: the centre the default canary rows vary around.
+_NORMAL: dict[str, float] = {
+    "hr_mean": 72.0,
+    "hr_min": 66.0,
+    "hr_max": 79.0,
+    "rr_count": 71.0,
+    "hrv_rmssd": 35.0,
+    "hrv_sdnn": 45.0,
+    "hrv_pnn50": 12.0,
+    "irr_nrmssd": 0.04,
+    "irr_shannon_entropy": 0.45,
+    "irr_tpr": 0.66,
+    "spo2_mean": 97.0,
+    "spo2_min": 95.0,
+    "spo2_s_below_90": 0.0,
+    "spo2_s_below_88": 0.0,
+    "temp_level": 33.5,
+    "temp_trend": 0.0,
+    "act_enmo": 0.01,
+    "act_cadence": 0.0,
+    "act_mag_sd": 0.01,
+    "fall_peak": 1.1,
+    "fall_stillness": 0.01,
+    "q_contact_fraction": 1.0,
+    "q_data_fraction": 1.0,
+    "q_motion_artifact": 0.0,
+    "q_flat_line": 0.0,
+}
+# One archetype per anomaly type, so the canary exercises every output away from 0.
+_ARCHETYPES: tuple[dict[str, float], ...] = (
+    {"hr_mean": 145.0, "hr_min": 138.0, "hr_max": 152.0, "rr_count": 144.0, "hrv_rmssd": 8.0},
+    {"hr_mean": 38.0, "hr_min": 35.0, "hr_max": 42.0, "rr_count": 38.0, "hrv_rmssd": 40.0},
+    {
+        "hr_mean": 110.0,
+        "hr_min": 80.0,
+        "hr_max": 150.0,
+        "hrv_rmssd": 160.0,
+        "hrv_sdnn": 130.0,
+        "hrv_pnn50": 70.0,
+        "irr_nrmssd": 0.28,
+        "irr_shannon_entropy": 0.85,
+        "irr_tpr": 0.75,
+    },
+    {"spo2_mean": 86.0, "spo2_min": 83.0, "spo2_s_below_90": 50.0, "spo2_s_below_88": 40.0},
+    {"temp_level": 36.0, "temp_trend": 1.2, "hr_mean": 92.0, "hr_min": 86.0, "hr_max": 99.0},
+    {"fall_peak": 4.5, "fall_stillness": 0.005, "act_enmo": 0.12, "act_mag_sd": 0.6},
+)
+
+
+class PublishError(RuntimeError):
+    """A release cannot be published (the message says why and what to do)."""
+
+
+class PointerConflict(PublishError):
+    """Another publisher moved ``models/current.json`` while this one was publishing."""
+
+
+def canary_inputs_default(rows: int = CANARY_ROWS, seed: int = CANARY_SEED) -> npt.NDArray[Any]:
+    """Deterministic, plausible feature vectors for the canary, ``float32 (rows, F)``.
+
+    Row 0 is a resting adult, rows 1-6 one archetype per anomaly type (tachycardia,
+    bradycardia, AF, desaturation, fever, fall), the rest the resting adult with seeded
+    multiplicative jitter (±30 %), so outputs are spread between 0 and 1 rather than all
+    saturated, which is where a different or corrupted model shows.
+
+    Examples
+    --------
+    >>> canary_inputs_default().shape
+    (16, 25)
+    >>> bool((canary_inputs_default() == canary_inputs_default()).all())
+    True
+    """
+    base = np.array([_NORMAL[name] for name in FEATURE_NAMES], dtype=np.float64)
+    table = [base.copy()]
+    for archetype in _ARCHETYPES:
+        row = base.copy()
+        for name, value in archetype.items():
+            row[feature_index(name)] = value
+        table.append(row)
+    rng = np.random.default_rng(seed)
+    while len(table) < rows:
+        table.append(base * rng.uniform(0.7, 1.3, size=base.shape))
+    return np.asarray(table[:rows], dtype=np.float32)
+
+
+def canary_compute(
+    model_bytes: bytes, inputs: npt.ArrayLike, atol: float = CANARY_ATOL
+) -> dict[str, Any]:
+    """Run the model with LiteRT (as a gateway will) and return the manifest's canary block.
+
+    All rows run as one batch, as the gateway runs them.
+
+    Raises
+    ------
+    PublishError
+        The model does not load, or gives non-finite outputs on the canary inputs.
+    """
+    try:
+        runner = ModelRunner(model_bytes)
+        outputs = runner.predict(inputs)
+    except (ModelError, ValueError) as exc:
+        raise PublishError(f"cannot compute the canary: {exc}") from exc
+    try:
+        return canary_encode(inputs, outputs, atol)
+    except ReleaseError as exc:
+        raise PublishError(f"refusing to publish: {exc}") from exc
+
+
+def _pointer_read(bucket: Bucket) -> tuple[Pointer | None, int]:
+    try:
+        data, generation = bucket.read(POINTER_NAME)
+    except ObjectNotFound:
+        return None, 0
+    return pointer_parse(data), generation
+
+
+def _history(current: Pointer | None, new_version: str) -> tuple[str, ...]:
+    if current is None:
+        return ()
+    earlier = (current.version, *current.history)
+    # A version appears once: re-publishing an old version moves it, it does not repeat.
+    seen: list[str] = []
+    for version in earlier:
+        if version != new_version and version not in seen:
+            seen.append(version)
+    return tuple(seen[:POINTER_HISTORY_MAX])
+
+
+def _pointer_move(bucket: Bucket, pointer: Pointer, generation: int, seen: Pointer | None) -> None:
+    try:
+        bucket.replace(POINTER_NAME, pointer_encode(pointer), if_generation=generation)
+    except GenerationMismatch as exc:
+        was = seen.version if seen else "nothing"
+        raise PointerConflict(
+            f"{bucket.url}: another publisher moved {POINTER_NAME} (expected generation "
+            f"{generation}, when it named {was}; now at {exc.actual}) while release "
+            f"{pointer.version} was being published. The release objects are uploaded but "
+            f"{pointer.version} is NOT current: check which release should serve, then re-run "
+            "the publish (idempotent) or roll back"
+        ) from exc
+
+
+def release_publish(
+    bucket: Bucket,
+    model_bytes: bytes,
+    manifest: dict[str, Any],
+    private_key: Ed25519PrivateKey,
+    *,
+    canary_inputs: npt.ArrayLike | None = None,
+    canary_atol: float = CANARY_ATOL,
+) -> str:
+    """Publish ``model_bytes`` as release ``manifest["version"]`` and make it current.
+
+    ``manifest`` is the training job's manifest (``docs/formats/model_manifest.md``:
+    version, feature schema, features, outputs, thresholds, metrics, training data
+    range...); ``sha256``, ``bytes`` and ``canary`` are filled in here. It is checked with
+    the gateway's own ``manifest_parse`` first, so a release a gateway would refuse for
+    its schema is never published.
+
+    Parameters
+    ----------
+    bucket : Bucket
+        Where releases live.
+    model_bytes : bytes
+        The TFLite flatbuffer.
+    manifest : dict
+        The manifest; not modified.
+    private_key : Ed25519PrivateKey
+        The signing key (``private_key_load(path)``).
+    canary_inputs : array-like (n, F), optional
+        Feature rows for the canary; default :func:`canary_inputs_default`.
+    canary_atol : float, optional
+        Tolerance gateways apply to the canary outputs (default ``CANARY_ATOL``).
+
+    Returns
+    -------
+    str
+        The published version.
+
+    Raises
+    ------
+    PublishError
+        The manifest or model fails a check, or the canary cannot be computed.
+    PointerConflict
+        Another publisher moved the pointer meanwhile (this release is uploaded, not current).
+    wearable.buckets.base.ObjectConflict
+        Release ``version`` already exists with different bytes: versions are immutable,
+        publish under a new version.
+    wearable.buckets.base.BucketUnavailable
+        Transient storage failure; re-running is safe.
+    """
+    document = copy.deepcopy(manifest)
+    try:
+        version = version_check(document.get("version"))
+    except ReleaseError as exc:
+        raise PublishError(str(exc)) from exc
+    document["sha256"] = sha256_hex(model_bytes)
+    document["bytes"] = len(model_bytes)
+    try:
+        manifest_parse(document, model_bytes, f"release {version} manifest")
+    except ModelError as exc:
+        raise PublishError(f"refusing to publish: {exc}") from exc
+    inputs = canary_inputs_default() if canary_inputs is None else canary_inputs
+    document["canary"] = canary_compute(model_bytes, inputs, canary_atol)
+    try:
+        manifest_bytes = manifest_encode(document)
+    except ReleaseError as exc:
+        raise PublishError(f"refusing to publish: {exc}") from exc
+    signature = manifest_sign(manifest_bytes, private_key)
+
+    # Read before uploading: the CAS then covers the whole publish, so a release that
+    # another publisher made current meanwhile is never silently pushed into history.
+    current, generation = _pointer_read(bucket)
+    bucket.create(model_object(version), model_bytes)
+    bucket.create(manifest_object(version), manifest_bytes)
+    bucket.create(signature_object(version), signature)
+    pointer = pointer_for(version, manifest_bytes, _history(current, version))
+    if current == pointer:
+        log.info("model release %s is already current", version)
+        return version
+    _pointer_move(bucket, pointer, generation, current)
+    log.info(
+        "published model release %s (sha256 %s, %d bytes)",
+        version,
+        document["sha256"],
+        len(model_bytes),
+        extra={"model_version": version},
+    )
+    return version
+
+
+def release_rollback(
+    bucket: Bucket,
+    private_key: Ed25519PrivateKey | None = None,
+    to_version: str | None = None,
+) -> str:
+    """Point ``models/current.json`` back at an earlier release; returns its version.
+
+    Without ``to_version``: the previous serving release (the head of the pointer's
+    history), which is removed from the history, so rolling back twice goes two releases
+    back. With ``to_version``: that release (it must exist in the bucket); the version
+    serving now goes to the head of the history. Release objects are never deleted.
+
+    Parameters
+    ----------
+    bucket : Bucket
+        Where releases live.
+    private_key : Ed25519PrivateKey, optional
+        When given, the target's signature is verified with its public half first, so the
+        pointer is never moved to a release every gateway would refuse.
+    to_version : str, optional
+        The release to serve.
+
+    Raises
+    ------
+    PublishError
+        No pointer, empty history, the target release is missing or its signature fails.
+    PointerConflict
+        Another publisher moved the pointer meanwhile.
+    """
+    current, generation = _pointer_read(bucket)
+    if current is None:
+        raise PublishError(f"{bucket.url}: no {POINTER_NAME}: nothing was published yet")
+    if to_version is None:
+        if not current.history:
+            raise PublishError(
+                f"{bucket.url}: release {current.version} has no earlier release in the "
+                "pointer's history: pass to_version (see the releases under models/releases/)"
+            )
+        target, history = current.history[0], current.history[1:]
+    else:
+        target = version_check(to_version)
+        history = _history(current, target)
+    try:
+        manifest_bytes, _ = bucket.read(manifest_object(target))
+    except ObjectNotFound:
+        raise PublishError(
+            f"{bucket.url}: release {target} has no manifest ({manifest_object(target)}): "
+            "cannot roll back to it"
+        ) from None
+    try:
+        if manifest_decode(manifest_bytes).get("version") != target:
+            raise PublishError(f"release {target}: its manifest names another version")
+        if private_key is not None:
+            signature, _ = bucket.read(signature_object(target))
+            manifest_verify(manifest_bytes, signature, private_key.public_key())
+    except ObjectNotFound:
+        raise PublishError(f"release {target} is unsigned: cannot roll back to it") from None
+    except (SignatureError, ReleaseError) as exc:
+        raise PublishError(f"release {target}: {exc}: cannot roll back to it") from exc
+    pointer = pointer_for(target, manifest_bytes, history)
+    _pointer_move(bucket, pointer, generation, current)
+    log.warning(
+        "rolled model release back from %s to %s",
+        current.version,
+        target,
+        extra={"model_version": target},
+    )
+    return target

@@ -1,0 +1,420 @@
+"""Poll the bucket for a new model release, verify it completely, and install it.
+
+One :meth:`ModelUpdater.check` per sync cycle. The checks, in order (each a pure
+function over bytes; the bucket reads are at the edges):
+
+1. pointer ``models/current.json`` parses; its version differs from the serving one;
+2. this pointer (version + manifest SHA-256) was not refused before (memory and disk);
+3. the manifest's SHA-256 equals the pointer's;
+4. the signature object exists ("unsigned" otherwise) and verifies with the configured
+   Ed25519 public key over the exact manifest bytes;
+5. the manifest names the pointer's version and fits this gateway (``manifest_parse``:
+   feature schema, features, outputs, thresholds, window);
+6. the model object's size and SHA-256 match the manifest;
+7. the flatbuffer loads in LiteRT and reproduces the manifest's canary (finite, within
+   ``atol``);
+8. install: files first, then an atomic swap of ``current.json``.
+
+Any failure is a refusal: one ERROR log line naming the version, the check and what to
+do; ``current.json`` is not touched, so the serving model keeps serving. Transient
+bucket errors are not refusals (status ``unavailable``; the next poll retries).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from gateway.detection.model_file import ModelManifest, manifest_parse
+from gateway.inference import ModelError, ModelRunner
+from gateway.model_update.installed import (
+    InstalledModel,
+    ModelDirectory,
+    ModelDirectoryError,
+    Refusal,
+)
+from wearable.buckets.base import Bucket, BucketUnavailable, ObjectNotFound
+from wearable.contracts.anomalies import ANOMALY_TYPES
+from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
+from wearable.contracts.model_release import (
+    POINTER_NAME,
+    CanaryError,
+    Pointer,
+    ReleaseError,
+    SignatureError,
+    canary_compare,
+    canary_parse,
+    manifest_decode,
+    manifest_verify,
+    model_object,
+    pointer_parse,
+    public_key_encode,
+    sha256_hex,
+    signature_object,
+)
+
+log = logging.getLogger(__name__)
+
+Status = Literal["up_to_date", "installed", "refused", "no_release", "unavailable"]
+
+#: A model larger than this is refused before download (the baseline is ~9 KiB).
+MODEL_BYTES_MAX = 64 * 1024 * 1024
+
+# What an operator should do after each failed check.
+_ADVICE: dict[str, str] = {
+    "pointer": "fix models/current.json (re-run the publish or a rollback)",
+    "manifest_missing": "the release is incomplete: publish it again under a new version",
+    "manifest_sha256": "the pointer and the manifest do not belong together: re-publish",
+    "unsigned": "publish with cloud_training.publish.release_publish and the signing key",
+    "signature": (
+        "check that [models] public_key is the public half of the signing key, and "
+        "re-publish under a new version if the manifest was altered"
+    ),
+    "manifest": "the manifest is malformed: fix the training job and publish a new version",
+    "incompatible": (
+        f"this gateway computes feature schema {FEATURE_SCHEMA_VERSION}: retrain on it, or "
+        "upgrade the gateway before pointing it at this model"
+    ),
+    "model_missing": "the release is incomplete: publish it again under a new version",
+    "model_size": "the model object is corrupt or was replaced: publish a new version",
+    "model_sha256": "the model object is corrupt or was replaced: publish a new version",
+    "model_load": "the flatbuffer does not load in this gateway's LiteRT: check the conversion",
+    "canary": (
+        "the model does not reproduce its published outputs here: check the LiteRT version "
+        "and the conversion, then publish a new version"
+    ),
+}
+
+
+class Refused(Exception):
+    """One verification step failed: ``check`` names it, the message says how."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(message)
+        self.check = check
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """Outcome of one :meth:`ModelUpdater.check`.
+
+    ``installed`` is set when ``status == "installed"``: load ``installed.path`` with
+    ``gateway.detection.model_file.model_load`` and swap it in.
+    """
+
+    status: Status
+    version: str | None = None
+    reason: str = ""
+    check: str | None = None
+    installed: InstalledModel | None = None
+
+
+@dataclass(frozen=True)
+class VerifiedManifest:
+    """A manifest whose signature, digest and gateway compatibility were checked."""
+
+    raw: bytes
+    document: dict[str, Any]
+    model_bytes: int | None
+
+
+# ---------------------------------------------------------------- pure checks
+
+
+def manifest_check(
+    pointer: Pointer,
+    manifest_bytes: bytes,
+    signature: bytes | None,
+    public_key: Ed25519PublicKey,
+) -> VerifiedManifest:
+    """Checks 3-5: the manifest's digest, its signature, its version and schema family.
+
+    The model-dependent part of ``manifest_parse`` (the flatbuffer's SHA-256) runs in
+    :func:`model_check` once the model is downloaded.
+
+    Raises
+    ------
+    Refused
+        ``manifest_sha256``, ``unsigned``, ``signature``, ``manifest`` or ``incompatible``.
+    """
+    digest = sha256_hex(manifest_bytes)
+    if digest != pointer.manifest_sha256:
+        raise Refused(
+            "manifest_sha256",
+            f"manifest sha256 {digest} is not the pointer's {pointer.manifest_sha256}",
+        )
+    if signature is None:
+        raise Refused(
+            "unsigned", f"no signature object {signature_object(pointer.version)}: unsigned"
+        )
+    try:
+        manifest_verify(manifest_bytes, signature, public_key)
+    except SignatureError as exc:
+        raise Refused("signature", str(exc)) from exc
+    # Only now is it worth parsing: the bytes are the signer's.
+    try:
+        document = manifest_decode(manifest_bytes, "manifest")
+    except ReleaseError as exc:
+        raise Refused("manifest", str(exc)) from exc
+    if document.get("version") != pointer.version:
+        raise Refused(
+            "manifest",
+            f"manifest names version {document.get('version')!r}, the pointer {pointer.version!r}",
+        )
+    schema = document.get("feature_schema_version")
+    if schema != FEATURE_SCHEMA_VERSION:
+        raise Refused(
+            "incompatible",
+            f"feature_schema_version {schema!r}, this gateway computes {FEATURE_SCHEMA_VERSION}",
+        )
+    if list(document.get("features", [])) != list(FEATURE_NAMES):
+        raise Refused("incompatible", "the manifest's features differ from this gateway's")
+    if list(document.get("outputs", [])) != list(ANOMALY_TYPES):
+        raise Refused(
+            "incompatible",
+            f"outputs {document.get('outputs')!r}, this gateway expects {list(ANOMALY_TYPES)}",
+        )
+    size = document.get("bytes")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise Refused("manifest", f"manifest bytes {size!r} is not a size")
+    return VerifiedManifest(manifest_bytes, document, size)
+
+
+def model_check(manifest: VerifiedManifest, model_bytes: bytes) -> ModelManifest:
+    """Check 5-6: size, SHA-256 and the full ``manifest_parse`` against the model bytes.
+
+    Raises
+    ------
+    Refused
+        ``model_size``, ``model_sha256``, ``incompatible`` or ``manifest``.
+    """
+    if manifest.model_bytes is not None and len(model_bytes) != manifest.model_bytes:
+        raise Refused(
+            "model_size",
+            f"model is {len(model_bytes)} bytes, the manifest says {manifest.model_bytes}",
+        )
+    digest = sha256_hex(model_bytes)
+    if manifest.document.get("sha256") != digest:
+        raise Refused(
+            "model_sha256",
+            f"model sha256 {digest} is not the manifest's {manifest.document.get('sha256')}",
+        )
+    try:
+        return manifest_parse(manifest.document, model_bytes, "manifest")
+    except ModelError as exc:
+        raise Refused("manifest", str(exc)) from exc
+
+
+def canary_check(manifest: VerifiedManifest, model_bytes: bytes) -> None:
+    """Check 7: the model loads in LiteRT and reproduces its canary (one batch, all rows).
+
+    Raises
+    ------
+    Refused
+        ``model_load`` or ``canary``.
+    """
+    try:
+        canary = canary_parse(manifest.document.get("canary"))
+    except CanaryError as exc:
+        raise Refused("canary", str(exc)) from exc
+    try:
+        runner = ModelRunner(model_bytes)
+    except ModelError as exc:
+        raise Refused("model_load", str(exc)) from exc
+    try:
+        actual = runner.predict(canary.inputs)
+    except (ValueError, RuntimeError) as exc:
+        raise Refused("model_load", f"the model fails on the canary inputs: {exc}") from exc
+    try:
+        canary_compare(canary, actual)
+    except CanaryError as exc:
+        raise Refused("canary", str(exc)) from exc
+
+
+# ---------------------------------------------------------------- the updater
+
+
+class ModelUpdater:
+    """Follows the bucket's model pointer and installs verified releases.
+
+    Parameters
+    ----------
+    bucket : Bucket
+        Where releases are published.
+    directory : ModelDirectory
+        The gateway's local model directory.
+    public_key : Ed25519PublicKey
+        The release signing key's public half (``public_key_parse(config value)``).
+    serving_version : str or callable returning str
+        The version the gateway serves now (a callable is asked on every check, so a
+        hot swap is seen at once).
+    logger : logging.Logger, optional
+        Where refusals and installs are logged (default: this module's logger).
+
+    Examples
+    --------
+    ::
+
+        updater = ModelUpdater(bucket, ModelDirectory(dir), public_key_parse(key_b64),
+                               serving_version=lambda: detector.model_version)
+        result = updater.check()
+        if result.status == "installed":
+            detector.swap(model_load(result.installed.path))
+    """
+
+    def __init__(
+        self,
+        bucket: Bucket,
+        directory: ModelDirectory,
+        public_key: Ed25519PublicKey,
+        *,
+        serving_version: Callable[[], str] | str,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self.directory = directory
+        self.public_key = public_key
+        self._serving = serving_version
+        self.log = logger or log
+        # Refusals depend on the release *and* on this gateway (key, feature schema):
+        # a key rotation or a gateway upgrade must get a fresh look at old releases.
+        self.context = f"schema={FEATURE_SCHEMA_VERSION};key={public_key_encode(public_key)}"
+        self._refused: dict[tuple[str, str], Refusal] = {
+            (r.version, r.manifest_sha256): r
+            for r in directory.refusals()
+            if r.context == self.context
+        }
+
+    def serving_version(self) -> str:
+        """The version the gateway serves now."""
+        return self._serving() if callable(self._serving) else self._serving
+
+    def check(self) -> UpdateResult:
+        """Poll once: install the pointer's release if it is new and passes every check.
+
+        Never raises for bucket or release problems (they are results); the current model
+        keeps serving unless the status is ``installed``.
+        """
+        try:
+            return self._check()
+        except BucketUnavailable as exc:
+            self.log.warning("model update: bucket unavailable, will retry: %s", exc)
+            return UpdateResult("unavailable", reason=str(exc))
+        except ModelDirectoryError as exc:
+            # Local state, not the release: keep serving what is loaded, retry next poll.
+            self.log.error("model update: local model directory: %s", exc)
+            return UpdateResult("unavailable", reason=str(exc))
+
+    def _check(self) -> UpdateResult:
+        serving = self.serving_version()
+        try:
+            raw_pointer, _ = self.bucket.read(POINTER_NAME)
+        except ObjectNotFound:
+            return UpdateResult("no_release", reason=f"no {POINTER_NAME} in {self.bucket.url}")
+        try:
+            pointer = pointer_parse(raw_pointer)
+        except ReleaseError as exc:
+            key = ("?", sha256_hex(raw_pointer))
+            return self._refuse(key, None, Refused("pointer", str(exc)), serving)
+        if pointer.version == serving:
+            return UpdateResult("up_to_date", pointer.version)
+        key = (pointer.version, pointer.manifest_sha256)
+        known = self._refused.get(key)
+        if known is not None:
+            self.log.debug("model release %s: refused before (%s)", pointer.version, known.check)
+            return UpdateResult(
+                "refused",
+                pointer.version,
+                f"refused before ({known.check}): {known.reason}",
+                known.check,
+            )
+        local = self.directory.current()
+        if (
+            local is not None
+            and local.version == pointer.version
+            and local.manifest_sha256() == pointer.manifest_sha256
+        ):
+            # Installed by an earlier check, but the gateway did not load it (for example
+            # it restarted in between): no need to download it again.
+            return UpdateResult("installed", local.version, "installed earlier", None, local)
+        try:
+            return self._download_install(pointer, serving)
+        except Refused as refusal:
+            return self._refuse(key, pointer.version, refusal, serving)
+
+    def _read_optional(self, name: str) -> bytes | None:
+        try:
+            data, _ = self.bucket.read(name)
+        except ObjectNotFound:
+            return None
+        return data
+
+    def _download_install(self, pointer: Pointer, serving: str) -> UpdateResult:
+        manifest_bytes = self._read_optional(pointer.manifest)
+        if manifest_bytes is None:
+            raise Refused("manifest_missing", f"no manifest object {pointer.manifest}")
+        signature = self._read_optional(signature_object(pointer.version))
+        manifest = manifest_check(pointer, manifest_bytes, signature, self.public_key)
+        name = model_object(pointer.version)
+        info = self.bucket.stat(name)
+        if info is None:
+            raise Refused("model_missing", f"no model object {name}")
+        expected = manifest.model_bytes
+        # Stat first so a wrong or huge object is refused without downloading it.
+        if info.size > MODEL_BYTES_MAX or (expected is not None and info.size != expected):
+            raise Refused(
+                "model_size",
+                f"model object is {info.size} bytes, the manifest says {expected} "
+                f"(limit {MODEL_BYTES_MAX})",
+            )
+        model_bytes = self._read_optional(name)
+        if model_bytes is None:
+            raise Refused("model_missing", f"no model object {name}")
+        model_check(manifest, model_bytes)
+        canary_check(manifest, model_bytes)
+        try:
+            installed = self.directory.install(pointer.version, model_bytes, manifest.raw)
+        except (OSError, RuntimeError) as exc:
+            # Local disk trouble is not the release's fault: do not remember it.
+            self.log.error(
+                "model release %s verified but not installed: %s; still serving %s",
+                pointer.version,
+                exc,
+                serving,
+            )
+            return UpdateResult("unavailable", pointer.version, f"install failed: {exc}")
+        self.log.info(
+            "model release %s installed (was serving %s)",
+            pointer.version,
+            serving,
+            extra={"model_version": pointer.version},
+        )
+        return UpdateResult("installed", pointer.version, "", None, installed)
+
+    def _refuse(
+        self, key: tuple[str, str], version: str | None, refusal: Refused, serving: str
+    ) -> UpdateResult:
+        if key in self._refused:
+            return UpdateResult("refused", version, str(refusal), refusal.check)
+        advice = _ADVICE.get(refusal.check, "publish a new version")
+        label = version if version is not None else "(unreadable pointer)"
+        self.log.error(
+            "model release %s refused: %s check failed: %s; still serving %s; %s",
+            label,
+            refusal.check,
+            refusal,
+            serving,
+            advice,
+            extra={"model_version": label, "check": refusal.check},
+        )
+        entry = Refusal(key[0], key[1], refusal.check, str(refusal), self.context)
+        self._refused[key] = entry
+        try:
+            self.directory.refusal_add(entry)
+        except OSError as exc:
+            self.log.warning("cannot remember the refusal on disk: %s", exc)
+        return UpdateResult("refused", version, str(refusal), refusal.check)

@@ -1,0 +1,202 @@
+"""Publishing signed model releases: write order, contents, CAS on the pointer, rollback."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from cloud_training.publish import (
+    PointerConflict,
+    PublishError,
+    canary_inputs_default,
+    release_publish,
+    release_rollback,
+)
+from gateway.inference import ModelRunner
+from wearable.buckets import bucket_open
+from wearable.buckets.base import Bucket, Created, ObjectConflict, ObjectInfo
+from wearable.contracts.model_release import (
+    POINTER_NAME,
+    canary_compare,
+    canary_parse,
+    manifest_object,
+    manifest_verify,
+    model_object,
+    pointer_parse,
+    sha256_hex,
+    signature_object,
+)
+
+_PACKAGE = resources.files("gateway").joinpath("models")
+MODEL = _PACKAGE.joinpath("baseline.tflite").read_bytes()
+MANIFEST: dict[str, Any] = json.loads(_PACKAGE.joinpath("baseline.json").read_text("utf-8"))
+KEY = Ed25519PrivateKey.generate()
+
+
+def manifest(version: str, **changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(json.dumps(MANIFEST))
+    document.update(version=version, training_data={"from": "2026-01-01", "to": "2026-11-01"})
+    document.update(changes)
+    return document
+
+
+class Recorder:
+    """Delegates to a bucket, records writes; ``before_create`` runs before each create."""
+
+    def __init__(self, inner: Bucket) -> None:
+        self.inner = inner
+        self.writes: list[tuple[str, str]] = []
+        self.before_create: Any = None
+
+    @property
+    def url(self) -> str:
+        return self.inner.url
+
+    def create(self, name: str, data: bytes) -> Created:
+        if self.before_create is not None:
+            hook, self.before_create = self.before_create, None
+            hook()
+        self.writes.append(("create", name))
+        return self.inner.create(name, data)
+
+    def read(self, name: str) -> tuple[bytes, int]:
+        return self.inner.read(name)
+
+    def replace(self, name: str, data: bytes, *, if_generation: int) -> int:
+        self.writes.append(("replace", name))
+        return self.inner.replace(name, data, if_generation=if_generation)
+
+    def stat(self, name: str) -> ObjectInfo | None:
+        return self.inner.stat(name)
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        return self.inner.list(prefix)
+
+    def delete(self, name: str, *, if_generation: int | None = None) -> None:
+        self.writes.append(("delete", name))
+        self.inner.delete(name, if_generation=if_generation)
+
+
+@pytest.fixture
+def bucket(tmp_path: Path) -> Recorder:
+    return Recorder(bucket_open(str(tmp_path / "bucket")))
+
+
+def test_writes_immutable_objects_first_and_the_pointer_last(bucket: Recorder) -> None:
+    assert release_publish(bucket, MODEL, manifest("v2"), KEY) == "v2"
+    assert bucket.writes == [
+        ("create", model_object("v2")),
+        ("create", manifest_object("v2")),
+        ("create", signature_object("v2")),
+        ("replace", POINTER_NAME),
+    ]
+
+
+def test_release_contents(bucket: Recorder) -> None:
+    release_publish(bucket, MODEL, manifest("v2"), KEY)
+    raw, _ = bucket.read(manifest_object("v2"))
+    signature, _ = bucket.read(signature_object("v2"))
+    manifest_verify(raw, signature, KEY.public_key())
+    document = json.loads(raw)
+    assert raw == json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    assert document["sha256"] == sha256_hex(MODEL) and document["bytes"] == len(MODEL)
+    assert document["training_data"] == {"from": "2026-01-01", "to": "2026-11-01"}
+    canary = canary_parse(document["canary"])
+    assert canary.inputs.shape == (16, 25)
+    canary_compare(canary, ModelRunner(MODEL).predict(canary.inputs))
+    pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
+    assert pointer.version == "v2"
+    assert pointer.manifest == manifest_object("v2")
+    assert pointer.manifest_sha256 == sha256_hex(raw)
+    assert len(bucket.read(POINTER_NAME)[0]) < 1024
+
+
+def test_republishing_the_same_release_is_idempotent(bucket: Recorder) -> None:
+    release_publish(bucket, MODEL, manifest("v2"), KEY)
+    generation = bucket.read(POINTER_NAME)[1]
+    release_publish(bucket, MODEL, manifest("v2"), KEY)
+    assert bucket.read(POINTER_NAME)[1] == generation
+
+
+def test_a_version_is_immutable(bucket: Recorder) -> None:
+    release_publish(bucket, MODEL, manifest("v2"), KEY)
+    with pytest.raises(ObjectConflict):
+        release_publish(
+            bucket,
+            MODEL,
+            manifest("v2", thresholds=dict.fromkeys(MANIFEST["thresholds"], 0.5)),
+            KEY,
+        )
+    assert pointer_parse(bucket.read(POINTER_NAME)[0]).version == "v2"
+
+
+def test_pointer_conflict_between_two_publishers(tmp_path: Path, bucket: Recorder) -> None:
+    release_publish(bucket, MODEL, manifest("v1"), KEY)
+    other = bucket_open(str(tmp_path / "bucket"))
+    # Publisher B finishes while publisher A is uploading its model.
+    bucket.before_create = lambda: release_publish(other, MODEL, manifest("v3"), KEY)
+    with pytest.raises(PointerConflict, match=r"another publisher moved models/current\.json"):
+        release_publish(bucket, MODEL, manifest("v2"), KEY)
+    pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
+    assert pointer.version == "v3" and pointer.history == ("v1",)
+    # A's objects are complete (a re-run can make them current), just not current.
+    assert bucket.stat(signature_object("v2")) is not None
+
+
+def test_incompatible_manifest_is_not_published(bucket: Recorder) -> None:
+    with pytest.raises(PublishError, match="feature_schema_version 2"):
+        release_publish(bucket, MODEL, manifest("v2", feature_schema_version=2), KEY)
+    with pytest.raises(PublishError, match="safe path segment"):
+        release_publish(bucket, MODEL, manifest("a/b"), KEY)
+    assert bucket.writes == []
+
+
+def test_canary_that_overflows_is_not_published(bucket: Recorder) -> None:
+    with pytest.raises(PublishError, match="NaN"):
+        release_publish(bucket, MODEL, manifest("v2"), KEY, canary_inputs=np.full((2, 25), 1e38))
+    assert bucket.writes == []
+
+
+def test_history_and_rollback(bucket: Recorder) -> None:
+    for version in ("v1", "v2", "v3"):
+        release_publish(bucket, MODEL, manifest(version), KEY)
+    assert pointer_parse(bucket.read(POINTER_NAME)[0]).history == ("v2", "v1")
+
+    assert release_rollback(bucket, KEY) == "v2"
+    pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
+    assert (pointer.version, pointer.history) == ("v2", ("v1",))
+    raw, _ = bucket.read(manifest_object("v2"))
+    assert pointer.manifest_sha256 == sha256_hex(raw)
+
+    assert release_rollback(bucket, KEY, to_version="v3") == "v3"
+    pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
+    assert (pointer.version, pointer.history) == ("v3", ("v2", "v1"))
+
+    assert release_rollback(bucket) == "v2"
+    assert release_rollback(bucket) == "v1"
+    with pytest.raises(PublishError, match="no earlier release"):
+        release_rollback(bucket)
+
+
+def test_rollback_refuses_missing_or_badly_signed_targets(bucket: Recorder) -> None:
+    with pytest.raises(PublishError, match="nothing was published"):
+        release_rollback(bucket)
+    release_publish(bucket, MODEL, manifest("v1"), KEY)
+    with pytest.raises(PublishError, match="no manifest"):
+        release_rollback(bucket, to_version="v0")
+    with pytest.raises(PublishError, match="does not verify"):
+        release_rollback(bucket, Ed25519PrivateKey.generate(), to_version="v1")
+
+
+def test_default_canary_inputs_are_deterministic_and_plausible() -> None:
+    first, second = canary_inputs_default(), canary_inputs_default()
+    assert first.dtype == np.float32 and first.shape == (16, 25)
+    assert np.array_equal(first, second)
+    assert np.isfinite(first).all() and (first >= 0).all()
+    assert np.isfinite(ModelRunner(MODEL).predict(first)).all()

@@ -1,0 +1,122 @@
+"""Helpers for the model delivery tests: the shipped model as a release, bucket wrappers."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway.inference import ModelRunner
+from wearable.buckets.base import Bucket, Created, ObjectInfo
+from wearable.contracts.model_release import (
+    POINTER_NAME,
+    canary_encode,
+    manifest_encode,
+    manifest_object,
+    manifest_sign,
+    model_object,
+    pointer_encode,
+    pointer_for,
+    sha256_hex,
+    signature_object,
+)
+
+_PACKAGE = resources.files("gateway").joinpath("models")
+BASELINE_BYTES = _PACKAGE.joinpath("baseline.tflite").read_bytes()
+BASELINE_MANIFEST: dict[str, Any] = json.loads(
+    _PACKAGE.joinpath("baseline.json").read_text("utf-8")
+)
+CANARY_INPUTS = np.random.default_rng(7).normal(50.0, 30.0, (8, 25)).astype(np.float32)
+
+
+def manifest_for(
+    version: str, model_bytes: bytes = BASELINE_BYTES, **changes: Any
+) -> dict[str, Any]:
+    """The shipped manifest as release ``version`` of ``model_bytes`` (with a canary)."""
+    document: dict[str, Any] = json.loads(json.dumps(BASELINE_MANIFEST))
+    document["version"] = version
+    document["sha256"] = sha256_hex(model_bytes)
+    document["bytes"] = len(model_bytes)
+    document["canary"] = baseline_canary()
+    for key, value in changes.items():
+        if value is None:
+            del document[key]
+        else:
+            document[key] = value
+    return document
+
+
+def baseline_canary(inputs: Any = CANARY_INPUTS) -> dict[str, Any]:
+    """The canary block the baseline model gives on ``inputs``."""
+    return canary_encode(inputs, ModelRunner(BASELINE_BYTES).predict(inputs))
+
+
+def publish_raw(
+    bucket: Bucket,
+    version: str,
+    manifest: dict[str, Any] | bytes,
+    key: Ed25519PrivateKey | None,
+    model_bytes: bytes = BASELINE_BYTES,
+    *,
+    generation: int | None = None,
+) -> bytes:
+    """Write a release bypassing every publisher check (to build bad releases).
+
+    ``key=None`` leaves it unsigned. Returns the manifest bytes.
+    """
+    raw = manifest if isinstance(manifest, bytes) else manifest_encode(manifest)
+    bucket.create(model_object(version), model_bytes)
+    bucket.create(manifest_object(version), raw)
+    if key is not None:
+        bucket.create(signature_object(version), manifest_sign(raw, key))
+    if generation is None:
+        info = bucket.stat(POINTER_NAME)
+        generation = info.generation if info else 0
+    bucket.replace(
+        POINTER_NAME, pointer_encode(pointer_for(version, raw)), if_generation=generation
+    )
+    return raw
+
+
+class RecordingBucket:
+    """Delegates to ``inner`` and records every call as ``(method, name)``."""
+
+    def __init__(self, inner: Bucket) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, str]] = []
+
+    @property
+    def url(self) -> str:
+        return self.inner.url
+
+    def create(self, name: str, data: bytes) -> Created:
+        self.calls.append(("create", name))
+        return self.inner.create(name, data)
+
+    def read(self, name: str) -> tuple[bytes, int]:
+        self.calls.append(("read", name))
+        return self.inner.read(name)
+
+    def replace(self, name: str, data: bytes, *, if_generation: int) -> int:
+        self.calls.append(("replace", name))
+        return self.inner.replace(name, data, if_generation=if_generation)
+
+    def stat(self, name: str) -> ObjectInfo | None:
+        self.calls.append(("stat", name))
+        return self.inner.stat(name)
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        self.calls.append(("list", prefix))
+        return self.inner.list(prefix)
+
+    def delete(self, name: str, *, if_generation: int | None = None) -> None:
+        self.calls.append(("delete", name))
+        self.inner.delete(name, if_generation=if_generation)
+
+    def reads(self) -> builtins.list[str]:
+        """Names read, in order."""
+        return [name for method, name in self.calls if method == "read"]
