@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import DEFAULT_STORE_PATH, ConfigError, load_config, with_overrides
+from gateway.sync import cli as sync_cli
 
 
 def register(commands: Any) -> None:
@@ -37,6 +38,11 @@ def register(commands: Any) -> None:
         metavar="HOST:PORT",
         help="attach to `wearable sim radio` (overrides ble.radio; '' = system adapter)",
     )
+    run.add_argument(
+        "--bucket",
+        metavar="URL",
+        help="sync to gs://bucket/prefix, file:///dir or a directory (overrides sync.bucket)",
+    )
     run.set_defaults(handler=_run)
 
     status = sub.add_parser(
@@ -62,6 +68,7 @@ def register(commands: Any) -> None:
     export.set_defaults(handler=_export)
 
     _register_alerts(sub)
+    sync_cli.register(sub)
 
 
 def _register_alerts(sub: Any) -> None:
@@ -104,7 +111,12 @@ def _register_alerts(sub: Any) -> None:
 def _config(args: argparse.Namespace) -> Any:
     try:
         config = load_config(args.config)
-        return with_overrides(config, store=args.store, radio=getattr(args, "radio", None))
+        return with_overrides(
+            config,
+            store=args.store,
+            radio=getattr(args, "radio", None),
+            bucket=getattr(args, "bucket", None),
+        )
     except (OSError, ConfigError) as error:
         raise SystemExit(f"wearable gateway: {error}") from error
 
@@ -149,6 +161,7 @@ def _status(args: argparse.Namespace) -> int:
             saved = store.detection_state(device["id"])
             device["assessed_until_ms"] = None if saved is None else saved[0]
             device["open_alerts"] = sum(1 for a in open_alerts if a.device == device["id"])
+        sync = sync_cli.status_summary(store, live.get("sync"))
     for device in devices:
         link = links.get(device["id"])
         if link is not None:
@@ -161,6 +174,7 @@ def _status(args: argparse.Namespace) -> int:
         # From the running service's status file (None when it is not running).
         "model_version": detection.get("model"),
         "detection": detection,
+        "sync": sync,
     }
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -176,6 +190,16 @@ def _status(args: argparse.Namespace) -> int:
             f"backlog {device.get('backlog')}, rejected {device.get('rejected')}, "
             f"gaps {device.get('gaps')}, open alerts {device['open_alerts']}"
         )
+    backlog = ", ".join(f"{n} {k}" for k, n in sorted(sync["backlog_items"].items())) or "empty"
+    print(
+        f"sync: last success {sync['last_success_ms'] or 'never'}, last attempt "
+        f"{sync['last_attempt_ms'] or 'never'}, network {sync['network'] or 'unknown'}; "
+        f"outbox {backlog} ({sync['backlog_bytes']} B), {sync['pending_windows']} windows "
+        f"not yet batched, {sync['quarantined']} quarantined; uploaded "
+        f"{sync['uploaded_objects']} objects ({sync['uploaded_bytes']} B)"
+    )
+    if sync["last_error"]:
+        print(f"  last error at {sync['last_error_ms']}: {sync['last_error']}")
     return 0
 
 

@@ -36,7 +36,10 @@ __all__ = [
     "DetectionConfig",
     "GatewayConfig",
     "LogConfig",
+    "ModelsConfig",
+    "PrivacyConfig",
     "StoreConfig",
+    "SyncConfig",
     "load_config",
     "parse_config",
     "with_overrides",
@@ -505,14 +508,195 @@ class DetectionConfig:
         set_("policies", _policies("detection.policies", self.policies))
 
 
+_NETWORKS: Final = ("offline", "metered", "unmetered")
+
+
+def _bucket_url(path: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(path, value, f'must be a bucket URL string or "", got {value!r}')
+    url = value.strip()
+    if not url:
+        return ""
+    # Only the shape is checked here (opening a gs:// bucket needs credentials, which
+    # the service resolves at start); wearable.buckets.bucket_open checks the rest.
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("", "gs", "file"):
+        raise ConfigError(
+            path,
+            value,
+            f"scheme {scheme}:// is not supported; use gs://bucket/prefix, file:///dir or a "
+            "directory path",
+        )
+    if scheme == "gs" and not re.match(r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/|$)", url):
+        raise ConfigError(path, value, "must be gs://<bucket-name>[/prefix]")
+    return url
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """``[sync]``: anonymized aggregates to a bucket (``docs/sync.md``).
+
+    Attributes
+    ----------
+    bucket
+        ``gs://bucket/prefix``, ``file:///dir`` or a directory path; ``""``: no sync
+        (nothing is queued, nothing leaves the gateway).
+    interval_s
+        Seconds between sync cycles.
+    network
+        ``unmetered`` (everything), ``metered`` (alerts and aggregates only, no model
+        downloads) or ``offline`` (queue only).
+    batch_interval_s
+        Longest time an assessed window waits before it is batched.
+    sample_every
+        One in this many unremarkable windows is uploaded (with that weight); every
+        notable window is.
+    outbox_budget_bytes
+        Bytes the outbox may hold before it is compacted (``"20MB"``).
+    backoff_base_s, backoff_cap_s
+        Retry delays after a failed upload: exponential from base to cap, jittered.
+    retry_deadline_s
+        How long the storage client itself retries one idempotent request.
+    """
+
+    bucket: str = ""
+    interval_s: float = 300.0
+    network: str = "unmetered"
+    batch_interval_s: float = 21600.0
+    sample_every: int = 10
+    outbox_budget_bytes: int = 20 * 1000**2
+    backoff_base_s: float = 30.0
+    backoff_cap_s: float = 900.0
+    retry_deadline_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        set_ = _setter(self)
+        set_("bucket", _bucket_url("sync.bucket", self.bucket))
+        set_("interval_s", _float_in("sync.interval_s", self.interval_s, 1.0, 86400.0))
+        set_("network", _choice("sync.network", self.network, _NETWORKS, upper=False))
+        set_(
+            "batch_interval_s",
+            _float_in("sync.batch_interval_s", self.batch_interval_s, 0.0, 7 * 86400.0),
+        )
+        set_("sample_every", _int_in("sync.sample_every", self.sample_every, 1, 1440))
+        set_(
+            "outbox_budget_bytes",
+            _size("sync.outbox_budget_bytes", self.outbox_budget_bytes, 100_000, 1024**4),
+        )
+        set_(
+            "backoff_base_s",
+            _float_in("sync.backoff_base_s", self.backoff_base_s, 0.0, 3600.0, low_open=True),
+        )
+        set_(
+            "backoff_cap_s",
+            _float_in("sync.backoff_cap_s", self.backoff_cap_s, self.backoff_base_s, 86400.0),
+        )
+        set_(
+            "retry_deadline_s",
+            _float_in("sync.retry_deadline_s", self.retry_deadline_s, 0.0, 600.0, low_open=True),
+        )
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """``[privacy]``: pseudonym key and optional differential privacy (``docs/privacy.md``).
+
+    Attributes
+    ----------
+    key_file
+        The per-install pseudonym secret (created on first use, mode 0600); ``None``:
+        ``pseudonym.key`` next to the store. It never leaves the gateway.
+    dp_epsilon
+        ``0``: no noise. Otherwise the epsilon of each release of hourly summaries
+        (discrete Laplace via OpenDP); per-window rows are then not uploaded.
+    dp_budget_per_day
+        Total epsilon a person's day may spend; releases beyond it are withheld.
+    """
+
+    key_file: Path | None = None
+    dp_epsilon: float = 0.0
+    dp_budget_per_day: float = 1.0
+
+    def __post_init__(self) -> None:
+        set_ = _setter(self)
+        set_("key_file", _path("privacy.key_file", self.key_file, optional=True))
+        set_("dp_epsilon", _float_in("privacy.dp_epsilon", self.dp_epsilon, 0.0, 100.0))
+        set_(
+            "dp_budget_per_day",
+            _float_in(
+                "privacy.dp_budget_per_day", self.dp_budget_per_day, 0.0, 1000.0, low_open=True
+            ),
+        )
+        if self.dp_epsilon > self.dp_budget_per_day:
+            raise ConfigError(
+                "privacy.dp_epsilon",
+                self.dp_epsilon,
+                f"exceeds dp_budget_per_day ({_number(self.dp_budget_per_day)}): no release "
+                "would ever fit; lower dp_epsilon or raise the budget",
+            )
+
+
+def _public_key(path: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(path, value, f'must be a base64 Ed25519 public key or "", got {value!r}')
+    text = value.strip()
+    if not text:
+        return ""
+    from wearable.contracts.model_release import public_key_parse
+
+    try:
+        public_key_parse(text)
+    except ValueError as exc:
+        raise ConfigError(
+            path, value, f"{exc}; use the line `wearable keys generate` printed"
+        ) from None
+    return text
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """``[models]``: signed model delivery from the sync bucket (``docs/formats/model_release.md``).
+
+    Attributes
+    ----------
+    public_key
+        Base64 Ed25519 public key that release manifests must be signed with; ``""``:
+        no model delivery (the configured or shipped model serves).
+    dir
+        Where delivered models are installed (current and previous); ``None``:
+        ``models/`` next to the store.
+    """
+
+    public_key: str = ""
+    dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        set_ = _setter(self)
+        set_("public_key", _public_key("models.public_key", self.public_key))
+        set_("dir", _path("models.dir", self.dir, optional=True))
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
-    """The whole configuration: ``[store]``, ``[ble]``, ``[detection]`` and ``[log]``."""
+    """The whole configuration: one field per section (``[store]``, ``[ble]``, ...)."""
 
     store: StoreConfig = field(default_factory=StoreConfig)
     ble: BleConfig = field(default_factory=BleConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
     log: LogConfig = field(default_factory=LogConfig)
+
+    @property
+    def key_file(self) -> Path:
+        """The pseudonym key file (``privacy.key_file``, or next to the store)."""
+        return self.privacy.key_file or self.store.path.parent / "pseudonym.key"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where delivered models are installed (``models.dir``, or next to the store)."""
+        return self.models.dir or self.store.path.parent / "models"
 
 
 def _setter(instance: object) -> Callable[[str, object], None]:
@@ -528,6 +712,9 @@ _SECTIONS: Final[dict[str, type[Any]]] = {
     "store": StoreConfig,
     "ble": BleConfig,
     "detection": DetectionConfig,
+    "sync": SyncConfig,
+    "privacy": PrivacyConfig,
+    "models": ModelsConfig,
     "log": LogConfig,
 }
 _KEYS: Final[dict[str, tuple[str, ...]]] = {
@@ -639,9 +826,13 @@ def load_config(path: Path | None) -> GatewayConfig:
 
 
 def with_overrides(
-    config: GatewayConfig, *, store: Path | None = None, radio: str | None = None
+    config: GatewayConfig,
+    *,
+    store: Path | None = None,
+    radio: str | None = None,
+    bucket: str | None = None,
 ) -> GatewayConfig:
-    """Apply the command line's ``--store`` and ``--radio`` on top of ``config``.
+    """Apply the command line's ``--store``, ``--radio`` and ``--bucket`` on top of ``config``.
 
     Parameters
     ----------
@@ -651,6 +842,8 @@ def with_overrides(
         Replaces ``store.path`` when given.
     radio
         Replaces ``ble.radio`` when given (``""`` selects the system's adapter).
+    bucket
+        Replaces ``sync.bucket`` when given.
 
     Returns
     -------
@@ -675,6 +868,10 @@ def with_overrides(
             )
         if radio is not None:
             config = dataclasses.replace(config, ble=dataclasses.replace(config.ble, radio=radio))
+        if bucket is not None:
+            config = dataclasses.replace(
+                config, sync=dataclasses.replace(config.sync, bucket=bucket)
+            )
     except ConfigError as exc:
         raise exc.with_source("command line") from None
     return config

@@ -13,6 +13,7 @@ import json
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,11 @@ from gateway.detection.engine import Detector
 from gateway.detection.model_file import LoadedModel, model_load
 from gateway.inference import ModelError
 from gateway.ingest import Ingestor, now_ms
+from gateway.model_update.delivery import UpdateResult
+from gateway.model_update.installed import ModelDirectory
 from gateway.store.store import Store
+from gateway.sync.engine import CycleReport, SyncEngine
+from gateway.sync.setup import sync_engine_build
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +88,27 @@ def load_serving_model(config: DetectionConfig) -> LoadedModel | None:
         return None
 
 
+def serving_model(config: GatewayConfig) -> LoadedModel | None:
+    """The model to serve at start: the last delivered one, else the configured one.
+
+    A delivered model (``models.dir``) passed signature, hash and canary checks when it
+    was installed; if it no longer loads, the previous delivered model is tried before
+    falling back to :func:`load_serving_model`.
+    """
+    directory = ModelDirectory(config.models_dir)
+    for installed in (directory.current(), directory.previous()):
+        if installed is None:
+            continue
+        try:
+            return model_load(installed.path)
+        except ModelError as exc:
+            logger.error(
+                "delivered model refused at start",
+                extra={"model": str(installed.path), "error": str(exc)},
+            )
+    return load_serving_model(config.detection)
+
+
 class Gateway:
     """The running service, usable in-process (tests, demo) or from the CLI.
 
@@ -121,11 +147,19 @@ class Gateway:
                 self.sinks.append(WebhookSink(detection.webhook_url, detection.webhook_timeout_s))
             self.detector = Detector(
                 self.store,
-                load_serving_model(detection),
+                serving_model(config),
                 load_policies(detection.policies),
                 sinks=self.sinks,
                 max_wait_s=detection.max_wait_s,
+                record_windows=bool(config.sync.bucket),
+                clock=clock,
             )
+        self.clock = clock
+        self.last_sync: CycleReport | None = None
+        # The sync engine blocks on the network, so it runs in its own thread with its
+        # own store connection (SQLite connections stay in the thread that made them).
+        self._sync_thread = ThreadPoolExecutor(1, thread_name_prefix="sync")
+        self._sync_engine: SyncEngine | None = None
 
     async def run(self) -> None:
         """Run until :meth:`stop`; flush and close the store on the way out."""
@@ -137,6 +171,8 @@ class Gateway:
         ]
         if self.detector is not None:
             tasks.append(asyncio.ensure_future(self.detector.run(self.stop_event)))
+        if self.config.sync.bucket:
+            tasks.append(asyncio.ensure_future(self._sync_loop()))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -150,12 +186,69 @@ class Gateway:
                         await asyncio.wait_for(sink.drain(), 10.0)
             self.ingestor.flush()
             self._write_status()
+            await asyncio.get_running_loop().run_in_executor(self._sync_thread, self._sync_close)
+            self._sync_thread.shutdown(wait=True)
             self.store.checkpoint()
             self.store.close()
             logger.info("gateway stopped", extra={"records": self.ingestor.flushed})
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    # -- sync (runs in the sync thread) -----------------------------------------------
+
+    def _serving_version(self) -> str:
+        model = None if self.detector is None else self.detector.model
+        return "" if model is None else model.manifest.version
+
+    def sync_once(self, *, flush: bool = False) -> CycleReport | None:
+        """One sync cycle, in the sync thread's store connection (``None``: no bucket)."""
+        if self._sync_engine is None:
+            store = Store(self.config.store.path, budget_bytes=self.config.store.budget_bytes)
+            self._sync_engine = sync_engine_build(
+                self.config, store, serving_version=self._serving_version, clock=self.clock
+            )
+            if self._sync_engine is None:
+                store.close()
+                return None
+        return self._sync_engine.run_once(flush=flush)
+
+    def _sync_close(self) -> None:
+        if self._sync_engine is not None:
+            self._sync_engine.store.close()
+            self._sync_engine = None
+
+    async def _sync_loop(self) -> None:
+        """A sync cycle every ``sync.interval_s``; a delivered model is swapped in here."""
+        loop = asyncio.get_running_loop()
+        while not self.stop_event.is_set():
+            try:
+                report = await loop.run_in_executor(self._sync_thread, self.sync_once)
+            except Exception:
+                logger.exception("sync cycle failed; retrying at the next interval")
+                report = None
+            if report is not None:
+                self.last_sync = report
+                self._swap_model(report.model)
+                logger.info("sync cycle", extra={"sync": report.as_dict()})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), self.config.sync.interval_s)
+
+    def _swap_model(self, result: object) -> None:
+        if not isinstance(result, UpdateResult) or result.installed is None:
+            return
+        if result.status != "installed" or self.detector is None:
+            return
+        try:
+            model = model_load(result.installed.path)
+        except ModelError as exc:  # it passed the canary: only a broken disk gets here
+            logger.error("installed model failed to load; keeping the serving one: %s", exc)
+            return
+        old = self._serving_version()
+        self.detector.set_model(model)
+        logger.info(
+            "model swapped", extra={"from_version": old, "to_version": model.manifest.version}
+        )
 
     async def _housekeeping(self) -> None:
         """Status file every few seconds; retention every minute."""
@@ -186,6 +279,7 @@ class Gateway:
             },
             "records_ingested": self.ingestor.flushed,
             "detection": None if self.detector is None else self.detector.describe(),
+            "sync": None if self.last_sync is None else self.last_sync.as_dict(),
         }
 
     def _write_status(self) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -39,7 +40,9 @@ from gateway.detection.model_file import LoadedModel
 from gateway.detection.personal_baselines import HeartRateFloor, TemperatureBaseline
 from gateway.features.extract import features_extract_many
 from gateway.features.window import windows_from_records
+from gateway.store.outbox import WindowSummary
 from gateway.store.store import Store
+from wearable.contracts.aggregate_batch import FAULT_KINDS
 from wearable.contracts.features import TEMP_CONTEXT_S, WINDOW_S, feature_index
 from wearable.contracts.streams import Stream
 
@@ -47,6 +50,9 @@ logger = logging.getLogger(__name__)
 
 _WINDOW_MS = WINDOW_S * 1000
 _TEMP_LEVEL = feature_index("temp_level")
+#: A window is "notable" (always uploaded, never sampled away) when a model output reaches
+#: this fraction of the type's threshold, a rule fires or a fault is present.
+NOTABLE_FRACTION = 0.5
 _HR_MEAN = feature_index("hr_mean")
 
 #: Called with every assessed window (the evaluation uses it for per-window metrics).
@@ -90,6 +96,11 @@ class Detector:
         during a long backfill).
     observer
         Called with every assessed window.
+    record_windows
+        Keep a summary of every assessed window in the store for sync
+        (``docs/sync.md``); off when nothing will upload them.
+    clock
+        The gateway's clock in Unix ms (when a window was assessed).
     """
 
     def __init__(
@@ -102,8 +113,12 @@ class Detector:
         max_wait_s: float = 120.0,
         max_windows_per_step: int = 60,
         observer: WindowObserver | None = None,
+        record_windows: bool = False,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self.store = store
+        self.record_windows = record_windows
+        self.clock = clock if clock is not None else _wall_clock_ms
         self.model = model
         self.manager = AlertManager(
             policies, model_version=model.manifest.version if model else None
@@ -117,6 +132,14 @@ class Detector:
         self._devices: dict[str, _DeviceProgress] = {}
         self._alert_ids: dict[tuple[str, AlertType], int] = {}
         self._fault_ids: dict[tuple[str, FaultKind], int] = {}
+
+    def set_model(self, model: LoadedModel | None) -> None:
+        """Serve ``model`` from the next step on (a delivered model, or a rollback).
+
+        Open alerts keep the model version they were opened with.
+        """
+        self.model = model
+        self.manager.model_version = model.manifest.version if model else None
 
     # ---------------------------------------------------------------- state
     def _progress(self, device: str) -> _DeviceProgress:
@@ -208,6 +231,7 @@ class Detector:
         outputs = None if self.model is None else self.model.runner.predict(vectors)
         thresholds = None if self.model is None else self.model.manifest.thresholds
         events: list[AlertEvent | DataQualityEvent] = []
+        summaries: list[WindowSummary] = []
         for i, window in enumerate(windows):
             scores = (
                 None
@@ -227,6 +251,21 @@ class Detector:
             if not faults:
                 progress.baseline.update(window.start_ms, float(vectors[i][_TEMP_LEVEL]))
                 progress.hr_floor.update(window.start_ms, float(vectors[i][_HR_MEAN]))
+            if self.record_windows:
+                summaries.append(
+                    _summary(
+                        window.start_ms,
+                        vectors[i],
+                        None if outputs is None else outputs[i],
+                        {
+                            kind: score / self.manager.policies[kind].on_threshold
+                            for kind, score in assessment.scores.items()
+                        },
+                        assessment.rules,
+                        faults,
+                        self.model.manifest.version if self.model else None,
+                    )
+                )
             if self.observer is not None:
                 self.observer(
                     device,
@@ -245,6 +284,8 @@ class Detector:
                 "temperature": progress.baseline.to_state(),
                 "heart_rate": progress.hr_floor.to_state(),
             },
+            windows=summaries,
+            assessed_ms=self.clock(),
         )
         return events
 
@@ -326,3 +367,34 @@ class Detector:
                 d: p.processed_until_ms for d, p in sorted(self._devices.items())
             },
         }
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _summary(
+    start_ms: int,
+    vector: npt.NDArray[np.float32],
+    outputs: npt.NDArray[np.float32] | None,
+    alarm: Mapping[AlertType, float],
+    rules: Mapping[AlertType, bool],
+    faults: frozenset[FaultKind],
+    model_version: str | None,
+) -> WindowSummary:
+    """One window's summary for sync: features, raw outputs, rule and fault bitmasks.
+
+    ``alarm`` is each type's assessed score as a fraction of its policy's on-threshold.
+    """
+    rule_bits = sum(1 << i for i, kind in enumerate(AlertType) if rules.get(kind, False))
+    fault_bits = sum(1 << i for i, kind in enumerate(FAULT_KINDS) if FaultKind(kind) in faults)
+    near = any(value >= NOTABLE_FRACTION for value in alarm.values())
+    return WindowSummary(
+        start_ms,
+        model_version,
+        vector,
+        outputs,
+        rule_bits,
+        fault_bits,
+        bool(rule_bits or fault_bits or near),
+    )

@@ -228,12 +228,72 @@ def _v4_detection(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v5_sync(conn: sqlite3.Connection) -> None:
+    """Version 5: privacy-preserving sync (``docs/sync.md``).
+
+    ``window_summaries`` holds each assessed window's features and model outputs until
+    the aggregator batches it; ``outbox`` holds encoded batches until the bucket has
+    them (store-and-forward); ``sync_status`` is the honest record of the last attempt
+    and success; ``privacy_budget`` accounts differential-privacy spending per person
+    and day; ``alerts.synced_state`` is the alert state last put in the outbox.
+    """
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE window_summaries (
+            id            INTEGER PRIMARY KEY,
+            device        INTEGER NOT NULL REFERENCES devices (key),
+            start_ms      INTEGER NOT NULL,     -- aligned time; never uploaded as such
+            assessed_ms   INTEGER NOT NULL,     -- gateway clock
+            model_version TEXT,
+            features      BLOB NOT NULL,        -- float32 x FEATURE_NAMES
+            outputs       BLOB,                 -- float32 x ANOMALY_TYPES, NULL: no model
+            rules         INTEGER NOT NULL,     -- bitmask over ANOMALY_TYPES
+            faults        INTEGER NOT NULL,     -- bitmask over FAULT_KINDS
+            notable       INTEGER NOT NULL CHECK (notable IN (0, 1))
+        );
+        CREATE INDEX window_summaries_by_device ON window_summaries (device, id);
+
+        CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY,
+            kind            TEXT NOT NULL,      -- BatchKind
+            priority        INTEGER NOT NULL,   -- 0 uploads first
+            name            TEXT NOT NULL UNIQUE,
+            payload         BLOB NOT NULL,
+            created_ms      INTEGER NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            failed          INTEGER NOT NULL DEFAULT 0 CHECK (failed IN (0, 1)),
+            covers          TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(covers)),
+            compacted       INTEGER NOT NULL DEFAULT 0 CHECK (compacted IN (0, 1))
+        );
+        CREATE INDEX outbox_by_priority ON outbox (failed, priority, id);
+
+        CREATE TABLE sync_status (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE privacy_budget (
+            pseudonym TEXT NOT NULL,
+            day       INTEGER NOT NULL,         -- days since the Unix epoch (UTC)
+            spent     REAL NOT NULL,
+            PRIMARY KEY (pseudonym, day)
+        ) WITHOUT ROWID;
+
+        ALTER TABLE alerts ADD COLUMN synced_state TEXT;
+        """,
+    )
+
+
 #: Migration ``i`` produces schema version ``i + 1``. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_core,
     _v2_sync_and_protection,
     _v3_alerts,
     _v4_detection,
+    _v5_sync,
 )
 
 #: The schema version this code writes.

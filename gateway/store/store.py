@@ -31,6 +31,7 @@ from typing import Self
 from gateway.records import IngestRecord
 from gateway.store import retention
 from gateway.store.errors import StoreError, StoreVersionError
+from gateway.store.outbox import SyncTablesMixin, WindowSummary
 from gateway.store.ranges import Range, runs, subtract
 from gateway.store.schema import migrate
 from wearable.contracts.streams import Stream
@@ -234,7 +235,7 @@ class _StreamState:
 StreamKey = tuple[int, int]
 
 
-class Store:
+class Store(SyncTablesMixin):
     """The gateway's local store (see the module docstring and ``docs/store.md``)."""
 
     def __init__(self, path: str | Path, *, budget_bytes: int | None = None) -> None:
@@ -1065,11 +1066,24 @@ class Store:
         return int(row[0]), dict(json.loads(row[1]))
 
     def save_detection_state(
-        self, device: str, processed_until_ms: int, state: Mapping[str, object]
+        self,
+        device: str,
+        processed_until_ms: int,
+        state: Mapping[str, object],
+        *,
+        windows: Sequence[WindowSummary] = (),
+        assessed_ms: int = 0,
     ) -> None:
-        """Record that detection assessed ``device`` up to ``processed_until_ms``."""
+        """Record that detection assessed ``device`` up to ``processed_until_ms``.
+
+        ``windows`` (the step's window summaries, for sync) are stored in the same
+        transaction, so a crash cannot leave them without the progress that produced
+        them, which would assess and upload those windows twice.
+        """
         with self._write() as conn:
             dev = self._device_key(conn, device, None)
+            if windows:
+                self._insert_windows(conn, dev, assessed_ms, windows)
             conn.execute(
                 "INSERT INTO detection_state (device, processed_until_ms, state) "
                 "VALUES (?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
@@ -1110,6 +1124,28 @@ class Store:
                 (target, newly, *key),
             )
             state.synced = target
+
+    def mark_synced_until(self, device: str, until_ms: int) -> None:
+        """Mark every stream's records with aligned time before ``until_ms`` as synced.
+
+        Called once the bucket holds the aggregates that summarise them: the records
+        themselves never leave the gateway, and retention may now delete them.
+        """
+        self.flush()
+        for stream in Stream:
+            known = self._known(device, stream)
+            if known is None:
+                continue
+            conn = self._connection()
+            seq = _first_seq_at(conn, known[0], until_ms)
+            if seq is None:  # every stored record is older (or there are none)
+                top = conn.execute(
+                    "SELECT max(seq) FROM records WHERE device = ? AND stream = ?", known[0]
+                ).fetchone()[0]
+                if top is None:
+                    continue
+                seq = int(top) + 1
+            self.mark_synced(device, stream, seq)
 
     def synced_seq(self, device: str, stream: Stream) -> int:
         """The sync watermark: every seq below it has been synced (0 if nothing)."""

@@ -13,7 +13,10 @@ from gateway.config import (
     ConfigError,
     GatewayConfig,
     LogConfig,
+    ModelsConfig,
+    PrivacyConfig,
     StoreConfig,
+    SyncConfig,
     load_config,
     parse_config,
     with_overrides,
@@ -273,7 +276,14 @@ def test_the_example_file_loads_and_holds_the_defaults() -> None:
 
 def test_the_example_file_lists_every_key() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
-    sections = {"store": StoreConfig, "ble": BleConfig, "log": LogConfig}
+    sections = {
+        "store": StoreConfig,
+        "ble": BleConfig,
+        "sync": SyncConfig,
+        "privacy": PrivacyConfig,
+        "models": ModelsConfig,
+        "log": LogConfig,
+    }
     for section, cls in sections.items():
         assert f"[{section}]" in text
         for f in dataclasses.fields(cls):

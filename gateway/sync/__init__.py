@@ -1,0 +1,1 @@
+"""Privacy-preserving sync: aggregates -> outbox -> bucket, and models back (``docs/sync.md``)."""

@@ -1,0 +1,111 @@
+"""Building batches: sampling weights, hour-only time, alert outcomes, doc examples."""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+
+from gateway.privacy import noise, pseudonym
+from gateway.privacy.pseudonym import PseudonymKey
+from gateway.store.outbox import StoredWindow, WindowSummary
+from gateway.store.store import AlertRow
+from gateway.sync import aggregates, backoff, network
+from gateway.sync.aggregates import alert_outcome, windows_batches
+from wearable.contracts.aggregate_batch import HOUR_MS, batch_decode, batch_encode
+
+KEY = PseudonymKey(bytes(range(32)))
+DEVICE = "C4:00:00:00:00:01"
+T0 = 1_767_571_200_000  # a midnight (UTC)
+
+
+def _stored(n: int, notable_every: int = 0) -> list[StoredWindow]:
+    rng = np.random.default_rng(3)
+    return [
+        StoredWindow(
+            i,
+            DEVICE,
+            T0,
+            WindowSummary(
+                T0 + i * 60_000,
+                "m1",
+                rng.uniform(0, 100, 25).astype(np.float32),
+                rng.uniform(0, 1, 6).astype(np.float32),
+                0,
+                0,
+                bool(notable_every) and i % notable_every == 0,
+            ),
+        )
+        for i in range(n)
+    ]
+
+
+def test_weighted_sample_is_unbiased_and_keeps_every_notable_window() -> None:
+    windows = _stored(1440, notable_every=50)
+    [part] = windows_batches(KEY, DEVICE, windows, sample_every=10)
+    rows = part.batch.windows
+    notable = sum(w.summary.notable for w in windows)
+    assert int((rows.weight == 1).sum()) == notable
+    # The keyed 1-in-10 sample stands for the other windows: weighted total within 15 %.
+    assert abs(int(rows.weight.sum()) - 1440) < 0.15 * 1440
+    assert 100 < len(rows) < 200
+    assert sum(h.windows for h in part.batch.hours) == 1440
+    assert part.window_ids == tuple(range(1440))
+    assert part.covers_until_ms == T0 + 1440 * 60_000
+
+
+def test_rows_carry_hours_not_minutes_and_are_not_in_time_order() -> None:
+    windows = _stored(180, notable_every=1)  # all sent: the order is all there is to see
+    [part] = windows_batches(KEY, DEVICE, windows, sample_every=10)
+    rows = part.batch.windows
+    assert set(rows.hour.tolist()) == {T0 // HOUR_MS + h for h in range(3)}
+    assert list(rows.hour) == sorted(rows.hour)  # grouped by hour ...
+    first_hour = [w.summary.features[0] for w in windows[:60]]
+    sent = rows.features[rows.hour == T0 // HOUR_MS, 0]
+    order = [int(np.argmin(np.abs(np.array(first_hour) - v))) for v in sent]
+    assert sorted(order) == list(range(60)) and order != list(range(60))  # ... shuffled
+
+
+def test_alert_outcome_rounds_duration_and_hides_identity() -> None:
+    row = AlertRow(
+        7,
+        DEVICE,
+        "af",
+        "warning",
+        T0 + 123_456,
+        T0 + 123_456 + 17 * 60_000 + 5,
+        0,
+        0,
+        0.8765,
+        "irregular",
+        "confirmed",
+        0,
+        "called the GP",
+        "m1",
+    )
+    outcome = alert_outcome(KEY, row)
+    assert outcome.hour == (T0 + 123_456) // HOUR_MS and outcome.duration_min == 15
+    assert outcome.peak_score == 0.88 and outcome.status == "confirmed"
+    assert outcome.alert == KEY.alert(DEVICE, 7) and DEVICE not in outcome.alert
+    assert alert_outcome(KEY, row).alert == outcome.alert  # stable across revisions
+
+
+def test_encoded_batch_round_trips() -> None:
+    [part] = windows_batches(KEY, DEVICE, _stored(120, notable_every=7), sample_every=10)
+    back = batch_decode(batch_encode(part.batch))
+    assert back.pseudonym == KEY.device(DEVICE) and back.models == ("m1",)
+    assert len(back.windows) == len(part.batch.windows)
+
+
+def test_opendp_certifies_the_epsilon_we_account() -> None:
+    assert noise.privacy_loss(0.5) == 0.5
+    counts = [60, 3, 0, 0, 0, 0]
+    draws = np.array([noise.counts_privatize(counts, 1.0) for _ in range(300)])
+    assert np.all(draws >= 0)
+    assert abs(draws[:, 0].mean() - 60) < 1.5 and draws[:, 0].std() > 2
+
+
+def test_docstring_examples() -> None:
+    for module in (aggregates, backoff, network, noise, pseudonym):
+        result = doctest.testmod(module)
+        assert result.failed == 0, module.__name__

@@ -1,0 +1,67 @@
+"""``wearable gateway sync``, ``rotate-key`` and the sync part of ``status``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from wearable.cli import main
+
+from ._support import Ward
+
+
+def test_sync_then_status_report_what_happened(
+    ward: Ward, ward_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bucket = tmp_path / "bucket"
+    assert (
+        main(
+            [
+                "gateway",
+                "sync",
+                "--store",
+                str(ward_store),
+                "--bucket",
+                str(bucket),
+                "--network",
+                "offline",
+                "--flush",
+            ]
+        )
+        == 0
+    )
+    assert "uploaded 0 objects" in capsys.readouterr().out
+    assert main(["gateway", "status", "--store", str(ward_store)]) == 0
+    text = capsys.readouterr().out
+    assert "sync: last success never" in text and "network offline" in text
+
+    assert (
+        main(["gateway", "sync", "--store", str(ward_store), "--bucket", f"file://{bucket}"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "uploaded 6 objects" in out and "backlog 0" in out
+    assert main(["gateway", "status", "--store", str(ward_store), "--json"]) == 0
+    sync = json.loads(capsys.readouterr().out)["sync"]
+    assert sync["last_success_ms"] and sync["uploaded_objects"] == 6
+    assert sync["backlog_items"] == {} and sync["pending_windows"] == 0
+    assert (ward_store.parent / "pseudonym.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_sync_without_a_bucket_or_store_says_what_to_pass(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="pass --bucket"):
+        main(["gateway", "sync", "--store", str(tmp_path / "s.db")])
+    with pytest.raises(SystemExit, match="no store"):
+        main(["gateway", "sync", "--store", str(tmp_path / "s.db"), "--bucket", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"sync\.bucket"):
+        main(["gateway", "sync", "--store", str(tmp_path / "s.db"), "--bucket", "s3://x"])
+
+
+def test_rotate_key_changes_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "gateway.sqlite"
+    assert main(["gateway", "rotate-key", "--store", str(store)]) == 0
+    first = (tmp_path / "pseudonym.key").read_bytes()
+    assert main(["gateway", "rotate-key", "--store", str(store)]) == 0
+    assert (tmp_path / "pseudonym.key").read_bytes() != first
+    assert "new pseudonym key" in capsys.readouterr().out
