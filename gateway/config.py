@@ -562,7 +562,7 @@ class SyncConfig:
     bucket: str = ""
     interval_s: float = 300.0
     network: str = "unmetered"
-    batch_interval_s: float = 21600.0
+    batch_interval_s: float = 43200.0
     sample_every: int = 10
     outbox_budget_bytes: int = 20 * 1000**2
     backoff_base_s: float = 30.0

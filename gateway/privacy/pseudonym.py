@@ -96,8 +96,8 @@ def _read(path: Path) -> bytes:
     return data
 
 
-def _write_new(path: Path, secret: bytes) -> None:
-    """Write ``secret`` to ``path`` atomically; a concurrent creator's key wins if first."""
+def _write_private(path: Path, secret: bytes) -> Path:
+    """``secret`` in a fsynced, mode-0600 temp file beside ``path``; returns the temp file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -105,6 +105,12 @@ def _write_new(path: Path, secret: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    return tmp
+
+
+def _write_new(path: Path, secret: bytes) -> None:
+    """Write ``secret`` to ``path`` atomically; a concurrent creator's key wins if first."""
+    tmp = _write_private(path, secret)
     try:
         os.link(tmp, path)  # fails if another process created the key meanwhile
     except FileExistsError:
@@ -120,12 +126,6 @@ def key_rotate(path: Path) -> PseudonymKey:
     old and new pseudonyms, which is what rotation is meant to prevent.
     """
     secret = secrets.token_bytes(KEY_BYTES)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, secret)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(_write_private(path, secret), path)
     return PseudonymKey(secret)

@@ -183,6 +183,19 @@ class SyncTablesMixin:
             for i, dev, assessed, start, model, features, outputs, rules, faults, notable in rows
         ]
 
+    def pending_window_ages(self) -> dict[str, int]:
+        """Per device with unbatched windows: when its oldest one was assessed.
+
+        One grouped query over the index, so a sync cycle can decide which devices are
+        due without reading every pending window.
+        """
+        self._refresh()
+        rows = self._connection().execute(
+            "SELECT d.id, min(w.assessed_ms) FROM window_summaries AS w "
+            "JOIN devices AS d ON d.key = w.device GROUP BY w.device"
+        )
+        return {str(device): int(oldest) for device, oldest in rows}
+
     def pending_window_count(self) -> int:
         """Window summaries waiting to be batched (all devices)."""
         row = self._connection().execute("SELECT count(*) FROM window_summaries").fetchone()
@@ -209,7 +222,8 @@ class SyncTablesMixin:
         is either queued with its inputs consumed or not queued at all. ``covers`` maps
         device address -> aligned time up to which the batch summarises that device's
         records (retention may delete them once the batch is uploaded). Returns False
-        (and changes nothing) if a batch with that name is already queued.
+        if a batch with that name (the same bytes) is already queued: the inputs are
+        consumed all the same, since what they hold is on its way.
         """
         with self._write() as conn:
             try:
@@ -218,14 +232,24 @@ class SyncTablesMixin:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (kind, priority, name, payload, created_ms, json.dumps(dict(covers or {}))),
                 )
+                queued = True
             except sqlite3.IntegrityError:
-                return False
-            for chunk in _chunks(consumed_windows, 500):
-                marks = ",".join("?" * len(chunk))
-                conn.execute(f"DELETE FROM window_summaries WHERE id IN ({marks})", chunk)
+                queued = False
+            self._consume(conn, consumed_windows)
             for alert_id, state in (alert_states or {}).items():
                 conn.execute("UPDATE alerts SET synced_state = ? WHERE id = ?", (state, alert_id))
-            return True
+            return queued
+
+    def windows_discard(self, window_ids: Sequence[int]) -> None:
+        """Delete window summaries that will never be sent (a withheld DP release)."""
+        with self._write() as conn:
+            self._consume(conn, window_ids)
+
+    @staticmethod
+    def _consume(conn: sqlite3.Connection, window_ids: Sequence[int]) -> None:
+        for chunk in _chunks(window_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM window_summaries WHERE id IN ({marks})", chunk)
 
     def outbox_due(self, now_ms: int, max_priority: int = 2, limit: int = 1000) -> list[OutboxItem]:
         """Items ready to upload now, most urgent first (priority, then age)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,12 @@ def register(sub: Any) -> None:
     rotate.set_defaults(handler=_rotate)
 
 
+def _usage_error(message: str) -> SystemExit:
+    """Exit 2 with ``message`` on stderr: a scheduler must tell bad input from an outage."""
+    print(message, file=sys.stderr)
+    return SystemExit(2)
+
+
 def _load(args: argparse.Namespace, command: str) -> GatewayConfig:
     try:
         config = with_overrides(
@@ -68,7 +75,7 @@ def _load(args: argparse.Namespace, command: str) -> GatewayConfig:
                 config, sync=dataclasses.replace(config.sync, network=args.network)
             )
     except (OSError, ConfigError) as error:
-        raise SystemExit(f"wearable gateway {command}: {error}") from error
+        raise _usage_error(f"wearable gateway {command}: {error}") from error
     return config
 
 
@@ -79,16 +86,16 @@ def _sync(args: argparse.Namespace) -> int:
 
     config = _load(args, "sync")
     if not config.sync.bucket:
-        raise SystemExit(
+        raise _usage_error(
             "wearable gateway sync: no bucket: pass --bucket URL or set sync.bucket in the config"
         )
     if not Path(config.store.path).exists():
-        raise SystemExit(f"wearable gateway sync: no store at {config.store.path}; pass --store")
+        raise _usage_error(f"wearable gateway sync: no store at {config.store.path}; pass --store")
     with Store(config.store.path, budget_bytes=config.store.budget_bytes) as store:
         try:
             engine = sync_engine_build(config, store, serving_version=_installed_version(config))
         except BucketConfigError as error:
-            raise SystemExit(f"wearable gateway sync: {error}") from error
+            raise _usage_error(f"wearable gateway sync: {error}") from error
         assert engine is not None  # a bucket is configured
         report = engine.run_once(flush=args.flush)
     if args.json:

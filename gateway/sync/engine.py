@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.outbox import StoredWindow
 from gateway.store.store import Store
 from gateway.sync.aggregates import (
     alert_state,
@@ -29,7 +28,13 @@ from gateway.sync.aggregates import (
 )
 from gateway.sync.backoff import backoff_delay_s
 from gateway.sync.network import NetworkState
-from wearable.buckets.base import Bucket, BucketError, BucketUnavailable, Created
+from wearable.buckets.base import (
+    Bucket,
+    BucketConfigError,
+    BucketError,
+    BucketUnavailable,
+    Created,
+)
 from wearable.contracts.aggregate_batch import (
     AggregateBatch,
     BatchKind,
@@ -50,7 +55,7 @@ class SyncSettings:
     """How the gateway syncs (the ``[sync]`` and ``[privacy]`` config sections)."""
 
     #: Windows wait at most this long (gateway clock) before they are batched.
-    batch_interval_s: float = 6 * 3600.0
+    batch_interval_s: float = 12 * 3600.0
     #: One in ``sample_every`` unremarkable windows is uploaded (weight ``k``).
     sample_every: int = 10
     #: The outbox is compacted when its payloads exceed this.
@@ -61,8 +66,8 @@ class SyncSettings:
     #: Differential privacy: epsilon per release (``None``: off) and budget per person-day.
     dp_epsilon: float | None = None
     dp_budget_per_day: float = 1.0
-    #: Upload a diagnostics batch at most once per this many seconds.
-    diagnostics_interval_s: float = 3600.0
+    #: Build a diagnostics batch at most once per this many seconds.
+    diagnostics_interval_s: float = 12 * 3600.0
 
 
 class ModelPoller(Protocol):
@@ -222,14 +227,14 @@ class SyncEngine:
             )
 
     def _build_windows(self, now_ms: int, flush: bool, report: CycleReport) -> None:
-        pending = self.store.pending_windows()
-        by_device: dict[str, list[StoredWindow]] = {}
-        for w in pending:
-            by_device.setdefault(w.device, []).append(w)
         wait_ms = int(self.settings.batch_interval_s * 1000)
-        for device, windows in sorted(by_device.items()):
-            if not flush and now_ms - windows[0].assessed_ms < wait_ms:
-                continue
+        due = [
+            device
+            for device, oldest in sorted(self.store.pending_window_ages().items())
+            if flush or now_ms - oldest >= wait_ms
+        ]
+        for device in due:
+            windows = self.store.pending_windows(device)
             epsilon = self.settings.dp_epsilon
             for part in windows_batches(
                 self.key,
@@ -238,20 +243,20 @@ class SyncEngine:
                 sample_every=self.settings.sample_every,
                 noise_epsilon=epsilon,
             ):
-                batch = part.batch
                 if epsilon is not None and not self.store.privacy_spend(
-                    batch.pseudonym,
+                    part.batch.pseudonym,
                     part.first_hour // 24,
                     epsilon,
                     self.settings.dp_budget_per_day,
                 ):
-                    # Over the person's budget for that day: the counts are withheld, the
-                    # windows consumed (and counted) so they are not offered again.
-                    batch = AggregateBatch(BatchKind.AGGREGATES, batch.pseudonym)
+                    # Over the person's budget for that day: nothing is sent; the windows
+                    # are dropped (and counted) so they are not offered again.
+                    self.store.windows_discard(part.window_ids)
                     report.withheld_windows += len(part.window_ids)
                     self.store.sync_count(dp_withheld_windows=len(part.window_ids))
+                    continue
                 self._queue(
-                    batch,
+                    part.batch,
                     part.first_hour,
                     now_ms,
                     report,
@@ -378,6 +383,11 @@ class SyncEngine:
                 report.error = f"bucket unavailable: {exc}"
                 report.backing_off_until_ms = retry_at
                 return
+            except BucketConfigError as exc:
+                # Credentials or bucket settings: nothing wrong with the batch itself.
+                report.error = f"bucket not usable: {exc}"
+                logger.error("sync: %s", report.error)
+                return
             except BucketError as exc:
                 self.store.outbox_fail(item.id, str(exc))
                 report.failed += 1
@@ -406,7 +416,11 @@ class SyncEngine:
                 and network.models_allowed
                 and report.backing_off_until_ms is None
             ):
-                report.model = self.models.check()
+                try:
+                    report.model = self.models.check()
+                except BucketError as exc:
+                    report.error = f"model poll failed: {exc}"
+                    logger.error("sync: %s", report.error)
         usage = self.store.outbox_usage()
         report.backlog_items = usage.total_items
         report.backlog_bytes = usage.total_bytes

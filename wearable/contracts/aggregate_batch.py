@@ -96,34 +96,37 @@ def _codec(offset: float, step: float) -> Codec:
     return Codec(offset, step)
 
 
-#: Per-feature quantization, in ``FEATURE_NAMES`` order. Steps are far below what the
-#: sensors resolve (1 bpm, 1 %, 0.01 degC, ~1 mg), ranges cover every physiological value.
+#: Per-feature quantization, in ``FEATURE_NAMES`` order. Each step is at or below what
+#: the measurement resolves (heart rate arrives in whole bpm, SpO2 in whole %, RR
+#: intervals in 1/1024 s, fractions of a window in 1/60), and every digit sent costs
+#: bytes (``docs/PERFORMANCE.md``: the uploaded bytes per user-day). Ranges cover every
+#: physiological value.
 FEATURE_CODECS: Mapping[str, Codec] = {
-    "hr_mean": _codec(0.0, 0.01),
-    "hr_min": _codec(0.0, 0.01),
-    "hr_max": _codec(0.0, 0.01),
+    "hr_mean": _codec(0.0, 0.1),
+    "hr_min": _codec(0.0, 0.1),
+    "hr_max": _codec(0.0, 0.1),
     "rr_count": _codec(0.0, 1.0),
-    "hrv_rmssd": _codec(0.0, 0.1),
-    "hrv_sdnn": _codec(0.0, 0.1),
-    "hrv_pnn50": _codec(0.0, 0.01),
+    "hrv_rmssd": _codec(0.0, 0.5),
+    "hrv_sdnn": _codec(0.0, 0.5),
+    "hrv_pnn50": _codec(0.0, 0.1),
     "irr_nrmssd": _codec(0.0, 1e-4),
-    "irr_shannon_entropy": _codec(0.0, 1e-4),
-    "irr_tpr": _codec(0.0, 1e-4),
-    "spo2_mean": _codec(0.0, 0.01),
-    "spo2_min": _codec(0.0, 0.01),
-    "spo2_s_below_90": _codec(0.0, 0.01),
-    "spo2_s_below_88": _codec(0.0, 0.01),
+    "irr_shannon_entropy": _codec(0.0, 1e-3),
+    "irr_tpr": _codec(0.0, 1e-3),
+    "spo2_mean": _codec(0.0, 0.1),
+    "spo2_min": _codec(0.0, 0.1),
+    "spo2_s_below_90": _codec(0.0, 0.1),
+    "spo2_s_below_88": _codec(0.0, 0.1),
     "temp_level": _codec(-50.0, 0.01),
     "temp_trend": _codec(-327.67, 0.01),
     "act_enmo": _codec(0.0, 1e-4),
-    "act_cadence": _codec(0.0, 1e-3),
+    "act_cadence": _codec(0.0, 0.01),
     "act_mag_sd": _codec(0.0, 1e-4),
     "fall_peak": _codec(0.0, 1e-3),
     "fall_stillness": _codec(0.0, 1e-4),
-    "q_contact_fraction": _codec(0.0, 1e-4),
-    "q_data_fraction": _codec(0.0, 1e-4),
-    "q_motion_artifact": _codec(0.0, 1e-4),
-    "q_flat_line": _codec(0.0, 1e-4),
+    "q_contact_fraction": _codec(0.0, 1e-3),
+    "q_data_fraction": _codec(0.0, 1e-3),
+    "q_motion_artifact": _codec(0.0, 1e-3),
+    "q_flat_line": _codec(0.0, 1e-3),
 }
 #: Model outputs are probabilities in [0, 1].
 OUTPUT_CODEC = Codec(0.0, 1e-4)
@@ -137,7 +140,7 @@ def quantize(values: npt.ArrayLike, codec: Codec) -> npt.NDArray[np.uint16]:
     Examples
     --------
     >>> quantize([72.504, float("nan"), -1.0], FEATURE_CODECS["hr_mean"]).tolist()
-    [7250, 65535, 0]
+    [725, 65535, 0]
     """
     x = np.asarray(values, dtype=np.float64)
     missing = np.isnan(x)
@@ -152,7 +155,7 @@ def dequantize(codes: npt.ArrayLike, codec: Codec) -> npt.NDArray[np.float64]:
 
     Examples
     --------
-    >>> dequantize([7250, 65535], FEATURE_CODECS["hr_mean"]).tolist()
+    >>> dequantize([725, 65535], FEATURE_CODECS["hr_mean"]).tolist()
     [72.5, nan]
     """
     c = np.asarray(codes, dtype=np.int64)
@@ -262,6 +265,9 @@ class AggregateBatch:
 
 
 def _columns(codes: npt.NDArray[np.uint16], names: Sequence[str]) -> dict[str, list[int]]:
+    # No rows, no columns: an alerts or diagnostics batch does not repeat 31 names.
+    if not len(codes):
+        return {}
     return {name: codes[:, i].tolist() for i, name in enumerate(names)}
 
 
@@ -394,6 +400,8 @@ def _decode_matrix(
     doc: Mapping[str, Any], names: Sequence[str], codecs: Sequence[Codec], n: int, where: str
 ) -> npt.NDArray[np.float64]:
     out = np.empty((n, len(names)))
+    if n == 0 and not doc:
+        return out
     for i, (name, codec) in enumerate(zip(names, codecs, strict=True)):
         codes = _int_column(doc, name, n, where)
         if any(not 0 <= c <= MISSING_CODE for c in codes):

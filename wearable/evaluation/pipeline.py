@@ -12,7 +12,7 @@ and a day of BLE traffic per watch would take far longer than the evaluation its
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +80,8 @@ def run_watch(
     store_path: Path,
     model: LoadedModel | None,
     policies: dict[AlertType, AlertPolicy] | None = None,
+    *,
+    after_batch: Callable[[Store, int], None] | None = None,
 ) -> WatchRun:
     """Feed one watch's records through ingest, store and detection; collect the results.
 
@@ -98,6 +100,10 @@ def run_watch(
         The anomaly model, or ``None`` for rules only.
     policies
         Alert policies (default: the gateway's defaults).
+    after_batch
+        Called with the store and the gateway clock after each batch is assessed (the
+        sync benchmark runs sync cycles there); window summaries are kept for sync
+        when it is given.
     """
     if store_path.exists():
         # An old store would make this a resumed run: its alerts are not this run's.
@@ -110,7 +116,15 @@ def run_watch(
     state.live_from = {stream: 0 for stream in Stream}
     resolved = policies or load_policies(None)
     collector = _Collector(resolved[AlertType.AF])
-    detector = Detector(store, model, resolved, max_wait_s=120.0, observer=collector)
+    detector = Detector(
+        store,
+        model,
+        resolved,
+        max_wait_s=120.0,
+        observer=collector,
+        record_windows=after_batch is not None,
+        clock=lambda: now[0],
+    )
     run = WatchRun(device)
     base_ms = round(epoch_start_s * 1000)
     try:
@@ -121,6 +135,8 @@ def run_watch(
                 run.records += 1
             ingestor.flush()
             detector.run_until_idle()
+            if after_batch is not None:
+                after_batch(store, now[0])
         run.stored = sum(len(store.sequences(device, s)) for s in Stream)
         run.rejected = sum(ingestor.rejections.counts().values())
         run.windows = detector.windows_assessed

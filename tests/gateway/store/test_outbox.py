@@ -68,10 +68,11 @@ def test_outbox_add_consumes_its_windows_atomically_and_once(tmp_path: Path) -> 
             alert_states={alert: "open:open"},
         )
         assert [w.id for w in store.pending_windows()] == ids[2:]
+        assert list(store.pending_window_ages()) == [WATCH_A]
         assert store.alerts_unsynced() == []
-        # The same name again: refused, and nothing else consumed.
+        # The same name (the same bytes) again: not queued twice, inputs consumed anyway.
         assert not store.outbox_add("aggregates", 1, "a/1", b"x", 11, consumed_windows=ids[2:])
-        assert store.pending_window_count() == 1
+        assert store.pending_window_count() == 0
         [item] = store.outbox_items()
         assert (item.name, item.payload, dict(item.covers), item.attempts) == (
             "a/1",

@@ -49,13 +49,22 @@ def test_sync_then_status_report_what_happened(
     assert (ward_store.parent / "pseudonym.key").stat().st_mode & 0o777 == 0o600
 
 
-def test_sync_without_a_bucket_or_store_says_what_to_pass(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="pass --bucket"):
-        main(["gateway", "sync", "--store", str(tmp_path / "s.db")])
-    with pytest.raises(SystemExit, match="no store"):
-        main(["gateway", "sync", "--store", str(tmp_path / "s.db"), "--bucket", str(tmp_path)])
-    with pytest.raises(SystemExit, match=r"sync\.bucket"):
-        main(["gateway", "sync", "--store", str(tmp_path / "s.db"), "--bucket", "s3://x"])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "pass --bucket"),
+        (["--bucket", "DIR"], "no store"),
+        (["--bucket", "s3://x"], "sync.bucket"),
+    ],
+)
+def test_bad_input_exits_2_and_says_what_to_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    argv = [str(tmp_path) if a == "DIR" else a for a in argv]
+    with pytest.raises(SystemExit) as info:
+        main(["gateway", "sync", "--store", str(tmp_path / "s.db"), *argv])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_rotate_key_changes_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ from gateway.store.store import Store
 from gateway.sync.engine import SyncEngine, SyncSettings
 from gateway.sync.network import NetworkState
 from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket, BucketUnavailable, Created, ObjectInfo
+from wearable.buckets.base import Bucket, BucketConfigError, BucketUnavailable, Created, ObjectInfo
 from wearable.contracts.aggregate_batch import BatchKind
 
 from ._synthetic import DEVICES, MINUTE_MS, T0_MS, add_windows, uploaded, windows_by_hour
@@ -300,20 +300,19 @@ def test_differential_privacy_sends_noisy_hours_only_within_budget(tmp_path: Pat
     bucket = bucket_open(str(tmp_path / "bucket"))
     with Store(tmp_path / "gateway.sqlite") as store:
         engine = _engine(store, bucket, clock, dp_epsilon=0.5, dp_budget_per_day=1.0)
-        for part in range(3):  # three releases of the same person-day
-            add_windows(store, DEVICES[0], T0_MS + part * 8 * 3600_000, 480, clock.t_ms)
+        for part in range(4):  # four releases of the same person-day
+            add_windows(store, DEVICES[0], T0_MS + part * 6 * 3600_000, 360, clock.t_ms)
             report = engine.run_once(flush=True)
-        assert report.withheld_windows == 480
+            assert report.withheld_windows == (360 if part >= 2 else 0)
+        assert store.pending_window_count() == 0
+        assert store.sync_status()["dp_withheld_windows"] == 720
         pseudonym = PseudonymKey(bytes(range(32))).device(DEVICES[0])
         assert store.privacy_spent(pseudonym, (T0_MS // DAY_MS)) == pytest.approx(1.0)
     batches = [b for _, b in uploaded(bucket) if b.kind is BatchKind.AGGREGATES]
-    assert len(batches) == 3
-    noisy = [b for b in batches if b.hours]
-    assert len(noisy) == 2
-    for batch in noisy:
+    assert len(batches) == 2  # the withheld releases send nothing at all
+    for batch in batches:
         assert len(batch.windows) == 0 and batch.noise is not None
-        assert batch.noise.epsilon == 0.5 and len(batch.hours) == 8
-    assert [len(b.hours) for b in batches if not b.hours] == [0]
+        assert batch.noise.epsilon == 0.5 and len(batch.hours) == 6
 
 
 def test_uploaded_aggregates_let_retention_free_their_records(
@@ -330,3 +329,20 @@ def test_uploaded_aggregates_let_retention_free_their_records(
         for stream in Stream:
             assert store.synced_seq(device, stream) > 0
         assert store.devices()[0].backlog < 100
+
+
+class NoCredentialsBucket(FlakyBucket):
+    """A bucket whose client cannot authenticate (what a missing key file gives)."""
+
+    def create(self, name: str, data: bytes) -> Created:
+        raise BucketConfigError("no default credentials: set GOOGLE_APPLICATION_CREDENTIALS")
+
+
+def test_a_bucket_configuration_error_quarantines_nothing(tmp_path: Path) -> None:
+    bucket = NoCredentialsBucket(bucket_open(str(tmp_path / "bucket")))
+    with Store(tmp_path / "gateway.sqlite") as store:
+        add_windows(store, DEVICES[0], T0_MS, 60, T0_MS)
+        report = _engine(store, bucket, Clock(T0_MS)).run_once(flush=True)
+        assert report.error and "GOOGLE_APPLICATION_CREDENTIALS" in report.error
+        items = store.outbox_items()
+        assert len(items) == 2 and not any(i.failed or i.attempts for i in items)
