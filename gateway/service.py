@@ -206,12 +206,28 @@ class Gateway:
         if self._sync_engine is None:
             store = Store(self.config.store.path, budget_bytes=self.config.store.budget_bytes)
             self._sync_engine = sync_engine_build(
-                self.config, store, serving_version=self._serving_version, clock=self.clock
+                self.config,
+                store,
+                serving_version=self._serving_version,
+                clock=self.clock,
+                counters=self._counters,
             )
             if self._sync_engine is None:
                 store.close()
                 return None
         return self._sync_engine.run_once(flush=flush)
+
+    def _counters(self) -> dict[str, int | float | str]:
+        """Service counters for the diagnostics batch: counts, never device identifiers."""
+        counters: dict[str, int | float | str] = {
+            "records_ingested": self.ingestor.flushed,
+            "links": len(self.manager.links),
+        }
+        if self.detector is not None:
+            counters["windows_assessed"] = self.detector.windows_assessed
+            counters["alerts_opened"] = self.detector.alerts_opened
+            counters["model_version"] = self._serving_version()
+        return counters
 
     def _sync_close(self) -> None:
         if self._sync_engine is not None:

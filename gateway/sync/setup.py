@@ -47,6 +47,7 @@ def sync_engine_build(
     network: Callable[[], NetworkState] | None = None,
     bucket: Bucket | None = None,
     rng: random.Random | None = None,
+    counters: Callable[[], dict[str, int | float | str]] | None = None,
 ) -> SyncEngine | None:
     """The configured sync engine, or ``None`` when ``sync.bucket`` is empty.
 
@@ -66,6 +67,8 @@ def sync_engine_build(
         An already open bucket (tests); default: ``bucket_open(sync.bucket)``.
     rng
         Backoff jitter source.
+    counters
+        The running service's counters for the diagnostics batch (counts only).
     """
     if bucket is None:
         if not config.sync.bucket:
@@ -89,4 +92,5 @@ def sync_engine_build(
         models=updater,
         clock=clock,
         rng=rng,
+        counters=counters,
     )

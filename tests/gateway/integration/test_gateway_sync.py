@@ -100,5 +100,9 @@ async def test_service_syncs_aggregates_and_hot_swaps_a_published_model(tmp_path
     assert all(b.kind is BatchKind.AGGREGATES for b in aggregates)
     versions = {m for b in aggregates for m in b.models}
     assert versions <= {start_version, "retrained-2"} and versions
+    [diagnostics] = [
+        batch_decode(bucket.read(i.name)[0]).diagnostics for i in bucket.list("diagnostics/")
+    ]
+    assert {"records_ingested", "links", "windows_assessed", "model_version"} <= set(diagnostics)
     status = json.loads((tmp_path / STATUS_FILE).read_text())
     assert status["sync"] is not None and status["sync"]["error"] is None
