@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -40,6 +39,7 @@ from gateway.detection.model_file import LoadedModel
 from gateway.detection.personal_baselines import HeartRateFloor, TemperatureBaseline
 from gateway.features.extract import features_extract_many
 from gateway.features.window import windows_from_records
+from gateway.ingest import now_ms
 from gateway.store.outbox import WindowSummary
 from gateway.store.store import Store
 from wearable.contracts.aggregate_batch import FAULT_KINDS
@@ -50,8 +50,9 @@ logger = logging.getLogger(__name__)
 
 _WINDOW_MS = WINDOW_S * 1000
 _TEMP_LEVEL = feature_index("temp_level")
-#: A window is "notable" (always uploaded, never sampled away) when a model output reaches
-#: this fraction of the type's threshold, a rule fires or a fault is present.
+#: A window is "notable" (always uploaded, never sampled away) when its assessed score
+#: (the model output on the policy scale, after clinical gating) reaches this fraction of
+#: the policy's ``on_threshold``, a rule fires or a fault is present.
 NOTABLE_FRACTION = 0.5
 _HR_MEAN = feature_index("hr_mean")
 
@@ -118,7 +119,7 @@ class Detector:
     ) -> None:
         self.store = store
         self.record_windows = record_windows
-        self.clock = clock if clock is not None else _wall_clock_ms
+        self.clock = clock if clock is not None else now_ms
         self.model = model
         self.manager = AlertManager(
             policies, model_version=model.manifest.version if model else None
@@ -367,10 +368,6 @@ class Detector:
                 d: p.processed_until_ms for d, p in sorted(self._devices.items())
             },
         }
-
-
-def _wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _summary(

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from gateway.ingest import now_ms
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.store import Store
 from gateway.sync.aggregates import (
@@ -169,7 +169,7 @@ class SyncEngine:
         self.settings = settings or SyncSettings()
         self.network = network
         self.models = models
-        self.clock = clock or (lambda: time.time_ns() // 1_000_000)
+        self.clock = clock or now_ms
         self.rng = rng or random.Random()
         self.counters = counters
 
