@@ -15,6 +15,7 @@ people without the anomalies, each one is a false alert.
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -161,7 +162,11 @@ def evaluate_scenario(
             for i in range(scenario.watches)
         ]
         if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            # Spawned, not forked: a fork copies whatever the caller's process holds
+            # (TensorFlow's runtime and threads when the caller trained a model), and a
+            # forked child that touches it can crash (seen: a segfault in TF's GC).
+            spawn = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
                 runs = list(pool.map(_run_planned_watch, *zip(*args, strict=True)))
         else:
             runs = [_run_planned_watch(*a) for a in args]
