@@ -1,0 +1,283 @@
+"""Labelled cohorts in the bucket: round trip, determinism, idempotence, privacy, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cloud_training import cohort as cohort_mod
+from cloud_training.cohort import (
+    CohortConflict,
+    CohortCorrupt,
+    CohortInfo,
+    CohortLeak,
+    CohortMissing,
+    cohort_decode,
+    cohort_load,
+    cohort_write,
+    duration_arg,
+)
+from cloud_training.dataset import dataset_from_export
+from firmware_sim.cohort import identity_of
+from firmware_sim.export import export_scenario
+from firmware_sim.scenario import load_scenario
+from wearable.buckets import bucket_open
+from wearable.cli import build_parser
+from wearable.contracts.anomalies import ANOMALY_TYPES
+
+#: Watch 0: a severe desaturation from 5 to 10 min (positive windows). Watch 1: off the
+#: wrist from 8 to 12 min (fault windows). Minutes of data keep every simulation ~1 s.
+SCENARIO = """
+[scenario]
+name = "tiny"
+seed = 3
+watches = 2
+duration = "15min"
+
+[[episode]]
+watch = 0
+kind = "desaturation"
+at = "5min"
+duration = "5min"
+severity = 1.0
+
+[[episode]]
+watch = 1
+kind = "off_wrist"
+at = "8min"
+duration = "4min"
+"""
+
+
+@pytest.fixture(scope="module")
+def scenario_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scenario") / "tiny.toml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def written(
+    tmp_path_factory: pytest.TempPathFactory, scenario_file: Path
+) -> tuple[Path, CohortInfo]:
+    """A bucket holding one validation cohort (seed 3). Tests that change it copy it first."""
+    root = tmp_path_factory.mktemp("written") / "bucket"
+    info = cohort_write(bucket_open(str(root)), "validation", scenario_file)
+    return root, info
+
+
+def _copy(root: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)  # copy2 keeps mtimes: the local bucket's generations
+    return copy
+
+
+def _all_bytes(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
+
+
+def test_round_trip_equals_the_dataset_of_an_export(
+    written: tuple[Path, CohortInfo], scenario_file: Path, tmp_path: Path
+) -> None:
+    root, info = written
+    export_scenario(load_scenario(scenario_file), tmp_path / "export")
+    expected = dataset_from_export(tmp_path / "export")
+
+    cohort = cohort_load(bucket_open(str(root)), "validation")
+
+    np.testing.assert_array_equal(cohort.X, expected.X)  # nan == nan here
+    np.testing.assert_array_equal(cohort.Y, expected.Y)
+    np.testing.assert_array_equal(cohort.fault, expected.fault)
+    np.testing.assert_array_equal(cohort.start_s, expected.start_s)
+    devices = list(dict.fromkeys(expected.device.tolist()))  # first-seen = watch order
+    np.testing.assert_array_equal(
+        cohort.device_index, [devices.index(d) for d in expected.device.tolist()]
+    )
+    assert cohort.X.dtype == np.float32 and cohort.Y.dtype == np.float32
+    assert cohort.fault.dtype == np.bool_ and cohort.start_s.dtype == np.float64
+    assert cohort.infos == [info]
+    assert list(cohort.infos[0].positives) == list(ANOMALY_TYPES)  # not JSON key order
+    assert info.name.startswith("cohorts/validation/tiny-seed3-15min-")
+    assert info.name.endswith(f"-{info.sha256[:16]}.npz")
+    assert info.windows == len(expected.X) and info.watches == 2
+    assert info.positives["desaturation"] > 0 and info.fault_windows > 0
+    assert list(info.positives) == list(ANOMALY_TYPES)
+
+
+def test_object_is_a_plain_npz_with_metadata(written: tuple[Path, CohortInfo]) -> None:
+    root, info = written
+    data = (root / info.name).read_bytes()
+    with np.load(root / info.name, allow_pickle=False) as npz:
+        assert sorted(npz.files) == ["X", "Y", "device_index", "fault", "meta.json", "start_s"]
+        assert npz["X"].shape == (info.windows, 25)
+    _, meta = cohort_decode(data)
+    assert meta["scenario"] == "tiny" and meta["seed"] == 3 and meta["duration_s"] == 900
+    assert meta["watches"] == 2 and meta["windows"] == info.windows
+    assert meta["positives"] == info.positives and meta["feature_schema_version"] == 1
+    assert meta["episodes"] == {"desaturation": 1, "off_wrist": 1}
+    assert meta["created_by"] == (
+        "wearable train cohort --split validation --scenario tiny.toml --seed 3 --duration 15min"
+    )
+
+
+def test_same_inputs_give_identical_bytes_in_a_fresh_bucket(
+    written: tuple[Path, CohortInfo], scenario_file: Path, tmp_path: Path
+) -> None:
+    root, info = written
+    again = cohort_write(bucket_open(str(tmp_path / "bucket")), "validation", scenario_file)
+    assert again == info and not again.already_present
+    assert (tmp_path / "bucket" / info.name).read_bytes() == (root / info.name).read_bytes()
+    index = "cohorts/validation/index.json"
+    assert (tmp_path / "bucket" / index).read_bytes() == (root / index).read_bytes()
+
+
+def test_rerun_is_a_no_op_without_simulating(
+    written: tuple[Path, CohortInfo], scenario_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, info = written
+    bucket = bucket_open(str(root))
+    before = bucket.list()
+
+    def no_simulation(*_: object) -> None:
+        raise AssertionError("a listed cohort must not be simulated again")
+
+    monkeypatch.setattr(cohort_mod, "_simulate", no_simulation)
+    again = cohort_write(bucket, "validation", scenario_file, seed=3, duration_s=900)
+    assert again.already_present and again == info
+    assert bucket.list() == before  # same names, sizes and generations
+
+
+def test_two_cohorts_in_a_split_concatenate(
+    written: tuple[Path, CohortInfo], scenario_file: Path, tmp_path: Path
+) -> None:
+    root, first = written
+    bucket = bucket_open(str(_copy(root, tmp_path)))
+    second = cohort_write(bucket, "validation", scenario_file, seed=4, duration_s=600)
+    assert second.seed == 4 and second.duration_s == 600 and "-seed4-10min-" in second.name
+
+    cohort = cohort_load(bucket, "validation")
+
+    by_name = sorted([first, second], key=lambda i: i.name)
+    assert cohort.infos == by_name
+    assert len(cohort.X) == first.windows + second.windows
+    for position, info in enumerate(cohort.infos):
+        rows = cohort.source == position
+        assert rows.sum() == info.windows
+        offset = 2 * position  # each cohort has 2 watches
+        assert set(cohort.device_index[rows].tolist()) == {offset, offset + 1}
+    single = cohort_load(bucket_open(str(root)), "validation")
+    rows = cohort.source == cohort.infos.index(first)
+    np.testing.assert_array_equal(cohort.X[rows], single.X)
+
+
+def test_bad_split_is_a_value_error(scenario_file: Path, tmp_path: Path) -> None:
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    with pytest.raises(ValueError, match=r"'train'.*'validation'"):
+        cohort_write(bucket, "test", scenario_file)
+    with pytest.raises(ValueError, match="unknown cohort split 'valid'"):
+        cohort_load(bucket, "valid")
+
+
+def test_missing_index_names_the_command(tmp_path: Path) -> None:
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    with pytest.raises(CohortMissing) as caught:
+        cohort_load(bucket, "validation")
+    assert (
+        "wearable train cohort --bucket URL --split validation --scenario examples/eval.toml "
+        "--seed N"
+    ) in str(caught.value)
+
+
+def test_no_device_identifier_anywhere_in_the_bucket(
+    written: tuple[Path, CohortInfo], scenario_file: Path
+) -> None:
+    root, _ = written
+    everything = _all_bytes(root)
+    plans = load_scenario(scenario_file).plan()
+    assert len(plans) == 2
+    for plan in plans:
+        address = identity_of(plan).address
+        for form in (address, address.replace(":", ""), plan.serial):
+            for text in (form.upper(), form.lower()):
+                assert text.encode() not in everything, f"{text} found in the bucket"
+
+
+def test_the_other_splits_seed_is_refused(
+    written: tuple[Path, CohortInfo], scenario_file: Path
+) -> None:
+    root, _ = written
+    with pytest.raises(CohortLeak, match=r"seed 3 is already used by .* 'validation' split"):
+        cohort_write(bucket_open(str(root)), "train", scenario_file)
+
+
+def test_same_scenario_and_seed_twice_in_a_split_is_refused(
+    written: tuple[Path, CohortInfo], scenario_file: Path
+) -> None:
+    root, _ = written
+    with pytest.raises(CohortConflict, match="count the same people twice"):
+        cohort_write(bucket_open(str(root)), "validation", scenario_file, duration_s=600)
+
+
+def test_an_altered_object_is_refused(written: tuple[Path, CohortInfo], tmp_path: Path) -> None:
+    root, info = written
+    copy = _copy(root, tmp_path)
+    path = copy / info.name
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CohortCorrupt, match="does not match its index entry"):
+        cohort_load(bucket_open(str(copy)), "validation")
+
+
+def test_duration_argument() -> None:
+    assert duration_arg("1d") == 86_400
+    assert duration_arg("6h") == 21_600
+    assert duration_arg("90") == 120  # whole minutes, like scenario durations
+    for bad in ("soon", "0", "400d"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            duration_arg(bad)
+
+
+def test_cli_writes_then_reports_already_present(
+    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = build_parser()
+    url = str(tmp_path / "bucket")
+    argv = ["train", "cohort", "--bucket", url, "--split", "train"]
+    argv += ["--scenario", str(scenario_file), "--seed", "5", "--duration", "10min", "--json"]
+
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    assert args.handler(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["status"] == "created" and first["split"] == "train"
+    assert first["seed"] == 5 and first["duration_s"] == 600 and first["watches"] == 2
+    # The report rounds to milliseconds: allow that much over the measured time.
+    assert 0 <= first["seconds"] <= time.monotonic() - started + 0.001
+    assert first["name"].startswith("cohorts/train/tiny-seed5-10min-")
+    assert cohort_load(bucket_open(url), "train").X.shape == (first["windows"], 25)
+
+    args = parser.parse_args(argv[:-1])  # human output this time
+    assert args.handler(args) == 0
+    out = capsys.readouterr().out
+    assert f"{first['name']}: already present" in out and "positive windows:" in out
+
+
+def test_cli_usage_errors_exit_2(
+    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = build_parser()
+    args = parser.parse_args(
+        ["train", "cohort", "--bucket", str(tmp_path / "b"), "--split", "train", "--scenario",
+         str(tmp_path / "absent.toml")]
+    )  # fmt: skip
+    assert args.handler(args) == 2
+    assert "cannot read scenario file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "cohort", "--bucket", "x", "--split", "test"])
