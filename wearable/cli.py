@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cloud_training import cli as train_cli
     from firmware_sim import cli as sim_cli
     from gateway import cli as gateway_cli
     from wearable import demo, keys_cli
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(commands)
     eval_cli.register(commands)
     keys_cli.register(commands)
+    train_cli.register(commands)
     return parser
 
 

@@ -1,0 +1,377 @@
+"""The scheduled training job: ingest, train, calibrate, convert, gate, publish, report.
+
+One run (:func:`job_run`, ``wearable train --bucket URL``):
+
+1. **ingest** new aggregate and alert batches into the corpus kept in the bucket
+   (``cloud_training.corpus``: checkpointed, deduplicated, bad batches quarantined);
+   nothing new and no ``force``: stop with :attr:`Outcome.NO_NEW_DATA`;
+2. **data**: the labelled training cohort (``cohorts/train``, ground truth) plus the
+   fleet corpus with weak labels from alert outcomes (``weak_labels``), sample weights
+   from the gateways' sampling;
+3. **train** with the model code the shipped baseline uses, through one custom loop under
+   the chosen tf.distribute strategy (``cloud_training.distributed``), seeded;
+4. **calibrate** per-type thresholds to the target false-positive rate on a held-out
+   split of the training data (never on the validation cohort, which judges);
+5. **convert** to TFLite (builtin ops) and check Keras-vs-LiteRT parity;
+6. **gate**: score the challenger and the serving model (the bucket's current release,
+   else the shipped baseline) with LiteRT on the validation cohort (``cohorts/validation``)
+   and publish only if not worse (``cloud_training.gate``);
+7. **publish** the signed release (model, manifest, then the pointer;
+   ``cloud_training.publish``) and write the report to ``training/reports/``.
+
+Exit codes (:class:`Outcome`) let a scheduler act: 0 published, 3 not better, 4 no new
+data, 1 error, 2 bad arguments.
+
+With ``--strategy multiworker`` every worker runs the same command (``TF_CONFIG`` tells
+them apart) and trains on the same data, so nobody ingests during the run: the schedule
+runs ``wearable train ingest`` first, then the workers. Only the chief gates, publishes
+and writes the report; the other workers stop after training with exit 0.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cloud_training.cohort import cohort_load
+from cloud_training.corpus import corpus_ingest, corpus_load, weak_labels
+from cloud_training.gate import GateDecision, TypeScore, gate_decide, gate_scores
+from wearable.buckets.base import Bucket, ObjectNotFound
+from wearable.contracts.anomalies import ANOMALY_TYPES
+from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
+from wearable.contracts.model_release import (
+    POINTER_NAME,
+    manifest_decode,
+    manifest_object,
+    model_object,
+    pointer_parse,
+)
+
+log = logging.getLogger(__name__)
+
+#: Where run reports go (one JSON object per run, create-only).
+REPORTS_PREFIX = "training/reports/"
+#: Held-out fraction of the training data used to calibrate thresholds.
+CALIBRATION_FRACTION = 0.25
+#: Canary rows published with a release (validation windows without faults).
+CANARY_ROWS = 32
+
+
+class Outcome(enum.IntEnum):
+    """How a run ended; :attr:`exit_code` is the process exit code."""
+
+    PUBLISHED = 0
+    ERROR = 1
+    NOT_BETTER = 3
+    NO_NEW_DATA = 4
+    #: A non-chief worker of a multi-worker run finished its part (exit 0).
+    WORKER_DONE = 10
+
+    @property
+    def exit_code(self) -> int:
+        """0 published or worker done, 1 error, 3 not better, 4 no new data."""
+        return 0 if self is Outcome.WORKER_DONE else int(self)
+
+
+@dataclass
+class JobSettings:
+    """What a run does (the command line's options)."""
+
+    strategy: str = "default"
+    seed: int = 20261127
+    epochs: int = 30
+    batch_size: int = 64
+    target_fpr: float = 0.01
+    force: bool = False
+    max_batches: int | None = None
+
+
+@dataclass
+class JobReport:
+    """Everything a run measured and decided; written to the bucket and printed."""
+
+    outcome: Outcome
+    started_utc: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    ingest: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    gate: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
+    serving_version: str | None = None
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "outcome": self.outcome.name.lower(),
+            "exit_code": self.outcome.exit_code,
+            "started_utc": self.started_utc,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "ingest": self.ingest,
+            "data": self.data,
+            "training": self.training,
+            "gate": self.gate,
+            "version": self.version,
+            "serving_version": self.serving_version,
+            "message": self.message,
+        }
+
+
+class _Stopwatch:
+    def __init__(self, report: JobReport, progress: Callable[[str], None]) -> None:
+        self.report = report
+        self.progress = progress
+
+    def run(self, stage: str, fn: Callable[[], Any]) -> Any:
+        self.progress(f"{stage} ...")
+        start = time.perf_counter()
+        result = fn()
+        took = time.perf_counter() - start
+        self.report.seconds[stage] = took
+        self.progress(f"{stage}: done in {took:.1f} s")
+        return result
+
+
+def _serving_release(bucket: Bucket) -> tuple[str, bytes, npt.NDArray[np.float32]] | None:
+    """The bucket's current release: ``(version, model bytes, thresholds)``, or ``None``."""
+    try:
+        pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
+    except ObjectNotFound:
+        return None
+    manifest = manifest_decode(bucket.read(manifest_object(pointer.version))[0])
+    model = bucket.read(model_object(pointer.version))[0]
+    return pointer.version, model, _thresholds(manifest)
+
+
+def _shipped_baseline() -> tuple[str, bytes, npt.NDArray[np.float32]]:
+    package = resources.files("gateway").joinpath("models")
+    manifest = json.loads(package.joinpath("baseline.json").read_text("utf-8"))
+    return (
+        str(manifest["version"]),
+        package.joinpath("baseline.tflite").read_bytes(),
+        _thresholds(manifest),
+    )
+
+
+def _thresholds(manifest: dict[str, Any]) -> npt.NDArray[np.float32]:
+    return np.array([manifest["thresholds"][t] for t in ANOMALY_TYPES], dtype=np.float32)
+
+
+def _scores_dict(scores: dict[str, TypeScore]) -> dict[str, dict[str, float | None]]:
+    """Gate metrics as JSON (strict: an undefined recall, no positives, is ``None``)."""
+    return {
+        name: {k: None if math.isnan(v) else round(float(v), 4) for k, v in vars(s).items()}
+        for name, s in scores.items()
+    }
+
+
+def job_run(
+    bucket: Bucket,
+    private_key: Any,
+    settings: JobSettings | None = None,
+    *,
+    progress: Callable[[str], None] = lambda _: None,
+) -> JobReport:
+    """One training run against ``bucket``; see the module docstring.
+
+    Parameters
+    ----------
+    bucket
+        Where batches, cohorts, corpus, releases and reports live.
+    private_key
+        The Ed25519 key that signs releases (``private_key_load``).
+    settings
+        Strategy, seed, epochs, target false-positive rate, ``force``.
+    progress
+        Called with one line per stage (the terminal's progress).
+    """
+    # TensorFlow is imported here, not at module import: `wearable train --help` and
+    # the no-new-data exit stay fast.
+    from cloud_training.distributed import is_chief, strategy_make, train_distributed
+    from cloud_training.publish import release_publish
+    from cloud_training.train import (
+        calibrate_thresholds,
+        convert,
+        parity,
+        split_indices,
+        tflite_scores,
+    )
+
+    settings = settings or JobSettings()
+    report = JobReport(Outcome.ERROR, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    watch = _Stopwatch(report, progress)
+
+    # Created first: under multiworker this joins the cluster, and every worker must
+    # then see the same corpus, which is why multi-worker runs do not ingest.
+    strategy = strategy_make(settings.strategy)
+    if settings.strategy == "multiworker":
+        report.ingest = {"skipped": "multi-worker run: `wearable train ingest` runs before it"}
+    else:
+        ingest = watch.run(
+            "ingest", lambda: corpus_ingest(bucket, max_batches=settings.max_batches)
+        )
+        report.ingest = ingest.as_dict()
+        if ingest.new_batches == 0 and not settings.force:
+            report.outcome = Outcome.NO_NEW_DATA
+            report.message = "no new batches since the last run (use --force to train anyway)"
+            return _finish(bucket, report)
+
+    def load() -> tuple[Any, ...]:
+        corpus = corpus_load(bucket)
+        y_fleet = weak_labels(corpus)
+        cohort = cohort_load(bucket, "train")
+        validation = cohort_load(bucket, "validation")
+        X = np.concatenate([cohort.X, corpus.X]).astype(np.float32)
+        Y = np.concatenate([cohort.Y, y_fleet]).astype(np.float32)
+        w = np.concatenate([np.ones(len(cohort.X)), corpus.weight]).astype(np.float32)
+        return corpus, cohort, validation, X, Y, w
+
+    corpus, cohort, validation, X, Y, weight = watch.run("load", load)
+    known = ~np.isnan(Y)
+    report.data = {
+        "training_cohort_windows": len(cohort.X),
+        "fleet_windows": len(corpus.X),
+        "fleet_labelled_positive": {
+            t: int(np.nansum(Y[len(cohort.X) :, j] == 1)) for j, t in enumerate(ANOMALY_TYPES)
+        },
+        "labels_known_fraction": round(float(known.mean()), 4) if Y.size else 0.0,
+        "validation_windows": len(validation.X),
+        "fleet_hours": [int(corpus.hour.min()), int(corpus.hour.max())]
+        if len(corpus.hour)
+        else None,
+    }
+
+    fit_idx, cal_idx = split_indices(len(X), CALIBRATION_FRACTION, settings.seed)
+    result = watch.run(
+        "train",
+        lambda: train_distributed(
+            X[fit_idx],
+            Y[fit_idx],
+            weight[fit_idx],
+            seed=settings.seed,
+            strategy=strategy,
+            epochs=settings.epochs,
+            batch_size=settings.batch_size,
+        ),
+    )
+    model = result.model
+    if not is_chief(strategy):
+        report.outcome = Outcome.WORKER_DONE
+        report.message = "worker finished training; the chief gates and publishes"
+        return report
+
+    def calibrate_and_convert() -> tuple[npt.NDArray[np.float32], bytes, Any]:
+        from cloud_training.train import keras_scores
+
+        cal_scores = keras_scores(model, X[cal_idx])
+        # Unknown labels count as neither positive nor negative for calibration.
+        y_cal = np.where(np.isnan(Y[cal_idx]), -1.0, Y[cal_idx]).astype(np.float32)
+        thresholds = calibrate_thresholds(cal_scores, y_cal, settings.target_fpr)
+        flat = convert(model, X[fit_idx], "dynamic")
+        check = parity(model, flat, X[cal_idx], thresholds)
+        return thresholds, flat, check
+
+    thresholds, model_bytes, check = watch.run("convert", calibrate_and_convert)
+    report.training = {
+        "strategy": settings.strategy,
+        "replicas": int(result.replicas),
+        "seed": settings.seed,
+        "epochs": settings.epochs,
+        "windows": len(fit_idx),
+        "windows_per_s": round(float(result.windows_per_second), 1),
+        "final_loss": round(float(result.losses[-1]), 5) if len(result.losses) else None,
+        "thresholds": {
+            t: round(float(v), 6) for t, v in zip(ANOMALY_TYPES, thresholds, strict=True)
+        },
+        "parity": {k: round(float(v), 6) for k, v in vars(check).items()},
+        "bytes": len(model_bytes),
+    }
+    if check.decision_agreement < 0.995:
+        report.message = (
+            f"Keras and LiteRT disagree on {1 - check.decision_agreement:.2%} of decisions: "
+            "refusing this conversion"
+        )
+        return _finish(bucket, report)
+
+    def judge() -> tuple[GateDecision, str]:
+        serving = _serving_release(bucket) or _shipped_baseline()
+        version, champion_bytes, champion_thresholds = serving
+        new = gate_scores(
+            tflite_scores(model_bytes, validation.X), validation.Y, thresholds, validation.fault
+        )
+        old = gate_scores(
+            tflite_scores(champion_bytes, validation.X),
+            validation.Y,
+            champion_thresholds,
+            validation.fault,
+        )
+        return gate_decide(new, old), version
+
+    decision, serving_version = watch.run("gate", judge)
+    report.serving_version = serving_version
+    report.gate = {
+        "passed": decision.passed,
+        "reasons": list(decision.reasons),
+        "challenger": _scores_dict(decision.challenger),
+        "champion": None if decision.champion is None else _scores_dict(decision.champion),
+    }
+    if not decision.passed:
+        report.outcome = Outcome.NOT_BETTER
+        report.message = f"not published: worse than {serving_version} on the gate metrics"
+        return _finish(bucket, report)
+
+    version = "m-" + hashlib.sha256(model_bytes).hexdigest()[:12]
+    manifest: dict[str, Any] = {
+        "version": version,
+        "feature_schema_version": FEATURE_SCHEMA_VERSION,
+        "features": list(FEATURE_NAMES),
+        "window_s": WINDOW_S,
+        "outputs": list(ANOMALY_TYPES),
+        "thresholds": report.training["thresholds"],
+        "validation": report.gate["challenger"],
+        "parity": report.training["parity"],
+        "training": {
+            "strategy": settings.strategy,
+            "seed": settings.seed,
+            "epochs": settings.epochs,
+            "windows": report.training["windows"],
+            "data_hours": report.data["fleet_hours"],
+            "cohort_windows": report.data["training_cohort_windows"],
+            "fleet_windows": report.data["fleet_windows"],
+            "conversion": "dynamic",
+            "replaces": serving_version,
+        },
+    }
+    # Real validation windows make a stronger canary than synthetic rows; the canary
+    # format holds finite numbers only, so windows with an undefined feature are skipped.
+    usable = ~validation.fault & np.isfinite(validation.X).all(axis=1)
+    canary = validation.X[usable][:CANARY_ROWS] if usable.sum() >= 4 else None
+    watch.run(
+        "publish",
+        lambda: release_publish(bucket, model_bytes, manifest, private_key, canary_inputs=canary),
+    )
+    report.version = version
+    report.outcome = Outcome.PUBLISHED
+    report.message = f"published {version} (was {serving_version})"
+    return _finish(bucket, report)
+
+
+def _finish(bucket: Bucket, report: JobReport) -> JobReport:
+    """Write the report to the bucket (create-only, content-named) and return it."""
+    report.seconds["total"] = sum(v for k, v in report.seconds.items() if k != "total")
+    data = (json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")
+    stamp = report.started_utc.replace("-", "").replace(":", "")
+    bucket.create(f"{REPORTS_PREFIX}{stamp}-{hashlib.sha256(data).hexdigest()[:12]}.json", data)
+    return report
