@@ -6,109 +6,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from cloud_training import gate
-from cloud_training.cohort import cohort_load, cohort_write
 from cloud_training.job import REPORTS_PREFIX, JobSettings, Outcome, job_run
-from gateway.inference import ModelRunner
 from gateway.model_update import ModelDirectory, ModelUpdater
-from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.outbox import StoredWindow, WindowSummary
-from gateway.store.store import AlertRow
-from gateway.sync.aggregates import alerts_batch, windows_batches
 from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket
 from wearable.cli import main as wearable_main
-from wearable.contracts.aggregate_batch import batch_encode, batch_object_name
 from wearable.contracts.model_release import (
     POINTER_NAME,
     keypair_generate,
     private_key_parse,
     public_key_parse,
 )
-
-SCENARIO = """
-[scenario]
-name = "tiny"
-seed = 3
-watches = 2
-duration = "20min"
-
-[[episode]]
-watch = 0
-kind = "desaturation"
-at = "5min"
-duration = "6min"
-severity = 1.0
-
-[[episode]]
-watch = 1
-kind = "tachycardia"
-at = "6min"
-duration = "8min"
-severity = 1.0
-"""
-
-KEY = PseudonymKey(bytes(range(32)))
-DEVICE = "C4:00:00:00:00:09"
-T0_MS = 1_767_571_200_000
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A bucket with a training and a validation cohort and one day of fleet batches."""
-    root = tmp_path_factory.mktemp("job")
-    scenario = root / "tiny.toml"
-    scenario.write_text(SCENARIO, encoding="utf-8")
-    bucket = bucket_open(str(root / "template"))
-    cohort_write(bucket, "train", scenario, seed=3, workdir=root)
-    cohort_write(bucket, "validation", scenario, seed=4, workdir=root)
-    _upload_fleet(bucket, cohort_load(bucket, "train").X)
-    return root / "template"
-
-
-def _upload_fleet(bucket: Bucket, X: np.ndarray) -> None:
-    """Fleet batches as a gateway would send them, from realistic feature rows."""
-    outputs = ModelRunner(_baseline_bytes()).predict(X.astype(np.float32))
-    windows = [
-        StoredWindow(
-            i + 1,
-            DEVICE,
-            T0_MS,
-            WindowSummary(
-                T0_MS + i * 60_000, "baseline-1", X[i], outputs[i], 0, 0, notable=i % 3 == 0
-            ),
-        )
-        for i in range(len(X))
-    ]
-    for part in windows_batches(KEY, DEVICE, windows, sample_every=2):
-        data = batch_encode(part.batch)
-        bucket.create(batch_object_name(part.batch.kind, data, part.first_hour), data)
-    alert = AlertRow(
-        1, DEVICE, "desaturation", "critical", T0_MS + 300_000, T0_MS + 660_000,
-        T0_MS, T0_MS, 0.9, None, "confirmed", T0_MS, "", "baseline-1",
-    )  # fmt: skip
-    batch = alerts_batch(KEY, DEVICE, [alert])
-    data = batch_encode(batch)
-    bucket.create(batch_object_name(batch.kind, data, T0_MS // 3_600_000), data)
-
-
-def _baseline_bytes() -> bytes:
-    from importlib import resources
-
-    return resources.files("gateway").joinpath("models", "baseline.tflite").read_bytes()
-
-
-@pytest.fixture
-def bucket_dir(prepared: Path, tmp_path: Path) -> Path:
-    import shutil
-
-    target = tmp_path / "bucket"
-    shutil.copytree(prepared, target)
-    return target
-
 
 SETTINGS = JobSettings(epochs=5, seed=7)
 
