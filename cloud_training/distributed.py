@@ -95,7 +95,7 @@ import logging
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -367,6 +367,7 @@ def train_distributed(
     epochs: int,
     batch_size: int = 64,
     learning_rate: float = 3e-3,
+    on_epoch: Callable[[int, int, float], None] | None = None,
 ) -> TrainResult:
     """Train the anomaly model under ``strategy`` with a custom ``strategy.run`` loop.
 
@@ -389,6 +390,8 @@ def train_distributed(
         The *global* batch size (split across all replicas of all workers).
     learning_rate : float, default 3e-3
         Adam learning rate.
+    on_epoch : callable, optional
+        Called after every epoch with ``(epoch, epochs, mean loss)`` (progress output).
 
     Returns
     -------
@@ -468,10 +471,12 @@ def train_distributed(
         # which TensorFlow warns about; the options are set above and are not read back.
         warnings.filterwarnings("ignore", message=_OPTIONS_WARNING, category=UserWarning)
         start = time.perf_counter()
-        for _ in range(epochs):
+        for epoch in range(1, epochs + 1):
             mean_loss, windows = run_epoch(dist_dataset)
             losses.append(float(mean_loss))
             local_windows += float(windows)
+            if on_epoch is not None:
+                on_epoch(epoch, epochs, losses[-1])
         seconds = time.perf_counter() - start
     return TrainResult(
         model=model,

@@ -144,6 +144,12 @@ class _Stopwatch:
         return result
 
 
+def _bar(done: int, total: int, width: int = 20) -> str:
+    """A text progress bar, e.g. ``[######..............]``."""
+    filled = round(width * done / total)
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
 def _serving_release(bucket: Bucket) -> tuple[str, bytes, npt.NDArray[np.float32]] | None:
     """The bucket's current release: ``(version, model bytes, thresholds)``, or ``None``."""
     try:
@@ -264,6 +270,9 @@ def job_run(
             strategy=strategy,
             epochs=settings.epochs,
             batch_size=settings.batch_size,
+            on_epoch=lambda e, n, loss: progress(
+                f"train: epoch {e}/{n} {_bar(e, n)} loss {loss:.4f}"
+            ),
         ),
     )
     model = result.model

@@ -41,6 +41,7 @@ def test_a_run_publishes_a_release_the_gateway_installs(
     assert report.serving_version == "baseline-1" and report.version
     assert report.training["parity"]["decision_agreement"] >= 0.995
     assert any(line.startswith("train: done") for line in lines)
+    assert "train: epoch 5/5 [####################] loss" in "\n".join(lines)
     reports = bucket.list(REPORTS_PREFIX)
     assert len(reports) == 1
     saved = json.loads(bucket.read(reports[0].name)[0])
@@ -96,3 +97,30 @@ def test_ingest_alone_then_nothing_new(
 
 def test_a_multi_worker_worker_exits_0() -> None:
     assert Outcome.WORKER_DONE.exit_code == 0 and Outcome.NOT_BETTER.exit_code == 3
+
+
+def test_same_seed_same_model(
+    prepared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    monkeypatch.setattr(gate, "RECALL_MARGIN", 1.0)
+    monkeypatch.setattr(gate, "FPR_MARGIN", 1.0)
+    pem, _ = keypair_generate()
+    versions = []
+    for run in range(2):
+        copy = tmp_path / f"run{run}"
+        shutil.copytree(prepared, copy)
+        report = job_run(bucket_open(str(copy)), private_key_parse(pem), SETTINGS)
+        assert report.outcome is Outcome.PUBLISHED
+        versions.append(report.version)
+    # The version is the model's SHA-256: the same seed and data give the same bytes.
+    assert versions[0] == versions[1]
+
+
+def test_rollback_without_history_says_so(
+    bucket_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        wearable_main(["train", "rollback", "--bucket", str(bucket_dir)])
+    assert info.value.code == 1 and capsys.readouterr().err.startswith("wearable train:")
