@@ -1,0 +1,114 @@
+"""One patient's data as DataFrames, from a store the gateway's own code filled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from firmware_sim.cohort import build_firmware, identity_of
+from firmware_sim.scenario import parse_scenario
+from gateway.detection.engine import Detector
+from gateway.detection.model_file import model_load
+from gateway.ingest import Ingestor
+from gateway.store.store import Store
+from wearable.analysis.patient import (
+    UnknownDevice,
+    alert_review,
+    patient_alerts,
+    patient_quality,
+    patient_windows,
+)
+from wearable.contracts.features import FEATURE_NAMES
+from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
+from wearable.contracts.streams import Stream
+
+SCENARIO = """
+[scenario]
+name = "patient"
+seed = 12
+watches = 1
+duration = "40min"
+
+[watch]
+clock_drift_ppm = 0.0
+clock_offset_s = 0.0
+
+[[episode]]
+watch = 0
+kind = "desaturation"
+at = "10min"
+duration = "6min"
+severity = 1.0
+
+[[episode]]
+watch = 0
+kind = "off_wrist"
+at = "25min"
+duration = "5min"
+"""
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]:
+    """A 40-minute patient ingested and assessed like the gateway does."""
+    scenario = parse_scenario(SCENARIO)
+    start_ms = round(scenario.start_epoch_s * 1000)
+    path = tmp_path_factory.mktemp("patient") / "gateway.sqlite"
+    [plan] = scenario.plan()
+    device = identity_of(plan).address
+    now = [start_ms]
+    with Store(path) as store:
+        ingestor = Ingestor(store, batch_max=5000, clock=lambda: now[0])
+        ingestor.state(device).live_from = {stream: 0 for stream in Stream}
+        for item in build_firmware(plan, scenario).advance(scenario.duration_s):
+            now[0] = start_ms + round(item.true_time_s * 1000) + 40
+            ingestor.on_notification(device, RECORD_CHAR_BY_STREAM[item.stream], bytes(item.record))
+        ingestor.flush()
+        Detector(store, model_load(None)).run_until_idle()
+    return path, device, start_ms
+
+
+def test_windows_are_one_row_per_minute_with_every_feature(
+    store_path: tuple[Path, str, int],
+) -> None:
+    path, device, start_ms = store_path
+    with Store(path) as store:
+        frame = patient_windows(store, device)
+    assert list(frame.columns) == ["start", *FEATURE_NAMES]
+    assert 38 <= len(frame) <= 41
+    assert frame["start"].is_monotonic_increasing
+    assert (frame["start"].diff().dropna() == pd.Timedelta(minutes=1)).all()
+    assert frame["start"].iloc[0] <= pd.Timestamp(start_ms + 60_000, unit="ms", tz="UTC")
+    minute = (frame["start"] - pd.Timestamp(start_ms, unit="ms", tz="UTC")) / pd.Timedelta(
+        minutes=1
+    )
+    desat = frame[(minute >= 11) & (minute < 15)]
+    assert desat["spo2_mean"].max() < frame["spo2_mean"].iloc[:8].min()
+
+
+def test_alerts_quality_and_a_review_written_back(store_path: tuple[Path, str, int]) -> None:
+    path, device, start_ms = store_path
+    with Store(path) as store:
+        alerts = patient_alerts(store, device)
+        quality = patient_quality(store, device)
+        assert "desaturation" in set(alerts["type"])
+        assert set(quality["fault"]) >= {"off_wrist"}
+        assert (alerts["opened"] >= pd.Timestamp(start_ms, unit="ms", tz="UTC")).all()
+        first = int(alerts["id"].iloc[0])
+        row = alert_review(store, first, "confirmed", "seen on the ward round")
+        assert row.status == "confirmed"
+        with pytest.raises(ValueError, match="confirmed"):
+            alert_review(store, first, "maybe")
+    with Store(path) as store:
+        again = patient_alerts(store, device)
+        assert again.loc[again["id"] == first, "status"].item() == "confirmed"
+        assert np.isnan(again["duration_min"]).sum() == again["closed_ms"].isna().sum()
+
+
+def test_an_unknown_device_names_the_known_ones(store_path: tuple[Path, str, int]) -> None:
+    path, device, _ = store_path
+    with Store(path) as store, pytest.raises(UnknownDevice, match=device):
+        patient_windows(store, "C4:00:00:00:00:00")

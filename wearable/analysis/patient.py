@@ -1,0 +1,116 @@
+"""One patient's data from a gateway store, as tidy DataFrames (identified, clinic side).
+
+The notebooks call these functions and plot what they return; nothing is computed in a
+notebook cell. Windows are cut and featurised by the gateway's own code
+(``gateway.features``), so what a clinician sees is what detection assessed.
+
+Examples
+--------
+::
+
+    from gateway.store.store import Store
+    from wearable.analysis.patient import patient_alerts, patient_windows
+
+    with Store("gateway-store/gateway.sqlite") as store:
+        vitals = patient_windows(store, "C4:12:34:56:78:9A")
+        alerts = patient_alerts(store, "C4:12:34:56:78:9A")
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pandas as pd
+
+from gateway.features.extract import features_extract_many
+from gateway.features.window import windows_from_records
+from gateway.store.store import AlertRow, Store
+from wearable.contracts.features import FEATURE_NAMES, TEMP_CONTEXT_S, WINDOW_S
+from wearable.contracts.streams import Stream
+
+#: Clinician decisions :func:`alert_review` accepts (they become training labels).
+REVIEW_DECISIONS = ("acknowledged", "confirmed", "dismissed")
+
+
+class UnknownDevice(KeyError):
+    """The store has no data for the device (the message lists the devices it has)."""
+
+
+def _utc(ms: pd.Series) -> pd.Series:
+    return pd.to_datetime(ms, unit="ms", utc=True)
+
+
+def patient_windows(
+    store: Store, device: str, start_ms: int | None = None, end_ms: int | None = None
+) -> pd.DataFrame:
+    """Per-minute features of one device: one row per 60 s window, in time order.
+
+    Columns: ``start`` (UTC timestamp) then the 25 features of ``FEATURE_NAMES``
+    (``docs/features.md``; NaN where a window has no data for a feature).
+
+    Raises
+    ------
+    UnknownDevice
+        The store has no records of ``device``.
+    """
+    horizons = [h for s in Stream if (h := store.stream_horizon(device, s)) is not None]
+    if not horizons:
+        raise UnknownDevice(
+            f"no records of {device!r} in {store.path}; devices: {', '.join(store.addresses())}"
+        )
+    window_ms = WINDOW_S * 1000
+    lo = min(h.first_ms for h in horizons) if start_ms is None else start_ms
+    lo = lo // window_ms * window_ms
+    hi = max(h.latest_ms for h in horizons) if end_ms is None else end_ms
+    records = []
+    for stream in Stream:
+        # Temperature reaches back for the trend feature, as detection's does.
+        since = lo - TEMP_CONTEXT_S * 1000 if stream is Stream.TEMPERATURE else lo
+        records.extend(store.records_between(device, stream, since, hi))
+    windows = list(windows_from_records(records, start_ms=lo))
+    frame = pd.DataFrame(features_extract_many(windows), columns=list(FEATURE_NAMES))
+    frame.insert(0, "start", _utc(pd.Series([w.start_ms for w in windows], dtype="int64")))
+    return frame
+
+
+def patient_alerts(store: Store, device: str | None = None) -> pd.DataFrame:
+    """Alerts (of one device, or all), oldest first, with UTC ``opened`` / ``closed``.
+
+    Columns: every field of an alert row (``docs/alerts.md``) plus ``opened``, ``closed``
+    and ``duration_min`` (NaN while open).
+    """
+    rows = store.list_alerts(device)
+    columns = [*AlertRow.__dataclass_fields__]
+    frame = pd.DataFrame([asdict(r) for r in rows], columns=columns)
+    frame["opened"] = _utc(frame["opened_ms"].astype("int64"))
+    closed = frame["closed_ms"].astype("Float64")
+    frame["closed"] = pd.to_datetime(closed, unit="ms", utc=True)
+    frame["duration_min"] = (closed - frame["opened_ms"]) / 60_000
+    return frame
+
+
+def patient_quality(store: Store, device: str | None = None) -> pd.DataFrame:
+    """Data-quality periods (sensor faults that suppressed alerts), oldest first."""
+    rows = store.list_quality_events(device)
+    frame = pd.DataFrame(
+        [asdict(r) for r in rows], columns=["id", "device", "fault", "opened_ms", "closed_ms"]
+    )
+    frame["opened"] = _utc(frame["opened_ms"].astype("int64"))
+    frame["closed"] = pd.to_datetime(frame["closed_ms"].astype("Float64"), unit="ms", utc=True)
+    return frame
+
+
+def alert_review(store: Store, alert_id: int, decision: str, note: str = "") -> AlertRow:
+    """Record a clinician's decision on an alert in the gateway store.
+
+    ``confirmed`` and ``dismissed`` reach the cloud with the next sync as training labels
+    (``docs/formats/aggregate_batch.md``).
+
+    Raises
+    ------
+    ValueError
+        ``decision`` is not one of :data:`REVIEW_DECISIONS`.
+    """
+    if decision not in REVIEW_DECISIONS:
+        raise ValueError(f"decision {decision!r}: use one of {', '.join(REVIEW_DECISIONS)}")
+    return store.set_alert_status(alert_id, decision, note)
