@@ -517,18 +517,17 @@ def _bucket_url(path: str, value: object) -> str:
     url = value.strip()
     if not url:
         return ""
-    # Only the shape is checked here (opening a gs:// bucket needs credentials, which
-    # the service resolves at start); wearable.buckets.bucket_open checks the rest.
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme not in ("", "gs", "file"):
+    # Imported here: the base config parse should not pull in bucket code it rarely needs.
+    from wearable.buckets import BucketConfigError, bucket_url_parse
+
+    try:
+        bucket_url_parse(url)  # checks the URL; opening it (credentials) is the service's job
+    except BucketConfigError as exc:
         raise ConfigError(
             path,
             value,
-            f"scheme {scheme}:// is not supported; use gs://bucket/prefix, file:///dir or a "
-            "directory path",
-        )
-    if scheme == "gs" and not re.match(r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/|$)", url):
-        raise ConfigError(path, value, "must be gs://<bucket-name>[/prefix]")
+            f"{exc}; for a GCS bucket write gs://<bucket-name>[/prefix], e.g. gs://bucket/prefix",
+        ) from None
     return url
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,43 @@ def _config_error(url: str, why: str) -> BucketConfigError:
     )
 
 
+@dataclass(frozen=True)
+class BucketLocation:
+    """Where a bucket URL points, checked but not opened (no I/O, no credentials).
+
+    ``path`` for a local directory; ``bucket`` and ``prefix`` for GCS.
+    """
+
+    url: str
+    path: Path | None = None
+    bucket: str = ""
+    prefix: str = ""
+
+
+def bucket_url_parse(url: str) -> BucketLocation:
+    """Check ``url`` and say where it points, without touching it (configuration checks).
+
+    Raises :class:`BucketConfigError` naming the URL and the accepted forms, as
+    :func:`bucket_open` does.
+
+    Examples
+    --------
+    >>> bucket_url_parse("gs://ward-7/site-a/").prefix
+    'site-a'
+    """
+    if not url or not url.strip():
+        raise _config_error(url, "it is empty")
+    match = _SCHEME.match(url)
+    if match is None:
+        return BucketLocation(url, path=Path(url).expanduser())
+    scheme = match.group(1).lower()
+    if scheme == "gs":
+        return _gcs_location(url)
+    if scheme == "file":
+        return BucketLocation(url, path=_file_url_path(url))
+    raise _config_error(url, f"scheme {scheme + ':'!r} is not supported")
+
+
 def bucket_open(url: str, *, retry_deadline_s: float = 60.0) -> Bucket:
     """Open the bucket that ``url`` names.
 
@@ -65,20 +103,20 @@ def bucket_open(url: str, *, retry_deadline_s: float = 60.0) -> Bucket:
     Raises :class:`BucketConfigError` naming the URL and the accepted forms for anything
     else (another scheme, ``gs://`` without a valid bucket name, an empty string).
     """
-    if not url or not url.strip():
-        raise _config_error(url, "it is empty")
-    match = _SCHEME.match(url)
-    if match is None:
-        return LocalBucket(Path(url).expanduser())
-    scheme = match.group(1).lower()
-    if scheme == "gs":
-        return _open_gcs(url, retry_deadline_s)
-    if scheme == "file":
-        return LocalBucket(_file_url_path(url))
-    raise _config_error(url, f"scheme {scheme + ':'!r} is not supported")
+    location = bucket_url_parse(url)
+    if location.path is not None:
+        return LocalBucket(location.path)
+    try:
+        from wearable.buckets.gcs import GcsBucket
+    except ImportError as exc:
+        raise _config_error(
+            url,
+            f"google-cloud-storage is not installed ({exc}); install the gateway or training extra",
+        ) from exc
+    return GcsBucket(location.bucket, location.prefix, retry_deadline_s=retry_deadline_s)
 
 
-def _open_gcs(url: str, retry_deadline_s: float) -> Bucket:
+def _gcs_location(url: str) -> BucketLocation:
     if url[:5].lower() != "gs://":
         raise _config_error(url, "a GCS URL starts with 'gs://'")
     rest = url[5:]
@@ -99,14 +137,7 @@ def _open_gcs(url: str, retry_deadline_s: float) -> Bucket:
             check_object_name(prefix)
         except BucketError as exc:
             raise _config_error(url, f"bad prefix: {exc}") from None
-    try:
-        from wearable.buckets.gcs import GcsBucket
-    except ImportError as exc:
-        raise _config_error(
-            url,
-            f"google-cloud-storage is not installed ({exc}); install the gateway or training extra",
-        ) from exc
-    return GcsBucket(bucket, prefix, retry_deadline_s=retry_deadline_s)
+    return BucketLocation(url, bucket=bucket, prefix=prefix)
 
 
 def _file_url_path(url: str) -> Path:
@@ -142,6 +173,7 @@ __all__ = [
     "Bucket",
     "BucketConfigError",
     "BucketError",
+    "BucketLocation",
     "BucketUnavailable",
     "Created",
     "GcsBucket",
@@ -151,5 +183,6 @@ __all__ = [
     "ObjectInfo",
     "ObjectNotFound",
     "bucket_open",
+    "bucket_url_parse",
     "check_object_name",
 ]
