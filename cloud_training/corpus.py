@@ -70,7 +70,9 @@ import numpy.typing as npt
 from cloud_training.npz import npz_bytes
 from wearable.buckets.base import Bucket, GenerationMismatch, ObjectConflict, ObjectNotFound
 from wearable.contracts.aggregate_batch import (
+    ALERT_STATUS_RANK,
     BATCH_FORMAT_VERSION,
+    BATCH_NAME,
     AggregateBatch,
     BatchKind,
     batch_decode,
@@ -103,17 +105,9 @@ NEGATIVE_OUTPUT_MAX = 0.1
 CONFIRMED = "confirmed"
 DISMISSED = "dismissed"
 
-# A batch name as the gateway writes it: kind, format version, UTC day, SHA-256 of bytes.
-_BATCH_NAME = re.compile(
-    rf"^(?P<kind>[a-z]+)/v{BATCH_FORMAT_VERSION}/(?P<day>\d{{4}}-\d{{2}}-\d{{2}})/"
-    r"(?P<sha>[0-9a-f]{64})\.json\.gz$"
-)
 _SHARD_NAME = re.compile(rf"^{re.escape(SHARD_PREFIX)}(?P<sha>[0-9a-f]{{64}})\.npz$")
 # Fixed zip entry time (the earliest a zip can hold): entries would otherwise carry the
 # wall clock, and the shard's name is the hash of its bytes.
-# Tie-break among revisions of one alert in the same shard (batch order inside a shard
-# is by name, i.e. by hash, not by time): a verdict is the later step of the lifecycle.
-_STATUS_RANK = {"open": 0, "acknowledged": 1, CONFIRMED: 2, DISMISSED: 2}
 # Window columns as stored in a shard, and their dtypes.
 _WINDOW_INTS: Mapping[str, type[np.integer[Any]]] = {
     "w_weight": np.int32,
@@ -340,7 +334,7 @@ class _Listed:
         # Oldest first: by the day in the name, then the name. Names that do not parse
         # have no day and sort first, so they are quarantined promptly.
         first = self.names[0]
-        match = _BATCH_NAME.match(first)
+        match = BATCH_NAME.match(first)
         return (match.group("day") if match else "", first)
 
 
@@ -348,7 +342,7 @@ def _list_batches(bucket: Bucket) -> list[_Listed]:
     names: dict[str, list[str]] = {}
     for kind in INGESTED_KINDS:
         for info in bucket.list(f"{kind.value}/v{BATCH_FORMAT_VERSION}/"):
-            match = _BATCH_NAME.match(info.name)
+            match = BATCH_NAME.match(info.name)
             # An unparseable name has no id: it is its own key (never a 64-hex string).
             key = match.group("sha") if match else info.name
             names.setdefault(key, []).append(info.name)
@@ -357,13 +351,13 @@ def _list_batches(bucket: Bucket) -> list[_Listed]:
 
 
 def _name_order(name: str) -> tuple[str, str]:
-    match = _BATCH_NAME.match(name)
+    match = BATCH_NAME.match(name)
     return (match.group("day") if match else "", name)
 
 
 def _batch_check(name: str, data: bytes) -> AggregateBatch | str:
     """The decoded batch, or why it cannot be ingested."""
-    match = _BATCH_NAME.match(name)
+    match = BATCH_NAME.match(name)
     if match is None:
         return (
             f"object name does not match <kind>/v{BATCH_FORMAT_VERSION}/<YYYY-MM-DD>/"
@@ -719,7 +713,9 @@ def _alerts_latest(alerts: CorpusAlerts, shard: npt.NDArray[np.int64]) -> Corpus
     n = len(alerts)
     if n == 0:
         return alerts
-    rank = np.array([_STATUS_RANK.get(s, 0) for s in alerts.status.tolist()], dtype=np.int64)
+    # Tie-break among revisions in one shard (batch order inside a shard is by name, i.e.
+    # by hash, not by time): a verdict is the later step of the lifecycle.
+    rank = np.array([ALERT_STATUS_RANK.get(s, 0) for s in alerts.status.tolist()], dtype=np.int64)
     closed = (alerts.duration_min >= 0).astype(np.int64)
     # lexsort: the last key is the primary one.
     order = np.lexsort((np.arange(n), rank, shard, closed, alerts.alert))

@@ -51,6 +51,21 @@ _MAX_CODE = 65534
 #: The data-quality faults summarised per hour, in bitmask order.
 FAULT_KINDS: tuple[str, ...] = ("off_wrist", "dropout", "flat_line", "motion_artifact")
 
+#: An object name as :func:`batch_object_name` writes it: kind, format version, UTC day,
+#: SHA-256 of the bytes.
+BATCH_NAME = re.compile(
+    rf"^(?P<kind>[a-z]+)/v{BATCH_FORMAT_VERSION}/(?P<day>\d{{4}}-\d{{2}}-\d{{2}})/"
+    r"(?P<sha>[0-9a-f]{64})\.json\.gz$"
+)
+#: Where an alert status is in the lifecycle: among revisions of one alert with nothing
+#: else to order them, the higher rank is the later one (a verdict comes last).
+ALERT_STATUS_RANK: Mapping[str, int] = {
+    "open": 0,
+    "acknowledged": 1,
+    "confirmed": 2,
+    "dismissed": 2,
+}
+
 _PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
 _MODEL_VERSION = re.compile(r"^[A-Za-z0-9._+-]{1,64}$")
 
