@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     from cloud_training import cli as train_cli
     from firmware_sim import cli as sim_cli
     from gateway import cli as gateway_cli
-    from wearable import demo, keys_cli
+    from wearable import demo, export_cli, keys_cli
     from wearable.evaluation import cli as eval_cli
 
     parser = argparse.ArgumentParser(
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_cli.register(commands)
     keys_cli.register(commands)
     train_cli.register(commands)
+    export_cli.register(commands)
     return parser
 
 
