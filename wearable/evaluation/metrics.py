@@ -325,6 +325,31 @@ def _match(
     return matched_by, outcome
 
 
+def alert_outcomes(
+    episodes: Iterable[TruthEpisode],
+    alerts: Sequence[ScoredAlert],
+    tolerances: MatchTolerances | None = None,
+) -> list[str]:
+    """Per alert, in input order: ``"true"``, ``"duplicate"`` or ``"false"``.
+
+    The assignment :func:`evaluate` scores with (sensor faults are not episodes an alert
+    can match). What a clinician who knew the ground truth would conclude: a true alert
+    is confirmed, a false one dismissed.
+
+    Examples
+    --------
+    >>> episodes = [TruthEpisode("w1", "fall", 600_000, 660_000, is_fault=False)]
+    >>> alerts = [
+    ...     ScoredAlert("w1", "fall", 610_000, 600_000, 610_000, closed_ms=None),
+    ...     ScoredAlert("w2", "fall", 610_000, 600_000, 610_000, closed_ms=None),
+    ... ]
+    >>> alert_outcomes(episodes, alerts)
+    ['true', 'false']
+    """
+    medical = [e for e in episodes if not e.is_fault]
+    return _match(medical, list(alerts), tolerances or MatchTolerances())[1]
+
+
 def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 

@@ -75,7 +75,9 @@ def _run_planned_watch(
     )
 
 
-def _episodes(scenario: Scenario, seed: int, duration_s: int) -> list[TruthEpisode]:
+def scenario_episodes(scenario: Scenario, seed: int, duration_s: int) -> list[TruthEpisode]:
+    """The ground truth of a scenario run: every episode and fault of every watch that
+    begins before ``duration_s``, clipped to it, on the gateway's time axis (Unix ms)."""
     base_ms = round(scenario.start_epoch_s * 1000)
     out = []
     for plan in scenario.plan(seed):
@@ -173,7 +175,9 @@ def evaluate_scenario(
     runs.sort(key=lambda r: r.device)
     user_days = scenario.watches * duration / 86_400
     windows = [w for r in runs for w in r.outcomes]
-    result = evaluate(_episodes(scenario, used_seed, duration), _alerts(runs), windows, user_days)
+    result = evaluate(
+        scenario_episodes(scenario, used_seed, duration), _alerts(runs), windows, user_days
+    )
     loaded = model_load(model)
     report: dict[str, Any] = {
         "scenario": scenario.name,
