@@ -217,6 +217,19 @@ class Gateway:
                 return None
         return self._sync_engine.run_once(flush=flush)
 
+    async def sync_now(self, *, flush: bool = False) -> CycleReport | None:
+        """Run one sync cycle now, in the sync thread, and swap in a delivered model.
+
+        ``flush`` batches every window summary not yet batched, whatever its age (a
+        gateway about to go offline, or the demo handing its data to the training job).
+        """
+        loop = asyncio.get_running_loop()
+        report = await loop.run_in_executor(self._sync_thread, lambda: self.sync_once(flush=flush))
+        if report is not None:
+            self.last_sync = report
+            self._swap_model(report.model)
+        return report
+
     def _counters(self) -> dict[str, int | float | str]:
         """Service counters for the diagnostics batch: counts, never device identifiers."""
         counters: dict[str, int | float | str] = {
@@ -236,16 +249,13 @@ class Gateway:
 
     async def _sync_loop(self) -> None:
         """A sync cycle every ``sync.interval_s``; a delivered model is swapped in here."""
-        loop = asyncio.get_running_loop()
         while not self.stop_event.is_set():
             try:
-                report = await loop.run_in_executor(self._sync_thread, self.sync_once)
+                report = await self.sync_now()
             except Exception:
                 logger.exception("sync cycle failed; retrying at the next interval")
                 report = None
             if report is not None:
-                self.last_sync = report
-                self._swap_model(report.model)
                 logger.info("sync cycle", extra={"sync": report.as_dict()})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), self.config.sync.interval_s)

@@ -209,6 +209,15 @@ class StoreUsage:
 
 
 @dataclass(frozen=True)
+class RecordTotals:
+    """What :meth:`Store.record_totals` counts."""
+
+    rows: int
+    duplicates: int
+    payload_bytes: int
+
+
+@dataclass(frozen=True)
 class StreamHorizon:
     """How far one stream's stored data reaches (aligned time, Unix ms).
 
@@ -957,6 +966,24 @@ class Store(SyncTablesMixin):
             "SELECT seq FROM records WHERE device = ? AND stream = ?", known[0]
         )
         return {int(seq) for (seq,) in rows}
+
+    def record_totals(self) -> RecordTotals:
+        """Rows, distinct contents and payload bytes of every stored record (for evidence).
+
+        ``duplicates`` counts rows whose device, stream, watch time and payload equal an
+        earlier row's under another sequence number: the same reading stored twice.
+        """
+        self.flush()
+        rows, distinct, payload = (
+            self._connection()
+            .execute(
+                "SELECT COUNT(*), "
+                "(SELECT COUNT(*) FROM (SELECT DISTINCT device, stream, watch_time_ms, payload "
+                "FROM records)), COALESCE(SUM(LENGTH(payload)), 0) FROM records"
+            )
+            .fetchone()
+        )
+        return RecordTotals(int(rows), int(rows) - int(distinct), int(payload))
 
     def iter_records(
         self, device: str | None = None, stream: Stream | None = None, batch: int = 5000
