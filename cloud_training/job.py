@@ -46,7 +46,13 @@ import numpy.typing as npt
 
 from cloud_training.cohort import cohort_load
 from cloud_training.corpus import corpus_ingest, corpus_load, weak_labels
-from cloud_training.gate import GateDecision, TypeScore, gate_decide, gate_scores
+from cloud_training.gate import (
+    GateDecision,
+    TypeScore,
+    gate_decide,
+    gate_scores,
+    recall_at_fpr,
+)
 from wearable.buckets.base import Bucket, ObjectNotFound
 from wearable.contracts.anomalies import ANOMALY_TYPES
 from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
@@ -317,20 +323,25 @@ def job_run(
     def judge() -> tuple[GateDecision, str]:
         serving = _serving_release(bucket) or _shipped_baseline()
         version, champion_bytes, champion_thresholds = serving
-        new = gate_scores(
-            tflite_scores(model_bytes, validation.X), validation.Y, thresholds, validation.fault
-        )
+        challenger_scores = tflite_scores(model_bytes, validation.X)
+        new = gate_scores(challenger_scores, validation.Y, thresholds, validation.fault)
         old = gate_scores(
             tflite_scores(champion_bytes, validation.X),
             validation.Y,
             champion_thresholds,
             validation.fault,
         )
-        return gate_decide(new, old), version
+        matched = recall_at_fpr(
+            challenger_scores, validation.Y, {t: s.fpr for t, s in old.items()}, validation.fault
+        )
+        report.gate["matched_recall"] = {t: round(v, 4) for t, v in matched.items()}
+        decision = gate_decide(new, old, matched_recall=matched, fpr_budget=settings.target_fpr)
+        return decision, version
 
     decision, serving_version = watch.run("gate", judge)
     report.serving_version = serving_version
     report.gate = {
+        **report.gate,
         "passed": decision.passed,
         "reasons": list(decision.reasons),
         "challenger": _scores_dict(decision.challenger),
