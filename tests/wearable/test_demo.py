@@ -1,48 +1,125 @@
+"""``wearable demo``: the whole loop, and the pieces it is made of."""
+
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from gateway.store.store import Store
+from wearable.demo.clinician import clinician_review
+from wearable.demo.workspace import MARKER, WorkspaceError, workspace_prepare
+from wearable.evaluation.metrics import TruthEpisode
+
+#: The keys the issue asks ``wearable demo --json`` for.
+REQUIRED = {
+    "watches",
+    "simulated_seconds",
+    "records_sent",
+    "records_stored",
+    "records_lost",
+    "records_duplicated",
+    "alerts",
+    "per_type",
+    "uploaded_bytes",
+    "raw_bytes",
+    "model_version_start",
+    "model_version_end",
+    "wall_seconds",
+}
+
 
 @pytest.mark.e2e
-def test_quick_demo_stores_every_record_it_sent() -> None:
+def test_quick_demo_runs_the_whole_loop(tmp_path: Path) -> None:
+    # The first 100 minutes of examples/demo.toml at 60x: 6 watches, one episode of each
+    # type, four kinds of sensor fault, a dropped link; at 50 min the clinician reviews
+    # and the training job runs.
+    out = tmp_path / "demo-run"
     result = subprocess.run(
-        [sys.executable, "-m", "wearable.cli", "demo", "--quick", "--json", "--speed", "30"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads(result.stdout)
-    assert summary["watches"] == 3
-    assert summary["simulated_seconds"] == 120
-    assert summary["records_sent"] >= 3 * 120 * 3
-    assert summary["records_stored"] == summary["records_sent"]
-    assert summary["records_lost"] == 0
-    assert all(w["rejected"] == 0 and w["gaps"] == 0 for w in summary["per_watch"])
-
-
-@pytest.mark.e2e
-def test_demo_raises_the_scenario_alerts_and_only_a_data_quality_event_for_the_fault() -> None:
-    # examples/quick.toml: tachycardia on watch 0 from 2 to 7 min, a fall on watch 1 at
-    # 4 min, watch 2 off the wrist from 3 to 5 min; 10 simulated minutes.
-    result = subprocess.run(
-        [sys.executable, "-m", "wearable.cli", "demo", "--json", "--speed", "30"],
+        [sys.executable, "-m", "wearable.cli", "demo", "--quick", "--json", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=600,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
-    assert summary["records_lost"] == 0
-    watch0, watch1, watch2 = (w["address"] for w in summary["per_watch"])
-    alerts = {(a["device"], a["type"]): a for a in summary["alerts"]}
-    assert set(alerts) == {(watch0, "tachycardia"), (watch1, "fall")}
-    assert 120 < alerts[(watch0, "tachycardia")]["opened_s"] <= 120 + 180
-    assert 240 < alerts[(watch1, "fall")]["opened_s"] <= 240 + 120
-    assert all(a["model_version"] == "baseline-1" for a in summary["alerts"])
-    faults = [(q["device"], q["fault"]) for q in summary["data_quality_events"]]
-    assert (watch2, "off_wrist") in faults
+    assert summary.keys() >= REQUIRED
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert (summary["watches"], summary["simulated_seconds"]) == (6, 6000)
+    # Nothing lost or duplicated between the watches and the store.
+    assert summary["records_sent"] >= 6 * 6000 * 2.9  # ~3 records/s, less in faults
+    assert summary["records_stored"] == summary["records_sent"]
+    assert summary["records_lost"] == summary["records_duplicated"] == 0
+    assert summary["medical_alerts_during_faults"] == 0
+    assert set(summary["per_type"]) == {
+        "tachycardia",
+        "bradycardia",
+        "af",
+        "desaturation",
+        "fever",
+        "fall",
+    }
+    for kind in ("tachycardia", "bradycardia", "af", "desaturation", "fall"):
+        assert summary["per_type"][kind]["episodes"] == 1
+        assert summary["per_type"][kind]["recall"] == 1.0, kind
+    assert summary["per_type"]["fever"]["episodes"] == 1
+    # Aggregates, not records, left the gateway.
+    assert 0 < summary["uploaded_bytes"] < summary["raw_bytes"] / 50
+    # The loop: the first release served; the clinician's verdicts and the aggregates
+    # reached the job; what the gate decided is what the gateway serves at the end.
+    # (Runs differ: docs/demo.md has how often the job published, and why.)
+    assert summary["model_version_start"] == "starter-1"
+    assert summary["review"]["confirmed"] >= 4
+    training = summary["training"]
+    assert training["outcome"] in ("published", "not_better"), training
+    job = json.loads((out / "train" / "job.json").read_text())
+    assert job["ingest"]["new_batches"] > 0 and job["data"]["fleet_windows"] > 50
+    assert sum(job["data"]["fleet_labelled_positive"].values()) > 0
+    if training["outcome"] == "published":
+        assert summary["model_version_end"] == training["version"]
+        [_, change] = summary["model_changes"]
+        assert change["at_s"] >= training["started_at_s"]
+        assert summary["by_model"][training["version"]]["alerts"] > 0
+    else:
+        assert summary["model_version_end"] == "starter-1"
+        assert training["gate"]["reasons"]
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 2
+    assert (out / "bucket" / "models" / "current.json").exists()
+
+
+def test_the_workspace_never_deletes_what_the_demo_did_not_make(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(WorkspaceError, match="non-empty directory the demo did not make"):
+        workspace_prepare(mine)
+    assert (mine / "notes.txt").read_text() == "keep me"
+    space, public = workspace_prepare(tmp_path / "demo")
+    assert (space.root / MARKER).exists() and len(public) == 44
+    assert (space.bucket / "cohorts" / "train" / "index.json").exists()
+    assert space.private_key.stat().st_mode & 0o077 == 0
+    # A second run replaces the first one's directory.
+    (space.root / "old.txt").write_text("from the last run")
+    again, _ = workspace_prepare(tmp_path / "demo")
+    assert not (again.root / "old.txt").exists()
+
+
+def test_the_clinician_confirms_true_alerts_and_dismisses_the_rest(tmp_path: Path) -> None:
+    t0 = 1_767_600_000_000
+    with Store(tmp_path / "gateway.sqlite") as store:
+        for device in ("A", "B"):
+            store.upsert_device(device)
+        true = store.add_alert("A", "fall", "critical", t0 + 60_000, t0, t0 + 60_000, 1.0, None)
+        false = store.add_alert("B", "fall", "critical", t0 + 60_000, t0, t0 + 60_000, 1.0, None)
+        episodes = [TruthEpisode("A", "fall", t0, t0 + 600_000, is_fault=False)]
+        review = clinician_review(store, episodes)
+        assert (review.confirmed, review.dismissed) == (1, 1)
+        status = {a.id: a.status for a in store.list_alerts()}
+        assert status == {true: "confirmed", false: "dismissed"}
+        # A second round changes nothing already decided.
+        again = clinician_review(store, episodes)
+        assert (again.confirmed, again.dismissed) == (0, 0)
