@@ -294,7 +294,7 @@ def test_sampled_episodes_are_clipped_but_keep_their_minimum() -> None:
 # --------------------------------------------------------------------------- examples
 
 
-@pytest.mark.parametrize("name", ["quick", "ward", "eval", "week", "train"])
+@pytest.mark.parametrize("name", ["quick", "ward", "eval", "week", "train", "demo"])
 def test_examples_load_and_plan(name: str) -> None:
     s = example(name)
     assert s.name == name
@@ -306,7 +306,21 @@ def test_examples_load_and_plan(name: str) -> None:
 
 
 def test_all_example_files_are_tested() -> None:
-    assert {p.stem for p in EXAMPLES.glob("*.toml")} == {"quick", "ward", "eval", "week", "train"}
+    names = {p.stem for p in EXAMPLES.glob("*.toml")}
+    assert names == {"quick", "ward", "eval", "week", "train", "demo"}
+
+
+def test_demo_example_has_every_kind_in_each_half() -> None:
+    s, plans = example("demo"), example_plans("demo")
+    assert (s.watches, s.duration_s) == (6, 3 * 3600)
+    episodes = [e for p in plans for e in p.episodes]
+    assert {e.kind for e in episodes} >= set(AnomalyKind)
+    faults = {e.kind.value for e in episodes if e.is_fault}
+    assert faults == {"off_wrist", "flat_line", "motion_artifact", "data_gap"}
+    # Every acute type also starts in the second half, under the delivered model.
+    late = {e.kind.value for e in episodes if e.onset_s >= s.duration_s / 2 and not e.is_fault}
+    assert late == {"tachycardia", "bradycardia", "af", "desaturation", "fall"}
+    assert sorted(e.kind for p in plans for e in p.link_events) == ["drop", "out_of_range"]
 
 
 def test_quick_example() -> None:
