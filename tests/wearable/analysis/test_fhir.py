@@ -14,11 +14,6 @@ from fhirclient.models.bundle import Bundle
 from fhirclient.models.fhirabstractbase import FHIRValidationError
 from fhirclient.models.observation import Observation
 
-from firmware_sim.cohort import build_firmware, identity_of
-from firmware_sim.scenario import parse_scenario
-from gateway.detection.engine import Detector
-from gateway.detection.model_file import model_load
-from gateway.ingest import Ingestor
 from gateway.store.store import Store
 from wearable.analysis.fhir import (
     ALERT_TYPE_SYSTEM,
@@ -29,8 +24,8 @@ from wearable.analysis.fhir import (
     fhir_validate,
 )
 from wearable.analysis.patient import alert_review, patient_alerts, patient_windows
-from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
-from wearable.contracts.streams import Stream
+
+from ._patient_store import patient_store_build
 
 SCENARIO = """
 [scenario]
@@ -63,20 +58,7 @@ UCUM = "http://unitsofmeasure.org"
 
 def build_store(path: Path) -> str:
     """Simulate, ingest and assess the scenario as the gateway does; return the address."""
-    scenario = parse_scenario(SCENARIO)
-    start_ms = round(scenario.start_epoch_s * 1000)
-    [plan] = scenario.plan()
-    device = identity_of(plan).address
-    now = [start_ms]
-    with Store(path) as store:
-        ingestor = Ingestor(store, batch_max=5000, clock=lambda: now[0])
-        ingestor.state(device).live_from = {stream: 0 for stream in Stream}
-        for item in build_firmware(plan, scenario).advance(scenario.duration_s):
-            now[0] = start_ms + round(item.true_time_s * 1000) + 40
-            ingestor.on_notification(device, RECORD_CHAR_BY_STREAM[item.stream], bytes(item.record))
-        ingestor.flush()
-        Detector(store, model_load(None)).run_until_idle()
-    return device
+    return patient_store_build(path, SCENARIO)[0]
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from firmware_sim.cohort import build_firmware, identity_of
-from firmware_sim.scenario import parse_scenario
-from gateway.detection.engine import Detector
-from gateway.detection.model_file import model_load
-from gateway.ingest import Ingestor
 from gateway.store.store import Store
 from wearable.analysis.patient import (
     UnknownDevice,
@@ -22,8 +17,8 @@ from wearable.analysis.patient import (
     patient_windows,
 )
 from wearable.contracts.features import FEATURE_NAMES
-from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
-from wearable.contracts.streams import Stream
+
+from ._patient_store import patient_store_build
 
 SCENARIO = """
 [scenario]
@@ -54,20 +49,8 @@ duration = "5min"
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]:
     """A 40-minute patient ingested and assessed like the gateway does."""
-    scenario = parse_scenario(SCENARIO)
-    start_ms = round(scenario.start_epoch_s * 1000)
     path = tmp_path_factory.mktemp("patient") / "gateway.sqlite"
-    [plan] = scenario.plan()
-    device = identity_of(plan).address
-    now = [start_ms]
-    with Store(path) as store:
-        ingestor = Ingestor(store, batch_max=5000, clock=lambda: now[0])
-        ingestor.state(device).live_from = {stream: 0 for stream in Stream}
-        for item in build_firmware(plan, scenario).advance(scenario.duration_s):
-            now[0] = start_ms + round(item.true_time_s * 1000) + 40
-            ingestor.on_notification(device, RECORD_CHAR_BY_STREAM[item.stream], bytes(item.record))
-        ingestor.flush()
-        Detector(store, model_load(None)).run_until_idle()
+    device, start_ms = patient_store_build(path, SCENARIO)
     return path, device, start_ms
 
 

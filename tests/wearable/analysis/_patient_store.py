@@ -1,0 +1,33 @@
+"""One simulated patient in a gateway store, ingested and assessed as the gateway does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from firmware_sim.cohort import build_firmware, identity_of
+from firmware_sim.scenario import parse_scenario
+from gateway.detection.engine import Detector
+from gateway.detection.model_file import model_load
+from gateway.ingest import Ingestor
+from gateway.store.store import Store
+from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
+from wearable.contracts.streams import Stream
+
+
+def patient_store_build(path: Path, scenario_toml: str) -> tuple[str, int]:
+    """Simulate a one-watch scenario into the store at ``path`` through the real Ingestor
+    and Detector (shipped model); return the watch's address and the start (Unix ms)."""
+    scenario = parse_scenario(scenario_toml)
+    start_ms = round(scenario.start_epoch_s * 1000)
+    [plan] = scenario.plan()
+    device = identity_of(plan).address
+    now = [start_ms]
+    with Store(path) as store:
+        ingestor = Ingestor(store, batch_max=5000, clock=lambda: now[0])
+        ingestor.state(device).live_from = {stream: 0 for stream in Stream}
+        for item in build_firmware(plan, scenario).advance(scenario.duration_s):
+            now[0] = start_ms + round(item.true_time_s * 1000) + 40
+            ingestor.on_notification(device, RECORD_CHAR_BY_STREAM[item.stream], bytes(item.record))
+        ingestor.flush()
+        Detector(store, model_load(None)).run_until_idle()
+    return device, start_ms
