@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from cloud_training.cohort import cohort_load
 from cloud_training.corpus import corpus_ingest, corpus_load, weak_labels
@@ -53,15 +54,17 @@ from cloud_training.gate import (
     gate_scores,
     recall_at_fpr,
 )
+from gateway.model_update.delivery import Refused, canary_check, manifest_check, model_check
 from wearable.buckets.base import Bucket, ObjectNotFound
 from wearable.contracts.anomalies import ANOMALY_TYPES
 from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
 from wearable.contracts.model_release import (
     POINTER_NAME,
-    manifest_decode,
     manifest_object,
     model_object,
+    pointer_for,
     pointer_parse,
+    signature_object,
 )
 
 log = logging.getLogger(__name__)
@@ -156,15 +159,40 @@ def _bar(done: int, total: int, width: int = 20) -> str:
     return "[" + "#" * filled + "." * (width - filled) + "]"
 
 
-def _serving_release(bucket: Bucket) -> tuple[str, bytes, npt.NDArray[np.float32]] | None:
-    """The bucket's current release: ``(version, model bytes, thresholds)``, or ``None``."""
+def serving_release(
+    bucket: Bucket, public_key: Ed25519PublicKey
+) -> tuple[tuple[str, bytes, npt.NDArray[np.float32]] | None, list[dict[str, str]]]:
+    """The release the gateways serve, ``(version, model bytes, thresholds)`` or ``None``,
+    and the newer releases skipped on the way to it (version, failed check, reason).
+
+    That is the newest release in the pointer and its history that passes every check a
+    gateway makes (``gateway.model_update.delivery``). A gateway refuses a broken release
+    and keeps its previous model, so judging a challenger against a broken current
+    release would compare it with a model no gateway runs, or crash on a corrupt
+    flatbuffer and leave the fleet stuck on the last good model.
+    """
     try:
         pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
     except ObjectNotFound:
-        return None
-    manifest = manifest_decode(bucket.read(manifest_object(pointer.version))[0])
-    model = bucket.read(model_object(pointer.version))[0]
-    return pointer.version, model, _thresholds(manifest)
+        return None, []
+    skipped: list[dict[str, str]] = []
+    for version in (pointer.version, *pointer.history):
+        try:
+            manifest_bytes = bucket.read(manifest_object(version))[0]
+            signature_info = bucket.stat(signature_object(version))
+            signature = bucket.read(signature_object(version))[0] if signature_info else None
+            named = pointer if version == pointer.version else pointer_for(version, manifest_bytes)
+            verified = manifest_check(named, manifest_bytes, signature, public_key)
+            model = bucket.read(model_object(version))[0]
+            model_check(verified, model)
+            canary_check(verified, model)
+        except ObjectNotFound as exc:
+            skipped.append({"version": version, "check": "missing", "reason": str(exc)})
+        except Refused as exc:
+            skipped.append({"version": version, "check": exc.check, "reason": str(exc)})
+        else:
+            return (version, model, _thresholds(verified.document)), skipped
+    return None, skipped
 
 
 def _shipped_baseline() -> tuple[str, bytes, npt.NDArray[np.float32]]:
@@ -321,7 +349,17 @@ def job_run(
         return _finish(bucket, report)
 
     def judge() -> tuple[GateDecision, str]:
-        serving = _serving_release(bucket) or _shipped_baseline()
+        release, skipped = serving_release(bucket, private_key.public_key())
+        for item in skipped:
+            log.warning(
+                "release %s is not the serving model (%s: %s); judging against an older one",
+                item["version"],
+                item["check"],
+                item["reason"],
+            )
+        if skipped:
+            report.gate["skipped_releases"] = skipped
+        serving = release or _shipped_baseline()
         version, champion_bytes, champion_thresholds = serving
         challenger_scores = tflite_scores(model_bytes, validation.X)
         new = gate_scores(challenger_scores, validation.Y, thresholds, validation.fault)

@@ -124,3 +124,40 @@ def test_rollback_without_history_says_so(
     with pytest.raises(SystemExit) as info:
         wearable_main(["train", "rollback", "--bucket", str(bucket_dir)])
     assert info.value.code == 1 and capsys.readouterr().err.startswith("wearable train:")
+
+
+def test_the_champion_is_the_newest_release_a_gateway_would_serve(tmp_path: Path) -> None:
+    from importlib import resources
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from cloud_training.job import serving_release
+    from cloud_training.publish import release_publish
+    from wearable.contracts.model_release import model_object
+
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    key = Ed25519PrivateKey.generate()
+    assert serving_release(bucket, key.public_key()) == (None, [])
+    package = resources.files("gateway").joinpath("models")
+    model = package.joinpath("baseline.tflite").read_bytes()
+    manifest = json.loads(package.joinpath("baseline.json").read_text("utf-8"))
+    release_publish(bucket, model, {**manifest, "version": "good-1"}, key)
+    release_publish(bucket, model, {**manifest, "version": "bad-2"}, key)
+    # The newest release's model is damaged in storage: every gateway refuses it and
+    # keeps serving good-1, so good-1 is the model to beat.
+    info = bucket.stat(model_object("bad-2"))
+    assert info is not None
+    damaged = model[:-1] + bytes([model[-1] ^ 1])
+    bucket.replace(model_object("bad-2"), damaged, if_generation=info.generation)
+
+    release, skipped = serving_release(bucket, key.public_key())
+
+    assert release is not None
+    version, champion, thresholds = release
+    assert (version, champion) == ("good-1", model)
+    assert list(thresholds) == pytest.approx(list(manifest["thresholds"].values()))
+    assert [(s["version"], s["check"]) for s in skipped] == [("bad-2", "model_sha256")]
+    # Signed by another key: nothing this job would sign is serving.
+    release, skipped = serving_release(bucket, Ed25519PrivateKey.generate().public_key())
+    assert release is None
+    assert [s["check"] for s in skipped] == ["signature", "signature"]
