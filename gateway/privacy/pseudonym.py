@@ -52,6 +52,15 @@ class PseudonymKey:
         """A pseudonymous id for one alert, stable across its status changes."""
         return self._mac("alert", address.upper(), str(alert_id))[:24]
 
+    def windows(self, address: str, first_start_ms: int, last_start_ms: int, count: int) -> str:
+        """An opaque id for one batch of a device's windows: 24 hex digits.
+
+        The same windows always get the same id (a batch rebuilt after a crash has the
+        same bytes), different windows a different one; the cloud learns nothing from it.
+        """
+        parts = (address.upper(), str(first_start_ms), str(last_start_ms), str(count))
+        return self._mac("windows", *parts)[:24]
+
     def gateway(self) -> str:
         """The pseudonym of this gateway install (diagnostics batches)."""
         return self._mac("gateway")[:32]

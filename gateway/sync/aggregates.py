@@ -105,6 +105,12 @@ def windows_batches(
             windows=table,
             hours=tuple(hours),
             noise=noise,
+            windows_id=key.windows(
+                device,
+                min(w.summary.start_ms for w in rows),
+                max(w.summary.start_ms for w in rows),
+                len(rows),
+            ),
         )
         out.append(
             DeviceBatch(

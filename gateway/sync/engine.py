@@ -330,6 +330,7 @@ class SyncEngine:
                 hours=batch.hours,
                 noise=batch.noise,
                 windows=WindowRows.empty(),
+                windows_id=batch.windows_id,
             )
             data = batch_encode(small)
             hour = min(h.hour for h in batch.hours) if batch.hours else hour_of(item.created_ms)

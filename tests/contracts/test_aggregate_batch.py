@@ -179,3 +179,24 @@ def test_codecs_cover_every_feature_in_schema_order() -> None:
 def test_docstring_examples() -> None:
     result = doctest.testmod(aggregate_batch)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_windows_id_round_trips_and_is_optional() -> None:
+    hours = (HourSummary(472222, 2, 0, {}),)
+    plain = AggregateBatch(BatchKind.AGGREGATES, "a" * 32, hours=hours)
+    named = AggregateBatch(BatchKind.AGGREGATES, "a" * 32, hours=hours, windows_id="b" * 24)
+    decoded = batch_decode(batch_encode(named))
+    assert (decoded.windows_id, decoded.hours) == ("b" * 24, hours)
+    # A batch written before the field existed reads back with no id.
+    assert "windows_id" not in json.loads(gzip.decompress(batch_encode(plain)))
+    assert batch_decode(batch_encode(plain)).windows_id == ""
+    # Equal counts, different windows: different bytes.
+    assert batch_encode(named) != batch_encode(plain)
+
+
+@pytest.mark.parametrize("bad", ["B" * 24, "b" * 23, 7])
+def test_a_malformed_windows_id_is_refused(bad: object) -> None:
+    doc = json.loads(gzip.decompress(batch_encode(AggregateBatch(BatchKind.AGGREGATES, "a" * 32))))
+    doc["windows_id"] = bad
+    with pytest.raises(BatchFormatError, match="windows_id"):
+        batch_decode(gzip.compress(json.dumps(doc).encode()))

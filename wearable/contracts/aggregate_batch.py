@@ -38,7 +38,9 @@ import numpy.typing as npt
 from wearable.contracts.anomalies import ANOMALY_TYPES
 from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
 
-#: Bumped on any change to the batch's fields, codecs or encoding.
+#: Bumped on any change to the batch's fields, codecs or encoding that a reader of the
+#: previous version would misread. An optional field such a reader ignores (``windows_id``)
+#: does not bump it.
 BATCH_FORMAT_VERSION = 1
 #: The ``format`` field of every batch.
 BATCH_FORMAT = "wearable.aggregate_batch"
@@ -67,6 +69,7 @@ ALERT_STATUS_RANK: Mapping[str, int] = {
 }
 
 _PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
+_WINDOWS_ID = re.compile(r"^[0-9a-f]{24}$")
 _MODEL_VERSION = re.compile(r"^[A-Za-z0-9._+-]{1,64}$")
 
 
@@ -277,6 +280,12 @@ class AggregateBatch:
     alerts: tuple[AlertOutcome, ...] = ()
     diagnostics: Mapping[str, int | float | str] = field(default_factory=dict)
     noise: PrivacyNoise | None = None
+    #: Opaque id of the windows an aggregates batch summarises (24 hex digits, keyed by
+    #: the gateway's pseudonym key; ``""`` for other kinds). Batch names and the
+    #: training corpus identify a batch by the hash of its bytes, so without it two
+    #: batches of the same person and hour with equal counts and no sampled rows would
+    #: be one batch, and the second one's windows would never arrive.
+    windows_id: str = ""
 
 
 def _columns(codes: npt.NDArray[np.uint16], names: Sequence[str]) -> dict[str, list[int]]:
@@ -289,6 +298,8 @@ def _columns(codes: npt.NDArray[np.uint16], names: Sequence[str]) -> dict[str, l
 def _document(batch: AggregateBatch) -> dict[str, Any]:
     if not _PSEUDONYM.match(batch.pseudonym):
         raise BatchFormatError("pseudonym", "must be 32 lowercase hex digits")
+    if batch.windows_id and not _WINDOWS_ID.match(batch.windows_id):
+        raise BatchFormatError("windows_id", "must be 24 lowercase hex digits")
     for version in batch.models:
         if not _MODEL_VERSION.match(version):
             raise BatchFormatError("models", f"bad model version {version!r}")
@@ -349,6 +360,8 @@ def _document(batch: AggregateBatch) -> dict[str, Any]:
             "sensitivity": batch.noise.sensitivity,
         },
     }
+    if batch.windows_id:
+        doc["windows_id"] = batch.windows_id
     return doc
 
 
@@ -522,4 +535,9 @@ def batch_decode(data: bytes) -> AggregateBatch:
     diagnostics = _get(doc, "diagnostics", dict)
     if any(isinstance(v, float) and not math.isfinite(v) for v in diagnostics.values()):
         raise BatchFormatError("diagnostics", "values must be finite")
-    return AggregateBatch(kind, pseudonym, models, rows, hours, alerts, diagnostics, noise)
+    windows_id = doc.get("windows_id", "")
+    if not isinstance(windows_id, str) or (windows_id and not _WINDOWS_ID.match(windows_id)):
+        raise BatchFormatError("windows_id", "must be 24 lowercase hex digits")
+    return AggregateBatch(
+        kind, pseudonym, models, rows, hours, alerts, diagnostics, noise, windows_id
+    )

@@ -346,3 +346,44 @@ def test_a_bucket_configuration_error_quarantines_nothing(tmp_path: Path) -> Non
         assert report.error and "GOOGLE_APPLICATION_CREDENTIALS" in report.error
         items = store.outbox_items()
         assert len(items) == 2 and not any(i.failed or i.attempts for i in items)
+
+
+def test_two_batches_with_equal_counts_both_arrive(tmp_path: Path) -> None:
+    """Found by benchmarks/bench_chaos.py: with batches shorter than an hour, two batches
+    of one person and hour with the same counts and no sampled rows encoded to the same
+    bytes, hence the same object name; the second was taken for a retry of the first and
+    its windows never arrived (50 of 192 windows in a 24-minute run)."""
+    import numpy as np
+
+    from gateway.store.outbox import WindowSummary
+    from wearable.contracts.anomalies import ANOMALY_TYPES
+    from wearable.contracts.features import FEATURE_NAMES
+
+    def unremarkable(start_ms: int) -> WindowSummary:
+        return WindowSummary(
+            start_ms,
+            "baseline-1",
+            np.full(len(FEATURE_NAMES), 50.0, dtype=np.float32),
+            np.zeros(len(ANOMALY_TYPES), dtype=np.float32),
+            rules=0,
+            faults=0,
+            notable=False,
+        )
+
+    clock = Clock(T0_MS + 10 * MINUTE_MS)
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    with Store(tmp_path / "gateway.sqlite") as store:
+        # sample_every = 1440: no unremarkable window is sampled, so a batch is its counts.
+        engine = _engine(store, bucket, clock, batch_interval_s=120.0, sample_every=1440)
+        for first in (0, 2):
+            windows = [unremarkable(T0_MS + (first + i) * MINUTE_MS) for i in range(2)]
+            until = T0_MS + (first + 2) * MINUTE_MS
+            store.save_detection_state(DEVICES[0], until, {}, windows=windows, assessed_ms=until)
+            assert engine.run_once(flush=True).built["aggregates"] == 1
+            clock.t_ms += 2 * MINUTE_MS
+        assert store.outbox_usage().total_items == 0
+
+    batches = [b for _, b in uploaded(bucket) if b.kind is BatchKind.AGGREGATES]
+    assert len(batches) == 2
+    assert batches[0].hours == batches[1].hours  # equal counts, different windows
+    assert sum(windows_by_hour(batches).values()) == 4
