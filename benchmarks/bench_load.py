@@ -23,12 +23,9 @@ Prints one JSON object. Linux only (/proc).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
 import json
 import os
 import platform
-import sqlite3
 import sys
 import tempfile
 import time
@@ -37,6 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_gateway_cpu import cpu_seconds, hub, rss_mb, spawn, stop
+from loop_evidence import bucket_contents, stored_keys, truth_keys, windows_assessed
 
 GATEWAY_TOML = """
 [ble]
@@ -53,58 +51,23 @@ batch_interval_s = 600.0
 """
 
 
-def truth_keys(truth: Path) -> set[tuple[str, str, int]]:
-    """(device, stream, sequence) of every record the watches produced."""
-    keys: set[tuple[str, str, int]] = set()
-    for path in truth.glob("*.csv"):
-        with path.open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                keys.add((row["device"], row["stream"], int(row["sequence"])))
-    return keys
-
-
-def stored_keys(store: Path) -> tuple[set[tuple[str, str, int]], int, int]:
-    """The store's (device, stream, sequence) set, its row count, and rows whose device,
-    stream, watch time and payload repeat another row's."""
-    from wearable.contracts.streams import Stream
-
-    names = {s.wire_id: s.value for s in Stream}
-    uri = f"file:{store}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
-        rows = db.execute(
-            "SELECT d.id, r.stream, r.seq FROM records r JOIN devices d ON d.key = r.device "
-            "UNION ALL SELECT d.id, i.stream, i.seq FROM inbox i JOIN devices d ON d.key = i.device"
-        ).fetchall()
-        [(distinct,)] = db.execute(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT device, stream, watch_time_ms, payload "
-            "FROM records)"
-        ).fetchall()
-        [(total,)] = db.execute("SELECT COUNT(*) FROM records").fetchall()
-    keys = {(device, names[stream], int(seq)) for device, stream, seq in rows}
-    return keys, len(rows), int(total) - int(distinct)
-
-
-def bucket_totals(bucket: Path) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for kind in ("aggregates", "alerts", "diagnostics"):
-        files = [p for p in (bucket / kind).rglob("*") if p.is_file()]
-        out[f"{kind}_objects"] = len(files)
-        out[f"{kind}_bytes"] = sum(p.stat().st_size for p in files)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--watches", type=int, default=100)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--drain", type=float, default=600.0, help="seconds to catch up")
     args = parser.parse_args()
+    from wearable.buckets import bucket_open
+
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         work = Path(tmp)
         scenario = work / "load.toml"
         scenario.write_text(
             f'[scenario]\nname = "load"\nseed = 3\nwatches = {args.watches}\n'
             f"duration_s = {round(args.minutes * 60)}\n"
+            # Watch clocks start near the gateway's (as after a charge on the phone), so
+            # windows assessed can be counted from the first record's minute.
+            f'start = "{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}"\n'
         )
         bucket, store, truth = work / "bucket", work / "store" / "gateway.sqlite", work / "truth"
         config = work / "gateway.toml"
@@ -146,6 +109,7 @@ def main() -> None:
                 stop(farm)
         held, rows, duplicates = stored_keys(store)
         expected = truth_keys(truth)
+        assessed, pending = windows_assessed(store)
         result: dict[str, Any] = {
             "benchmark": "load",
             "date": time.strftime("%Y-%m-%d"),
@@ -162,7 +126,9 @@ def main() -> None:
             "rows_duplicated": duplicates,
             "drain_s": round(drain_s, 1),
             "store_bytes": store.stat().st_size,
-            **bucket_totals(bucket),
+            "windows_assessed": sum(assessed.values()),
+            "windows_not_yet_batched": sum(pending.values()),
+            **bucket_contents(bucket_open(str(bucket))),
         }
     print(json.dumps(result, indent=2))
 

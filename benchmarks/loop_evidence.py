@@ -1,0 +1,107 @@
+"""What the whole-loop benchmarks read back to prove nothing was lost or duplicated.
+
+The truth files the watches wrote, the gateway's store, and the bucket: each function
+reads one of them, never the gateway's own counters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+
+def truth_keys(truth: Path) -> set[tuple[str, str, int]]:
+    """(device, stream, sequence) of every record the watches produced."""
+    keys: set[tuple[str, str, int]] = set()
+    for path in truth.glob("*.csv"):
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                keys.add((row["device"], row["stream"], int(row["sequence"])))
+    return keys
+
+
+def stored_keys(store: Path) -> tuple[set[tuple[str, str, int]], int, int]:
+    """The store's (device, stream, sequence) set, its row count, and rows whose device,
+    stream, watch time and payload repeat another row's."""
+    from wearable.contracts.streams import Stream
+
+    names = {s.wire_id: s.value for s in Stream}
+    uri = f"file:{store}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        rows = db.execute(
+            "SELECT d.id, r.stream, r.seq FROM records r JOIN devices d ON d.key = r.device "
+            "UNION ALL SELECT d.id, i.stream, i.seq FROM inbox i JOIN devices d ON d.key = i.device"
+        ).fetchall()
+        [(distinct,)] = db.execute(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT device, stream, watch_time_ms, payload "
+            "FROM records)"
+        ).fetchall()
+        [(total,)] = db.execute("SELECT COUNT(*) FROM records").fetchall()
+    keys = {(device, names[stream], int(seq)) for device, stream, seq in rows}
+    return keys, len(rows), int(total) - int(distinct)
+
+
+def windows_assessed(store: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Per device: windows the detector has assessed, and those not yet in a batch.
+
+    Assessed = from the window holding the device's first record to ``processed_until``
+    (``gateway/detection/engine.py`` starts there and never assesses a window twice).
+    """
+    from gateway.store.store import Store
+    from wearable.contracts.streams import Stream
+
+    assessed: dict[str, int] = {}
+    with Store.open(store) as db:
+        for address in db.addresses():
+            state = db.detection_state(address)
+            firsts = [h.first_ms for s in Stream if (h := db.stream_horizon(address, s))]
+            if state is None or not firsts:
+                continue
+            first = min(firsts) // 60_000 * 60_000
+            assessed[address] = (state[0] - first) // 60_000
+    with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as conn:
+        pending = dict(
+            conn.execute(
+                "SELECT d.id, COUNT(*) FROM window_summaries w "
+                "JOIN devices d ON d.key = w.device GROUP BY d.id"
+            ).fetchall()
+        )
+    return assessed, pending
+
+
+def bucket_contents(bucket: Any) -> dict[str, Any]:
+    """Windows per pseudonym and hour, alert ids, objects by kind, read from the bucket."""
+    from wearable.contracts.aggregate_batch import BatchKind, batch_decode
+
+    windows: Counter[tuple[str, int]] = Counter()
+    alert_ids: set[str] = set()
+    kinds: Counter[str] = Counter()
+    releases = 0
+    for info in bucket.list():
+        if info.name.startswith(("cohorts/", "training/")):
+            continue
+        if info.name.startswith("models/"):
+            releases += 1
+            continue
+        batch = batch_decode(bucket.read(info.name)[0])
+        kinds[batch.kind.value] += 1
+        if batch.kind is BatchKind.AGGREGATES:
+            for hour in batch.hours:
+                windows[(batch.pseudonym, hour.hour)] += int(hour.windows)
+        for alert in batch.alerts:
+            alert_ids.add(alert.alert)
+    per_pseudonym: Counter[str] = Counter()
+    for (pseudonym, _), n in windows.items():
+        per_pseudonym[pseudonym] += n
+    return {
+        "objects": dict(kinds),
+        "release_objects": releases,
+        "windows_total": sum(windows.values()),
+        "windows_per_pseudonym": sorted(per_pseudonym.values()),
+        "max_windows_in_a_person_hour": max(windows.values(), default=0),
+        "alert_ids": len(alert_ids),
+    }
