@@ -20,8 +20,7 @@ from cloud_training.dataset import dataset_from_export
 from cloud_training.train import convert, parity, split_indices, train_model
 from firmware_sim.export import export_scenario
 from firmware_sim.scenario import load_scenario
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
+from wearable.contracts.model_release import manifest_header
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_SCENARIO = REPO / "examples" / "train.toml"
@@ -49,16 +48,9 @@ def build_baseline(out_dir: Path, scenario_path: Path = TRAIN_SCENARIO) -> dict[
             "refusing to ship this conversion"
         )
     manifest: dict[str, Any] = {
-        "version": VERSION,
+        **manifest_header(VERSION, thresholds),
         "sha256": hashlib.sha256(model_bytes).hexdigest(),
         "bytes": len(model_bytes),
-        "feature_schema_version": FEATURE_SCHEMA_VERSION,
-        "features": list(FEATURE_NAMES),
-        "window_s": WINDOW_S,
-        "outputs": list(ANOMALY_TYPES),
-        "thresholds": {
-            t: round(float(v), 6) for t, v in zip(ANOMALY_TYPES, thresholds, strict=True)
-        },
         "validation": {
             t: {k: round(float(v), 4) for k, v in vars(m).items()} for t, m in metrics.items()
         },

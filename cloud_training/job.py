@@ -57,9 +57,9 @@ from cloud_training.gate import (
 from gateway.model_update.delivery import Refused, canary_check, manifest_check, model_check
 from wearable.buckets.base import Bucket, ObjectNotFound
 from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
 from wearable.contracts.model_release import (
     POINTER_NAME,
+    manifest_header,
     manifest_object,
     model_object,
     pointer_for,
@@ -392,12 +392,7 @@ def job_run(
 
     version = "m-" + hashlib.sha256(model_bytes).hexdigest()[:12]
     manifest: dict[str, Any] = {
-        "version": version,
-        "feature_schema_version": FEATURE_SCHEMA_VERSION,
-        "features": list(FEATURE_NAMES),
-        "window_s": WINDOW_S,
-        "outputs": list(ANOMALY_TYPES),
-        "thresholds": report.training["thresholds"],
+        **manifest_header(version, thresholds),
         "validation": report.gate["challenger"],
         "parity": report.training["parity"],
         "training": {

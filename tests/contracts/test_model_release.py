@@ -23,6 +23,7 @@ from wearable.contracts.model_release import (
     canary_parse,
     keypair_generate,
     manifest_encode,
+    manifest_header,
     manifest_object,
     manifest_sign,
     manifest_verify,
@@ -170,3 +171,33 @@ def test_keys_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "refusing to overwrite" in capsys.readouterr().err
     assert private.read_bytes() == before
     assert public.read_text().strip() == line
+
+
+def test_manifest_header_is_what_the_shipped_baseline_declares() -> None:
+    import json
+    from importlib import resources
+
+    shipped = json.loads(
+        resources.files("gateway").joinpath("models", "baseline.json").read_text("utf-8")
+    )
+    header = manifest_header(shipped["version"], list(shipped["thresholds"].values()))
+    assert header == {key: shipped[key] for key in header}
+    assert set(header) == {
+        "version",
+        "feature_schema_version",
+        "features",
+        "window_s",
+        "outputs",
+        "thresholds",
+    }
+
+
+@pytest.mark.parametrize("thresholds", [[0.5] * 5, [[0.5] * 6]])
+def test_manifest_header_needs_one_threshold_per_type(thresholds: list[object]) -> None:
+    with pytest.raises(ReleaseError, match="one threshold per anomaly type"):
+        manifest_header("v1", thresholds)  # type: ignore[arg-type]
+
+
+def test_manifest_header_checks_the_version() -> None:
+    with pytest.raises(ReleaseError):
+        manifest_header("../escape", [0.5] * 6)

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES
+from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
 
 #: Every release object lives under this prefix.
 RELEASES_PREFIX = "models/releases/"
@@ -138,6 +138,38 @@ def signature_object(version: str) -> str:
 def sha256_hex(data: bytes) -> str:
     """Lower-case hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
+
+
+def manifest_header(version: str, thresholds: npt.ArrayLike) -> dict[str, Any]:
+    """The part of a release manifest that ties a model to this feature contract: version,
+    feature schema, feature names, window length, outputs, and per-type thresholds
+    (rounded to 6 decimals). Whoever trained the model adds its own validation, parity
+    and training blocks; ``sha256``, ``bytes`` and ``canary`` are filled in at publishing.
+
+    Raises
+    ------
+    ReleaseError
+        A bad version, or not one threshold per anomaly type.
+
+    Examples
+    --------
+    >>> header = manifest_header("v1", [0.5] * len(ANOMALY_TYPES))
+    >>> header["outputs"] == list(ANOMALY_TYPES), header["thresholds"]["fall"]
+    (True, 0.5)
+    """
+    values = np.asarray(thresholds, dtype=np.float64)
+    if values.shape != (len(ANOMALY_TYPES),):
+        raise ReleaseError(
+            f"need one threshold per anomaly type ({len(ANOMALY_TYPES)}), got shape {values.shape}"
+        )
+    return {
+        "version": version_check(version),
+        "feature_schema_version": FEATURE_SCHEMA_VERSION,
+        "features": list(FEATURE_NAMES),
+        "window_s": WINDOW_S,
+        "outputs": list(ANOMALY_TYPES),
+        "thresholds": {t: round(float(v), 6) for t, v in zip(ANOMALY_TYPES, values, strict=True)},
+    }
 
 
 def manifest_encode(manifest: dict[str, Any]) -> bytes:

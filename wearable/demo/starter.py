@@ -44,9 +44,7 @@ def starter_publish(
     from cloud_training.publish import release_publish
     from cloud_training.train import convert, parity, split_indices, train_model
     from wearable.buckets import bucket_open
-    from wearable.contracts.anomalies import ANOMALY_TYPES
-    from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
-    from wearable.contracts.model_release import private_key_load
+    from wearable.contracts.model_release import manifest_header, private_key_load
 
     bucket = bucket_open(bucket_url)
     cohort = cohort_load(bucket, "train")
@@ -57,14 +55,7 @@ def starter_publish(
     _, held_out = split_indices(len(X), 0.25, STARTER_SEED)
     check = parity(model, model_bytes, X[held_out], thresholds)
     manifest: dict[str, Any] = {
-        "version": STARTER_VERSION,
-        "feature_schema_version": FEATURE_SCHEMA_VERSION,
-        "features": list(FEATURE_NAMES),
-        "window_s": WINDOW_S,
-        "outputs": list(ANOMALY_TYPES),
-        "thresholds": {
-            t: round(float(v), 6) for t, v in zip(ANOMALY_TYPES, thresholds, strict=True)
-        },
+        **manifest_header(STARTER_VERSION, thresholds),
         "parity": {k: round(float(v), 6) for k, v in vars(check).items()},
         "training": {"cohort_hours": hours, "windows": int(first.sum()), "seed": STARTER_SEED},
     }
