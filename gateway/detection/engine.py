@@ -226,7 +226,7 @@ class Detector:
             lo = start - TEMP_CONTEXT_S * 1000 if stream is Stream.TEMPERATURE else start
             records.extend(self.store.records_between(device, stream, lo, until))
         # Records end before `until`; temperature reaches back before `start` for context.
-        windows = list(windows_from_records(records, start_ms=start))
+        windows = list(windows_from_records(records, start_ms=start, end_ms=until, device=device))
         vectors = features_extract_many(windows)
         # One batched model call per step; no model: the safety rules alone.
         outputs = None if self.model is None else self.model.runner.predict(vectors)

@@ -179,31 +179,43 @@ def _order(t: IntArray, seq: IntArray) -> IntArray:
 
 
 def _cut(
-    tables: _Tables, device: str, window_s: int, start_ms: int | None = None
+    tables: _Tables,
+    device: str,
+    window_s: int,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
 ) -> Iterator[WindowData]:
     if window_s <= 0 or window_s % 60:
         raise ValueError(f"window_s must be a positive multiple of 60, got {window_s}")
     wms = window_s * 1000
-    if start_ms is not None and start_ms % wms:
-        raise ValueError(f"start_ms must be a multiple of {wms}, got {start_ms}")
+    for name, value in (("start_ms", start_ms), ("end_ms", end_ms)):
+        if value is not None and value % wms:
+            raise ValueError(f"{name} must be a multiple of {wms}, got {value}")
     times = [tables.hr_t, tables.spo2_t, tables.temp_t, tables.acc_t]
-    if not any(t.size for t in times):
+    if start_ms is not None and end_ms is not None:
+        # Exactly these windows, empty ones at either end included.
+        base, n_win = start_ms, max(0, (end_ms - start_ms) // wms)
+    elif not any(t.size for t in times):
         return
-    t_min = min(int(t.min()) for t in times if t.size)
-    t_max = max(int(t.max()) for t in times if t.size)
-    base = (t_min // wms) * wms if start_ms is None else max((t_min // wms) * wms, start_ms)
-    if t_max < base:
+    else:
+        t_min = min(int(t.min()) for t in times if t.size)
+        t_max = max(int(t.max()) for t in times if t.size)
+        base = (t_min // wms) * wms if start_ms is None else max((t_min // wms) * wms, start_ms)
+        if t_max < base:
+            return
+        n_win = t_max // wms - base // wms + 1
+    if not n_win:
         return
-    n_win = t_max // wms - base // wms + 1
     n_s = n_win * window_s
 
     def second_of(t: IntArray) -> IntArray:
         return (t - base) // 1000
 
     def from_base(t: IntArray, seq: IntArray) -> IntArray:
-        # Samples before the first window are context only (temperature) or unused.
+        # Samples before the first window are context only (temperature) or unused;
+        # samples after the last are not this call's.
         o = _order(t, seq)
-        return o[t[o] >= base]
+        return o[(t[o] >= base) & (t[o] < base + n_s * 1000)]
 
     hr = np.full(n_s, np.nan)
     contact = np.zeros(n_s, dtype=np.bool_)
@@ -260,7 +272,11 @@ def _cut(
 
 
 def windows_from_records(
-    records: Iterable[IngestRecord], window_s: int = WINDOW_S, start_ms: int | None = None
+    records: Iterable[IngestRecord],
+    window_s: int = WINDOW_S,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    device: str | None = None,
 ) -> Iterator[WindowData]:
     """Cut one device's gateway records into windows aligned to multiples of ``window_s``.
 
@@ -280,6 +296,12 @@ def windows_from_records(
         Produce no window before this one (a multiple of ``window_s * 1000``): earlier
         records only give the temperature context. For incremental assessment, which
         reads 30 min of temperature before the first new window.
+    end_ms : int, optional
+        With ``start_ms``: produce exactly the windows from ``start_ms`` to this one
+        (exclusive), empty ones at either end included, so that a data gap at the end of
+        an assessment step is assessed (and flagged) like one in the middle.
+    device : str, optional
+        The device, for the empty windows of a range with no records at all.
 
     Yields
     ------
@@ -301,7 +323,9 @@ def windows_from_records(
     """
     rows = records if isinstance(records, list) else list(records)
     if not rows:
-        return iter(())
+        if device is None or start_ms is None or end_ms is None:
+            return iter(())
+        return _cut(_Builder().tables(), device, window_s, start_ms, end_ms)
     tables = _decode_batched(rows)
     if tables is None:
         # Several devices, or values numpy cannot hold: the per-record path raises (or
@@ -310,7 +334,7 @@ def windows_from_records(
     else:
         device = rows[0].device
     assert device is not None
-    return _cut(tables, device, window_s, start_ms)
+    return _cut(tables, device, window_s, start_ms, end_ms)
 
 
 def _decode_per_record(records: Iterable[IngestRecord]) -> tuple[str | None, _Tables]:

@@ -372,3 +372,28 @@ async def test_run_delivers_alert_events_to_the_sinks_until_stopped(
         ("closed", AlertType.DESATURATION),
     ]
     assert [r.opened_ms for r in rows] == [sink.events[0].opened_ms]
+
+
+def test_a_data_gap_at_the_end_of_a_step_is_still_assessed(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    """Found by benchmarks/bench_chaos.py (a watch's data-gap fault): windows with no
+    record at all at the end of a step were never assessed, so the gap was not flagged
+    and its windows never reached the bucket."""
+    gap = (cohort.at(5), cohort.at(8))  # the first step below is minutes 0-7
+
+    def keep(r: IngestRecord) -> bool:
+        return r.device == cohort.desat and not gap[0] <= r.aligned_time_ms < gap[1]
+
+    watcher = Windows()
+    with Store(store_path) as store:
+        cohort.fill(store, keep)
+        detector = Detector(store, baseline_model, observer=watcher, max_windows_per_step=8)
+        detector.run_until_idle()
+        faults = [
+            (q.fault, q.opened_ms, q.closed_ms) for q in store.list_quality_events(cohort.desat)
+        ]
+    # Every window up to well after the gap, each once (the dropped records leave sequence
+    # holes, which hold the last few windows back for max_wait; a real data gap has none).
+    assert watcher.starts(cohort.desat)[:12] == [cohort.at(m) for m in range(12)]
+    assert ("dropout", gap[0], gap[1]) in faults

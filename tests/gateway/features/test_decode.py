@@ -359,3 +359,19 @@ def test_windows_from_a_start_are_the_tail_of_all_windows(simulated: Simulated) 
     assert list(windows_from_records(simulated.records, start_ms=60_000 * 10**9)) == []
     with pytest.raises(ValueError, match="multiple of 60000"):
         list(windows_from_records(simulated.records, start_ms=start + 1))
+
+
+def test_a_start_and_end_give_exactly_those_windows_empty_ones_included() -> None:
+    hr = bytes(HeartRateMeasurement(60, True))
+    records = [IngestRecord(DEVICE, Stream.HEART_RATE, 1, T0 + 61_000, 0, T0 + 61_000, hr)]
+    windows = list(windows_from_records(records, start_ms=T0, end_ms=T0 + 240_000))
+    assert [w.start_ms for w in windows] == [T0 + m * 60_000 for m in range(4)]
+    assert [int(w.present.sum()) for w in windows] == [0, 1, 0, 0]
+    # No record at all: still the windows (a gap), for the device named.
+    empty = list(windows_from_records([], start_ms=T0, end_ms=T0 + 120_000, device=DEVICE))
+    assert [(w.device, w.start_ms, int(w.present.sum())) for w in empty] == [
+        (DEVICE, T0, 0),
+        (DEVICE, T0 + 60_000, 0),
+    ]
+    with pytest.raises(ValueError, match="end_ms must be a multiple"):
+        list(windows_from_records(records, start_ms=T0, end_ms=T0 + 1))
