@@ -60,7 +60,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_gateway_cpu import hub, rss_mb, spawn, stop
-from loop_evidence import bucket_contents, stored_keys, truth_keys, windows_assessed
+from loop_evidence import (
+    bucket_contents,
+    store_catch_up,
+    stored_keys,
+    truth_keys,
+    windows_assessed,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORTS = ROOT / "examples" / "demo" / "cohorts"
@@ -447,16 +453,9 @@ def main() -> int:
                 while training.busy:
                     time.sleep(2)
                     training.poll(time.monotonic() - produce_started)
-                drain_started = time.monotonic()
-                expected: set[tuple[str, str, int]] = set()
-                while time.monotonic() - drain_started < args.drain:
-                    time.sleep(10)
-                    expected = truth_keys(truth)
-                    held, _, _ = stored_keys(store)
-                    if expected and expected <= held:
-                        break
+                drain_s = store_catch_up(truth, store, args.drain)
                 time.sleep(150)  # the last windows wait for late streams, then one more sync
-                drain_s = time.monotonic() - drain_started
+                drain_s += 150
                 peak_rss = max(peak_rss, rss_mb(gateway.pid))
             finally:
                 stop(gateway)

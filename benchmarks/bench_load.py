@@ -34,7 +34,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_gateway_cpu import cpu_seconds, hub, rss_mb, spawn, stop
-from loop_evidence import bucket_contents, stored_keys, truth_keys, windows_assessed
+from loop_evidence import (
+    bucket_contents,
+    store_catch_up,
+    stored_keys,
+    truth_keys,
+    windows_assessed,
+)
 
 GATEWAY_TOML = """
 [ble]
@@ -92,16 +98,7 @@ def main() -> None:
                     peak_rss = max(peak_rss, rss_mb(gateway.pid))
                 produce_s = time.monotonic() - started
                 cpu_producing = cpu_seconds(gateway.pid) - cpu0
-                drain_started = time.monotonic()
-                expected: set[tuple[str, str, int]] = set()
-                held: set[tuple[str, str, int]] = set()
-                while time.monotonic() - drain_started < args.drain:
-                    time.sleep(10)
-                    expected = truth_keys(truth)
-                    held, _, _ = stored_keys(store)
-                    if expected and expected <= held:
-                        break
-                drain_s = time.monotonic() - drain_started
+                drain_s = store_catch_up(truth, store, args.drain)
                 time.sleep(65)  # one more sync cycle
                 peak_rss = max(peak_rss, rss_mb(gateway.pid))
             finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import sqlite3
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,18 @@ def truth_keys(truth: Path) -> set[tuple[str, str, int]]:
             for row in csv.DictReader(handle):
                 keys.add((row["device"], row["stream"], int(row["sequence"])))
     return keys
+
+
+def store_catch_up(truth: Path, store: Path, timeout_s: float, poll_s: float = 10.0) -> float:
+    """Wait until the store holds every record the truth files list (or ``timeout_s``);
+    return the seconds waited. What is still missing then is reported as lost."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        time.sleep(poll_s)
+        expected = truth_keys(truth)
+        if expected and expected <= stored_keys(store)[0]:
+            break
+    return time.monotonic() - started
 
 
 def stored_keys(store: Path) -> tuple[set[tuple[str, str, int]], int, int]:
