@@ -73,6 +73,34 @@ def quality_from_features(vector: npt.NDArray[np.float32]) -> QualityFlags:
     )
 
 
+def model_gates(vector: npt.NDArray[np.float32], inputs: RuleInputs) -> dict[AlertType, bool]:
+    """Whether each type's model score may count in this window.
+
+    The clinical definitions (``gateway.alerts.rules.model_plausible``), and no model
+    fall in a window with any motion-artifact second (falls are then left to the
+    impact-and-stillness rule: an artifact looks like an impact to the model).
+    ``inputs`` is :func:`rules_inputs_from_features` of ``vector`` with the person's
+    baselines.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wearable.contracts.features import FEATURE_NAMES
+    >>> v = np.full(len(FEATURE_NAMES), np.nan, dtype=np.float32)
+    >>> v[FEATURE_NAMES.index("hr_mean")] = 120.0
+    >>> gates = model_gates(v, rules_inputs_from_features(v))
+    >>> gates[AlertType.TACHYCARDIA], gates[AlertType.BRADYCARDIA]
+    (True, False)
+    """
+    plausible = model_plausible(inputs)
+    artifact = _value(vector, "q_motion_artifact")
+    if artifact is not None and artifact > 0:
+        # Any artifact second, not only a window flagged as faulty: a window that an
+        # artifact only partly covers still carries its impact-like peaks.
+        plausible[AlertType.FALL] = False
+    return plausible
+
+
 def assess_window(
     device: str,
     start_ms: int,
@@ -84,26 +112,17 @@ def assess_window(
 ) -> WindowAssessment:
     """The alert manager's input for one window of one device.
 
-    Model scores of types whose clinical definition the window does not meet are set to
-    0 (``gateway.alerts.rules.model_plausible``), and so is the model's fall score in a
-    window with any motion-artifact second (falls are then left to the
-    impact-and-stillness rule: an artifact looks like an impact to the model).
+    Model scores of types that :func:`model_gates` closes for the window are set to 0.
     """
     inputs = rules_inputs_from_features(vector, temp_baseline_c, hr_floor_bpm)
-    quality = quality_from_features(vector)
-    plausible = model_plausible(inputs)
-    artifact = _value(vector, "q_motion_artifact")
-    if artifact is not None and artifact > 0:
-        # Any artifact second, not only a window flagged as faulty: a window that an
-        # artifact only partly covers still carries its impact-like peaks.
-        plausible[AlertType.FALL] = False
+    plausible = model_gates(vector, inputs)
     return WindowAssessment(
         device=device,
         start_ms=start_ms,
         end_ms=start_ms + window_s * 1000,
         scores={kind: (s if plausible[kind] else 0.0) for kind, s in (scores or {}).items()},
         rules=evaluate_rules(inputs),
-        quality=quality,
+        quality=quality_from_features(vector),
     )
 
 
