@@ -2,7 +2,9 @@
 
 Both models are scored by the LiteRT interpreter (what gateways run) on the labelled
 validation cohort in the bucket (``docs/formats/cohort.md``), each at its own calibrated
-thresholds. The **gate metrics**, per anomaly type, on windows without a sensor fault:
+thresholds; the job passes the scores as gateways serve them
+(``gateway.detection.served``), so a score the detector would close flags nothing. The
+**gate metrics**, per anomaly type, on windows without a sensor fault:
 
 * ``recall``: detected positive windows / positive windows;
 * ``fpr``: windows flagged among negative windows (what becomes false alerts).

@@ -13,9 +13,11 @@ One run (:func:`job_run`, ``wearable train --bucket URL``):
 4. **calibrate** per-type thresholds to the target false-positive rate on a held-out
    split of the training data (never on the validation cohort, which judges);
 5. **convert** to TFLite (builtin ops) and check Keras-vs-LiteRT parity;
-6. **gate**: score the challenger and the serving model (the bucket's current release,
-   else the shipped baseline) with LiteRT on the validation cohort (``cohorts/validation``)
-   and publish only if not worse (``cloud_training.gate``);
+6. **gate**: score the challenger and the serving model (the newest release a gateway
+   would accept, else the shipped baseline) with LiteRT on the validation cohort
+   (``cohorts/validation``), as gateways serve them (``gateway.detection.served``: scores
+   the detector's clinical gates would close count as not flagged), and publish only if
+   not worse (``cloud_training.gate``);
 7. **publish** the signed release (model, manifest, then the pointer;
    ``cloud_training.publish``) and write the report to ``training/reports/``.
 
@@ -54,6 +56,7 @@ from cloud_training.gate import (
     gate_scores,
     recall_at_fpr,
 )
+from gateway.detection.served import served_outputs
 from gateway.model_update.delivery import Refused, canary_check, manifest_check, model_check
 from wearable.buckets.base import Bucket, ObjectNotFound
 from wearable.contracts.anomalies import ANOMALY_TYPES
@@ -361,16 +364,29 @@ def job_run(
             report.gate["skipped_releases"] = skipped
         serving = release or _shipped_baseline()
         version, champion_bytes, champion_thresholds = serving
-        challenger_scores = tflite_scores(model_bytes, validation.X)
-        new = gate_scores(challenger_scores, validation.Y, thresholds, validation.fault)
-        old = gate_scores(
-            tflite_scores(champion_bytes, validation.X),
-            validation.Y,
-            champion_thresholds,
-            validation.fault,
-        )
+        raw = {
+            "challenger": tflite_scores(model_bytes, validation.X),
+            "champion": tflite_scores(champion_bytes, validation.X),
+        }
+        # Judged as gateways serve them: a score the detector would not let count
+        # (clinical definitions, the person's own baselines) flags nothing.
+        start_ms = np.round(validation.start_s * 1000).astype(np.int64)
+        served = {
+            name: served_outputs(scores, validation.X, validation.device_index, start_ms)
+            for name, scores in raw.items()
+        }
+        levels = {"challenger": thresholds, "champion": champion_thresholds}
+        report.gate["unserved"] = {
+            name: _scores_dict(gate_scores(scores, validation.Y, levels[name], validation.fault))
+            for name, scores in raw.items()
+        }
+        new = gate_scores(served["challenger"], validation.Y, thresholds, validation.fault)
+        old = gate_scores(served["champion"], validation.Y, champion_thresholds, validation.fault)
         matched = recall_at_fpr(
-            challenger_scores, validation.Y, {t: s.fpr for t, s in old.items()}, validation.fault
+            served["challenger"],
+            validation.Y,
+            {t: s.fpr for t, s in old.items()},
+            validation.fault,
         )
         report.gate["matched_recall"] = {t: round(v, 4) for t, v in matched.items()}
         decision = gate_decide(new, old, matched_recall=matched, fpr_budget=settings.target_fpr)

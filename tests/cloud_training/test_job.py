@@ -40,6 +40,12 @@ def test_a_run_publishes_a_release_the_gateway_installs(
     assert report.data["fleet_labelled_positive"]["desaturation"] > 0
     assert report.serving_version == "baseline-1" and report.version
     assert report.training["parity"]["decision_agreement"] >= 0.995
+    # Judged as served: the detector's gates only ever close scores, so no type flags
+    # more validation windows than the bare model does, and the report keeps both views.
+    for who in ("challenger", "champion"):
+        for kind, served in report.gate[who].items():
+            bare = report.gate["unserved"][who][kind]
+            assert served["fpr"] <= bare["fpr"] and served["negatives"] == bare["negatives"]
     assert any(line.startswith("train: done") for line in lines)
     assert "train: epoch 5/5 [####################] loss" in "\n".join(lines)
     reports = bucket.list(REPORTS_PREFIX)
