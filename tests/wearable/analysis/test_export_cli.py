@@ -1,4 +1,7 @@
-"""``wearable export fhir|csv`` through its own parser (as ``wearable.cli`` registers it)."""
+"""``wearable export fhir|csv`` through its own parser (as ``wearable.cli`` registers it).
+
+Here, not beside ``tests/wearable/test_cli.py``: it shares the analysis tests' patient
+store builder, and ``tests/wearable`` cannot be a package (it would shadow ``wearable``)."""
 
 from __future__ import annotations
 
@@ -10,15 +13,9 @@ import pandas as pd
 import pytest
 from fhirclient.models.bundle import Bundle
 
-from firmware_sim.cohort import build_firmware, identity_of
-from firmware_sim.scenario import parse_scenario
-from gateway.detection.engine import Detector
-from gateway.detection.model_file import model_load
-from gateway.ingest import Ingestor
-from gateway.store.store import Store
 from wearable import export_cli
-from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
-from wearable.contracts.streams import Stream
+
+from ._patient_store import patient_store_build
 
 SCENARIO = """
 [scenario]
@@ -49,20 +46,8 @@ duration = "4min"
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]:
     """A 30-minute patient ingested and assessed like the gateway does."""
-    scenario = parse_scenario(SCENARIO)
-    start_ms = round(scenario.start_epoch_s * 1000)
     path = tmp_path_factory.mktemp("export") / "gateway.sqlite"
-    [plan] = scenario.plan()
-    device = identity_of(plan).address
-    now = [start_ms]
-    with Store(path) as opened:
-        ingestor = Ingestor(opened, batch_max=5000, clock=lambda: now[0])
-        ingestor.state(device).live_from = {stream: 0 for stream in Stream}
-        for item in build_firmware(plan, scenario).advance(scenario.duration_s):
-            now[0] = start_ms + round(item.true_time_s * 1000) + 40
-            ingestor.on_notification(device, RECORD_CHAR_BY_STREAM[item.stream], bytes(item.record))
-        ingestor.flush()
-        Detector(opened, model_load(None)).run_until_idle()
+    device, start_ms = patient_store_build(path, SCENARIO)
     return path, device, start_ms
 
 
