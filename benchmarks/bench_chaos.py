@@ -342,6 +342,15 @@ def alerts_scored(
     }
 
 
+def _gate_table(gate: dict[str, Any]) -> dict[str, dict[str, list[float | None]]]:
+    """Per type, ``[recall, false-positive rate]`` of the job's model and the one it was
+    judged against, as gateways serve them (the job's gate metrics)."""
+    return {
+        who: {t: [m.get("recall"), m.get("fpr")] for t, m in (gate.get(who) or {}).items()}
+        for who in ("challenger", "champion")
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=24.0, help="watches produce this long")
@@ -541,7 +550,11 @@ def main() -> int:
             "starter": starter_version,
             "jobs": [
                 {k: r.get(k) for k in ("outcome", "version", "serving_version", "message")}
-                | {"skipped_releases": r.get("gate", {}).get("skipped_releases")}
+                | {
+                    "skipped_releases": r.get("gate", {}).get("skipped_releases"),
+                    "gate_reasons": r.get("gate", {}).get("reasons"),
+                    "recall_fpr": _gate_table(r.get("gate", {})),
+                }
                 for r in job_reports
             ],
             "refused": refused,
