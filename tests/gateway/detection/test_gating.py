@@ -114,7 +114,7 @@ def test_a_fall_needs_an_impact() -> None:
 
 
 def test_fever_gate_with_and_without_a_baseline() -> None:
-    assert model_plausible(RuleInputs(temp_level_c=33.0))[T.FEVER]  # no baseline yet
+    assert not model_plausible(RuleInputs(temp_level_c=38.0))[T.FEVER]  # no baseline yet
     assert not model_plausible(RuleInputs())[T.FEVER]  # no temperature at all
     below = RuleInputs(temp_level_c=33.4, temp_baseline_c=33.0)
     assert not model_plausible(below)[T.FEVER]
@@ -155,9 +155,9 @@ def test_assess_window_keeps_plausible_scores() -> None:
     sick = vector(hr_mean=120.0, spo2_min=85.0, fall_peak=2.5, temp_level=34.0)
     a = assess_window(DEV, 60_000, sick, ALL_HIGH, temp_baseline_c=33.0)
     assert a.scores == {**ALL_HIGH, T.BRADYCARDIA: 0.0}
-    # Without a baseline the fever score counts on its own.
-    a = assess_window(DEV, 0, vector(temp_level=33.0), ALL_HIGH)
-    assert a.scores[T.FEVER] == 0.95
+    # Without a baseline there is no fever to speak of, however warm the wrist.
+    a = assess_window(DEV, 0, vector(temp_level=36.0), ALL_HIGH)
+    assert a.scores[T.FEVER] == 0.0
     # No model: no scores, rules still evaluated.
     a = assess_window(DEV, 0, vector(hr_mean=35.0))
     assert a.scores == {} and a.rules[T.BRADYCARDIA]
