@@ -46,6 +46,16 @@ def test_within_the_margins_passes_beyond_them_fails_with_reasons() -> None:
     assert not decision.passed and "false-positive rate" in decision.reasons[0]
 
 
+def test_one_missed_window_of_a_rare_type_is_within_the_margin_two_are_not() -> None:
+    # The demo's desaturation: 32 positive windows, so recall moves in steps of 1/32.
+    old = _scores(31 / 32, 0.001, positives=32)
+    assert gate_decide(_scores(30 / 32, 0.001, positives=32), old).passed
+    decision = gate_decide(_scores(29 / 32, 0.001, positives=32), old)
+    assert not decision.passed and "recall 0.906 < serving 0.969 - 0.031" in decision.reasons[0]
+    # With many positives the fixed margin rules: 1/32 of recall is then many windows.
+    assert not gate_decide(_scores(30 / 32, 0.001, positives=3200), _scores(31 / 32, 0.001)).passed
+
+
 def _all(value: float) -> dict[str, float]:
     return dict.fromkeys(ANOMALY_TYPES, value)
 
