@@ -14,6 +14,37 @@ from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
 from wearable.contracts.streams import Stream
 
 
+def patient_scenario(
+    name: str, minutes: int, desaturation_at: int, off_wrist_at: int, off_wrist_minutes: int
+) -> str:
+    """A one-watch scenario (seed 12, exact clock) with a 6-minute severe desaturation
+    and an off-wrist period (times in minutes from the start)."""
+    return f"""
+[scenario]
+name = "{name}"
+seed = 12
+watches = 1
+duration = "{minutes}min"
+
+[watch]
+clock_drift_ppm = 0.0
+clock_offset_s = 0.0
+
+[[episode]]
+watch = 0
+kind = "desaturation"
+at = "{desaturation_at}min"
+duration = "6min"
+severity = 1.0
+
+[[episode]]
+watch = 0
+kind = "off_wrist"
+at = "{off_wrist_at}min"
+duration = "{off_wrist_minutes}min"
+"""
+
+
 def patient_store_build(path: Path, scenario_toml: str) -> tuple[str, int]:
     """Simulate a one-watch scenario into the store at ``path`` through the real Ingestor
     and Detector (shipped model); return the watch's address and the start (Unix ms)."""

@@ -19,32 +19,9 @@ from wearable.analysis.csv_export import (
 from wearable.analysis.patient import alert_review, patient_alerts, patient_windows
 from wearable.contracts.features import FEATURE_NAMES
 
-from ._patient_store import patient_store_build
+from ._patient_store import patient_scenario, patient_store_build
 
-SCENARIO = """
-[scenario]
-name = "csv"
-seed = 12
-watches = 1
-duration = "30min"
-
-[watch]
-clock_drift_ppm = 0.0
-clock_offset_s = 0.0
-
-[[episode]]
-watch = 0
-kind = "desaturation"
-at = "8min"
-duration = "6min"
-severity = 1.0
-
-[[episode]]
-watch = 0
-kind = "off_wrist"
-at = "20min"
-duration = "4min"
-"""
+SCENARIO = patient_scenario("csv", 30, desaturation_at=8, off_wrist_at=20, off_wrist_minutes=4)
 
 
 @pytest.fixture(scope="module")

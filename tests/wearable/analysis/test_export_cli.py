@@ -15,32 +15,9 @@ from fhirclient.models.bundle import Bundle
 
 from wearable import export_cli
 
-from ._patient_store import patient_store_build
+from ._patient_store import patient_scenario, patient_store_build
 
-SCENARIO = """
-[scenario]
-name = "export"
-seed = 12
-watches = 1
-duration = "30min"
-
-[watch]
-clock_drift_ppm = 0.0
-clock_offset_s = 0.0
-
-[[episode]]
-watch = 0
-kind = "desaturation"
-at = "8min"
-duration = "6min"
-severity = 1.0
-
-[[episode]]
-watch = 0
-kind = "off_wrist"
-at = "20min"
-duration = "4min"
-"""
+SCENARIO = patient_scenario("export", 30, desaturation_at=8, off_wrist_at=20, off_wrist_minutes=4)
 
 
 @pytest.fixture(scope="module")

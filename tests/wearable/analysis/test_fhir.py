@@ -25,32 +25,9 @@ from wearable.analysis.fhir import (
 )
 from wearable.analysis.patient import alert_review, patient_alerts, patient_windows
 
-from ._patient_store import patient_store_build
+from ._patient_store import patient_scenario, patient_store_build
 
-SCENARIO = """
-[scenario]
-name = "fhir"
-seed = 12
-watches = 1
-duration = "35min"
-
-[watch]
-clock_drift_ppm = 0.0
-clock_offset_s = 0.0
-
-[[episode]]
-watch = 0
-kind = "desaturation"
-at = "8min"
-duration = "6min"
-severity = 1.0
-
-[[episode]]
-watch = 0
-kind = "off_wrist"
-at = "22min"
-duration = "4min"
-"""
+SCENARIO = patient_scenario("fhir", 35, desaturation_at=8, off_wrist_at=22, off_wrist_minutes=4)
 PATIENT = "Patient/123"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"

@@ -18,32 +18,9 @@ from wearable.analysis.patient import (
 )
 from wearable.contracts.features import FEATURE_NAMES
 
-from ._patient_store import patient_store_build
+from ._patient_store import patient_scenario, patient_store_build
 
-SCENARIO = """
-[scenario]
-name = "patient"
-seed = 12
-watches = 1
-duration = "40min"
-
-[watch]
-clock_drift_ppm = 0.0
-clock_offset_s = 0.0
-
-[[episode]]
-watch = 0
-kind = "desaturation"
-at = "10min"
-duration = "6min"
-severity = 1.0
-
-[[episode]]
-watch = 0
-kind = "off_wrist"
-at = "25min"
-duration = "5min"
-"""
+SCENARIO = patient_scenario("patient", 40, desaturation_at=10, off_wrist_at=25, off_wrist_minutes=5)
 
 
 @pytest.fixture(scope="module")
