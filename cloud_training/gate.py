@@ -42,10 +42,10 @@ from wearable.contracts.anomalies import ANOMALY_TYPES
 
 #: A challenger may lose this much window recall on a type and still be "not worse".
 RECALL_MARGIN = 0.02
-#: Guards the recall-step arithmetic against float rounding (30/32 vs 31/32 - 1/32).
-_EPS = 1e-9
 #: ... and flag this much more of the negative windows.
 FPR_MARGIN = 0.002
+#: Guards the recall-step arithmetic against float rounding (30/32 vs 31/32 - 1/32).
+_EPS = 1e-9
 
 
 @dataclass(frozen=True)
