@@ -4,7 +4,7 @@ Processes, as in production: the radio hub (`wearable sim radio`), the watches
 (`wearable sim watches --speed 1 --truth DIR --loss P`, every record they produce written
 to the truth files, random link drops from the scenario), the gateway service
 (`wearable gateway run`, detection on, syncing every few seconds), fake-gcs-server behind
-:class:`~wearable.buckets.fault_proxy.FaultProxy`, and the training job
+:class:`~tests.support.fault_proxy.FaultProxy`, and the training job
 (`wearable train`) as a subprocess mid-run. The bucket starts with the labelled cohorts
 and a weak first release (trained on the first ``--starter-hours`` of the cohort).
 
@@ -59,6 +59,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The repository root: the GCS emulator and the fault proxy are tests.support.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_gateway_cpu import hub, rss_mb, spawn, stop
 from loop_evidence import (
     bucket_contents,
@@ -193,7 +195,7 @@ def bucket_seed(bucket: Any) -> None:
 def publish_bad_release(bucket: Any, key_path: Path) -> None:
     """Publish a corrupt flatbuffer whose manifest has its true size and SHA-256 and is
     signed with the fleet's key: what a broken converter would ship."""
-    from wearable.contracts.model_release import (
+    from wearable_core.contracts.model_release import (
         POINTER_NAME,
         manifest_decode,
         manifest_encode,
@@ -365,10 +367,10 @@ def main() -> int:
         parser.error("--minutes must be >= 24: the scenario's episodes end at 23 min")
 
     from gateway.store.store import Store
-    from wearable.buckets import bucket_open
-    from wearable.buckets.emulator import GcsEmulator
-    from wearable.buckets.fault_proxy import FaultProxy
-    from wearable.keys_cli import PRIVATE_FILE, keys_generate
+    from tests.support.fault_proxy import FaultProxy
+    from tests.support.gcs_emulator import GcsEmulator
+    from wearable.cli.keys import PRIVATE_FILE, keys_generate
+    from wearable_core.buckets import bucket_open
 
     rng = random.Random(args.seed)
     chaos = Chaos()

@@ -43,7 +43,7 @@ from firmware_sim.firmware.watch_firmware import FirmwareConfig, WatchFirmware
 from firmware_sim.physiology import PersonProfile
 from firmware_sim.physiology.generator import SignalGenerator
 from gateway.decoders import DecodedRecord, RejectReason, decode_notification
-from wearable.contracts.gatt import (
+from wearable_core.contracts.gatt import (
     DateTime,
     Float32,
     HeartRateMeasurement,
@@ -53,8 +53,8 @@ from wearable.contracts.gatt import (
     TemperatureMeasurement,
     uuids,
 )
-from wearable.contracts.gatt.record_envelope import HEADER_SIZE, StreamPayload
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.record_envelope import HEADER_SIZE, StreamPayload
+from wearable_core.contracts.streams import Stream
 
 START_S = 1_699_920_000.0  # 2023-11-14 00:00 UTC
 STANDARD_CHAR = {

@@ -12,7 +12,7 @@ with the contract dataclass codecs (the per-record reference path kept for the t
 ``baseline_features_s`` runs every public feature function on the raw window (each
 recomputing |a|, as before). Both paths' windows and features are checked to be
 bit-identical. HRV, same run, on the same RR series: RMSSD + SDNN + pNN50 by
-``gateway.features.hrv`` vs ``neurokit2.hrv_time`` (which computes all its time-domain
+``wearable_core.features.hrv`` vs ``neurokit2.hrv_time`` (which computes all its time-domain
 indices; that is the price of using it).
 
 Run: ``.venv/bin/python benchmarks/bench_features.py`` (``--no-neurokit`` skips the
@@ -34,7 +34,8 @@ import numpy.typing as npt
 
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
-from gateway.features import (
+from wearable_core.contracts.features import FEATURE_NAMES
+from wearable_core.features import (
     activity,
     fall,
     features_extract_many,
@@ -45,11 +46,10 @@ from gateway.features import (
     temperature,
     windows_from_records,
 )
-from gateway.features.extract import MIN_RR_IRREGULARITY
-from gateway.features.hrv import hrv_pnn50, hrv_rmssd, hrv_sdnn
-from gateway.features.window import WindowData, _cut, _decode_per_record
-from gateway.records import IngestRecord
-from wearable.contracts.features import FEATURE_NAMES
+from wearable_core.features.extract import MIN_RR_IRREGULARITY
+from wearable_core.features.hrv import hrv_pnn50, hrv_rmssd, hrv_sdnn
+from wearable_core.features.window import WindowData, _cut, _decode_per_record
+from wearable_core.records import IngestRecord
 
 SCENARIO = """
 [scenario]

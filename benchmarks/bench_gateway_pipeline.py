@@ -34,15 +34,15 @@ from pathlib import Path
 
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
-from gateway.alerts.policy import load_policies
 from gateway.detection.engine import Detector
-from gateway.detection.model_file import model_load
-from gateway.features.extract import features_extract_many
-from gateway.features.window import windows_from_records
 from gateway.ingest import Ingestor
 from gateway.store.store import Store
-from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
-from wearable.contracts.streams import Stream
+from wearable_core.assessment.policy import load_policies
+from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
+from wearable_core.contracts.streams import Stream
+from wearable_core.features.extract import features_extract_many
+from wearable_core.features.window import windows_from_records
+from wearable_core.model.model_file import model_load
 
 DAY_SCENARIO = """
 [scenario]

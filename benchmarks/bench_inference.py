@@ -27,9 +27,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
-from cloud_training.baseline import MODEL_FILE, MODELS_DIR
-from gateway.inference import ModelRunner
-from wearable.contracts.features import FEATURE_NAMES
+from wearable.baseline import MODEL_FILE, MODELS_DIR
+from wearable_core.contracts.features import FEATURE_NAMES
+from wearable_core.model.runtime import ModelRunner
 
 
 def _percentiles(samples_s: list[float]) -> dict[str, float]:

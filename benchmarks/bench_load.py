@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--drain", type=float, default=600.0, help="seconds to catch up")
     args = parser.parse_args()
-    from wearable.buckets import bucket_open
+    from wearable_core.buckets import bucket_open
 
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         work = Path(tmp)

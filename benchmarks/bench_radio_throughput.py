@@ -26,13 +26,13 @@ import statistics
 import time
 from typing import Any
 
+from bumble_radio.local import VirtualRadio
 from firmware_sim.farm import FarmOptions, WatchFarm
 from firmware_sim.probe_central import ProbeCentral, follow
-from firmware_sim.radio.local import VirtualRadio
 from firmware_sim.scenario import parse_scenario
 from firmware_sim.simclock import SimClock
-from wearable.contracts.gatt.record_envelope import SequencedRecord
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.record_envelope import SequencedRecord
+from wearable_core.contracts.streams import Stream
 
 
 def _scenario(watches: int) -> str:

@@ -34,8 +34,8 @@ from pathlib import Path
 
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
-from gateway.records import IngestRecord
 from gateway.store import Store
+from wearable_core.records import IngestRecord
 
 DAY_SCENARIO = """
 [scenario]

@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import random
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -36,20 +37,23 @@ from pathlib import Path
 
 import numpy as np
 
+# The repository root: the GCS emulator is tests.support.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import load_scenario
-from gateway.alerts.policy import load_policies
-from gateway.detection.model_file import model_load
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.outbox import WindowSummary
 from gateway.store.store import Store
 from gateway.sync.engine import SyncEngine, SyncSettings
 from gateway.sync.network import NetworkState
-from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket
-from wearable.buckets.emulator import GcsEmulator
+from tests.support.gcs_emulator import GcsEmulator
 from wearable.evaluation.pipeline import run_watch
 from wearable.evaluation.run import produced_batches
+from wearable_core.assessment.policy import load_policies
+from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import Bucket
+from wearable_core.model.model_file import model_load
 
 SCENARIO = Path(__file__).resolve().parents[1] / "examples" / "eval.toml"
 KEY = PseudonymKey(bytes(range(32)))

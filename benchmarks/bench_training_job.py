@@ -28,16 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-from cloud_training.cohort import cohort_write
 from cloud_training.job import JobSettings, job_run
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.outbox import StoredWindow, WindowSummary
 from gateway.store.store import AlertRow
 from gateway.sync.aggregates import alerts_batch, windows_batches
-from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket
-from wearable.contracts.aggregate_batch import batch_decode, batch_encode, batch_object_name
-from wearable.contracts.model_release import keypair_generate, private_key_parse
+from wearable.cohort_simulation import cohort_write
+from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import Bucket
+from wearable_core.contracts.aggregate_batch import batch_decode, batch_encode, batch_object_name
+from wearable_core.contracts.model_release import keypair_generate, private_key_parse
 
 SCENARIO = """
 [scenario]

@@ -2,7 +2,7 @@
 
 Trains the job's model (``cloud_training.distributed.train_distributed``, the job's
 calibration split and target rate) on the training cohort the demo ships, once per seed,
-and scores the validation cohort as gateways serve it (``gateway.detection.served``).
+and scores the validation cohort as gateways serve it (``wearable_core.assessment.served``).
 For each fever flag on a window without fever it records whether the person had a
 temperature baseline yet and how long after their first window it fell. Cohort data
 only, no fleet rows: this isolates the model and the gate from the run-to-run fleet data.
@@ -26,9 +26,9 @@ import numpy as np
 
 from cloud_training.cohort import cohort_load
 from cloud_training.job import CALIBRATION_FRACTION, JobSettings
-from gateway.detection.served import baselines_replay, served_outputs
-from wearable.buckets import bucket_open
-from wearable.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.assessment.served import baselines_replay, served_outputs
+from wearable_core.buckets import bucket_open
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORTS = ROOT / "examples" / "demo" / "cohorts"

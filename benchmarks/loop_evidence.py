@@ -40,7 +40,7 @@ def store_catch_up(truth: Path, store: Path, timeout_s: float, poll_s: float = 1
 def stored_keys(store: Path) -> tuple[set[tuple[str, str, int]], int, int]:
     """The store's (device, stream, sequence) set, its row count, and rows whose device,
     stream, watch time and payload repeat another row's."""
-    from wearable.contracts.streams import Stream
+    from wearable_core.contracts.streams import Stream
 
     names = {s.wire_id: s.value for s in Stream}
     uri = f"file:{store}?mode=ro"
@@ -65,7 +65,7 @@ def windows_assessed(store: Path) -> tuple[dict[str, int], dict[str, int]]:
     (``gateway/detection/engine.py`` starts there and never assesses a window twice).
     """
     from gateway.store.store import Store
-    from wearable.contracts.streams import Stream
+    from wearable_core.contracts.streams import Stream
 
     assessed: dict[str, int] = {}
     with Store.open(store) as db:
@@ -88,7 +88,7 @@ def windows_assessed(store: Path) -> tuple[dict[str, int], dict[str, int]]:
 
 def bucket_contents(bucket: Any) -> dict[str, Any]:
     """Windows per pseudonym and hour, alert ids, objects by kind, read from the bucket."""
-    from wearable.contracts.aggregate_batch import BatchKind, batch_decode
+    from wearable_core.contracts.aggregate_batch import BatchKind, batch_decode
 
     windows: Counter[tuple[str, int]] = Counter()
     alert_ids: set[str] = set()

@@ -20,19 +20,14 @@ the scenario, ``0..watches-1``), never the simulated Bluetooth address.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import dataclasses
 import hashlib
 import io
 import json
 import math
 import re
-import sys
-import tempfile
-import time
 import zipfile
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,32 +35,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cloud_training.dataset import dataset_from_export
 from cloud_training.npz import npz_bytes
-from firmware_sim.export import LABELS_FILE, WATCHES_FILE, export_scenario
-from firmware_sim.scenario import (
-    MAX_DURATION_S,
-    MAX_SEED,
-    Scenario,
-    format_duration,
-    load_scenario,
-    parse_duration,
-)
-from wearable.buckets import bucket_open
-from wearable.buckets.base import (
+from wearable_core.buckets.base import (
     Bucket,
-    BucketConfigError,
-    BucketError,
     Created,
     GenerationMismatch,
     ObjectNotFound,
 )
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
+from wearable_core.units import MAX_DURATION_S, MAX_SEED, format_duration
 
 REPO = Path(__file__).resolve().parents[1]
-#: ``--scenario`` default: the evaluation cohort (exists in a source checkout).
-DEFAULT_SCENARIO = REPO / "examples" / "eval.toml"
 
 SPLITS: tuple[str, ...] = ("train", "validation")
 #: Version of the cohort object and index layout; readers refuse any other.
@@ -154,7 +135,7 @@ class CohortInfo:
     created_by : str
         The command that reproduces the object (without the bucket).
     already_present : bool
-        Only on :func:`cohort_write`'s result: ``True`` when nothing new was written.
+        Only on :func:`cohort_add`'s result: ``True`` when nothing new was written.
     """
 
     name: str
@@ -250,6 +231,27 @@ class Cohort:
 
 
 # --------------------------------------------------------------------------- names
+
+
+#: Simulates a scenario for one seed and duration: the cohort's arrays (``ARRAYS``) and
+#: the number of simulated episodes of each kind.
+Simulate = Callable[[int, int], tuple[dict[str, npt.NDArray[Any]], dict[str, int]]]
+
+
+@dataclass(frozen=True)
+class CohortScenario:
+    """A scenario file as a cohort needs it: what it names, and how to simulate it.
+
+    The simulator lives above the training job (``wearable.cohort_simulation``); it reads
+    the file and hands this over, so this module never imports it.
+    """
+
+    name: str
+    seed: int
+    duration_s: int
+    start_epoch_s: float
+    watches: int
+    simulate: Simulate
 
 
 def _check_split(split: str) -> str:
@@ -499,48 +501,17 @@ def _check_duration(duration_s: int) -> int:
     return math.ceil(duration_s / 60) * 60
 
 
-def _device_indexes(directory: Path, devices: npt.NDArray[np.str_]) -> npt.NDArray[np.int32]:
-    """Each row's watch index (its row in ``watches.csv``, which is the plan order)."""
-    with (directory / WATCHES_FILE).open(newline="", encoding="utf-8") as handle:
-        order = {row["device"]: i for i, row in enumerate(csv.DictReader(handle))}
-    return np.array([order[str(d)] for d in devices], dtype=np.int32)
-
-
-def _episodes(directory: Path) -> dict[str, int]:
-    with (directory / LABELS_FILE).open(newline="", encoding="utf-8") as handle:
-        counts = Counter(row["kind"] for row in csv.DictReader(handle))
-    return dict(sorted(counts.items()))
-
-
-def _simulate(
-    scenario: Scenario, seed: int, duration_s: int, workdir: Path | None
-) -> tuple[dict[str, npt.NDArray[Any]], dict[str, int]]:
-    if workdir is not None:
-        workdir.mkdir(parents=True, exist_ok=True)
-    # The export is ~45 MB of CSV per watch-day: workdir lets a job put it on a big disk.
-    with tempfile.TemporaryDirectory(prefix="cohort-export-", dir=workdir) as tmp:
-        export_scenario(scenario, tmp, seed=seed, duration_s=duration_s)
-        data = dataset_from_export(tmp)
-        arrays: dict[str, npt.NDArray[Any]] = {
-            "X": data.X,
-            "Y": data.Y,
-            "fault": data.fault,
-            "start_s": data.start_s,
-            "device_index": _device_indexes(Path(tmp), data.device),
-        }
-        return arrays, _episodes(Path(tmp))
-
-
-def cohort_write(
+def cohort_add(
     bucket: Bucket,
     split: str,
     scenario_path: Path,
+    load: Callable[[Path], CohortScenario],
     *,
     seed: int | None = None,
     duration_s: int | None = None,
-    workdir: Path | None = None,
 ) -> CohortInfo:
-    """Simulate a scenario and store it as one immutable cohort object of ``split``.
+    """Simulate a scenario with ``load``'s simulator and store it as one immutable cohort
+    object of ``split`` (``wearable.cohort_simulation.cohort_write`` is the simulator's).
 
     Idempotent: when the split's index already lists this scenario file, seed and
     duration (and the object exists), nothing is simulated and the listed cohort is
@@ -551,17 +522,17 @@ def cohort_write(
     Parameters
     ----------
     bucket : Bucket
-        Where the cohort goes (``wearable.buckets.bucket_open``).
+        Where the cohort goes (``wearable_core.buckets.bucket_open``).
     split : str
         ``"train"`` or ``"validation"``.
     scenario_path : pathlib.Path
         Scenario TOML (``docs/formats/scenario.md``).
+    load : callable
+        Reads the scenario file into a :class:`CohortScenario` that can simulate it.
     seed : int, optional
         Overrides the scenario's seed.
     duration_s : int, optional
         Overrides the scenario's duration (rounded up to whole minutes).
-    workdir : pathlib.Path, optional
-        Parent of the temporary export directory (default: the system temp directory).
 
     Returns
     -------
@@ -577,11 +548,11 @@ def cohort_write(
     CohortConflict
         The split already holds the same scenario and seed otherwise, or the index kept
         changing during the compare-and-swap.
-    wearable.buckets.BucketError
+    wearable_core.buckets.BucketError
         The bucket failed (``BucketUnavailable`` is safe to retry).
     """
     _check_split(split)
-    scenario = load_scenario(scenario_path)
+    scenario = load(scenario_path)
     scenario_sha256 = hashlib.sha256(Path(scenario_path).read_bytes()).hexdigest()
     used_seed = _check_seed(scenario.seed if seed is None else seed)
     used_duration = _check_duration(scenario.duration_s if duration_s is None else duration_s)
@@ -617,7 +588,7 @@ def cohort_write(
         duration_s=used_duration,
     )
 
-    arrays, episodes = _simulate(scenario, used_seed, used_duration, workdir)
+    arrays, episodes = scenario.simulate(used_seed, used_duration)
     y = arrays["Y"]
     positives = {t: int(y[:, k].sum()) for k, t in enumerate(ANOMALY_TYPES)}
     created_by = _command(split, _display_path(Path(scenario_path)), used_seed, used_duration)
@@ -738,77 +709,3 @@ def cohort_load(bucket: Bucket, split: str) -> Cohort:
         source=np.concatenate([p["source"] for p in parts]),
         infos=infos,
     )
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def duration_arg(text: str) -> int:
-    """``--duration``: ``"6h"``, ``"1d"``, ``"1h30min"`` or seconds, rounded up to minutes.
-
-    Examples
-    --------
-    >>> duration_arg("1d"), duration_arg("90")
-    (86400, 120)
-    """
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not 0 < seconds <= MAX_DURATION_S:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a cohort lasts more than 0 s and at most 366 days (e.g. 6h, 2d)"
-        )
-    return math.ceil(seconds / 60.0) * 60
-
-
-def cohort_command(args: argparse.Namespace) -> int:
-    """Run ``wearable train cohort``: write the cohort, print a summary.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        Parsed by ``wearable train cohort`` (``cloud_training/cli.py``); ``duration`` in
-        seconds (:func:`duration_arg`) or ``None``.
-
-    Returns
-    -------
-    int
-        0 on success (written or already present), 2 for a usage error (bad bucket URL,
-        scenario, seed or duration, a leaked or doubled seed), 1 for a bucket failure.
-    """
-    scenario_path: Path = args.scenario if args.scenario is not None else DEFAULT_SCENARIO
-    started = time.monotonic()
-    try:
-        bucket = bucket_open(args.bucket)
-        info = cohort_write(
-            bucket,
-            args.split,
-            scenario_path,
-            seed=args.seed,
-            duration_s=args.duration,
-            workdir=getattr(args, "workdir", None),
-        )
-    except (ValueError, BucketConfigError, CohortConflict, CohortCorrupt) as exc:
-        # ScenarioError, CohortLeak and BucketConfigError are ValueErrors: bad input
-        print(f"wearable train cohort: {exc}", file=sys.stderr)
-        return 2
-    except BucketError as exc:
-        print(f"wearable train cohort: {exc}", file=sys.stderr)
-        return 1
-    seconds = time.monotonic() - started
-    status = "already present" if info.already_present else "created"
-    if args.json:
-        out = {**info.to_json(), "split": info.split, "status": status}
-        out["seconds"] = round(seconds, 3)
-        print(json.dumps(out, sort_keys=True))
-        return 0
-    positives = ", ".join(f"{t} {n}" for t, n in info.positives.items())
-    print(f"{info.name}: {status}")
-    print(
-        f"  {info.scenario} seed {info.seed}, {format_duration(info.duration_s)}, "
-        f"{info.watches} watches: {info.windows} windows, {info.bytes / 1e6:.2f} MB"
-    )
-    print(f"  positive windows: {positives}; fault windows {info.fault_windows}")
-    print(f"  took {seconds:.1f} s")
-    return 0

@@ -68,8 +68,8 @@ import numpy as np
 import numpy.typing as npt
 
 from cloud_training.npz import npz_bytes
-from wearable.buckets.base import Bucket, GenerationMismatch, ObjectConflict, ObjectNotFound
-from wearable.contracts.aggregate_batch import (
+from wearable_core.buckets.base import Bucket, GenerationMismatch, ObjectConflict, ObjectNotFound
+from wearable_core.contracts.aggregate_batch import (
     ALERT_STATUS_RANK,
     BATCH_FORMAT_VERSION,
     BATCH_NAME,
@@ -77,8 +77,8 @@ from wearable.contracts.aggregate_batch import (
     BatchKind,
     batch_decode,
 )
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -428,7 +428,7 @@ def corpus_ingest(
         A quarantine object exists with other bytes.
     ValueError
         ``max_batches`` is below 1.
-    wearable.buckets.base.BucketError
+    wearable_core.buckets.base.BucketError
         The bucket failed (transient failures are safe to retry: every write is
         create-only or guarded).
     """

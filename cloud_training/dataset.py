@@ -1,8 +1,9 @@
 """Training data from a ``wearable sim export`` directory: feature windows and labels.
 
-Windows are cut by the gateway's own code (:func:`gateway.features.window.windows_from_export`)
-and featurised by :func:`gateway.features.extract.features_extract_many`, so training and
-inference see identical features.
+Windows are cut by the gateway's own code
+(:func:`wearable_core.features.window.windows_from_export`) and featurised by
+:func:`wearable_core.features.extract.features_extract_many`, so training and inference see
+identical features.
 
 Time bases: window starts are **watch-clock** Unix ms (the export places records by
 ``watch_timestamp_ms``), labels are **true** seconds from the scenario start
@@ -23,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from gateway.features.extract import features_extract_many
-from gateway.features.window import windows_from_export
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES, WINDOW_S
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES, WINDOW_S
+from wearable_core.features.extract import features_extract_many
+from wearable_core.features.window import windows_from_export
 
 #: A window is positive for an episode when at least this fraction of it overlaps it.
 MIN_OVERLAP = 0.5

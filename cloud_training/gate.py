@@ -3,7 +3,7 @@
 Both models are scored by the LiteRT interpreter (what gateways run) on the labelled
 validation cohort in the bucket (``docs/formats/cohort.md``), each at its own calibrated
 thresholds; the job passes the scores as gateways serve them
-(``gateway.detection.served``), so a score the detector would close flags nothing. The
+(``wearable_core.assessment.served``), so a score the detector would close flags nothing. The
 **gate metrics**, per anomaly type, on windows without a sensor fault:
 
 * ``recall``: detected positive windows / positive windows;
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wearable.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
 
 #: A challenger may lose this much window recall on a type and still be "not worse".
 RECALL_MARGIN = 0.02

@@ -15,7 +15,7 @@ One run (:func:`job_run`, ``wearable train --bucket URL``):
 5. **convert** to TFLite (builtin ops) and check Keras-vs-LiteRT parity;
 6. **gate**: score the challenger and the serving model (the newest release a gateway
    would accept, else the shipped baseline) with LiteRT on the validation cohort
-   (``cohorts/validation``), as gateways serve them (``gateway.detection.served``: scores
+   (``cohorts/validation``), as gateways serve them (``wearable_core.assessment.served``: scores
    the detector's clinical gates would close count as not flagged), and publish only if
    not worse (``cloud_training.gate``);
 7. **publish** the signed release (model, manifest, then the pointer;
@@ -56,11 +56,10 @@ from cloud_training.gate import (
     gate_scores,
     recall_at_fpr,
 )
-from gateway.detection.served import served_outputs
-from gateway.model_update.delivery import Refused, canary_check, manifest_check, model_check
-from wearable.buckets.base import Bucket, ObjectNotFound
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.model_release import (
+from wearable_core.assessment.served import served_outputs
+from wearable_core.buckets.base import Bucket, ObjectNotFound
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.model_release import (
     POINTER_NAME,
     manifest_header,
     manifest_object,
@@ -69,6 +68,7 @@ from wearable.contracts.model_release import (
     pointer_parse,
     signature_object,
 )
+from wearable_core.model.release_checks import Refused, canary_check, manifest_check, model_check
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def serving_release(
 
 
 def _shipped_baseline() -> tuple[str, bytes, npt.NDArray[np.float32]]:
-    package = resources.files("gateway").joinpath("models")
+    package = resources.files("wearable_core").joinpath("models")
     manifest = json.loads(package.joinpath("baseline.json").read_text("utf-8"))
     return (
         str(manifest["version"]),

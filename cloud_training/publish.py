@@ -1,6 +1,6 @@
 """Publish a trained model to the bucket as a signed release, and roll the pointer back.
 
-Layout, pointer and signature: ``wearable.contracts.model_release`` and
+Layout, pointer and signature: ``wearable_core.contracts.model_release`` and
 ``docs/formats/model_release.md``. The order of writes is what makes a release safe to
 read at any moment:
 
@@ -26,11 +26,9 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.detection.model_file import manifest_parse
-from gateway.inference import ModelError, ModelRunner
-from wearable.buckets.base import Bucket, GenerationMismatch, ObjectNotFound
-from wearable.contracts.features import FEATURE_NAMES, feature_index
-from wearable.contracts.model_release import (
+from wearable_core.buckets.base import Bucket, GenerationMismatch, ObjectNotFound
+from wearable_core.contracts.features import FEATURE_NAMES, feature_index
+from wearable_core.contracts.model_release import (
     CANARY_ATOL,
     POINTER_HISTORY_MAX,
     POINTER_NAME,
@@ -51,6 +49,8 @@ from wearable.contracts.model_release import (
     signature_object,
     version_check,
 )
+from wearable_core.model.model_file import manifest_parse
+from wearable_core.model.runtime import ModelError, ModelRunner
 
 log = logging.getLogger(__name__)
 
@@ -244,10 +244,10 @@ def release_publish(
         The manifest or model fails a check, or the canary cannot be computed.
     PointerConflict
         Another publisher moved the pointer meanwhile (this release is uploaded, not current).
-    wearable.buckets.base.ObjectConflict
+    wearable_core.buckets.base.ObjectConflict
         Release ``version`` already exists with different bytes: versions are immutable,
         publish under a new version.
-    wearable.buckets.base.BucketUnavailable
+    wearable_core.buckets.base.BucketUnavailable
         Transient storage failure; re-running is safe.
     """
     document = copy.deepcopy(manifest)

@@ -26,7 +26,7 @@ import tensorflow as tf  # type: ignore[import-untyped]
 from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-untyped]
 
 from cloud_training.model import build_model
-from wearable.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
 
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 logging.getLogger("absl").setLevel(logging.ERROR)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from wearable.contracts.anomalies import AnomalyType
+from wearable_core.contracts.anomalies import AnomalyType
 
 #: Medical anomalies the gateway must detect (one list for labels, model and alerts).
 AnomalyKind = AnomalyType

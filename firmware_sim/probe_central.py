@@ -20,10 +20,10 @@ from bumble.device import Advertisement, Connection, Device, DeviceConfiguration
 from bumble.host import Host
 from bumble.keys import MemoryKeyStore
 
-from wearable.contracts.gatt import uuids
-from wearable.contracts.gatt.current_time import CurrentTime
-from wearable.contracts.gatt.errors import PayloadError
-from wearable.contracts.gatt.record_access import (
+from wearable_core.contracts.gatt import uuids
+from wearable_core.contracts.gatt.current_time import CurrentTime
+from wearable_core.contracts.gatt.errors import PayloadError
+from wearable_core.contracts.gatt.record_access import (
     RacpOpcode,
     RacpOperator,
     RacpRecordCount,
@@ -31,9 +31,9 @@ from wearable.contracts.gatt.record_access import (
     RacpResponse,
     decode_racp_indication,
 )
-from wearable.contracts.gatt.record_envelope import SequencedRecord
-from wearable.contracts.gatt.storage_status import StorageStatus
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.record_envelope import SequencedRecord
+from wearable_core.contracts.gatt.storage_status import StorageStatus
+from wearable_core.contracts.streams import Stream
 
 logger = logging.getLogger(__name__)
 

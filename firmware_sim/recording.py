@@ -28,7 +28,7 @@ import numpy.typing as npt
 from firmware_sim.physiology.cardiac import hr_average_beats
 from firmware_sim.physiology.generator import HR_AVERAGE_BEATS, HR_STALE_S, SignalChunk
 from firmware_sim.physiology.schedule import Activity
-from wearable.contracts.streams import ACCEL_SAMPLE_RATE_HZ
+from wearable_core.contracts.streams import ACCEL_SAMPLE_RATE_HZ
 
 FloatArray = npt.NDArray[np.float64]
 

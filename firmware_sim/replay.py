@@ -26,7 +26,7 @@ from firmware_sim.firmware.watch_firmware import FirmwareConfig, ProducedRecord,
 from firmware_sim.physiology.generator import SignalChunk
 from firmware_sim.physiology.profile import RESTING_HR_RANGE_BPM
 from firmware_sim.recording import Recording, RecordingError, load_recording, recording_to_chunk
-from firmware_sim.replay_cli import DEFAULT_NAME, DEFAULT_SEED
+from firmware_sim.replay_defaults import DEFAULT_NAME, DEFAULT_SEED
 from firmware_sim.scenario import DEFAULT_START
 from firmware_sim.simclock import SimClock
 from firmware_sim.truth import TruthWriter
@@ -192,7 +192,7 @@ def run_replay_command(args: argparse.Namespace) -> int:
         summary = export_replay(recording, args.out, identity, start, args.recording)
         print(json.dumps(asdict(summary)), flush=True)
         return 0
-    from firmware_sim.radio.attach import parse_radio_address
+    from bumble_radio.address import parse_radio_address
 
     try:
         parse_radio_address(args.radio)
@@ -206,8 +206,8 @@ async def _serve(
     args: argparse.Namespace, recording: Recording, identity: WatchIdentity, start: float
 ) -> None:
     # Shared with `wearable sim watches`: the same SIGINT/SIGTERM handling.
-    from firmware_sim.cli import until_signalled
-    from firmware_sim.radio.attach import open_hub_host
+    from bumble_radio.attach import open_hub_host
+    from firmware_sim.signals import until_signalled
 
     stop = asyncio.ensure_future(until_signalled())
     async with open_hub_host(args.radio) as host:

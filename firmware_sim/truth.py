@@ -8,8 +8,8 @@ from types import TracebackType
 from typing import IO, Any
 
 from firmware_sim.firmware.watch_firmware import ProducedRecord
-from wearable.contracts.record_csv import file_name, header, record_values
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.record_csv import file_name, header, record_values
+from wearable_core.contracts.streams import Stream
 
 
 class TruthWriter:

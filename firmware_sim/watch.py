@@ -28,12 +28,12 @@ from firmware_sim.gatt.security import pairing_config_factory
 from firmware_sim.gatt.services import DeviceInformation, build_services
 from firmware_sim.identity import identity_resolving_key, static_random_address
 from firmware_sim.simclock import SimClock
-from wearable.contracts.gatt import uuids
-from wearable.contracts.gatt.battery import BatteryLevel
-from wearable.contracts.gatt.current_time import CurrentTime
-from wearable.contracts.gatt.errors import PayloadError
-from wearable.contracts.gatt.heart_rate import RESET_ENERGY_EXPENDED
-from wearable.contracts.gatt.record_access import (
+from wearable_core.contracts.gatt import uuids
+from wearable_core.contracts.gatt.battery import BatteryLevel
+from wearable_core.contracts.gatt.current_time import CurrentTime
+from wearable_core.contracts.gatt.errors import PayloadError
+from wearable_core.contracts.gatt.heart_rate import RESET_ENERGY_EXPENDED
+from wearable_core.contracts.gatt.record_access import (
     ATT_ERROR_CCCD_IMPROPERLY_CONFIGURED,
     ATT_ERROR_PROCEDURE_ALREADY_IN_PROGRESS,
     RacpOpcode,
@@ -44,8 +44,8 @@ from wearable.contracts.gatt.record_access import (
     RacpResponse,
     RacpResponseCode,
 )
-from wearable.contracts.gatt.storage_status import StorageStatus, StreamStorageStatus
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.storage_status import StorageStatus, StreamStorageStatus
+from wearable_core.contracts.streams import Stream
 
 logger = logging.getLogger(__name__)
 

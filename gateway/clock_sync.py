@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.timealign import ClockModel
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
 
 
 @dataclass

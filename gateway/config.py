@@ -28,6 +28,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
+from bumble_radio.address import parse_radio_address
+
 __all__ = [
     "DEFAULT_RADIO",
     "DEFAULT_STORE_PATH",
@@ -221,14 +223,15 @@ def _radio(path: str, value: object) -> str:
             'a separate service; run `wearable sim radio` and use "HOST:PORT" (e.g. '
             f'"{DEFAULT_RADIO}"), or "" for the system\'s Bluetooth adapter',
         )
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+    try:
+        parse_radio_address(text)
+    except ValueError:
         raise ConfigError(
             path,
             value,
             f'must be "" (the system\'s Bluetooth adapter) or "HOST:PORT" of a `wearable sim '
             f'radio` hub with a port in 1..65535 (e.g. "{DEFAULT_RADIO}"); got {value!r}',
-        )
+        ) from None
     return text
 
 
@@ -438,7 +441,7 @@ def _webhook_url(path: str, value: object) -> str:
 def _policies(path: str, value: object) -> Mapping[str, Mapping[str, Any]]:
     # Imported here: the policy module is pure, but config parsing should not pull the
     # alert package into every CLI command that reads a configuration.
-    from gateway.alerts.policy import load_policies
+    from wearable_core.assessment.policy import load_policies
 
     if not isinstance(value, Mapping):
         raise ConfigError(path, value, "must be a table of [detection.policies.<type>] tables")
@@ -518,7 +521,7 @@ def _bucket_url(path: str, value: object) -> str:
     if not url:
         return ""
     # Imported here: the base config parse should not pull in bucket code it rarely needs.
-    from wearable.buckets import BucketConfigError, bucket_url_parse
+    from wearable_core.buckets import BucketConfigError, bucket_url_parse
 
     try:
         bucket_url_parse(url)  # checks the URL; opening it (credentials) is the service's job
@@ -641,7 +644,7 @@ def _public_key(path: str, value: object) -> str:
     text = value.strip()
     if not text:
         return ""
-    from wearable.contracts.model_release import public_key_parse
+    from wearable_core.contracts.model_release import public_key_parse
 
     try:
         public_key_parse(text)

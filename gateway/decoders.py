@@ -7,13 +7,13 @@ the error in the event loop and, worse, could stop the notification stream. Reje
 counted by a :class:`RejectionCounter` so a misbehaving watch shows up in the service's
 status instead of silently losing data.
 
-Decoding is the contract codecs of :mod:`wearable.contracts.gatt` (byte layouts in
+Decoding is the contract codecs of :mod:`wearable_core.contracts.gatt` (byte layouts in
 ``docs/formats/gatt.md``) plus plausibility checks the codecs cannot make on their own:
 
 * a record's ``watch_time_ms`` must fall in [2000-01-01, 2100-01-01) UTC;
 * a record's ``seq`` cannot exceed the number of records its stream could have produced
   between 2000-01-01 and the record's own timestamp (one per
-  :attr:`~wearable.contracts.streams.Stream.record_period_s`, with 0.1 % slack for the
+  :attr:`~wearable_core.contracts.streams.Stream.record_period_s`, with 0.1 % slack for the
   watch crystal);
 * no attribute value may exceed the 512-byte ATT maximum.
 """
@@ -27,22 +27,22 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, TypeVar
 
-from wearable.contracts.gatt import uuids
-from wearable.contracts.gatt.battery import BatteryLevel
-from wearable.contracts.gatt.errors import PayloadError
-from wearable.contracts.gatt.health_thermometer import TemperatureMeasurement
-from wearable.contracts.gatt.record_access import (
+from wearable_core.contracts.gatt import uuids
+from wearable_core.contracts.gatt.battery import BatteryLevel
+from wearable_core.contracts.gatt.errors import PayloadError
+from wearable_core.contracts.gatt.health_thermometer import TemperatureMeasurement
+from wearable_core.contracts.gatt.record_access import (
     RacpRecordCount,
     RacpResponse,
     decode_racp_indication,
 )
-from wearable.contracts.gatt.record_envelope import (
+from wearable_core.contracts.gatt.record_envelope import (
     PAYLOAD_TYPE_BY_STREAM,
     SequencedRecord,
     StreamPayload,
 )
-from wearable.contracts.gatt.storage_status import StorageStatus
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.storage_status import StorageStatus
+from wearable_core.contracts.streams import Stream
 
 __all__ = [
     "MAX_ATTRIBUTE_BYTES",
@@ -136,7 +136,7 @@ class DecodedRecord:
         when the payload carries no usable time (see :func:`decode_notification`).
     payload
         The standard payload (or accelerometer frame) byte-exact as received, without the
-        record envelope: what :class:`gateway.records.IngestRecord` stores.
+        record envelope: what :class:`wearable_core.records.IngestRecord` stores.
     value
         The decoded contract dataclass.
     """
@@ -338,8 +338,8 @@ def decode_notification(characteristic_uuid: str, data: bytes) -> DecodedRecord 
 
     Examples
     --------
-    >>> from wearable.contracts.gatt import HeartRateMeasurement, SequencedRecord
-    >>> from wearable.contracts.gatt.uuids import HR_RECORD_CHAR
+    >>> from wearable_core.contracts.gatt import HeartRateMeasurement, SequencedRecord
+    >>> from wearable_core.contracts.gatt.uuids import HR_RECORD_CHAR
     >>> hr = HeartRateMeasurement(72, sensor_contact=True, rr_intervals=(850,))
     >>> note = bytes(SequencedRecord.wrap(7, 1_700_000_000_000, hr))
     >>> record = decode_notification(HR_RECORD_CHAR, note)
@@ -427,7 +427,7 @@ def decode_storage_status(data: bytes) -> StorageStatus | Rejection:
 
     Examples
     --------
-    >>> from wearable.contracts.gatt import StorageStatus, StreamStorageStatus
+    >>> from wearable_core.contracts.gatt import StorageStatus, StreamStorageStatus
     >>> status = StorageStatus((StreamStorageStatus(Stream.HEART_RATE, 10, 42, 3),))
     >>> decode_storage_status(bytes(status)).for_stream(Stream.HEART_RATE).stored_count
     32

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from gateway.clock_sync import DeviceClock
 from gateway.decoders import DecodedRecord, Rejection, RejectionCounter, decode_notification
-from gateway.records import IngestRecord
 from gateway.store.store import Store
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
+from wearable_core.records import IngestRecord
 
 logger = logging.getLogger(__name__)
 

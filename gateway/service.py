@@ -21,19 +21,19 @@ from typing import Any
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
-from gateway.alerts.policy import load_policies
 from gateway.alerts.sinks import AlertSink, LogSink, WebhookSink
 from gateway.ble.manager import ConnectionManager
 from gateway.config import DetectionConfig, GatewayConfig
 from gateway.detection.engine import Detector
-from gateway.detection.model_file import LoadedModel, model_load
-from gateway.inference import ModelError
 from gateway.ingest import Ingestor, now_ms
 from gateway.model_update.delivery import UpdateResult
 from gateway.model_update.installed import ModelDirectory
 from gateway.store.store import Store
 from gateway.sync.engine import CycleReport, SyncEngine
 from gateway.sync.setup import sync_engine_build
+from wearable_core.assessment.policy import load_policies
+from wearable_core.model.model_file import LoadedModel, model_load
+from wearable_core.model.runtime import ModelError
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ async def open_backends(config: GatewayConfig) -> AsyncIterator[Backends]:
     if not config.ble.radio:
         yield Backends()
         return
-    from gateway.ble.bumble_backend import BumbleAdapter
+    from bumble_radio.bleak_backend import BumbleAdapter
 
     keystore = Path(config.store.path).parent / KEYSTORE_FILE
     passkeys = dict(config.ble.passkeys)

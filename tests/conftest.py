@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from wearable.buckets.emulator import GcsEmulator
-from wearable.buckets.fault_proxy import FaultProxy
+from tests.support.fault_proxy import FaultProxy
+from tests.support.gcs_emulator import GcsEmulator
 
 
 @pytest.fixture(scope="session")

@@ -1,1 +1,2 @@
-"""Wearable health-monitoring pipeline: shared contracts and the `wearable` command."""
+"""Wearable health-monitoring pipeline: the apps layer (the `wearable` command, demo,
+evaluation, analysis) over the roles; see docs/layers.md."""

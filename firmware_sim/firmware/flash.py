@@ -12,8 +12,8 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from wearable.contracts.gatt.record_envelope import HEADER_SIZE, SequencedRecord
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.record_envelope import HEADER_SIZE, SequencedRecord
+from wearable_core.contracts.streams import Stream
 
 #: Per-record bookkeeping a flash filesystem spends (length, stream id, CRC).
 RECORD_OVERHEAD_BYTES = 4

@@ -14,17 +14,17 @@ import numpy as np
 import numpy.typing as npt
 
 from firmware_sim.physiology.generator import SignalChunk
-from wearable.contracts.gatt.accelerometer import AccelerometerFrame
-from wearable.contracts.gatt.date_time import DateTime
-from wearable.contracts.gatt.health_thermometer import TemperatureMeasurement
-from wearable.contracts.gatt.heart_rate import HeartRateMeasurement
-from wearable.contracts.gatt.ieee11073 import Float32, SFloat
-from wearable.contracts.gatt.pulse_oximeter import (
+from wearable_core.contracts.gatt.accelerometer import AccelerometerFrame
+from wearable_core.contracts.gatt.date_time import DateTime
+from wearable_core.contracts.gatt.health_thermometer import TemperatureMeasurement
+from wearable_core.contracts.gatt.heart_rate import HeartRateMeasurement
+from wearable_core.contracts.gatt.ieee11073 import Float32, SFloat
+from wearable_core.contracts.gatt.pulse_oximeter import (
     DeviceSensorStatus,
     MeasurementStatus,
     PlxContinuousMeasurement,
 )
-from wearable.contracts.streams import ACCEL_SAMPLE_RATE_HZ
+from wearable_core.contracts.streams import ACCEL_SAMPLE_RATE_HZ
 
 #: Accelerometer resolution: ±16 g full scale in int16, so a fall's impact never clips.
 ACCEL_LSB_PER_G = 2048

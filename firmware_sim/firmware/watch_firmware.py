@@ -25,9 +25,9 @@ from firmware_sim.firmware.records import (
     quantize_chunk,
 )
 from firmware_sim.physiology.generator import SignalChunk
-from wearable.contracts.gatt.date_time import DateTime
-from wearable.contracts.gatt.record_envelope import SequencedRecord
-from wearable.contracts.streams import ACCEL_SAMPLE_RATE_HZ, Stream
+from wearable_core.contracts.gatt.date_time import DateTime
+from wearable_core.contracts.gatt.record_envelope import SequencedRecord
+from wearable_core.contracts.streams import ACCEL_SAMPLE_RATE_HZ, Stream
 
 # Basal metabolism ~7,000 kJ/day, plus a linear cost per bpm above rest: a crude
 # stand-in for the HR-based energy models watches use; only the field's shape matters.

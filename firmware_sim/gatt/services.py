@@ -16,15 +16,15 @@ from bumble.core import UUID
 from bumble.device import Connection, Device
 
 from firmware_sim.gatt.security import secure_characteristic
-from wearable.contracts.gatt import uuids
-from wearable.contracts.gatt.health_thermometer import TemperatureType
-from wearable.contracts.gatt.heart_rate import BodySensorLocation
-from wearable.contracts.gatt.pulse_oximeter import (
+from wearable_core.contracts.gatt import uuids
+from wearable_core.contracts.gatt.health_thermometer import TemperatureType
+from wearable_core.contracts.gatt.heart_rate import BodySensorLocation
+from wearable_core.contracts.gatt.pulse_oximeter import (
     DeviceSensorStatus,
     MeasurementStatus,
     PlxFeatures,
 )
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
 
 _P = gatt.Characteristic.Properties
 _OPEN_READ = gatt.Characteristic.Permissions.READABLE

@@ -25,7 +25,7 @@ from firmware_sim.physiology.cardiac import (
 from firmware_sim.physiology.noise import noise_ou, noise_resonant, signal_lowpass
 from firmware_sim.physiology.profile import PersonProfile
 from firmware_sim.physiology.schedule import Activity, schedule_activity
-from wearable.contracts.streams import ACCEL_SAMPLE_RATE_HZ
+from wearable_core.contracts.streams import ACCEL_SAMPLE_RATE_HZ
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 # One implementation of each measure: the gateway's, which the simulator is checked with.
-from gateway.features.hrv import hrv_rmssd, hrv_sdnn
-from gateway.features.irregularity import irregularity_nrmssd as hrv_nrmssd
+from wearable_core.features.hrv import hrv_rmssd, hrv_sdnn
+from wearable_core.features.irregularity import irregularity_nrmssd as hrv_nrmssd
 
 __all__ = ["AF_NRMSSD_THRESHOLD", "hrv_nrmssd", "hrv_rmssd", "hrv_sampen", "hrv_sdnn"]
 

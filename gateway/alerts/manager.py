@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from gateway.alerts.policy import DEFAULT_POLICIES, AlertPolicy
-from gateway.alerts.rules import RULE_NAMES
-from gateway.alerts.types import (
+from wearable_core.assessment.policy import DEFAULT_POLICIES, AlertPolicy
+from wearable_core.assessment.rules import RULE_NAMES
+from wearable_core.assessment.types import (
     AlertEvent,
     AlertType,
     DataQualityEvent,

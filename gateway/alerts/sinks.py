@@ -12,7 +12,7 @@ import logging
 import urllib.request
 from typing import Protocol
 
-from gateway.alerts.types import AlertEvent
+from wearable_core.assessment.types import AlertEvent
 
 logger = logging.getLogger(__name__)
 

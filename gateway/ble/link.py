@@ -27,9 +27,9 @@ from gateway.config import BleConfig
 from gateway.decoders import Rejection, decode_battery, decode_racp, decode_storage_status
 from gateway.ingest import Ingestor
 from gateway.store.store import Store
-from wearable.contracts.gatt import uuids
-from wearable.contracts.gatt.current_time import CurrentTime
-from wearable.contracts.gatt.record_access import (
+from wearable_core.contracts.gatt import uuids
+from wearable_core.contracts.gatt.current_time import CurrentTime
+from wearable_core.contracts.gatt.record_access import (
     RacpOpcode,
     RacpOperator,
     RacpRecordCount,
@@ -37,8 +37,8 @@ from wearable.contracts.gatt.record_access import (
     RacpResponse,
     RacpResponseCode,
 )
-from wearable.contracts.gatt.storage_status import StorageStatus
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.storage_status import StorageStatus
+from wearable_core.contracts.streams import Stream
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ alike and needs no radio. Per device it keeps how far it has assessed
 delivered it (``Store.stream_horizon``), or at the latest ``max_wait_s`` after newer data
 arrived on some stream, so one stalled stream cannot hold alerts back. Each step:
 
-1. cut the device's records into windows (``gateway.features.window``),
+1. cut the device's records into windows (``wearable_core.features.window``),
 2. compute the feature vectors, run the model on them in one batch (LiteRT) and map its
    outputs onto the policy scale with the thresholds of its manifest,
 3. evaluate the safety rules (the fever rule against the person's own temperature
@@ -31,20 +31,26 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.alerts.manager import AlertManager
-from gateway.alerts.policy import AlertPolicy
 from gateway.alerts.sinks import AlertSink
-from gateway.alerts.types import AlertEvent, AlertType, DataQualityEvent, FaultKind, Severity
-from gateway.detection.assess import assess_window, scores_from_outputs
-from gateway.detection.model_file import LoadedModel
-from gateway.detection.personal_baselines import HeartRateFloor, TemperatureBaseline
-from gateway.features.extract import features_extract_many
-from gateway.features.window import windows_from_records
 from gateway.ingest import now_ms
 from gateway.store.outbox import WindowSummary
 from gateway.store.store import Store
-from wearable.contracts.aggregate_batch import FAULT_KINDS
-from wearable.contracts.features import TEMP_CONTEXT_S, WINDOW_S, feature_index
-from wearable.contracts.streams import Stream
+from wearable_core.assessment.assess import assess_window, scores_from_outputs
+from wearable_core.assessment.personal_baselines import HeartRateFloor, TemperatureBaseline
+from wearable_core.assessment.policy import AlertPolicy
+from wearable_core.assessment.types import (
+    AlertEvent,
+    AlertType,
+    DataQualityEvent,
+    FaultKind,
+    Severity,
+)
+from wearable_core.contracts.aggregate_batch import FAULT_KINDS
+from wearable_core.contracts.features import TEMP_CONTEXT_S, WINDOW_S, feature_index
+from wearable_core.contracts.streams import Stream
+from wearable_core.features.extract import features_extract_many
+from wearable_core.features.window import windows_from_records
+from wearable_core.model.model_file import LoadedModel
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +90,10 @@ class Detector:
     store
         The gateway's store (records in; alerts, events and progress out).
     model
-        A checked model (:func:`gateway.detection.model_file.model_load`), or ``None``
+        A checked model (:func:`wearable_core.model.model_file.model_load`), or ``None``
         for safety rules only.
     policies
-        Alert policies (defaults: ``gateway.alerts.policy.DEFAULT_POLICIES``).
+        Alert policies (defaults: ``wearable_core.assessment.policy.DEFAULT_POLICIES``).
     sinks
         Where alert events go besides the store (log, webhook).
     max_wait_s

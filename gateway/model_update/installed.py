@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wearable.contracts.model_release import ReleaseError, version_check
+from wearable_core.contracts.model_release import ReleaseError, version_check
 
 CURRENT_FILE = "current.json"
 REFUSED_FILE = "refused.json"
@@ -187,7 +187,7 @@ class ModelDirectory:
         ------
         ModelDirectoryError
             The files cannot be written (the old model stays current).
-        wearable.contracts.model_release.ReleaseError
+        wearable_core.contracts.model_release.ReleaseError
             ``version`` is not a safe path segment (nothing is written).
         """
         version = version_check(version)

@@ -1,7 +1,7 @@
 """Export the store as per-stream CSV files in the simulator's truth format.
 
 ``hr.csv``, ``spo2.csv``, ``temp.csv`` and ``accel.csv`` have exactly the columns of the
-truth files (``wearable.contracts.record_csv``) plus ``gateway_timestamp_ms``, so an
+truth files (``wearable_core.contracts.record_csv``) plus ``gateway_timestamp_ms``, so an
 export and a truth directory compare by set equality on (device, stream, sequence).
 ``gaps.csv`` lists declared gaps and ``devices.csv`` each device's counters.
 """
@@ -17,9 +17,9 @@ from typing import TextIO
 
 from gateway.store.errors import StoreError
 from gateway.store.store import Store
-from wearable.contracts import record_csv
-from wearable.contracts.gatt.errors import PayloadError
-from wearable.contracts.streams import Stream
+from wearable_core.contracts import record_csv
+from wearable_core.contracts.gatt.errors import PayloadError
+from wearable_core.contracts.streams import Stream
 
 GAPS_FILE = "gaps.csv"
 GAP_COLUMNS = ("device", "stream", "start_seq", "end_seq", "reason")

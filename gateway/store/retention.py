@@ -24,7 +24,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from gateway.store.ranges import Range, merge, subtract
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
 
 #: First time slice: one minute of every device's data.
 INITIAL_SLICE_MS = 60_000

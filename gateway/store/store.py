@@ -28,13 +28,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from gateway.records import IngestRecord
 from gateway.store import retention
 from gateway.store.errors import StoreError, StoreVersionError
 from gateway.store.outbox import SyncTablesMixin, WindowSummary
 from gateway.store.ranges import Range, runs, subtract
 from gateway.store.schema import migrate
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
+from wearable_core.records import IngestRecord
 
 __all__ = [
     "ALERT_STATUSES",

@@ -26,7 +26,7 @@ from gateway.privacy.noise import MECHANISM, WINDOW_L1_SENSITIVITY, counts_priva
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.outbox import StoredWindow
 from gateway.store.store import AlertRow
-from wearable.contracts.aggregate_batch import (
+from wearable_core.contracts.aggregate_batch import (
     FAULT_KINDS,
     HOUR_MS,
     AggregateBatch,
@@ -37,8 +37,8 @@ from wearable.contracts.aggregate_batch import (
     WindowRows,
     hour_of,
 )
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES, WINDOW_S
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES, WINDOW_S
 
 DAY_HOURS = 24
 

@@ -28,14 +28,14 @@ from gateway.sync.aggregates import (
 )
 from gateway.sync.backoff import backoff_delay_s
 from gateway.sync.network import NetworkState
-from wearable.buckets.base import (
+from wearable_core.buckets.base import (
     Bucket,
     BucketConfigError,
     BucketError,
     BucketUnavailable,
     Created,
 )
-from wearable.contracts.aggregate_batch import (
+from wearable_core.contracts.aggregate_batch import (
     AggregateBatch,
     BatchKind,
     WindowRows,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from wearable.contracts.aggregate_batch import BatchKind
+from wearable_core.contracts.aggregate_batch import BatchKind
 
 
 class NetworkState(enum.StrEnum):

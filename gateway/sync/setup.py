@@ -17,9 +17,9 @@ from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.store import Store
 from gateway.sync.engine import SyncEngine, SyncSettings
 from gateway.sync.network import NetworkState, network_parse
-from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket
-from wearable.contracts.model_release import public_key_parse
+from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import Bucket
+from wearable_core.contracts.model_release import public_key_parse
 
 logger = logging.getLogger(__name__)
 

@@ -10,15 +10,16 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from cloud_training.cohort import cohort_load, cohort_write
-from gateway.inference import ModelRunner
+from cloud_training.cohort import cohort_load
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.outbox import StoredWindow, WindowSummary
 from gateway.store.store import AlertRow
 from gateway.sync.aggregates import alerts_batch, windows_batches
-from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket
-from wearable.contracts.aggregate_batch import batch_encode, batch_object_name
+from wearable.cohort_simulation import cohort_write
+from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import Bucket
+from wearable_core.contracts.aggregate_batch import batch_encode, batch_object_name
+from wearable_core.model.runtime import ModelRunner
 
 SCENARIO = """
 [scenario]
@@ -87,7 +88,7 @@ def _upload_fleet(bucket: Bucket, X: npt.NDArray[np.float32]) -> None:
 
 
 def _baseline_bytes() -> bytes:
-    return resources.files("gateway").joinpath("models", "baseline.tflite").read_bytes()
+    return resources.files("wearable_core").joinpath("models", "baseline.tflite").read_bytes()
 
 
 @pytest.fixture

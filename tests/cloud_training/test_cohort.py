@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cloud_training import cohort as cohort_mod
 from cloud_training.cohort import (
     CohortConflict,
     CohortCorrupt,
@@ -20,16 +19,16 @@ from cloud_training.cohort import (
     CohortMissing,
     cohort_decode,
     cohort_load,
-    cohort_write,
-    duration_arg,
 )
 from cloud_training.dataset import dataset_from_export
 from firmware_sim.cohort import identity_of
 from firmware_sim.export import export_scenario
 from firmware_sim.scenario import load_scenario
-from wearable.buckets import bucket_open
+from wearable import cohort_simulation as cohort_mod
 from wearable.cli import build_parser
-from wearable.contracts.anomalies import ANOMALY_TYPES
+from wearable.cohort_simulation import cohort_write, duration_arg
+from wearable_core.buckets import bucket_open
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
 
 #: Watch 0: a severe desaturation from 5 to 10 min (positive windows). Watch 1: off the
 #: wrist from 8 to 12 min (fault windows). Minutes of data keep every simulation ~1 s.

@@ -29,17 +29,17 @@ from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.outbox import StoredWindow, WindowSummary
 from gateway.store.store import AlertRow
 from gateway.sync.aggregates import alerts_batch, windows_batches
-from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket, BucketUnavailable, Created, ObjectInfo
-from wearable.contracts.aggregate_batch import (
+from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import Bucket, BucketUnavailable, Created, ObjectInfo
+from wearable_core.contracts.aggregate_batch import (
     AggregateBatch,
     batch_decode,
     batch_encode,
     batch_object_name,
     hour_of,
 )
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES
 
 KEY = PseudonymKey(bytes(range(32)))
 DEVICES = ("C4:00:00:00:00:01", "C4:00:00:00:00:02")

@@ -16,7 +16,7 @@ from cloud_training.gate import (
     gate_scores,
     recall_at_fpr,
 )
-from wearable.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
 
 
 def _scores(recall: float, fpr: float, positives: int = 50) -> dict[str, TypeScore]:

@@ -11,9 +11,9 @@ import pytest
 from cloud_training import gate
 from cloud_training.job import REPORTS_PREFIX, JobSettings, Outcome, job_run
 from gateway.model_update import ModelDirectory, ModelUpdater
-from wearable.buckets import bucket_open
 from wearable.cli import main as wearable_main
-from wearable.contracts.model_release import (
+from wearable_core.buckets import bucket_open
+from wearable_core.contracts.model_release import (
     POINTER_NAME,
     keypair_generate,
     private_key_parse,
@@ -139,12 +139,12 @@ def test_the_champion_is_the_newest_release_a_gateway_would_serve(tmp_path: Path
 
     from cloud_training.job import serving_release
     from cloud_training.publish import release_publish
-    from wearable.contracts.model_release import model_object
+    from wearable_core.contracts.model_release import model_object
 
     bucket = bucket_open(str(tmp_path / "bucket"))
     key = Ed25519PrivateKey.generate()
     assert serving_release(bucket, key.public_key()) == (None, [])
-    package = resources.files("gateway").joinpath("models")
+    package = resources.files("wearable_core").joinpath("models")
     model = package.joinpath("baseline.tflite").read_bytes()
     manifest = json.loads(package.joinpath("baseline.json").read_text("utf-8"))
     release_publish(bucket, model, {**manifest, "version": "good-1"}, key)

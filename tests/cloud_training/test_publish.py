@@ -18,10 +18,9 @@ from cloud_training.publish import (
     release_publish,
     release_rollback,
 )
-from gateway.inference import ModelRunner
-from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket, Created, ObjectConflict, ObjectInfo
-from wearable.contracts.model_release import (
+from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import Bucket, Created, ObjectConflict, ObjectInfo
+from wearable_core.contracts.model_release import (
     POINTER_NAME,
     canary_compare,
     canary_parse,
@@ -32,8 +31,9 @@ from wearable.contracts.model_release import (
     sha256_hex,
     signature_object,
 )
+from wearable_core.model.runtime import ModelRunner
 
-_PACKAGE = resources.files("gateway").joinpath("models")
+_PACKAGE = resources.files("wearable_core").joinpath("models")
 MODEL = _PACKAGE.joinpath("baseline.tflite").read_bytes()
 MANIFEST: dict[str, Any] = json.loads(_PACKAGE.joinpath("baseline.json").read_text("utf-8"))
 KEY = Ed25519PrivateKey.generate()

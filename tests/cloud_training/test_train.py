@@ -17,9 +17,9 @@ from cloud_training.dataset import Dataset, dataset_from_export, overlap_fractio
 from cloud_training.train import convert, keras_scores, parity, split_indices, train_model
 from firmware_sim.export import export_scenario
 from firmware_sim.scenario import parse_scenario
-from gateway.inference import ModelRunner
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES
+from wearable_core.model.runtime import ModelRunner
 
 SEED = 3
 EPOCHS = 150

@@ -8,8 +8,8 @@ import pytest
 
 from firmware_sim.export import LABELS_FILE, WATCHES_FILE, export_scenario
 from firmware_sim.scenario import parse_scenario
-from wearable.contracts.record_csv import file_name, header
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.record_csv import file_name, header
+from wearable_core.contracts.streams import Stream
 
 SCENARIO = """
 [scenario]

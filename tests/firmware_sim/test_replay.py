@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bumble_radio.local import VirtualRadio
 from firmware_sim.probe_central import ProbeCentral, catch_up
-from firmware_sim.radio.local import VirtualRadio
 from firmware_sim.recording import load_recording
 from firmware_sim.replay import (
     DEFAULT_NAME,
@@ -23,9 +23,9 @@ from firmware_sim.replay import (
 )
 from firmware_sim.simclock import SimClock
 from wearable.cli import main
-from wearable.contracts.gatt.heart_rate import HeartRateMeasurement
-from wearable.contracts.record_csv import file_name, header
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.heart_rate import HeartRateMeasurement
+from wearable_core.contracts.record_csv import file_name, header
+from wearable_core.contracts.streams import Stream
 
 SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "recordings"
 START = "2026-02-03T04:05:06Z"

@@ -22,11 +22,10 @@ from firmware_sim.scenario import (
     Scenario,
     ScenarioError,
     WatchSettings,
-    format_duration,
     load_scenario,
-    parse_duration,
     parse_scenario,
 )
+from wearable_core.units import format_duration, parse_duration
 
 HEAD = """
 [scenario]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.alerts.policy import DEFAULT_POLICIES, load_policies
-from gateway.alerts.types import AlertType, Severity
 from gateway.config import ConfigError, DetectionConfig, GatewayConfig, load_config, parse_config
+from wearable_core.assessment.policy import DEFAULT_POLICIES, load_policies
+from wearable_core.assessment.types import AlertType, Severity
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "config" / "gateway.toml"
 

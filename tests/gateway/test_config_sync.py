@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, GatewayConfig, parse_config, with_overrides
-from wearable.contracts.model_release import keypair_generate
+from wearable_core.contracts.model_release import keypair_generate
 
 
 def test_defaults_sync_nothing_and_keep_keys_next_to_the_store() -> None:

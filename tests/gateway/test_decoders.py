@@ -31,7 +31,7 @@ from gateway.decoders import (
     decode_storage_status,
     timestamp_is_plausible,
 )
-from wearable.contracts.gatt import (
+from wearable_core.contracts.gatt import (
     AccelerometerFrame,
     DateTime,
     Float32,
@@ -48,8 +48,8 @@ from wearable.contracts.gatt import (
     decode_stream_payload,
     uuids,
 )
-from wearable.contracts.gatt.record_envelope import StreamPayload
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.record_envelope import StreamPayload
+from wearable_core.contracts.streams import Stream
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 START_S = 1_699_920_000.0  # 2023-11-14 00:00 UTC

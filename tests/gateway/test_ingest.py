@@ -4,10 +4,10 @@ from pathlib import Path
 
 from gateway.ingest import Ingestor
 from gateway.store.store import Store
-from wearable.contracts.gatt import uuids
-from wearable.contracts.gatt.heart_rate import HeartRateMeasurement
-from wearable.contracts.gatt.record_envelope import SequencedRecord
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt import uuids
+from wearable_core.contracts.gatt.heart_rate import HeartRateMeasurement
+from wearable_core.contracts.gatt.record_envelope import SequencedRecord
+from wearable_core.contracts.streams import Stream
 
 T0 = 1_767_571_200_000  # 2026-01-05T00:00:00Z
 HR = bytes(HeartRateMeasurement(heart_rate=72, sensor_contact=True, rr_intervals=(850,)))

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket
-from wearable.contracts.aggregate_batch import (
+from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import Bucket
+from wearable_core.contracts.aggregate_batch import (
     ALERT_STATUS_RANK,
     BATCH_FORMAT_VERSION,
     BATCH_NAME,
@@ -41,8 +41,8 @@ from wearable.contracts.aggregate_batch import (
     BatchKind,
     batch_decode,
 )
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES, WINDOW_S
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES, WINDOW_S
 
 #: Windows in one person-day (the denominator of "per person-day" rates).
 WINDOWS_PER_DAY = 86_400 // WINDOW_S

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from wearable.contracts.features import FEATURES, WINDOW_S
+from wearable_core.contracts.features import FEATURES, WINDOW_S
 
 __all__ = ["ALERT_CSV_COLUMNS", "VITAL_CSV_COLUMNS", "alerts_csv", "vitals_csv"]
 

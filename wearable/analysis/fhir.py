@@ -42,8 +42,8 @@ from fhirclient.models.bundle import Bundle
 from fhirclient.models.fhirabstractbase import FHIRValidationError
 from fhirclient.models.observation import Observation
 
-from gateway.alerts.types import MIN_FRACTION
-from wearable.contracts.features import WINDOW_S
+from wearable_core.assessment.types import MIN_FRACTION
+from wearable_core.contracts.features import WINDOW_S
 
 __all__ = [
     "ALERT_EVIDENCE_SYSTEM",

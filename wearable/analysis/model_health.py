@@ -31,8 +31,8 @@ from wearable.analysis.cohort import (
     Cohort,
     weighted_quantiles,
 )
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES
 
 #: PSI above which a feature has moved enough to look at (the usual rule of thumb:
 #: below 0.1 stable, 0.1-0.25 some shift, above 0.25 a shift worth acting on).

@@ -2,7 +2,7 @@
 
 The notebooks call these functions and plot what they return; nothing is computed in a
 notebook cell. Windows are cut and featurised by the gateway's own code
-(``gateway.features``), so what a clinician sees is what detection assessed.
+(``wearable_core.features``), so what a clinician sees is what detection assessed.
 
 Examples
 --------
@@ -22,11 +22,11 @@ from dataclasses import asdict
 
 import pandas as pd
 
-from gateway.features.extract import features_extract_many
-from gateway.features.window import windows_from_records
 from gateway.store.store import AlertRow, Store
-from wearable.contracts.features import FEATURE_NAMES, TEMP_CONTEXT_S, WINDOW_S
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.features import FEATURE_NAMES, TEMP_CONTEXT_S, WINDOW_S
+from wearable_core.contracts.streams import Stream
+from wearable_core.features.extract import features_extract_many
+from wearable_core.features.window import windows_from_records
 
 #: Clinician decisions :func:`alert_review` accepts (they become training labels).
 REVIEW_DECISIONS = ("acknowledged", "confirmed", "dismissed")

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from wearable.analysis.activity import STATES
 from wearable.analysis.model_health import PSI_MAJOR, PSI_SHIFT
-from wearable.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
 
 #: Colours of the activity states (STATES order) and of the shaded periods.
 STATE_COLOURS = ("#4c72b0", "#bdbdbd", "#55a868", "#dd8452", "#ffffff")

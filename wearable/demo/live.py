@@ -22,19 +22,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bumble_radio.bleak_backend import BumbleAdapter
+from bumble_radio.local import VirtualRadio
 from firmware_sim.farm import FarmOptions, WatchFarm, local_farm
-from firmware_sim.radio.local import VirtualRadio
 from firmware_sim.scenario import Scenario
 from firmware_sim.simclock import SimClock
-from gateway.ble.bumble_backend import BumbleAdapter
 from gateway.config import GatewayConfig
 from gateway.service import Backends, Gateway
 from gateway.store.store import AlertRow, DataQualityRow
-from wearable.contracts.features import WINDOW_S
-from wearable.contracts.streams import Stream
 from wearable.demo.clinician import Review, clinician_review
 from wearable.demo.workspace import Workspace
 from wearable.evaluation.metrics import TruthEpisode
+from wearable_core.contracts.features import WINDOW_S
+from wearable_core.contracts.streams import Stream
 
 #: Give up waiting for the store or detection to catch up after this many wall seconds
 #: (what is still missing then is reported as lost).

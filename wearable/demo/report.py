@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from wearable.contracts.anomalies import ANOMALY_TYPES
 from wearable.demo.live import LiveResult
 from wearable.evaluation.metrics import TruthEpisode
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
 
 _COLOURS = dict(zip(ANOMALY_TYPES, ("C0", "C1", "C2", "C3", "C4", "C5"), strict=True))
 

@@ -43,8 +43,8 @@ def starter_publish(
     from cloud_training.cohort import cohort_load
     from cloud_training.publish import release_publish
     from cloud_training.train import convert, parity, split_indices, train_model
-    from wearable.buckets import bucket_open
-    from wearable.contracts.model_release import manifest_header, private_key_load
+    from wearable_core.buckets import bucket_open
+    from wearable_core.contracts.model_release import manifest_header, private_key_load
 
     bucket = bucket_open(bucket_url)
     cohort = cohort_load(bucket, "train")

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.store.store import AlertRow, Store
-from wearable.buckets import bucket_open
-from wearable.contracts.aggregate_batch import BatchKind
 from wearable.demo.live import LiveResult, ModelChange
 from wearable.demo.workspace import Workspace
 from wearable.evaluation.metrics import ScoredAlert, TruthEpisode, evaluate
+from wearable_core.buckets import bucket_open
+from wearable_core.contracts.aggregate_batch import BatchKind
 
 #: The per-type fields the summary keeps from the evaluation.
 PER_TYPE_KEYS = (

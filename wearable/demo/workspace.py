@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import GatewayConfig, ModelsConfig, SyncConfig
-from wearable.keys_cli import PRIVATE_FILE, keys_generate
+from wearable.cli.keys import PRIVATE_FILE, keys_generate
 
 #: The repository's examples folder (the demo runs from a checkout).
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wearable.contracts.anomalies import ANOMALY_TYPES, AnomalyType
+from wearable_core.contracts.anomalies import ANOMALY_TYPES, AnomalyType
 
 __all__ = [
     "DEFAULT_AFTER_MS",

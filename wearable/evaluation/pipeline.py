@@ -20,16 +20,16 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.alerts.manager import suppressed_by
-from gateway.alerts.policy import AlertPolicy, load_policies
-from gateway.alerts.types import AlertType
 from gateway.detection.engine import Detector, WindowResult
-from gateway.detection.model_file import LoadedModel
 from gateway.ingest import Ingestor
 from gateway.store.store import AlertRow, DataQualityRow, Store
-from wearable.contracts.features import WINDOW_S, feature_index
-from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
-from wearable.contracts.streams import Stream
 from wearable.evaluation.metrics import WindowDecision
+from wearable_core.assessment.policy import AlertPolicy, load_policies
+from wearable_core.assessment.types import AlertType
+from wearable_core.contracts.features import WINDOW_S, feature_index
+from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
+from wearable_core.contracts.streams import Stream
+from wearable_core.model.model_file import LoadedModel
 
 #: Radio latency added to each record's delivery time (ms): it is sent when its period
 #: ends and arrives a little later.

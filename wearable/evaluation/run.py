@@ -25,9 +25,6 @@ from typing import Any
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.firmware.watch_firmware import WatchFirmware
 from firmware_sim.scenario import Scenario, load_scenario
-from gateway.alerts.policy import load_policies
-from gateway.detection.model_file import model_load
-from wearable.contracts.streams import Stream
 from wearable.evaluation.metrics import (
     ScoredAlert,
     TruthEpisode,
@@ -36,6 +33,9 @@ from wearable.evaluation.metrics import (
     targets_report,
 )
 from wearable.evaluation.pipeline import STEP_S, WatchRun, run_watch
+from wearable_core.assessment.policy import load_policies
+from wearable_core.contracts.streams import Stream
+from wearable_core.model.model_file import model_load
 
 
 def produced_batches(firmware: WatchFirmware) -> Iterator[list[tuple[Stream, bytes, float]]]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from firmware_sim.firmware.flash import RECORD_OVERHEAD_BYTES, FlashRingBuffer
-from wearable.contracts.gatt.record_envelope import HEADER_SIZE
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.record_envelope import HEADER_SIZE
+from wearable_core.contracts.streams import Stream
 
 PAYLOAD = bytes(20)
 SIZE = HEADER_SIZE + len(PAYLOAD) + RECORD_OVERHEAD_BYTES

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import pytest
 from bumble import att
 
+from bumble_radio.local import VirtualRadio
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.probe_central import ProbeCentral, catch_up, first_missing
-from firmware_sim.radio.local import VirtualRadio
 from firmware_sim.scenario import parse_scenario
 from firmware_sim.simclock import SimClock
 from firmware_sim.watch import LinkFault, RadioQuality, SimulatedWatch
-from wearable.contracts.gatt.heart_rate import HeartRateMeasurement
-from wearable.contracts.gatt.record_access import (
+from wearable_core.contracts.gatt.heart_rate import HeartRateMeasurement
+from wearable_core.contracts.gatt.record_access import (
     RacpOpcode,
     RacpOperator,
     RacpRecordCount,
@@ -25,7 +25,7 @@ from wearable.contracts.gatt.record_access import (
     RacpResponse,
     RacpResponseCode,
 )
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
 
 pytestmark = pytest.mark.integration
 
@@ -130,7 +130,7 @@ async def test_health_data_needs_an_encrypted_link() -> None:
         from bumble import gatt, hci
         from bumble.device import Peer
 
-        from wearable.contracts.gatt import uuids
+        from wearable_core.contracts.gatt import uuids
 
         connection = await rig.central.device.connect(
             hci.Address(rig.watch.identity.address, hci.Address.RANDOM_DEVICE_ADDRESS)

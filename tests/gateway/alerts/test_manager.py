@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from gateway.alerts import (
+from gateway.alerts import AlertManager
+from wearable_core.assessment import (
     AlertEvent,
-    AlertManager,
     AlertPolicy,
     AlertType,
     DataQualityEvent,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.alerts import (
+from gateway.alerts import AlertManager
+from gateway.alerts.manager import SUBSUMED_BY
+from wearable_core.assessment import (
     AlertEvent,
-    AlertManager,
     AlertType,
     DataQualityEvent,
     FaultKind,
@@ -14,7 +15,6 @@ from gateway.alerts import (
     Severity,
     WindowAssessment,
 )
-from gateway.alerts.manager import SUBSUMED_BY
 
 DEV = "C4:12:00:00:00:0A"
 W = 60_000  # window length, ms

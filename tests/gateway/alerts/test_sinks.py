@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from gateway.alerts import AlertEvent, AlertType, Severity
 from gateway.alerts.sinks import AlertSink, LogSink, WebhookSink
+from wearable_core.assessment import AlertEvent, AlertType, Severity
 
 EVENT = AlertEvent(
     "opened", "C4:12:00:00:00:0A", AlertType.FALL, Severity.CRITICAL, 5, 5, 0, 5, 1.0, "r"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.records import IngestRecord
 from gateway.store import Store, StoreError, schema
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
+from wearable_core.records import IngestRecord
 
 HR = Stream.HEART_RATE
 WATCH_A = "C4:12:00:00:00:0A"

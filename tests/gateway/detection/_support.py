@@ -16,10 +16,10 @@ from pathlib import Path
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
 from gateway.ingest import Ingestor
-from gateway.records import IngestRecord
 from gateway.store.store import Store
-from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
+from wearable_core.contracts.streams import Stream
+from wearable_core.records import IngestRecord
 
 #: Watch 0: a severe desaturation from 10 to 15 min. Watch 1: off the wrist from 10 to
 #: 16 min. Clocks are exact so the episode times are the aligned times.

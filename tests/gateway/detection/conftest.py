@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.detection.model_file import LoadedModel, model_load
+from wearable_core.model.model_file import LoadedModel, model_load
 
 from ._support import Cohort, build_cohort
 

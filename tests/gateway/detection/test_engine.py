@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from gateway.alerts.rules import RULE_NAMES
-from gateway.alerts.types import AlertEvent, AlertType, DataQualityEvent
 from gateway.detection.engine import Detector, WindowResult
-from gateway.detection.model_file import LoadedModel
-from gateway.records import IngestRecord
 from gateway.store.store import AlertRow, DataQualityRow, Store
-from wearable.contracts.streams import Stream
 from wearable.evaluation.pipeline import run_watch
+from wearable_core.assessment.rules import RULE_NAMES
+from wearable_core.assessment.types import AlertEvent, AlertType, DataQualityEvent
+from wearable_core.contracts.streams import Stream
+from wearable_core.model.model_file import LoadedModel
+from wearable_core.records import IngestRecord
 
 from ._support import DURATION_MIN, Cohort
 

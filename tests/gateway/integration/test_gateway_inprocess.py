@@ -17,15 +17,15 @@ from bumble.core import AdvertisingData
 from bumble.device import Device, DeviceConfiguration
 from bumble.profiles.heart_rate_service import HeartRateService
 
+from bumble_radio.bleak_backend import BumbleAdapter
+from bumble_radio.local import VirtualRadio
 from firmware_sim.farm import FarmOptions, WatchFarm, local_farm
-from firmware_sim.radio.local import VirtualRadio
 from firmware_sim.scenario import parse_scenario
 from firmware_sim.simclock import SimClock
 from firmware_sim.watch import RadioQuality, SimulatedWatch
-from gateway.ble.bumble_backend import BumbleAdapter
 from gateway.config import GatewayConfig
 from gateway.service import Backends, Gateway
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
 
 pytestmark = pytest.mark.integration
 

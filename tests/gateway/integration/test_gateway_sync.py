@@ -15,18 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from bumble_radio.bleak_backend import BumbleAdapter
+from bumble_radio.local import VirtualRadio
 from cloud_training.publish import release_publish
 from firmware_sim.farm import FarmOptions, local_farm
-from firmware_sim.radio.local import VirtualRadio
 from firmware_sim.scenario import parse_scenario
 from firmware_sim.simclock import SimClock
 from firmware_sim.watch import RadioQuality
-from gateway.ble.bumble_backend import BumbleAdapter
 from gateway.config import GatewayConfig, ModelsConfig, SyncConfig
 from gateway.service import STATUS_FILE, Backends, Gateway
-from wearable.buckets import bucket_open
-from wearable.contracts.aggregate_batch import BatchKind, batch_decode
-from wearable.contracts.model_release import keypair_generate, private_key_parse
+from wearable_core.buckets import bucket_open
+from wearable_core.contracts.aggregate_batch import BatchKind, batch_decode
+from wearable_core.contracts.model_release import keypair_generate, private_key_parse
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ async def test_service_syncs_aggregates_and_hot_swaps_a_published_model(tmp_path
     pem, public = keypair_generate()
     bucket_dir = tmp_path / "bucket"
     bucket = bucket_open(str(bucket_dir))
-    package = resources.files("gateway").joinpath("models")
+    package = resources.files("wearable_core").joinpath("models")
     model_bytes = package.joinpath("baseline.tflite").read_bytes()
     manifest = json.loads(package.joinpath("baseline.json").read_text("utf-8"))
     manifest["version"] = "retrained-2"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from wearable.contracts.record_csv import file_name
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.record_csv import file_name
+from wearable_core.contracts.streams import Stream
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.inference import ModelRunner
-from wearable.buckets.base import Bucket, Created, ObjectInfo
-from wearable.contracts.model_release import (
+from wearable_core.buckets.base import Bucket, Created, ObjectInfo
+from wearable_core.contracts.model_release import (
     POINTER_NAME,
     canary_encode,
     manifest_encode,
@@ -24,8 +23,9 @@ from wearable.contracts.model_release import (
     sha256_hex,
     signature_object,
 )
+from wearable_core.model.runtime import ModelRunner
 
-_PACKAGE = resources.files("gateway").joinpath("models")
+_PACKAGE = resources.files("wearable_core").joinpath("models")
 BASELINE_BYTES = _PACKAGE.joinpath("baseline.tflite").read_bytes()
 BASELINE_MANIFEST: dict[str, Any] = json.loads(
     _PACKAGE.joinpath("baseline.json").read_text("utf-8")

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.model_update.installed import ModelDirectory
-from wearable.buckets import bucket_open
+from wearable_core.buckets import bucket_open
 
 from ._support import RecordingBucket
 

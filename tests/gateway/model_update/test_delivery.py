@@ -11,11 +11,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cloud_training.publish import release_publish, release_rollback
-from gateway.detection.model_file import model_load
 from gateway.model_update.delivery import ModelUpdater, UpdateResult
 from gateway.model_update.installed import ModelDirectory
-from wearable.buckets.base import BucketUnavailable
-from wearable.contracts.model_release import (
+from wearable_core.buckets.base import BucketUnavailable
+from wearable_core.contracts.model_release import (
     POINTER_NAME,
     manifest_object,
     model_object,
@@ -23,6 +22,7 @@ from wearable.contracts.model_release import (
     pointer_for,
     signature_object,
 )
+from wearable_core.model.model_file import model_load
 
 from ._support import (
     BASELINE_BYTES,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.detection.model_file import model_load
 from gateway.model_update import installed as installed_module
 from gateway.model_update.installed import ModelDirectory, ModelDirectoryError
-from wearable.contracts.model_release import ReleaseError, manifest_encode
+from wearable_core.contracts.model_release import ReleaseError, manifest_encode
+from wearable_core.model.model_file import model_load
 
 from ._support import BASELINE_BYTES, manifest_for
 

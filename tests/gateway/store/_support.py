@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.records import IngestRecord
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
+from wearable_core.records import IngestRecord
 
 WATCH_A = "C4:12:00:00:00:0A"
 WATCH_B = "C4:12:00:00:00:0B"

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from gateway.store import Store
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
 
 from ._support import WATCH_A, WATCH_B
 
@@ -22,9 +22,9 @@ BATCH = 1500
 CHILD = f"""
 import sys
 import gateway.store.store as store_module
-from gateway.records import IngestRecord
+from wearable_core.records import IngestRecord
 from gateway.store import Store
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
 
 store_module.FLUSH_ROWS = 4000
 store = Store(sys.argv[1])

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.store import Store, schema
 from gateway.store.store import StreamHorizon
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
 
 from ._support import T0_MS, WATCH_A, WATCH_B, make_records
 

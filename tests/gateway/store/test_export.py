@@ -8,12 +8,12 @@ from pathlib import Path
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
 from firmware_sim.truth import TruthWriter
-from gateway.records import IngestRecord
 from gateway.store import Store
 from gateway.store.export import DEVICE_COLUMNS, GAP_COLUMNS, export_store
-from wearable.contracts import record_csv
-from wearable.contracts.record_csv import GATEWAY_TIMESTAMP_COLUMN
-from wearable.contracts.streams import Stream
+from wearable_core.contracts import record_csv
+from wearable_core.contracts.record_csv import GATEWAY_TIMESTAMP_COLUMN
+from wearable_core.contracts.streams import Stream
+from wearable_core.records import IngestRecord
 
 SCENARIO = """
 [scenario]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 import gateway.store.store as store_module
-from gateway.records import IngestRecord
 from gateway.store import Store, StoreError
 from gateway.store.store import RESERVED_UNUSED
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
+from wearable_core.records import IngestRecord
 
 from ._support import WATCH_A, WATCH_B, make_records
 

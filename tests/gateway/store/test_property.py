@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gateway.store.store as store_module
-from gateway.records import IngestRecord
 from gateway.store import Store
 from gateway.store.ranges import merge, subtract
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
+from wearable_core.records import IngestRecord
 
 from ._support import WATCH_A, WATCH_B, make_records
 

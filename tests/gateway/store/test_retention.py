@@ -12,7 +12,7 @@ from gateway.store.retention import (
     deletable_ranges,
     next_slice_ms,
 )
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
 
 from ._support import WATCH_A, WATCH_B, make_records
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.store import Store, StoreError, StoreVersionError, schema
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.streams import Stream
 
 from ._support import WATCH_A, make_records
 

@@ -9,10 +9,10 @@ import numpy as np
 
 from gateway.store.outbox import WindowSummary
 from gateway.store.store import Store
-from wearable.buckets.base import Bucket
-from wearable.contracts.aggregate_batch import AggregateBatch, BatchKind, batch_decode
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES
+from wearable_core.buckets.base import Bucket
+from wearable_core.contracts.aggregate_batch import AggregateBatch, BatchKind, batch_decode
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES
 
 DEVICES = ("C4:00:00:00:00:01", "C4:00:00:00:00:02", "C4:00:00:00:00:03")
 #: 2026-01-05T00:00Z: a midnight, so days and hours are easy to reason about.

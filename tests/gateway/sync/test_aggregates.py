@@ -12,7 +12,7 @@ from gateway.store.outbox import StoredWindow, WindowSummary
 from gateway.store.store import AlertRow
 from gateway.sync import aggregates, backoff, network
 from gateway.sync.aggregates import alert_outcome, windows_batches
-from wearable.contracts.aggregate_batch import HOUR_MS, batch_decode, batch_encode
+from wearable_core.contracts.aggregate_batch import HOUR_MS, batch_decode, batch_encode
 
 KEY = PseudonymKey(bytes(range(32)))
 DEVICE = "C4:00:00:00:00:01"

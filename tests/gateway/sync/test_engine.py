@@ -12,9 +12,15 @@ from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.store import Store
 from gateway.sync.engine import SyncEngine, SyncSettings
 from gateway.sync.network import NetworkState
-from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket, BucketConfigError, BucketUnavailable, Created, ObjectInfo
-from wearable.contracts.aggregate_batch import BatchKind
+from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import (
+    Bucket,
+    BucketConfigError,
+    BucketUnavailable,
+    Created,
+    ObjectInfo,
+)
+from wearable_core.contracts.aggregate_batch import BatchKind
 
 from ._synthetic import DEVICES, MINUTE_MS, T0_MS, add_windows, uploaded, windows_by_hour
 
@@ -318,7 +324,7 @@ def test_differential_privacy_sends_noisy_hours_only_within_budget(tmp_path: Pat
 def test_uploaded_aggregates_let_retention_free_their_records(
     ward_store: Path, tmp_path: Path
 ) -> None:
-    from wearable.contracts.streams import Stream
+    from wearable_core.contracts.streams import Stream
 
     with Store(ward_store) as store:
         device = store.addresses()[0]
@@ -356,8 +362,8 @@ def test_two_batches_with_equal_counts_both_arrive(tmp_path: Path) -> None:
     import numpy as np
 
     from gateway.store.outbox import WindowSummary
-    from wearable.contracts.anomalies import ANOMALY_TYPES
-    from wearable.contracts.features import FEATURE_NAMES
+    from wearable_core.contracts.anomalies import ANOMALY_TYPES
+    from wearable_core.contracts.features import FEATURE_NAMES
 
     def unremarkable(start_ms: int) -> WindowSummary:
         return WindowSummary(

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from gateway.store.store import Store
-from wearable.buckets import bucket_open
-from wearable.buckets.base import Bucket
-from wearable.buckets.emulator import GcsEmulator
-from wearable.buckets.fault_proxy import FaultProxy
+from tests.support.fault_proxy import FaultProxy
+from tests.support.gcs_emulator import GcsEmulator
 from wearable.cli import main as wearable_main
-from wearable.contracts.aggregate_batch import BatchKind
+from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import Bucket
+from wearable_core.contracts.aggregate_batch import BatchKind
 
 from ._support import Ward
 from ._synthetic import DEVICES, T0_MS, add_windows, uploaded, windows_by_hour

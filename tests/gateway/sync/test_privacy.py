@@ -18,8 +18,8 @@ from pathlib import Path
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.store import Store
 from gateway.sync.engine import SyncEngine
-from wearable.buckets import bucket_open
-from wearable.contracts.aggregate_batch import batch_decode
+from wearable_core.buckets import bucket_open
+from wearable_core.contracts.aggregate_batch import batch_decode
 
 from ._support import Ward
 

@@ -24,14 +24,14 @@ from pathlib import Path
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
 from gateway.detection.engine import Detector
-from gateway.detection.model_file import LoadedModel, model_load
 from gateway.ingest import Ingestor
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.store import Store
 from gateway.sync.engine import SyncEngine, SyncSettings
-from wearable.buckets import bucket_open
-from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
-from wearable.contracts.streams import Stream
+from wearable_core.buckets import bucket_open
+from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
+from wearable_core.contracts.streams import Stream
+from wearable_core.model.model_file import LoadedModel, model_load
 
 SCENARIO = """
 [scenario]
@@ -96,7 +96,7 @@ class Clinic:
 
 def _second_model(directory: Path) -> LoadedModel:
     """The shipped network as a second release with recalibrated thresholds."""
-    package = resources.files("gateway").joinpath("models")
+    package = resources.files("wearable_core").joinpath("models")
     manifest = json.loads(package.joinpath("baseline.json").read_text("utf-8"))
     manifest["version"] = SECOND_VERSION
     manifest["thresholds"] = {k: min(0.95, v + 0.05) for k, v in manifest["thresholds"].items()}

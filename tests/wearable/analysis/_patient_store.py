@@ -7,11 +7,11 @@ from pathlib import Path
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
 from gateway.detection.engine import Detector
-from gateway.detection.model_file import model_load
 from gateway.ingest import Ingestor
 from gateway.store.store import Store
-from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
+from wearable_core.contracts.streams import Stream
+from wearable_core.model.model_file import model_load
 
 
 def patient_scenario(

@@ -19,8 +19,8 @@ from wearable.analysis.activity import (
     activity_summary,
 )
 from wearable.analysis.patient import patient_windows
-from wearable.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
-from wearable.contracts.streams import Stream
+from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
+from wearable_core.contracts.streams import Stream
 
 # From the small hours into the morning: sleep, waking, sitting and walks.
 SCENARIO = """

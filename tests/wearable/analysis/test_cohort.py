@@ -21,15 +21,15 @@ from wearable.analysis.cohort import (
     cohort_vitals,
     weighted_quantiles,
 )
-from wearable.buckets import bucket_open
-from wearable.contracts.aggregate_batch import (
+from wearable_core.buckets import bucket_open
+from wearable_core.contracts.aggregate_batch import (
     AggregateBatch,
     AlertOutcome,
     BatchKind,
     batch_encode,
     batch_object_name,
 )
-from wearable.contracts.features import FEATURE_NAMES
+from wearable_core.contracts.features import FEATURE_NAMES
 
 from ._clinic import Clinic
 

@@ -17,7 +17,7 @@ from wearable.analysis.csv_export import (
     vitals_csv,
 )
 from wearable.analysis.patient import alert_review, patient_alerts, patient_windows
-from wearable.contracts.features import FEATURE_NAMES
+from wearable_core.contracts.features import FEATURE_NAMES
 
 from ._patient_store import patient_scenario, patient_store_build
 

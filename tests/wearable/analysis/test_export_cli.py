@@ -1,6 +1,6 @@
 """``wearable export fhir|csv`` through its own parser (as ``wearable.cli`` registers it).
 
-Here, not beside ``tests/wearable/test_cli.py``: it shares the analysis tests' patient
+Here, not beside ``tests/wearable/cli/test_main.py``: it shares the analysis tests' patient
 store builder, and ``tests/wearable`` cannot be a package (it would shadow ``wearable``)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from fhirclient.models.bundle import Bundle
 
-from wearable import export_cli
+from wearable.cli import export as export_cli
 
 from ._patient_store import patient_scenario, patient_store_build
 

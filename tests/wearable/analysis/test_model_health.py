@@ -17,8 +17,8 @@ from wearable.analysis.model_health import (
     model_versions,
     psi,
 )
-from wearable.contracts.anomalies import ANOMALY_TYPES
-from wearable.contracts.features import FEATURE_NAMES
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES
 
 from ._clinic import Clinic
 

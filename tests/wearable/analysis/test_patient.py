@@ -16,7 +16,7 @@ from wearable.analysis.patient import (
     patient_quality,
     patient_windows,
 )
-from wearable.contracts.features import FEATURE_NAMES
+from wearable_core.contracts.features import FEATURE_NAMES
 
 from ._patient_store import patient_scenario, patient_store_build
 

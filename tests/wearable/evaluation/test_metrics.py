@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wearable.contracts.anomalies import ANOMALY_TYPES, AnomalyType
 from wearable.evaluation import metrics
 from wearable.evaluation.metrics import (
     DEFAULT_AFTER_MS,
@@ -23,6 +22,7 @@ from wearable.evaluation.metrics import (
     targets_met,
     targets_report,
 )
+from wearable_core.contracts.anomalies import ANOMALY_TYPES, AnomalyType
 
 S = 1000  # ms per second: the cases below are written in seconds for readability.
 

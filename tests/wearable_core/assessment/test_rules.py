@@ -1,0 +1,55 @@
+"""Safety rule thresholds."""
+
+from __future__ import annotations
+
+from wearable_core.assessment import AlertType, RuleInputs, evaluate_rules
+from wearable_core.assessment import rules as r
+
+
+def fired(**kw: float) -> set[AlertType]:
+    return {k for k, v in evaluate_rules(RuleInputs(**kw)).items() if v}
+
+
+def test_nothing_measured_fires_nothing() -> None:
+    assert fired() == set()
+    assert set(evaluate_rules(RuleInputs())) == set(AlertType)
+
+
+def test_desaturation_needs_sixty_seconds() -> None:
+    assert fired(spo2_seconds_below_88=59.9) == set()
+    assert fired(spo2_seconds_below_88=60) == {AlertType.DESATURATION}
+
+
+def test_tachycardia_only_at_rest() -> None:
+    assert fired(hr_mean_bpm=130, activity_enmo_g=0.01) == {AlertType.TACHYCARDIA}
+    assert fired(hr_mean_bpm=129.9, activity_enmo_g=0.01) == set()
+    assert fired(hr_mean_bpm=160, activity_enmo_g=0.2) == set()  # exercise
+    assert fired(hr_mean_bpm=160) == set()  # activity unknown
+
+
+def test_bradycardia() -> None:
+    assert fired(hr_mean_bpm=40) == {AlertType.BRADYCARDIA}
+    assert fired(hr_mean_bpm=40.1, activity_enmo_g=0.3) == set()
+    assert fired(hr_mean_bpm=0) == set()  # no beats is a sensor problem, not bradycardia
+
+
+def test_fall_needs_impact_then_stillness() -> None:
+    assert fired(impact_peak_g=3.0, post_impact_sd_g=0.01) == {AlertType.FALL}
+    assert fired(impact_peak_g=2.9, post_impact_sd_g=0.01) == set()
+    assert fired(impact_peak_g=6.0, post_impact_sd_g=0.3) == set()  # got up and walked on
+
+
+def test_fever_relative_to_baseline() -> None:
+    assert fired(temp_level_c=35.0, temp_baseline_c=33.5) == {AlertType.FEVER}
+    assert fired(temp_level_c=34.9, temp_baseline_c=33.5) == set()
+    assert fired(temp_level_c=38.0) == set()  # no baseline yet
+
+
+def test_constants_match_the_brief() -> None:
+    assert (r.SPO2_THRESHOLD_PCT, r.SPO2_MIN_SECONDS) == (88.0, 60.0)
+    assert (r.TACHY_HR_BPM, r.BRADY_HR_BPM, r.FALL_IMPACT_G, r.FEVER_RISE_C) == (
+        130.0,
+        40.0,
+        3.0,
+        1.5,
+    )

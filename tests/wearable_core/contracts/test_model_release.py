@@ -1,0 +1,203 @@
+"""The model release contract: keys, signatures, versions, pointer, canary; keys CLI."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from wearable.cli import main as wearable_main
+from wearable_core.contracts.model_release import (
+    Canary,
+    CanaryError,
+    Pointer,
+    ReleaseError,
+    ReleaseKeyError,
+    SignatureError,
+    canary_compare,
+    canary_encode,
+    canary_parse,
+    keypair_generate,
+    manifest_encode,
+    manifest_header,
+    manifest_object,
+    manifest_sign,
+    manifest_verify,
+    pointer_encode,
+    pointer_for,
+    pointer_parse,
+    private_key_load,
+    public_key_encode,
+    public_key_parse,
+    version_check,
+)
+
+MANIFEST = manifest_encode({"version": "v2", "sha256": "0" * 64})
+
+
+def test_sign_verify_round_trip() -> None:
+    key = Ed25519PrivateKey.generate()
+    signature = manifest_sign(MANIFEST, key)
+    assert len(signature) == 64
+    assert manifest_sign(MANIFEST, key) == signature  # deterministic: retries are idempotent
+    manifest_verify(MANIFEST, signature, key.public_key())
+
+
+def test_verify_refuses_tampering_wrong_key_and_garbage() -> None:
+    key = Ed25519PrivateKey.generate()
+    signature = manifest_sign(MANIFEST, key)
+    with pytest.raises(SignatureError, match="altered after signing"):
+        manifest_verify(MANIFEST.replace(b"v2", b"v3"), signature, key.public_key())
+    with pytest.raises(SignatureError, match="signed with a different key"):
+        manifest_verify(MANIFEST, signature, Ed25519PrivateKey.generate().public_key())
+    with pytest.raises(SignatureError, match="is 3 bytes"):
+        manifest_verify(MANIFEST, b"sig", key.public_key())
+
+
+def test_signature_is_domain_separated() -> None:
+    # A raw Ed25519 signature over the manifest bytes (no context) must not verify.
+    key = Ed25519PrivateKey.generate()
+    with pytest.raises(SignatureError):
+        manifest_verify(MANIFEST, key.sign(MANIFEST), key.public_key())
+
+
+def test_keypair_round_trip(tmp_path: Path) -> None:
+    pem, public = keypair_generate()
+    path = tmp_path / "k.pem"
+    path.write_bytes(pem)
+    key = private_key_load(path)
+    assert public_key_encode(key) == public
+    parsed = public_key_parse(f"  {public}\n")
+    manifest_verify(MANIFEST, manifest_sign(MANIFEST, key), parsed)
+
+
+def test_public_key_parse_names_the_problem() -> None:
+    with pytest.raises(ReleaseKeyError, match="not valid base64"):
+        public_key_parse("not base64!")
+    with pytest.raises(ReleaseKeyError, match="decodes to 16 bytes"):
+        public_key_parse(base64.b64encode(bytes(16)).decode())
+    pem, _ = keypair_generate()
+    with pytest.raises(ReleaseKeyError):
+        public_key_parse(pem.decode())
+
+
+def test_private_key_load_errors(tmp_path: Path) -> None:
+    with pytest.raises(ReleaseKeyError, match="cannot read model signing key"):
+        private_key_load(tmp_path / "missing.pem")
+    (tmp_path / "bad.pem").write_text("hello")
+    with pytest.raises(ReleaseKeyError, match="keys generate"):
+        private_key_load(tmp_path / "bad.pem")
+
+
+@pytest.mark.parametrize("good", ["v1", "2026-11-26.1", "baseline-1", "A_b.c-9"])
+def test_version_check_accepts(good: str) -> None:
+    assert version_check(good) == good
+
+
+@pytest.mark.parametrize("bad", ["", ".", "..", "../x", "a/b", ".hidden", "-x", "a b", "x" * 65, 3])
+def test_version_check_rejects(bad: object) -> None:
+    with pytest.raises(ReleaseError, match="safe path segment"):
+        version_check(bad)
+
+
+def test_pointer_round_trip_and_validation() -> None:
+    pointer = pointer_for("v2", MANIFEST, ("v1",))
+    assert pointer == Pointer("v2", manifest_object("v2"), pointer.manifest_sha256, ("v1",))
+    assert pointer_parse(pointer_encode(pointer)) == pointer
+    outside = pointer_encode(pointer).replace(b"models/releases/v2/", b"models/elsewhere/")
+    with pytest.raises(ReleaseError, match=r"is not 'models/releases/v2/manifest\.json'"):
+        pointer_parse(outside)
+    with pytest.raises(ReleaseError, match="format 2"):
+        pointer_parse(b'{"format": 2}')
+    with pytest.raises(ReleaseError, match="not valid"):
+        pointer_parse(b"\xff")
+
+
+def test_manifest_encode_refuses_nan() -> None:
+    with pytest.raises(ReleaseError, match="strict JSON"):
+        manifest_encode({"x": float("nan")})
+
+
+def test_canary_round_trip_and_compare() -> None:
+    inputs = np.random.default_rng(1).normal(size=(3, 25)).astype(np.float32)
+    outputs = np.random.default_rng(2).uniform(size=(3, 6)).astype(np.float32)
+    canary = canary_parse(canary_encode(inputs, outputs, 1e-3))
+    assert isinstance(canary, Canary)
+    assert np.array_equal(canary.inputs, inputs) and np.array_equal(canary.outputs, outputs)
+    canary_compare(canary, outputs + 5e-4)
+    with pytest.raises(CanaryError, match="> atol"):
+        canary_compare(canary, outputs + 2e-3)
+    nan = outputs.copy()
+    nan[1, 4] = np.nan
+    with pytest.raises(CanaryError, match="row 1 fever"):
+        canary_compare(canary, nan)
+    with pytest.raises(CanaryError, match="shape"):
+        canary_compare(canary, outputs[:2])
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        (None, "no canary"),
+        ({"inputs": [[0.0] * 25], "outputs": [[0.0] * 6]}, "no 'atol'"),
+        ({"inputs": [[0.0] * 24], "outputs": [[0.0] * 6], "atol": 1e-3}, "inputs have shape"),
+        ({"inputs": [[0.0] * 25], "outputs": [[0.0] * 5], "atol": 1e-3}, "outputs have shape"),
+        ({"inputs": [[0.0] * 25], "outputs": [[float("nan")] * 6], "atol": 1e-3}, "NaN"),
+        ({"inputs": [[0.0] * 25], "outputs": [[0.0] * 6], "atol": 0.5}, "atol 0.5"),
+        ({"inputs": [[0.0] * 25], "outputs": [[0.0] * 6], "atol": "x"}, "not a number"),
+    ],
+)
+def test_canary_parse_rejects(block: object, message: str) -> None:
+    with pytest.raises(CanaryError, match=message):
+        canary_parse(block)
+
+
+def test_keys_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "secrets"
+    assert wearable_main(["keys", "generate", "--out", str(out)]) == 0
+    private, public = out / "model-signing.pem", out / "model-signing.pub"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    key = private_key_load(private)
+    line = public.read_text().strip()
+    assert public_key_encode(key) == line
+    assert f'public_key = "{line}"' in capsys.readouterr().out
+
+    before = private.read_bytes()
+    assert wearable_main(["keys", "generate", "--out", str(out)]) == 1
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert private.read_bytes() == before
+    assert public.read_text().strip() == line
+
+
+def test_manifest_header_is_what_the_shipped_baseline_declares() -> None:
+    import json
+    from importlib import resources
+
+    shipped = json.loads(
+        resources.files("wearable_core").joinpath("models", "baseline.json").read_text("utf-8")
+    )
+    header = manifest_header(shipped["version"], list(shipped["thresholds"].values()))
+    assert header == {key: shipped[key] for key in header}
+    assert set(header) == {
+        "version",
+        "feature_schema_version",
+        "features",
+        "window_s",
+        "outputs",
+        "thresholds",
+    }
+
+
+@pytest.mark.parametrize("thresholds", [[0.5] * 5, [[0.5] * 6]])
+def test_manifest_header_needs_one_threshold_per_type(thresholds: list[object]) -> None:
+    with pytest.raises(ReleaseError, match="one threshold per anomaly type"):
+        manifest_header("v1", thresholds)  # type: ignore[arg-type]
+
+
+def test_manifest_header_checks_the_version() -> None:
+    with pytest.raises(ReleaseError):
+        manifest_header("../escape", [0.5] * 6)

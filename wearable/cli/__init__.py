@@ -1,0 +1,61 @@
+"""The ``wearable`` command: one program, a subcommand per role.
+
+``wearable sim ...`` runs simulated watches and the virtual radio; ``wearable demo``
+runs the end-to-end demo. The gateway, training and evaluation commands join as those
+parts land.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from wearable import demo
+    from wearable.cli import eval as eval_cli
+    from wearable.cli import export as export_cli
+    from wearable.cli import gateway as gateway_cli
+    from wearable.cli import keys as keys_cli
+    from wearable.cli import sim as sim_cli
+    from wearable.cli import train as train_cli
+
+    parser = argparse.ArgumentParser(
+        prog="wearable",
+        description=(
+            "Remote health monitoring with wearables: simulated BLE smartwatches, a phone "
+            "gateway with on-device anomaly detection, privacy-preserving sync and retraining."
+        ),
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sim_cli.register(commands)
+    gateway_cli.register(commands)
+    demo.register(commands)
+    eval_cli.register(commands)
+    keys_cli.register(commands)
+    train_cli.register(commands)
+    export_cli.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wearable`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    if args.verbose < 2:
+        # bumble logs every PDU at DEBUG; keep it out unless asked for twice.
+        logging.getLogger("bumble").setLevel(max(level, logging.INFO))
+    try:
+        result: int = args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    return result

@@ -1,0 +1,256 @@
+"""``wearable gateway``: run the service, show its status, export what it stored."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from gateway.config import DEFAULT_STORE_PATH, ConfigError, load_config, with_overrides
+from wearable.cli import gateway_sync as sync_cli
+
+
+def register(commands: Any) -> None:
+    """Add ``gateway`` and its subcommands to the top-level parser."""
+    gateway = commands.add_parser(
+        "gateway",
+        help="the phone gateway: BLE ingest service, status, export",
+        description="The gateway background service and its tools.",
+    )
+    sub = gateway.add_subparsers(dest="gateway_command", metavar="SUBCOMMAND", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="run the gateway service until SIGTERM/SIGINT",
+        description=(
+            "Scan for watches and straps (Heart Rate service), keep each connected, backfill "
+            "after drops, and store every record. Defaults serve a simulated setup: "
+            "`wearable sim radio` on 127.0.0.1:7000 and a store under ./gateway-store/."
+        ),
+    )
+    run.add_argument("--config", type=Path, help="gateway TOML (see examples/config/gateway.toml)")
+    run.add_argument("--store", type=Path, help="store file (overrides store.path)")
+    run.add_argument(
+        "--radio",
+        metavar="HOST:PORT",
+        help="attach to `wearable sim radio` (overrides ble.radio; '' = system adapter)",
+    )
+    run.add_argument(
+        "--bucket",
+        metavar="URL",
+        help="sync to gs://bucket/prefix, file:///dir or a directory (overrides sync.bucket)",
+    )
+    run.set_defaults(handler=_run)
+
+    status = sub.add_parser(
+        "status",
+        help="devices, connection state, backlog, rejected and gap counts, storage use",
+        description="Read the store (and the running service's status file) and report.",
+    )
+    status.add_argument("--store", type=Path, default=None, help="store file")
+    status.add_argument("--config", type=Path, help="gateway TOML (for the store path)")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=_status)
+
+    export = sub.add_parser(
+        "export",
+        help="write the stored records as per-stream CSV (the simulator's --truth format)",
+        description=(
+            "Per-stream CSV with device, stream, sequence, watch timestamp, gateway "
+            "timestamp and values (docs/formats/records.md), plus gaps.csv and devices.csv."
+        ),
+    )
+    export.add_argument("--store", type=Path, required=True, help="store file")
+    export.add_argument("--out", type=Path, required=True, help="output directory")
+    export.set_defaults(handler=_export)
+
+    _register_alerts(sub)
+    sync_cli.register(sub)
+
+
+def _register_alerts(sub: Any) -> None:
+    alerts = sub.add_parser(
+        "alerts",
+        help="list alerts and record a clinician's review (ack, confirm, dismiss)",
+        description=(
+            "Medical alerts the gateway raised (docs/alerts.md). confirm and dismiss are "
+            "the clinician's verdicts: they become labels for retraining the model later."
+        ),
+    )
+    cmds = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    listing = cmds.add_parser("list", help="list alerts", description="List alerts, oldest first.")
+    listing.add_argument("--store", type=Path, default=None, help="store file")
+    listing.add_argument("--device", help="only this device (BLE address)")
+    listing.add_argument(
+        "--status", choices=("open", "acknowledged", "confirmed", "dismissed"), help="only this"
+    )
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(handler=_alerts_list)
+    verbs = {
+        "ack": ("acknowledged", "acknowledge: a clinician has seen the alert"),
+        "confirm": (
+            "confirmed",
+            "confirm: the alert was a real event (a positive label for retraining later)",
+        ),
+        "dismiss": (
+            "dismissed",
+            "dismiss: a false alarm (a negative label for retraining later)",
+        ),
+    }
+    for verb, (status, text) in verbs.items():
+        action = cmds.add_parser(verb, help=text, description=text.capitalize() + ".")
+        action.add_argument("id", type=int, metavar="ID", help="alert id (see `alerts list`)")
+        action.add_argument("--note", help="free-text note stored with the alert")
+        action.add_argument("--store", type=Path, default=None, help="store file")
+        action.set_defaults(handler=_alerts_set, alert_status=status)
+
+
+def _config(args: argparse.Namespace) -> Any:
+    try:
+        config = load_config(args.config)
+        return with_overrides(
+            config,
+            store=args.store,
+            radio=getattr(args, "radio", None),
+            bucket=getattr(args, "bucket", None),
+        )
+    except (OSError, ConfigError) as error:
+        raise SystemExit(f"wearable gateway: {error}") from error
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gateway.logs import configure_logging
+    from gateway.service import run_service
+
+    config = _config(args)
+    configure_logging(config.log.level, config.log.format, config.log.file)
+    return asyncio.run(run_service(config))
+
+
+def _store_path(args: argparse.Namespace) -> Path:
+    if args.store is not None:
+        return Path(args.store)
+    if getattr(args, "config", None) is not None:
+        return Path(_config(args).store.path)
+    return Path(DEFAULT_STORE_PATH)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from gateway.service import STATUS_FILE
+    from gateway.store.store import Store
+
+    path = _store_path(args)
+    if not path.exists():
+        raise SystemExit(
+            f"wearable gateway status: no store at {path}; pass --store PATH "
+            "(the path `wearable gateway run` uses)"
+        )
+    live: dict[str, Any] = {}
+    status_file = path.parent / STATUS_FILE
+    if status_file.exists():
+        live = json.loads(status_file.read_text(encoding="utf-8"))
+    links = {link["address"]: link for link in live.get("links", [])}
+    with Store(path) as store:
+        devices = [asdict(d) for d in store.devices()]
+        usage = asdict(store.usage())
+        open_alerts = store.list_alerts(status="open")
+        for device in devices:
+            saved = store.detection_state(device["id"])
+            device["assessed_until_ms"] = None if saved is None else saved[0]
+            device["open_alerts"] = sum(1 for a in open_alerts if a.device == device["id"])
+        sync = sync_cli.status_summary(store, live.get("sync"))
+    for device in devices:
+        link = links.get(device["id"])
+        if link is not None:
+            device["link"] = {k: link[k] for k in ("state", "connects", "backfills", "last_error")}
+    detection = live.get("detection") or {}
+    report = {
+        "store": str(path),
+        "usage": usage,
+        "devices": devices,
+        # From the running service's status file (None when it is not running).
+        "model_version": detection.get("model"),
+        "detection": detection,
+        "sync": sync,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    print(
+        f"store {path}: {usage.get('file_bytes', 0) / 1e6:.1f} MB; "
+        f"model {report['model_version'] or 'unknown (service not running)'}"
+    )
+    for device in devices:
+        print(
+            f"  {device['id']} {device.get('name') or ''}: {device.get('connection_state')}, "
+            f"last seen {device.get('last_seen_ms')}, battery {device.get('battery_pct')} %, "
+            f"backlog {device.get('backlog')}, rejected {device.get('rejected')}, "
+            f"gaps {device.get('gaps')}, open alerts {device['open_alerts']}"
+        )
+    backlog = ", ".join(f"{n} {k}" for k, n in sorted(sync["backlog_items"].items())) or "empty"
+    print(
+        f"sync: last success {sync['last_success_ms'] or 'never'}, last attempt "
+        f"{sync['last_attempt_ms'] or 'never'}, network {sync['network'] or 'unknown'}; "
+        f"outbox {backlog} ({sync['backlog_bytes']} B), {sync['pending_windows']} windows "
+        f"not yet batched, {sync['quarantined']} quarantined; uploaded "
+        f"{sync['uploaded_objects']} objects ({sync['uploaded_bytes']} B)"
+    )
+    if sync["last_error"]:
+        print(f"  last error at {sync['last_error_ms']}: {sync['last_error']}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from gateway.store.export import export_store
+    from gateway.store.store import Store
+
+    if not Path(args.store).exists():
+        raise SystemExit(f"wearable gateway export: no store at {args.store}")
+    with Store(args.store) as store:
+        counts = export_store(store, args.out)
+    print(json.dumps({stream.value: n for stream, n in counts.items()}))
+    return 0
+
+
+def _existing_store(args: argparse.Namespace, command: str) -> Path:
+    path = _store_path(args)
+    if not path.exists():
+        raise SystemExit(f"wearable gateway alerts {command}: no store at {path}; pass --store")
+    return path
+
+
+def _alerts_list(args: argparse.Namespace) -> int:
+    from gateway.store.store import Store
+
+    with Store(_existing_store(args, "list")) as store:
+        rows = store.list_alerts(device=args.device, status=args.status)
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+        return 0
+    if not rows:
+        print("no alerts")
+    for row in rows:
+        closed = "ongoing" if row.closed_ms is None else f"closed {row.closed_ms}"
+        rule = f", rule {row.rule}" if row.rule else ""
+        note = f" - {row.note}" if row.note else ""
+        print(
+            f"{row.id:>5} {row.device} {row.type} ({row.severity}) opened {row.opened_ms}, "
+            f"{closed}, peak {row.peak_score}{rule}: {row.status}{note}"
+        )
+    return 0
+
+
+def _alerts_set(args: argparse.Namespace) -> int:
+    from gateway.store.errors import StoreError
+    from gateway.store.store import Store
+
+    with Store(_existing_store(args, args.alerts_command)) as store:
+        try:
+            row = store.set_alert_status(args.id, args.alert_status, args.note)
+        except StoreError as error:
+            raise SystemExit(f"wearable gateway alerts {args.alerts_command}: {error}") from error
+    print(f"alert {row.id}: {row.status}")
+    return 0

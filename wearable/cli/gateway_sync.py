@@ -1,0 +1,160 @@
+"""``wearable gateway sync`` and ``wearable gateway rotate-key``.
+
+Exit codes of ``sync`` (for cron and other schedulers): 0 the cycle finished (possibly
+with nothing to do, or offline by configuration); 1 the bucket was unreachable or
+refused something (the outbox keeps it; run again later); 2 bad arguments or config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway.config import ConfigError, GatewayConfig, load_config, with_overrides
+
+
+def register(sub: Any) -> None:
+    """Add the sync subcommands to ``wearable gateway``."""
+    sync = sub.add_parser(
+        "sync",
+        help="run one sync cycle: aggregates to the bucket, new models from it",
+        description=(
+            "Batch the assessed windows and alert outcomes into anonymized aggregates, "
+            "upload what the network allows (create-only, content-named objects) and poll "
+            "for a signed model. For cron and tests; the service does this every "
+            "sync.interval_s. Exit 0: done; 1: the bucket failed (the outbox keeps "
+            "everything; run again); 2: bad arguments."
+        ),
+    )
+    sync.add_argument("--store", type=Path, help="store file (overrides store.path)")
+    sync.add_argument("--bucket", help="gs://bucket/prefix, file:///dir or a directory")
+    sync.add_argument("--config", type=Path, help="gateway TOML")
+    sync.add_argument(
+        "--network",
+        choices=("offline", "metered", "unmetered"),
+        help="network state to assume (overrides sync.network)",
+    )
+    sync.add_argument(
+        "--flush",
+        action="store_true",
+        help="batch every pending window now instead of waiting sync.batch_interval_s",
+    )
+    sync.add_argument("--json", action="store_true", help="print the cycle report as JSON")
+    sync.set_defaults(handler=_sync)
+
+    rotate = sub.add_parser(
+        "rotate-key",
+        help="replace the pseudonym key: later uploads use new, unlinkable pseudonyms",
+        description=(
+            "Overwrite the per-install pseudonym secret with a fresh one (docs/privacy.md). "
+            "Uploads made before keep their old pseudonyms; nothing links the two."
+        ),
+    )
+    rotate.add_argument("--store", type=Path, help="store file (overrides store.path)")
+    rotate.add_argument("--config", type=Path, help="gateway TOML")
+    rotate.set_defaults(handler=_rotate)
+
+
+def _usage_error(message: str) -> SystemExit:
+    """Exit 2 with ``message`` on stderr: a scheduler must tell bad input from an outage."""
+    print(message, file=sys.stderr)
+    return SystemExit(2)
+
+
+def _load(args: argparse.Namespace, command: str) -> GatewayConfig:
+    try:
+        config = with_overrides(
+            load_config(args.config), store=args.store, bucket=getattr(args, "bucket", None)
+        )
+        if getattr(args, "network", None):
+            config = dataclasses.replace(
+                config, sync=dataclasses.replace(config.sync, network=args.network)
+            )
+    except (OSError, ConfigError) as error:
+        raise _usage_error(f"wearable gateway {command}: {error}") from error
+    return config
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from gateway.store.store import Store
+    from gateway.sync.setup import sync_engine_build
+    from wearable_core.buckets.base import BucketConfigError
+
+    config = _load(args, "sync")
+    if not config.sync.bucket:
+        raise _usage_error(
+            "wearable gateway sync: no bucket: pass --bucket URL or set sync.bucket in the config"
+        )
+    if not Path(config.store.path).exists():
+        raise _usage_error(f"wearable gateway sync: no store at {config.store.path}; pass --store")
+    with Store(config.store.path, budget_bytes=config.store.budget_bytes) as store:
+        try:
+            engine = sync_engine_build(config, store, serving_version=_installed_version(config))
+        except BucketConfigError as error:
+            raise _usage_error(f"wearable gateway sync: {error}") from error
+        assert engine is not None  # a bucket is configured
+        report = engine.run_once(flush=args.flush)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        built = ", ".join(f"{n} {kind}" for kind, n in sorted(report.built.items())) or "nothing"
+        print(
+            f"sync ({report.network}): built {built}; uploaded {report.uploaded} objects "
+            f"({report.uploaded_bytes} B, {report.already_present} already there); "
+            f"backlog {report.backlog_items} ({report.backlog_bytes} B)"
+        )
+        if report.model is not None:
+            print(f"model: {json.dumps(report.as_dict()['model'])}")
+        if report.error:
+            print(f"error: {report.error}")
+    return 1 if report.error or report.failed else 0
+
+
+def _installed_version(config: GatewayConfig) -> Any:
+    """What the gateway would serve: the installed delivered model, else the configured."""
+    from gateway.model_update.installed import ModelDirectory
+    from gateway.service import load_serving_model
+
+    def version() -> str:
+        current = ModelDirectory(config.models_dir).current()
+        if current is not None:
+            return current.version
+        model = load_serving_model(config.detection)
+        return "" if model is None else model.manifest.version
+
+    return version
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    from gateway.privacy.pseudonym import key_rotate
+
+    config = _load(args, "rotate-key")
+    key = key_rotate(config.key_file)
+    print(f"new pseudonym key {key.fingerprint()} at {config.key_file}")
+    return 0
+
+
+def status_summary(store: Any, live: dict[str, Any] | None) -> dict[str, Any]:
+    """The sync part of ``wearable gateway status``: persisted status plus the backlog."""
+    usage = store.outbox_usage()
+    persisted = store.sync_status()
+    return {
+        "last_success_ms": persisted.get("last_success_ms"),
+        "last_attempt_ms": persisted.get("last_attempt_ms"),
+        "last_error": persisted.get("last_error"),
+        "last_error_ms": persisted.get("last_error_ms"),
+        "network": persisted.get("network"),
+        "uploaded_objects": persisted.get("uploaded_objects", 0),
+        "uploaded_bytes": persisted.get("uploaded_bytes", 0),
+        "backlog_items": dict(usage.items),
+        "backlog_bytes": usage.total_bytes,
+        "backlog_oldest_ms": usage.oldest_created_ms,
+        "quarantined": usage.failed,
+        "pending_windows": store.pending_window_count(),
+        "model_check": persisted.get("model_check"),
+        "live": live,
+    }

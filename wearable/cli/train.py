@@ -1,0 +1,264 @@
+"""``wearable train``: the training job, its cohorts, and rollback.
+
+Exit codes of ``wearable train`` (``docs/operations/training-job.md``): 0 a new model was
+published; 3 trained but not better than the serving model (nothing published); 4 no
+new data since the last run (nothing trained); 1 an error (the message says what); 2 bad
+arguments or setup (a missing key, an unusable bucket URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Environment variable naming the signing key when ``--key`` is not given.
+KEY_ENV = "WEARABLE_SIGNING_KEY"
+
+
+def register(commands: Any) -> None:
+    """Add ``train`` (and ``train cohort``, ``train rollback``) to the top-level parser.
+
+    Nothing heavy is imported here: every ``wearable`` command builds this parser, and
+    the gateway's commands must not pay for the simulator or TensorFlow.
+    """
+    train = commands.add_parser(
+        "train",
+        help="the cloud training job: ingest batches, train, gate, publish a signed model",
+        description=(
+            "Ingest new aggregate batches from the bucket, train on them and the labelled "
+            "training cohort, calibrate thresholds, convert to TFLite, and publish a signed "
+            "release only if it is not worse than the serving model on the validation "
+            "cohort. Exit 0 published, 3 not better, 4 no new data, 1 error, 2 bad setup."
+        ),
+    )
+    train.add_argument("--bucket", help="gs://bucket/prefix, file:///dir or a directory")
+    train.add_argument(
+        "--strategy",
+        choices=("default", "mirrored", "multiworker"),
+        default="default",
+        help="tf.distribute strategy (multiworker reads TF_CONFIG)",
+    )
+    train.add_argument("--key", type=Path, help=f"Ed25519 signing key (PEM; default ${KEY_ENV})")
+    train.add_argument("--seed", type=int, default=20261127, help="training seed")
+    train.add_argument("--epochs", type=int, default=30, help="passes over the training data")
+    train.add_argument(
+        "--target-fpr",
+        type=float,
+        default=0.01,
+        help="per-window false-positive rate the thresholds are calibrated to",
+    )
+    train.add_argument("--force", action="store_true", help="train even without new batches")
+    train.add_argument("--max-batches", type=int, help="ingest at most this many new batches")
+    train.add_argument("--json", action="store_true", help="print the report as JSON")
+    train.set_defaults(handler=_train)
+
+    actions = train.add_subparsers(dest="train_command", metavar="ACTION")
+    _register_cohort(actions)
+    ingest = actions.add_parser(
+        "ingest",
+        help="only ingest new batches into the corpus (before a multi-worker run)",
+        description=(
+            "Ingest new aggregate and alert batches into the training corpus in the bucket "
+            "(checkpointed; bad batches quarantined). Exit 0 new batches, 4 none, 1 error."
+        ),
+    )
+    ingest.add_argument("--bucket", required=True, help="the bucket")
+    ingest.add_argument("--max-batches", type=int, help="ingest at most this many")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.set_defaults(handler=_ingest)
+    rollback = actions.add_parser(
+        "rollback",
+        help="point gateways back at the previous (or a named) release",
+        description="Move models/current.json back to an earlier signed release.",
+    )
+    rollback.add_argument("--bucket", required=True, help="the release bucket")
+    rollback.add_argument("--to", help="release version (default: the previous one)")
+    rollback.add_argument(
+        "--key", type=Path, help=f"check the target's signature with this key (default ${KEY_ENV})"
+    )
+    rollback.set_defaults(handler=_rollback)
+
+
+def _register_cohort(actions: Any) -> None:
+    cohort = actions.add_parser(
+        "cohort",
+        help="simulate a labelled cohort and store it in the bucket (train or validation)",
+        description=(
+            "Simulate a scenario, cut it into the gateway's feature windows with ground-truth "
+            "labels and store it as one immutable object under cohorts/<split>/ "
+            "(docs/formats/cohort.md). Same scenario, seed and duration: same bytes; "
+            "re-running is a no-op. The validation seed must never be used for training."
+        ),
+    )
+    cohort.add_argument(
+        "--bucket", required=True, metavar="URL", help="gs://bucket/prefix, file:///dir or a dir"
+    )
+    cohort.add_argument(
+        "--split", required=True, choices=("train", "validation"), help="which split to add to"
+    )
+    cohort.add_argument(
+        "--scenario",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="scenario TOML (default: examples/eval.toml of this checkout)",
+    )
+    cohort.add_argument("--seed", type=int, help="seed (default: the scenario's)")
+    cohort.add_argument(
+        "--duration", metavar="DURATION", help="override the scenario's duration: 6h, 1d, 1h30min"
+    )
+    cohort.add_argument(
+        "--workdir", type=Path, help="where the temporary export goes (default: system temp)"
+    )
+    cohort.add_argument("--json", action="store_true", help="machine-readable output")
+    cohort.set_defaults(handler=_cohort)
+
+
+def _cohort(args: argparse.Namespace) -> int:
+    from wearable.cohort_simulation import cohort_command, duration_arg
+
+    if args.duration is not None:
+        try:
+            args.duration = duration_arg(args.duration)
+        except argparse.ArgumentTypeError as exc:
+            raise _fail(f"cohort --duration: {exc}") from exc
+    return cohort_command(args)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from cloud_training.corpus import CorpusError, corpus_ingest
+    from wearable_core.buckets.base import BucketError
+
+    bucket = _bucket(args.bucket)
+    try:
+        report = corpus_ingest(bucket, max_batches=args.max_batches)
+    except (BucketError, CorpusError) as exc:
+        print(f"wearable train ingest: failed: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(
+            f"ingested {report.new_batches} new batches ({report.windows_added} windows, "
+            f"{report.alerts_added} alerts), {len(report.quarantined)} quarantined; "
+            f"corpus: {report.corpus_windows} windows in {report.corpus_shards} shards"
+        )
+        for name, reason in report.quarantined:
+            print(f"  quarantined {name}: {reason}")
+    return 0 if report.new_batches else 4
+
+
+def _fail(message: str, code: int = 2) -> SystemExit:
+    print(f"wearable train: {message}", file=sys.stderr)
+    return SystemExit(code)
+
+
+def _key(path: Path | None, *, required: bool) -> Any:
+    from wearable_core.contracts.model_release import ReleaseError, private_key_load
+
+    chosen = path or (Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else None)
+    if chosen is None:
+        if required:
+            raise _fail(
+                f"no signing key: pass --key PEM or set {KEY_ENV} "
+                "(create one with `wearable keys generate --out DIR`)"
+            )
+        return None
+    try:
+        return private_key_load(chosen)
+    except (ReleaseError, OSError) as exc:
+        raise _fail(f"cannot use the signing key {chosen}: {exc}") from exc
+
+
+def _bucket(url: str | None) -> Any:
+    from wearable_core.buckets import bucket_open
+    from wearable_core.buckets.base import BucketConfigError
+
+    if not url:
+        raise _fail("no bucket: pass --bucket URL")
+    try:
+        return bucket_open(url)
+    except BucketConfigError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _train(args: argparse.Namespace) -> int:
+    from cloud_training.cohort import CohortError
+    from cloud_training.corpus import CorpusError
+    from cloud_training.job import JobSettings, Outcome, job_run
+    from wearable_core.buckets.base import BucketError
+
+    bucket = _bucket(args.bucket)
+    key = _key(args.key, required=True)
+    settings = JobSettings(
+        strategy=args.strategy,
+        seed=args.seed,
+        epochs=args.epochs,
+        target_fpr=args.target_fpr,
+        force=args.force,
+        max_batches=args.max_batches,
+    )
+
+    def progress(line: str) -> None:
+        print(f"[train] {line}", file=sys.stderr, flush=True)
+
+    try:
+        report = job_run(bucket, key, settings, progress=progress)
+    except (BucketError, CohortError, CorpusError, RuntimeError, ValueError) as exc:
+        print(f"wearable train: failed: {exc}", file=sys.stderr)
+        return int(Outcome.ERROR)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        _print_human(report.as_dict())
+    return report.outcome.exit_code
+
+
+def _print_human(report: dict[str, Any]) -> None:
+    ingest = report["ingest"]
+    print(
+        f"{report['outcome']}: {report['message']}\n"
+        f"  ingest: {ingest.get('new_batches', 0)} new batches, "
+        f"{len(ingest.get('quarantined', []))} quarantined, "
+        f"{ingest.get('corpus_windows', 0)} windows in the corpus"
+    )
+    if report["training"]:
+        t = report["training"]
+        print(
+            f"  train: {t['windows']} windows, {t['epochs']} epochs, strategy {t['strategy']} "
+            f"({t['replicas']} replicas), {t['windows_per_s']} windows/s"
+        )
+    gate = report["gate"]
+    if gate:
+        verdict = "passed" if gate["passed"] else "failed"
+        print(f"  gate against {report['serving_version']}: {verdict}")
+        for name, new in gate["challenger"].items():
+            old = (gate["champion"] or {}).get(name, {})
+            print(
+                f"    {name:13s} recall {_num(new['recall'])} (serving {_num(old.get('recall'))})"
+                f"  fpr {_num(new['fpr'])} (serving {_num(old.get('fpr'))})"
+            )
+        for reason in gate["reasons"]:
+            print(f"    - {reason}")
+    print(f"  seconds: {json.dumps(report['seconds'])}")
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from cloud_training.publish import PublishError, release_rollback
+
+    bucket = _bucket(args.bucket)
+    key = _key(args.key, required=False)
+    try:
+        version = release_rollback(bucket, key, args.to)
+    except PublishError as exc:
+        raise _fail(str(exc), 1) from exc
+    print(f"models/current.json now points at {version}")
+    return 0

@@ -1,0 +1,212 @@
+"""Simulating labelled cohorts for the cloud training job's bucket.
+
+The cohort format, its bucket index and loading are the training job's
+(:mod:`cloud_training.cohort`, ``docs/formats/cohort.md``); simulating one needs the
+simulator, so it lives here, above both roles: :func:`cohort_write` and the
+``wearable train cohort`` command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cloud_training.cohort import (
+    REPO,
+    CohortConflict,
+    CohortCorrupt,
+    CohortInfo,
+    CohortScenario,
+    cohort_add,
+)
+from cloud_training.dataset import dataset_from_export
+from firmware_sim.export import LABELS_FILE, WATCHES_FILE, export_scenario
+from firmware_sim.scenario import Scenario, load_scenario
+from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import Bucket, BucketConfigError, BucketError
+from wearable_core.units import MAX_DURATION_S, format_duration, parse_duration
+
+#: ``--scenario`` default: the evaluation cohort (exists in a source checkout).
+DEFAULT_SCENARIO = REPO / "examples" / "eval.toml"
+
+
+def _device_indexes(directory: Path, devices: npt.NDArray[np.str_]) -> npt.NDArray[np.int32]:
+    """Each row's watch index (its row in ``watches.csv``, which is the plan order)."""
+    with (directory / WATCHES_FILE).open(newline="", encoding="utf-8") as handle:
+        order = {row["device"]: i for i, row in enumerate(csv.DictReader(handle))}
+    return np.array([order[str(d)] for d in devices], dtype=np.int32)
+
+
+def _episodes(directory: Path) -> dict[str, int]:
+    with (directory / LABELS_FILE).open(newline="", encoding="utf-8") as handle:
+        counts = Counter(row["kind"] for row in csv.DictReader(handle))
+    return dict(sorted(counts.items()))
+
+
+def _simulate(
+    scenario: Scenario, seed: int, duration_s: int, workdir: Path | None
+) -> tuple[dict[str, npt.NDArray[Any]], dict[str, int]]:
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    # The export is ~45 MB of CSV per watch-day: workdir lets a job put it on a big disk.
+    with tempfile.TemporaryDirectory(prefix="cohort-export-", dir=workdir) as tmp:
+        export_scenario(scenario, tmp, seed=seed, duration_s=duration_s)
+        data = dataset_from_export(tmp)
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "X": data.X,
+            "Y": data.Y,
+            "fault": data.fault,
+            "start_s": data.start_s,
+            "device_index": _device_indexes(Path(tmp), data.device),
+        }
+        return arrays, _episodes(Path(tmp))
+
+
+def cohort_write(
+    bucket: Bucket,
+    split: str,
+    scenario_path: Path,
+    *,
+    seed: int | None = None,
+    duration_s: int | None = None,
+    workdir: Path | None = None,
+) -> CohortInfo:
+    """Simulate a scenario and store it as one immutable cohort object of ``split``.
+
+    :func:`cloud_training.cohort.cohort_add` with the simulator: idempotent, create-only,
+    listed in ``cohorts/<split>/index.json`` by compare-and-swap (see there).
+
+    Parameters
+    ----------
+    bucket : Bucket
+        Where the cohort goes (``wearable_core.buckets.bucket_open``).
+    split : str
+        ``"train"`` or ``"validation"``.
+    scenario_path : pathlib.Path
+        Scenario TOML (``docs/formats/scenario.md``).
+    seed : int, optional
+        Overrides the scenario's seed.
+    duration_s : int, optional
+        Overrides the scenario's duration (rounded up to whole minutes).
+    workdir : pathlib.Path, optional
+        Parent of the temporary export directory (default: the system temp directory).
+
+    Returns
+    -------
+    CohortInfo
+        The cohort as listed in the index.
+
+    Raises
+    ------
+    ValueError
+        Unknown split, bad seed or duration, or an invalid scenario (``ScenarioError``).
+    cloud_training.cohort.CohortLeak
+        The seed is used by a cohort of the other split.
+    cloud_training.cohort.CohortConflict
+        The split already holds the same scenario and seed otherwise, or the index kept
+        changing during the compare-and-swap.
+    wearable_core.buckets.BucketError
+        The bucket failed (``BucketUnavailable`` is safe to retry).
+    """
+
+    def load(path: Path) -> CohortScenario:
+        scenario = load_scenario(path)
+
+        def simulate(
+            seed: int, duration_s: int
+        ) -> tuple[dict[str, npt.NDArray[Any]], dict[str, int]]:
+            # Looked up when called, so a test can replace it.
+            return _simulate(scenario, seed, duration_s, workdir)
+
+        return CohortScenario(
+            name=scenario.name,
+            seed=scenario.seed,
+            duration_s=scenario.duration_s,
+            start_epoch_s=scenario.start_epoch_s,
+            watches=scenario.watches,
+            simulate=simulate,
+        )
+
+    return cohort_add(bucket, split, scenario_path, load, seed=seed, duration_s=duration_s)
+
+
+def duration_arg(text: str) -> int:
+    """``--duration``: ``"6h"``, ``"1d"``, ``"1h30min"`` or seconds, rounded up to minutes.
+
+    Examples
+    --------
+    >>> duration_arg("1d"), duration_arg("90")
+    (86400, 120)
+    """
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not 0 < seconds <= MAX_DURATION_S:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a cohort lasts more than 0 s and at most 366 days (e.g. 6h, 2d)"
+        )
+    return math.ceil(seconds / 60.0) * 60
+
+
+def cohort_command(args: argparse.Namespace) -> int:
+    """Run ``wearable train cohort``: write the cohort, print a summary.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by ``wearable train cohort`` (``wearable/cli/train.py``); ``duration`` in
+        seconds (:func:`duration_arg`) or ``None``.
+
+    Returns
+    -------
+    int
+        0 on success (written or already present), 2 for a usage error (bad bucket URL,
+        scenario, seed or duration, a leaked or doubled seed), 1 for a bucket failure.
+    """
+    scenario_path: Path = args.scenario if args.scenario is not None else DEFAULT_SCENARIO
+    started = time.monotonic()
+    try:
+        bucket = bucket_open(args.bucket)
+        info = cohort_write(
+            bucket,
+            args.split,
+            scenario_path,
+            seed=args.seed,
+            duration_s=args.duration,
+            workdir=getattr(args, "workdir", None),
+        )
+    except (ValueError, BucketConfigError, CohortConflict, CohortCorrupt) as exc:
+        # ScenarioError, CohortLeak and BucketConfigError are ValueErrors: bad input
+        print(f"wearable train cohort: {exc}", file=sys.stderr)
+        return 2
+    except BucketError as exc:
+        print(f"wearable train cohort: {exc}", file=sys.stderr)
+        return 1
+    seconds = time.monotonic() - started
+    status = "already present" if info.already_present else "created"
+    if args.json:
+        out = {**info.to_json(), "split": info.split, "status": status}
+        out["seconds"] = round(seconds, 3)
+        print(json.dumps(out, sort_keys=True))
+        return 0
+    positives = ", ".join(f"{t} {n}" for t, n in info.positives.items())
+    print(f"{info.name}: {status}")
+    print(
+        f"  {info.scenario} seed {info.seed}, {format_duration(info.duration_s)}, "
+        f"{info.watches} watches: {info.windows} windows, {info.bytes / 1e6:.2f} MB"
+    )
+    print(f"  positive windows: {positives}; fault windows {info.fault_windows}")
+    print(f"  took {seconds:.1f} s")
+    return 0

@@ -1,0 +1,169 @@
+"""Turn one window's feature vector into the alert manager's input.
+
+The feature vector (``wearable_core.contracts.features``) feeds both the safety rules and the
+model. This module maps features to the rules' inputs and to the quality flags that
+decide suppression, and combines rule hits with model scores into a
+:class:`~wearable_core.assessment.types.WindowAssessment`. How rules and model combine is the
+alert manager's business (a type is active when its score passes the policy's
+threshold *or* a rule fires); see docs/alerts.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from wearable_core.assessment.policy import AlertPolicy
+from wearable_core.assessment.rules import RuleInputs, evaluate_rules, model_plausible
+from wearable_core.assessment.types import AlertType, QualityFlags, WindowAssessment
+from wearable_core.contracts.features import FEATURE_NAMES, WINDOW_S, feature_index
+from wearable_core.features.extract import features_extract
+from wearable_core.features.window import WindowData
+
+_I = {name: feature_index(name) for name in FEATURE_NAMES}
+
+
+def _value(vector: npt.NDArray[np.float32], name: str) -> float | None:
+    value = float(vector[_I[name]])
+    return None if math.isnan(value) else value
+
+
+def rules_inputs_from_features(
+    vector: npt.NDArray[np.float32],
+    temp_baseline_c: float | None = None,
+    hr_floor_bpm: float | None = None,
+) -> RuleInputs:
+    """The safety rules' view of one window.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wearable_core.contracts.features import FEATURE_NAMES
+    >>> v = np.full(len(FEATURE_NAMES), np.nan, dtype=np.float32)
+    >>> rules_inputs_from_features(v).hr_mean_bpm is None
+    True
+    """
+    return RuleInputs(
+        hr_mean_bpm=_value(vector, "hr_mean"),
+        activity_enmo_g=_value(vector, "act_enmo"),
+        spo2_seconds_below_88=_value(vector, "spo2_s_below_88"),
+        spo2_min_pct=_value(vector, "spo2_min"),
+        impact_peak_g=_value(vector, "fall_peak"),
+        post_impact_sd_g=_value(vector, "fall_stillness"),
+        temp_level_c=_value(vector, "temp_level"),
+        temp_baseline_c=temp_baseline_c,
+        hr_floor_bpm=hr_floor_bpm,
+    )
+
+
+def quality_from_features(vector: npt.NDArray[np.float32]) -> QualityFlags:
+    """Sensor-quality flags of one window (a missing measure counts as bad)."""
+    contact = _value(vector, "q_contact_fraction")
+    data = _value(vector, "q_data_fraction")
+    motion = _value(vector, "q_motion_artifact")
+    flat = _value(vector, "q_flat_line")
+    return QualityFlags(
+        contact_fraction=0.0 if contact is None else contact,
+        data_fraction=0.0 if data is None else data,
+        motion_artifact=bool(motion is not None and motion >= 0.5),
+        flat_line=bool(flat is not None and flat >= 0.5),
+    )
+
+
+def model_gates(vector: npt.NDArray[np.float32], inputs: RuleInputs) -> dict[AlertType, bool]:
+    """Whether each type's model score may count in this window.
+
+    The clinical definitions (``wearable_core.assessment.rules.model_plausible``), and no model
+    fall in a window with any motion-artifact second (falls are then left to the
+    impact-and-stillness rule: an artifact looks like an impact to the model).
+    ``inputs`` is :func:`rules_inputs_from_features` of ``vector`` with the person's
+    baselines.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wearable_core.contracts.features import FEATURE_NAMES
+    >>> v = np.full(len(FEATURE_NAMES), np.nan, dtype=np.float32)
+    >>> v[FEATURE_NAMES.index("hr_mean")] = 120.0
+    >>> gates = model_gates(v, rules_inputs_from_features(v))
+    >>> gates[AlertType.TACHYCARDIA], gates[AlertType.BRADYCARDIA]
+    (True, False)
+    """
+    plausible = model_plausible(inputs)
+    artifact = _value(vector, "q_motion_artifact")
+    if artifact is not None and artifact > 0:
+        # Any artifact second, not only a window flagged as faulty: a window that an
+        # artifact only partly covers still carries its impact-like peaks.
+        plausible[AlertType.FALL] = False
+    return plausible
+
+
+def assess_window(
+    device: str,
+    start_ms: int,
+    vector: npt.NDArray[np.float32],
+    scores: Mapping[AlertType, float] | None = None,
+    temp_baseline_c: float | None = None,
+    window_s: int = WINDOW_S,
+    hr_floor_bpm: float | None = None,
+) -> WindowAssessment:
+    """The alert manager's input for one window of one device.
+
+    Model scores of types that :func:`model_gates` closes for the window are set to 0.
+    """
+    inputs = rules_inputs_from_features(vector, temp_baseline_c, hr_floor_bpm)
+    plausible = model_gates(vector, inputs)
+    return WindowAssessment(
+        device=device,
+        start_ms=start_ms,
+        end_ms=start_ms + window_s * 1000,
+        scores={kind: (s if plausible[kind] else 0.0) for kind, s in (scores or {}).items()},
+        rules=evaluate_rules(inputs),
+        quality=quality_from_features(vector),
+    )
+
+
+def scores_from_outputs(
+    outputs: npt.NDArray[np.float32],
+    thresholds: Mapping[AlertType, float],
+    policies: Mapping[AlertType, AlertPolicy],
+) -> dict[AlertType, float]:
+    """Map one window's model outputs onto the policies' score scale.
+
+    The model's calibrated decision threshold for a type (from its manifest) becomes the
+    policy's ``on_threshold``: piecewise linear, 0 -> 0, threshold -> on_threshold,
+    1 -> 1. A policy's thresholds therefore mean the same for every model version, and
+    hysteresis (``off_threshold``) sits proportionally below the model's threshold.
+
+    Examples
+    --------
+    >>> from wearable_core.assessment.policy import DEFAULT_POLICIES
+    >>> out = np.array([0.2, 0.1, 0.0, 1.0, 0.6, 0.6], dtype=np.float32)
+    >>> th = {kind: 0.2 for kind in AlertType}
+    >>> s = scores_from_outputs(out, th, DEFAULT_POLICIES)
+    >>> [round(s[k], 3) for k in (AlertType.TACHYCARDIA, AlertType.BRADYCARDIA)]
+    [0.7, 0.35]
+    >>> s[AlertType.DESATURATION]
+    1.0
+    """
+    scores: dict[AlertType, float] = {}
+    # The model's outputs are in ANOMALY_TYPES order, which is the enum's order.
+    for i, kind in enumerate(AlertType):
+        p = min(max(float(outputs[i]), 0.0), 1.0)
+        t = thresholds[kind]
+        on = policies[kind].on_threshold
+        scores[kind] = on * p / t if p < t else on + (1.0 - on) * (p - t) / (1.0 - t)
+    return scores
+
+
+def assess_windows(
+    windows: Iterable[WindowData], temp_baseline_c: float | None = None
+) -> Iterator[tuple[WindowData, npt.NDArray[np.float32], WindowAssessment]]:
+    """Features and a rules-only assessment for each window (the model adds scores)."""
+    for window in windows:
+        vector = features_extract(window)
+        yield window, vector, assess_window(window.device, window.start_ms, vector, None,
+                                            temp_baseline_c)  # fmt: skip

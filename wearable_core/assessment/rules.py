@@ -1,0 +1,187 @@
+"""Safety rules: simple, explainable thresholds that raise an alert whatever the model says.
+
+Each rule looks at one window's summary (:class:`RuleInputs`) and says whether it fired.
+"Sustained" is the job of the policy's ``min_duration_s`` (consecutive active windows,
+see :mod:`gateway.alerts.manager`), except for SpO2, whose input already counts seconds.
+Thresholds and their sources (``docs/alerts.md`` has the references):
+
+* desaturation: SpO2 < 88 % for >= 60 s (88 % is the conventional hypoxaemia threshold,
+  e.g. the BTS oxygen guideline target range 88-92 % for patients at risk of
+  hypercapnia; O'Driscoll et al. 2017).
+* tachycardia: mean HR >= 130 bpm *at rest* (ENMO below the sedentary cut-point of
+  Hildebrand et al. 2014, 44.8 mg at the wrist); 130 is well above the 100 bpm clinical
+  definition, so exercise-free rates this high are not a normal variant.
+* bradycardia: mean HR <= 40 bpm (below the 50-60 bpm definition; 2018 ACC/AHA/HRS
+  bradycardia guideline), unless the wearer is at rest and 40 bpm is within 5 bpm of
+  their own usual low rate (trained athletes asleep reach 40 bpm).
+* fall: impact peak >= 3 g followed by stillness (acceleration SD < 0.05 g): the
+  impact-then-posture/stillness signature of threshold fall detectors (Bourke et al.
+  2007; Kangas et al. 2008).
+* fever: skin temperature >= 1.5 degC above the person's baseline; "for >= 30 min" is
+  the fever policy's minimum duration. Wrist skin follows core temperature only
+  roughly, hence the wide margin over the 1 degC diurnal swing.
+* af: no rule; AF-like irregularity is left to the model (RR-interval irregularity).
+
+The model is gated by the clinical *definitions* (:func:`model_plausible`): its score
+for a type counts only in a window that meets the textbook definition of that condition
+(tachycardia HR > 100 bpm outside exercise, bradycardia HR < 50 bpm (2018 ACC/AHA/HRS)
+and below the person's usual low rate or while moving, hypoxaemia SpO2 < 90 %, an impact
+of at least 2 g for a fall, skin temperature at least 0.5 degC above the person's
+baseline for fever, so no model fever before there is a baseline).
+The rules above are stricter and fire alone; the model may alert earlier or on milder
+forms, but never on a window that is physiologically normal (measured on a development
+seed: without the gates the baseline model raised tens of false bradycardia and fall
+alerts per user-day on people it was not trained on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wearable_core.assessment.types import AlertType
+
+SPO2_THRESHOLD_PCT = 88.0
+SPO2_MIN_SECONDS = 60.0
+TACHY_HR_BPM = 130.0
+BRADY_HR_BPM = 40.0
+#: ENMO (g) below which the wearer is at rest (Hildebrand et al. 2014: 44.8 mg).
+REST_ENMO_G = 0.0448
+FALL_IMPACT_G = 3.0
+#: Standard deviation of |a| (g) after the impact below which the wearer lies still.
+FALL_STILLNESS_SD_G = 0.05
+FEVER_RISE_C = 1.5
+#: Definitions the model's score must agree with (see the module docstring).
+TACHY_DEFINITION_BPM = 100.0
+BRADY_DEFINITION_BPM = 50.0
+HYPOXAEMIA_PCT = 90.0
+FALL_MIN_IMPACT_G = 2.0
+FEVER_MIN_RISE_C = 0.5
+#: Moderate activity at the wrist (ENMO, g; Hildebrand et al. 2014: ~100 mg): a fast
+#: heart rate during exercise is not tachycardia.
+MODERATE_ENMO_G = 0.1
+#: A bradycardia score counts below the person's usual low rate by this much (or while
+#: moving, when a fit heart speeds up but an incompetent one does not).
+BRADY_BELOW_FLOOR_BPM = 5.0
+
+#: Names stored with an alert when its rule fired.
+RULE_NAMES: dict[AlertType, str] = {
+    AlertType.DESATURATION: "spo2<88%>=60s",
+    AlertType.TACHYCARDIA: "hr>=130bpm_at_rest",
+    AlertType.BRADYCARDIA: "hr<=40bpm",
+    AlertType.FALL: "impact>=3g_then_still",
+    AlertType.FEVER: "skin_temp>=baseline+1.5C",
+}
+
+
+@dataclass(frozen=True)
+class RuleInputs:
+    """One window's summary; ``None`` means "not measured" and never fires a rule."""
+
+    hr_mean_bpm: float | None = None
+    activity_enmo_g: float | None = None
+    spo2_seconds_below_88: float | None = None
+    spo2_min_pct: float | None = None
+    impact_peak_g: float | None = None
+    post_impact_sd_g: float | None = None
+    temp_level_c: float | None = None
+    temp_baseline_c: float | None = None
+    #: The person's usual low heart rate (``wearable_core.assessment.personal_baselines``).
+    hr_floor_bpm: float | None = None
+
+
+def desaturation(x: RuleInputs) -> bool:
+    """SpO2 below 88 % for at least 60 s of the window."""
+    return x.spo2_seconds_below_88 is not None and x.spo2_seconds_below_88 >= SPO2_MIN_SECONDS
+
+
+def tachycardia(x: RuleInputs) -> bool:
+    """HR >= 130 bpm while at rest (unknown activity: not at rest, the rule stays quiet)."""
+    return (
+        x.hr_mean_bpm is not None
+        and x.activity_enmo_g is not None
+        and x.hr_mean_bpm >= TACHY_HR_BPM
+        and x.activity_enmo_g < REST_ENMO_G
+    )
+
+
+def bradycardia(x: RuleInputs) -> bool:
+    """HR <= 40 bpm, unless that is this person's usual low rate and they are at rest."""
+    return (
+        x.hr_mean_bpm is not None
+        and 0 < x.hr_mean_bpm <= BRADY_HR_BPM
+        and _below_usual_or_moving(x)
+    )
+
+
+def _below_usual_or_moving(x: RuleInputs) -> bool:
+    """A low rate that is not this person's normal rest: below their floor, or moving."""
+    hr, enmo = x.hr_mean_bpm, x.activity_enmo_g
+    if x.hr_floor_bpm is None or (enmo is not None and enmo >= REST_ENMO_G):
+        return True
+    return hr is not None and hr < x.hr_floor_bpm - BRADY_BELOW_FLOOR_BPM
+
+
+def fall(x: RuleInputs) -> bool:
+    """An impact of at least 3 g followed by stillness."""
+    return (
+        x.impact_peak_g is not None
+        and x.post_impact_sd_g is not None
+        and x.impact_peak_g >= FALL_IMPACT_G
+        and x.post_impact_sd_g < FALL_STILLNESS_SD_G
+    )
+
+
+def fever(x: RuleInputs) -> bool:
+    """Skin temperature at least 1.5 degC above the person's baseline."""
+    return (
+        x.temp_level_c is not None
+        and x.temp_baseline_c is not None
+        and x.temp_level_c - x.temp_baseline_c >= FEVER_RISE_C
+    )
+
+
+def evaluate_rules(x: RuleInputs) -> dict[AlertType, bool]:
+    """Every safety rule on one window (AF has none and is always False)."""
+    return {
+        AlertType.TACHYCARDIA: tachycardia(x),
+        AlertType.BRADYCARDIA: bradycardia(x),
+        AlertType.AF: False,
+        AlertType.DESATURATION: desaturation(x),
+        AlertType.FEVER: fever(x),
+        AlertType.FALL: fall(x),
+    }
+
+
+def model_plausible(x: RuleInputs) -> dict[AlertType, bool]:
+    """Whether each type's model score may count in this window (see the module doc).
+
+    A missing measure makes the type implausible (nothing to support it). Before there
+    is a heart-rate floor, the bradycardia definition alone gates; before there is a
+    temperature baseline, fever is implausible (like the fever rule: measured, every
+    served fever false positive of five trained models on the validation cohort fell
+    before a baseline, ``benchmarks/fever_flags.py``). Tachycardia
+    also needs the wearer not to be exercising (ENMO below the moderate cut-point);
+    bradycardia also needs the rate to be below the person's usual low rate (a fit
+    person asleep at 45 bpm is not bradycardic) or the wearer to be moving.
+    """
+    hr = x.hr_mean_bpm
+    enmo = x.activity_enmo_g
+    rise = (
+        None
+        if x.temp_level_c is None or x.temp_baseline_c is None
+        else x.temp_level_c - x.temp_baseline_c
+    )
+    return {
+        AlertType.TACHYCARDIA: hr is not None
+        and hr > TACHY_DEFINITION_BPM
+        and (enmo is None or enmo < MODERATE_ENMO_G),
+        AlertType.BRADYCARDIA: hr is not None
+        and 0 < hr < BRADY_DEFINITION_BPM
+        and _below_usual_or_moving(x),
+        AlertType.AF: x.hr_mean_bpm is not None,
+        AlertType.DESATURATION: x.spo2_min_pct is not None and x.spo2_min_pct < HYPOXAEMIA_PCT,
+        # Fever is a rise over *this* person's usual temperature; before there is a
+        # baseline a score reflects only how warm wrists run in the training cohort.
+        AlertType.FEVER: rise is not None and rise >= FEVER_MIN_RISE_C,
+        AlertType.FALL: x.impact_peak_g is not None and x.impact_peak_g >= FALL_MIN_IMPACT_G,
+    }

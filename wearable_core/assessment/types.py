@@ -1,0 +1,112 @@
+"""The alert pipeline's value types (the gateway's own: it never imports the simulator)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from wearable_core.contracts.anomalies import AnomalyType
+
+#: The alert types are the medical anomaly types of the contracts.
+AlertType = AnomalyType
+
+
+class Severity(enum.StrEnum):
+    """How urgently a clinician should look."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class FaultKind(enum.StrEnum):
+    """Sensor faults: data-quality events, never medical alerts."""
+
+    OFF_WRIST = "off_wrist"
+    DROPOUT = "dropout"
+    FLAT_LINE = "flat_line"
+    MOTION_ARTIFACT = "motion_artifact"
+
+
+#: A window's contact or data fraction below this is a fault (off-wrist, dropout).
+MIN_FRACTION = 0.8
+
+
+@dataclass(frozen=True)
+class QualityFlags:
+    """Signal quality of one window, from the feature extractor."""
+
+    contact_fraction: float = 1.0
+    data_fraction: float = 1.0
+    motion_artifact: bool = False
+    flat_line: bool = False
+
+    def faults(self) -> frozenset[FaultKind]:
+        """The sensor faults these flags show."""
+        out = set()
+        if self.contact_fraction < MIN_FRACTION:
+            out.add(FaultKind.OFF_WRIST)
+        if self.data_fraction < MIN_FRACTION:
+            out.add(FaultKind.DROPOUT)
+        if self.flat_line:
+            out.add(FaultKind.FLAT_LINE)
+        if self.motion_artifact:
+            out.add(FaultKind.MOTION_ARTIFACT)
+        return frozenset(out)
+
+
+@dataclass(frozen=True)
+class WindowAssessment:
+    """What the model and the safety rules said about one device's window."""
+
+    device: str
+    start_ms: int
+    end_ms: int
+    scores: Mapping[AlertType, float] = field(default_factory=dict)
+    rules: Mapping[AlertType, bool] = field(default_factory=dict)
+    quality: QualityFlags = field(default_factory=QualityFlags)
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """An alert opened or closed; carries the evidence that triggered it."""
+
+    kind: Literal["opened", "closed"]
+    device: str
+    type: AlertType
+    severity: Severity
+    at_ms: int
+    opened_ms: int
+    evidence_start_ms: int
+    evidence_end_ms: int
+    peak_score: float
+    rule: str | None = None
+    model_version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (for sinks and logs)."""
+        return {
+            "event": f"alert_{self.kind}",
+            "device": self.device,
+            "type": self.type.value,
+            "severity": self.severity.value,
+            "at_ms": self.at_ms,
+            "opened_ms": self.opened_ms,
+            "evidence_start_ms": self.evidence_start_ms,
+            "evidence_end_ms": self.evidence_end_ms,
+            "peak_score": self.peak_score,
+            "rule": self.rule,
+            "model_version": self.model_version,
+        }
+
+
+@dataclass(frozen=True)
+class DataQualityEvent:
+    """A sensor fault began (``opened``) or ended (``closed``) on one device."""
+
+    kind: Literal["opened", "closed"]
+    device: str
+    fault: FaultKind
+    at_ms: int
