@@ -144,6 +144,9 @@ class TruthEpisode:
         instantaneous).
     is_fault
         Whether this is a sensor fault rather than a medical episode.
+    cause
+        What produced a medical label (``firmware_sim.clinical_labels``): the planned
+        episodes it overlaps, or ``"physiology"``; empty when unknown.
     """
 
     device: str
@@ -151,6 +154,7 @@ class TruthEpisode:
     onset_ms: int
     end_ms: int
     is_fault: bool
+    cause: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", _plain(self.kind))
