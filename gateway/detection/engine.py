@@ -34,9 +34,10 @@ from gateway.alerts.manager import AlertManager
 from gateway.alerts.policy import AlertPolicy
 from gateway.alerts.sinks import AlertSink
 from gateway.alerts.types import AlertEvent, AlertType, DataQualityEvent, FaultKind, Severity
-from gateway.detection.assess import assess_window, scores_from_outputs
+from gateway.detection.assess import assess_window, quality_from_features, scores_from_outputs
 from gateway.detection.model_file import LoadedModel
-from gateway.detection.personal_baselines import HeartRateFloor, TemperatureBaseline
+from gateway.detection.personal_baselines import HeartRateFloor
+from gateway.detection.wrist_temperature import WristTemperatureModel
 from gateway.features.extract import features_extract_many
 from gateway.features.window import windows_from_records
 from gateway.ingest import now_ms
@@ -55,6 +56,8 @@ _TEMP_LEVEL = feature_index("temp_level")
 #: the policy's ``on_threshold``, a rule fires or a fault is present.
 NOTABLE_FRACTION = 0.5
 _HR_MEAN = feature_index("hr_mean")
+_ENMO = feature_index("act_enmo")
+_MAG_SD = feature_index("act_mag_sd")
 
 #: Called with every assessed window (the evaluation uses it for per-window metrics).
 WindowObserver = Callable[[str, int, npt.NDArray[np.float32], "WindowResult"], None]
@@ -72,7 +75,7 @@ class WindowResult:
 @dataclass
 class _DeviceProgress:
     processed_until_ms: int | None
-    baseline: TemperatureBaseline
+    wrist: WristTemperatureModel
     hr_floor: HeartRateFloor
 
 
@@ -192,7 +195,7 @@ class Detector:
         )
         return _DeviceProgress(
             processed,
-            TemperatureBaseline.from_state(state.get("temperature")),
+            WristTemperatureModel.from_state(state.get("wrist_temperature")),
             HeartRateFloor.from_state(state.get("heart_rate")),
         )
 
@@ -239,18 +242,24 @@ class Detector:
                 if outputs is None or thresholds is None
                 else scores_from_outputs(outputs[i], thresholds, self.manager.policies)
             )
+            faults = quality_from_features(vectors[i]).faults()
+            if not faults:
+                progress.wrist.advance(
+                    window.start_ms, float(vectors[i][_ENMO]), float(vectors[i][_MAG_SD])
+                )
             assessment = assess_window(
                 device,
                 window.start_ms,
                 vectors[i],
                 scores,
-                progress.baseline.baseline_at(window.start_ms),
+                progress.wrist.expected_at(window.start_ms),
                 hr_floor_bpm=progress.hr_floor.value,
+                at_rest=progress.wrist.at_rest(window.start_ms),
+                lying_still=progress.wrist.lying_still(),
             )
-            faults = assessment.quality.faults()
             events.extend(self.manager.assess(assessment))
             if not faults:
-                progress.baseline.update(window.start_ms, float(vectors[i][_TEMP_LEVEL]))
+                progress.wrist.update(window.start_ms, float(vectors[i][_TEMP_LEVEL]))
                 progress.hr_floor.update(window.start_ms, float(vectors[i][_HR_MEAN]))
             if self.record_windows:
                 summaries.append(
@@ -282,7 +291,7 @@ class Detector:
             device,
             until,
             {
-                "temperature": progress.baseline.to_state(),
+                "wrist_temperature": progress.wrist.to_state(),
                 "heart_rate": progress.hr_floor.to_state(),
             },
             windows=summaries,

@@ -482,7 +482,8 @@ def evaluate(
         ``false_alerts_per_user_day``, ``median_latency_s``, ``p95_latency_s``),
         ``af_window``, ``false_alerts``, ``false_alerts_per_user_day``,
         ``fault_medical_alerts``, ``fault_medical_alert_details``,
-        ``missed_episode_details``, ``user_days`` and ``matching``.
+        ``missed_episode_details``, ``false_alert_details``, ``user_days`` and
+        ``matching``.
 
     Raises
     ------
@@ -597,6 +598,16 @@ def evaluate(
                 "end_ms": int(e.end_ms),
             }
             for e in missed
+        ],
+        "false_alert_details": [
+            {
+                "device": str(alerts[j].device),
+                "type": alerts[j].type,
+                "opened_ms": int(alerts[j].opened_ms),
+                "evidence_start_ms": int(alerts[j].evidence_start_ms),
+            }
+            for j in sorted(range(len(alerts)), key=lambda j: alerts[j].opened_ms)
+            if outcome[j] == _FALSE
         ],
         "false_alerts": false_total,
         "false_alerts_per_user_day": false_total / days,
