@@ -60,6 +60,9 @@ class ClinicalLabel:
     kind: AnomalyType
     cause: str
     rate_bpm: float | None = None
+    #: Meets the definition only within the sensor's measurement error
+    #: (:data:`~wearable.contracts.clinical.HEART_RATE_TOLERANCE_BPM` and kin).
+    borderline: bool = False
 
     @property
     def rapid(self) -> bool:
@@ -158,8 +161,20 @@ class ClinicalLabeller:
         hr = hr[np.isfinite(hr)]
         return round(float(np.mean(hr)), 1) if hr.size else None
 
-    def _label(self, kind: AnomalyType, a: int, b: int) -> ClinicalLabel:
-        return ClinicalLabel(float(a), float(b), kind, self._cause(kind, a, b), self._rate(a, b))
+    def _label(
+        self, kind: AnomalyType, a: int, b: int, margin: FloatArray | None = None
+    ) -> ClinicalLabel:
+        """A label for ``[a, b)``; ``margin`` is, per second, how far past the
+        definition's threshold the physiology is, in units of the sensor's error."""
+        borderline = False
+        if margin is not None:
+            m = margin[a:b]
+            m = m[np.isfinite(m)]
+            # Borderline unless it is past the threshold by the error for a minute.
+            borderline = int(np.sum(m >= 1.0)) < cd.HEART_RATE_MIN_S
+        return ClinicalLabel(
+            float(a), float(b), kind, self._cause(kind, a, b), self._rate(a, b), borderline
+        )
 
     def labels(self) -> list[ClinicalLabel]:
         """Every span meeting a definition, in time order."""
@@ -190,6 +205,13 @@ class ClinicalLabeller:
             low = np.where(asleep, asleep_bpm, awake_bpm)
             brady = rest & (hr < low) & ~af
             desat = self._spo2 < cd.DESATURATION_PCT
+            margins = {
+                AnomalyType.TACHYCARDIA: (hr - cd.TACHYCARDIA_BPM) / cd.HEART_RATE_TOLERANCE_BPM,
+                AnomalyType.BRADYCARDIA: (low - hr) / cd.HEART_RATE_TOLERANCE_BPM,
+                AnomalyType.DESATURATION: (cd.DESATURATION_PCT - self._spo2)
+                / cd.SPO2_TOLERANCE_PCT,
+                AnomalyType.FEVER: (self._core - cd.FEVER_RISE_C) / cd.FEVER_TOLERANCE_C,
+            }
         fever = self._core >= cd.FEVER_RISE_C
         for kind, mask, min_s, gap in (
             (AnomalyType.TACHYCARDIA, tachy, cd.HEART_RATE_MIN_S, cd.MERGE_GAP_S),
@@ -197,5 +219,7 @@ class ClinicalLabeller:
             (AnomalyType.DESATURATION, desat, cd.DESATURATION_MIN_S, cd.MERGE_GAP_S),
             (AnomalyType.FEVER, fever, cd.FEVER_MIN_S, cd.FEVER_MERGE_GAP_S),
         ):
-            out.extend(self._label(kind, a, b) for a, b in spans_from_mask(mask, min_s, gap))
+            out.extend(
+                self._label(kind, a, b, margins[kind]) for a, b in spans_from_mask(mask, min_s, gap)
+            )
         return sorted(out)

@@ -118,3 +118,18 @@ def test_the_same_seed_gives_the_same_labels(hours: float) -> None:
     person = PersonProfile(60, "female", 80, 0.3, 97, 33)
     eps = [Episode(600.0, 3000.0, AnomalyKind.TACHYCARDIA, 0.5)]
     assert _labels(person, eps, hours) == _labels(person, eps, hours)
+
+
+def test_a_rate_that_only_grazes_the_threshold_is_borderline() -> None:
+    # A fever of 1.25 degC speeds a 90 bpm heart to ~101 bpm: a tachycardia by
+    # definition, within the sensor's 5 bpm of normal.
+    person = PersonProfile(80, "female", 90, 0.1, 96, 33)
+    mild = Episode(1800.0, 4 * 3600.0, AnomalyKind.FEVER, 0.15)
+    labels = _labels(person, [mild], 4.5)
+    fevers = _of(labels, AnomalyType.FEVER)
+    assert fevers and all(f.borderline for f in fevers)  # 1.225 < 1.2 + 0.3 degC
+    strong = _labels(person, [Episode(1800.0, 4 * 3600.0, AnomalyKind.FEVER, 1.0)], 4.5)
+    assert not any(f.borderline for f in _of(strong, AnomalyType.FEVER))
+    brady = Episode(1800.0, 3600.0, AnomalyKind.BRADYCARDIA, 1.0)
+    (label,) = _of(_labels(person, [brady], 2), AnomalyType.BRADYCARDIA)
+    assert not label.borderline  # 35 bpm against a threshold of 50

@@ -61,3 +61,13 @@ FEVER_RISE_C = FEVER_CORE_C - CORE_NORMAL_C
 MERGE_GAP_S = 300.0
 #: A fever that dips below the threshold for less than this is the same fever.
 FEVER_MERGE_GAP_S = 1800.0
+
+#: Measurement error of the watch, by quantity: a span that meets a definition by less
+#: than this is *borderline* (an alert on it is right, but missing it is no miss, since
+#: the sensor cannot tell it from normal). Wrist PPG heart rate at rest: within ~5 bpm
+#: (Wang et al. 2017, JAMA Cardiol; Bent et al. 2020, npj Digit Med); pulse oximetry:
+#: an accuracy root-mean-square of 3 % is what ISO 80601-2-61 / FDA clearance allow;
+#: wrist skin temperature against the core rise: ~0.3 degC (the simulator's noise).
+HEART_RATE_TOLERANCE_BPM = 5.0
+SPO2_TOLERANCE_PCT = 3.0
+FEVER_TOLERANCE_C = 0.3

@@ -27,7 +27,11 @@ All times are integer milliseconds; tolerances live in :class:`MatchTolerances`.
 3. **Detection and latency.** An episode is detected if an alert matches it; its latency
    is that alert's ``opened_ms - onset_ms`` in seconds, unclamped (it may be slightly
    negative when the evidence window straddles the onset).
-4. **Per type.** ``recall = detected / episodes``; ``precision = true_alerts / alerts``
+4. **Per type.** Episodes are the *required* ones (``TruthEpisode.required``): a
+   borderline episode, which meets its definition only within the sensor's
+   measurement error, makes an alert on it true but is no miss when it is not alerted
+   on (counted apart as ``borderline_episodes`` and ``borderline_detected``).
+   ``recall = detected / episodes``; ``precision = true_alerts / alerts``
    where true alerts include duplicates; ``false_alerts = alerts - true_alerts``, also
    per monitored user-day. Median and 95th-percentile latency use
    :func:`numpy.percentile` (linear) over the detected episodes. Undefined ratios and
@@ -147,6 +151,10 @@ class TruthEpisode:
     cause
         What produced a medical label (``firmware_sim.clinical_labels``): the planned
         episodes it overlaps, or ``"physiology"``; empty when unknown.
+    required
+        Whether recall counts it. A *borderline* episode (one that meets its
+        definition only within the sensor's measurement error) may be alerted on (the
+        alert is true) but is not a miss when it is not.
     """
 
     device: str
@@ -155,6 +163,7 @@ class TruthEpisode:
     end_ms: int
     is_fault: bool
     cause: str = ""
+    required: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", _plain(self.kind))
@@ -529,7 +538,9 @@ def evaluate(
 
     per_type: dict[str, dict[str, Any]] = {}
     for kind in ANOMALY_TYPES:
-        kind_episodes = [i for i, e in enumerate(medical) if e.kind == kind]
+        kind_all = [i for i, e in enumerate(medical) if e.kind == kind]
+        kind_episodes = [i for i in kind_all if medical[i].required]
+        borderline = [i for i in kind_all if not medical[i].required]
         kind_alerts = [j for j, a in enumerate(alerts) if a.type == kind]
         latencies = [
             (alerts[j].opened_ms - medical[i].onset_ms) / 1000.0
@@ -542,6 +553,8 @@ def evaluate(
         per_type[kind] = {
             "episodes": len(kind_episodes),
             "detected": len(latencies),
+            "borderline_episodes": len(borderline),
+            "borderline_detected": sum(matched_by[i] is not None for i in borderline),
             "alerts": len(kind_alerts),
             "true_alerts": true_alerts,
             "duplicate_alerts": sum(outcome[j] == _DUPLICATE for j in kind_alerts),
@@ -579,7 +592,7 @@ def evaluate(
             )
 
     missed = sorted(
-        (e for i, e in enumerate(medical) if matched_by[i] is None),
+        (e for i, e in enumerate(medical) if matched_by[i] is None and e.required),
         key=lambda e: (e.device, e.onset_ms, e.kind),
     )
     false_total = sum(entry["false_alerts"] for entry in per_type.values())

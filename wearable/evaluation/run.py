@@ -121,6 +121,7 @@ def clinical_episodes(
                     base_ms + round(label.end_s * 1000),
                     False,
                     label.cause,
+                    not label.borderline,
                 )
             )
         for episode in plan.episodes:
