@@ -21,11 +21,15 @@ records its cause: the planned episodes it overlaps, or ``physiology`` when none
 * fall: the planned falls (impact, then lying on the floor).
 
 Interruptions shorter than :data:`~wearable.contracts.clinical.MERGE_GAP_S` (fever:
-:data:`~wearable.contracts.clinical.FEVER_MERGE_GAP_S`) do not split a span.
+:data:`~wearable.contracts.clinical.FEVER_MERGE_GAP_S`) do not split a span. A span is
+*borderline* when it meets its definition only within the sensor's measurement error
+(past the threshold by less than the error for most of it) or for between half and all
+of the required time: an alert on it is right, but missing it is no miss.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -219,7 +223,11 @@ class ClinicalLabeller:
             (AnomalyType.DESATURATION, desat, cd.DESATURATION_MIN_S, cd.MERGE_GAP_S),
             (AnomalyType.FEVER, fever, cd.FEVER_MIN_S, cd.FEVER_MERGE_GAP_S),
         ):
-            out.extend(
-                self._label(kind, a, b, margins[kind]) for a, b in spans_from_mask(mask, min_s, gap)
-            )
+            # Spans held for half the required time are borderline too: the sensor
+            # averages over seconds and the detector judges whole windows.
+            for a, b in spans_from_mask(mask, min_s / 2, gap):
+                label = self._label(kind, a, b, margins[kind])
+                if b - a < min_s:
+                    label = dataclasses.replace(label, borderline=True)
+                out.append(label)
         return sorted(out)

@@ -47,6 +47,9 @@ SPO2_THRESHOLD_PCT = 88.0
 SPO2_MIN_SECONDS = 60.0
 TACHY_HR_BPM = 130.0
 BRADY_HR_BPM = 40.0
+#: The rule before the person's usual low rate is known (see :func:`bradycardia`).
+BRADY_UNKNOWN_BPM = 35.0
+BRADY_UNKNOWN_ASLEEP_BPM = 30.0
 #: ENMO (g) below which the wearer is at rest (Hildebrand et al. 2014: 44.8 mg).
 REST_ENMO_G = 0.0448
 FALL_IMPACT_G = 3.0
@@ -112,12 +115,18 @@ def tachycardia(x: RuleInputs) -> bool:
 
 
 def bradycardia(x: RuleInputs) -> bool:
-    """HR <= 40 bpm, unless that is this person's usual low rate and they are at rest."""
-    return (
-        x.hr_mean_bpm is not None
-        and 0 < x.hr_mean_bpm <= BRADY_HR_BPM
-        and _below_usual_or_moving(x)
-    )
+    """HR <= 40 bpm, unless that is this person's usual low rate and they are at rest.
+
+    Before the usual low rate is known (the first hour of wear), a trained athlete
+    asleep at 40 bpm cannot be told from bradycardia: the rule then waits for a rate no
+    healthy adult shows at rest (<= 35 bpm awake; <= 30 bpm lying still).
+    """
+    hr = x.hr_mean_bpm
+    if hr is None or hr <= 0:
+        return False
+    if x.hr_floor_bpm is None:
+        return hr <= (BRADY_UNKNOWN_ASLEEP_BPM if x.lying_still else BRADY_UNKNOWN_BPM)
+    return hr <= BRADY_HR_BPM and _below_usual_or_moving(x)
 
 
 def _below_usual_or_moving(x: RuleInputs) -> bool:

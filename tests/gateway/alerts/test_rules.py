@@ -28,8 +28,14 @@ def test_tachycardia_only_at_rest() -> None:
 
 
 def test_bradycardia() -> None:
-    assert fired(hr_mean_bpm=40) == {AlertType.BRADYCARDIA}
-    assert fired(hr_mean_bpm=40.1, activity_enmo_g=0.3) == set()
+    known = {"hr_floor_bpm": 60.0}
+    assert fired(hr_mean_bpm=40, **known) == {AlertType.BRADYCARDIA}
+    assert fired(hr_mean_bpm=40.1, activity_enmo_g=0.3, **known) == set()
+    # Before the usual low rate is known, only rates no healthy adult shows at rest.
+    assert fired(hr_mean_bpm=40) == set()
+    assert fired(hr_mean_bpm=35) == {AlertType.BRADYCARDIA}
+    assert fired(hr_mean_bpm=34, lying_still=True) == set()
+    assert fired(hr_mean_bpm=30, lying_still=True) == {AlertType.BRADYCARDIA}
     assert fired(hr_mean_bpm=0) == set()  # no beats is a sensor problem, not bradycardia
 
 

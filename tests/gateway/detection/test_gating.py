@@ -197,7 +197,8 @@ def test_the_bradycardia_rule_spares_an_athlete_asleep_at_40() -> None:
     athlete = RuleInputs(hr_mean_bpm=40.0, activity_enmo_g=0.005, hr_floor_bpm=42.0)
     assert not evaluate_rules(athlete)[T.BRADYCARDIA]
     assert evaluate_rules(RuleInputs(hr_mean_bpm=40.0, hr_floor_bpm=58.0))[T.BRADYCARDIA]
-    assert evaluate_rules(RuleInputs(hr_mean_bpm=40.0))[T.BRADYCARDIA]  # no floor yet
+    assert not evaluate_rules(RuleInputs(hr_mean_bpm=40.0))[T.BRADYCARDIA]  # no floor yet
+    assert evaluate_rules(RuleInputs(hr_mean_bpm=35.0))[T.BRADYCARDIA]
 
 
 def test_motion_artifacts_leave_falls_to_the_rule() -> None:
