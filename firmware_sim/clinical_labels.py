@@ -11,9 +11,9 @@ records its cause: the planned episodes it overlaps, or ``physiology`` when none
 * tachycardia: true HR > 100 bpm at rest (no walking or exercise in the previous
   5 min) for >= 60 s, outside AF and the 5 min after it (AF with a fast rate is AF,
   with its rate recorded);
-* bradycardia: true HR at rest below 50 bpm awake or 40 bpm asleep *and* at least
-  10 bpm below the person's usual rate in that state (a trained athlete's usual 45 bpm
-  is not bradycardia); for >= 60 s;
+* bradycardia: true HR at rest below 50 bpm *and* at least 10 bpm below the person's
+  usual rate in that state, awake or asleep (a trained athlete's usual 45 bpm is not
+  bradycardia); for >= 60 s;
 * af: the planned AF episodes of at least 30 s, with their mean ventricular rate;
 * desaturation: true SpO2 < 90 % for >= 60 s;
 * fever: core temperature >= 38.0 degC (normal 36.8 degC plus the simulated rise) for
@@ -203,7 +203,7 @@ class ClinicalLabeller:
             usual = self.profile.resting_hr_bpm
             awake_bpm = min(cd.BRADYCARDIA_AWAKE_BPM, usual - cd.BRADYCARDIA_BELOW_USUAL_BPM)
             asleep_bpm = min(
-                cd.BRADYCARDIA_ASLEEP_BPM,
+                cd.BRADYCARDIA_AWAKE_BPM,
                 usual * cd.USUAL_SLEEP_FRACTION - cd.BRADYCARDIA_BELOW_USUAL_BPM,
             )
             low = np.where(asleep, asleep_bpm, awake_bpm)

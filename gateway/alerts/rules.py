@@ -41,7 +41,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.alerts.types import AlertType
-from wearable.contracts.clinical import BRADYCARDIA_ASLEEP_BPM
 
 SPO2_THRESHOLD_PCT = 88.0
 SPO2_MIN_SECONDS = 60.0
@@ -187,17 +186,16 @@ def model_plausible(x: RuleInputs) -> dict[AlertType, bool]:
         if x.temp_level_c is None or x.temp_baseline_c is None
         else x.temp_level_c - x.temp_baseline_c
     )
-    brady_bpm = BRADYCARDIA_ASLEEP_BPM if x.lying_still else BRADY_DEFINITION_BPM
     return {
         AlertType.TACHYCARDIA: hr is not None
         and hr > TACHY_DEFINITION_BPM
         and x.at_rest is not False
         and (enmo is None or enmo < MODERATE_ENMO_G),
-        # Bradycardia is a new finding for this person: below the definition for the
-        # state (asleep: 40 bpm) and below their usual low rate, which takes an hour to
-        # learn; at rest (a rate that does not rise with exercise is the rule's case).
+        # Bradycardia is a new finding for this person: below the definition and below
+        # their usual low rate, which takes an hour to learn; at rest (a rate that does
+        # not rise with exercise is the rule's case).
         AlertType.BRADYCARDIA: hr is not None
-        and 0 < hr < brady_bpm
+        and 0 < hr < BRADY_DEFINITION_BPM
         and x.hr_floor_bpm is not None
         and x.at_rest is not False
         and _below_usual_or_moving(x),

@@ -17,15 +17,13 @@ REST_AFTER_ACTIVITY_S = 300
 
 #: Sinus tachycardia: heart rate above 100 bpm at rest (2015 ACC/AHA/HRS SVT guideline).
 TACHYCARDIA_BPM = 100.0
-#: Sinus bradycardia: heart rate below 50 bpm while awake (2018 ACC/AHA/HRS bradycardia
-#: guideline)...
+#: Sinus bradycardia: heart rate below 50 bpm (2018 ACC/AHA/HRS bradycardia guideline)...
 BRADYCARDIA_AWAKE_BPM = 50.0
-#: ...below 40 bpm asleep (the same guideline: lower rates in sleep are normal)...
-BRADYCARDIA_ASLEEP_BPM = 40.0
 #: ...and a new finding for this person: at least this far below their own usual rate
-#: in that state. Trained athletes rest below 50 bpm awake and in the 30s-40s asleep
-#: (Sharma et al. 2017, international recommendations for athletes' ECGs); their usual
-#: rate is not an alarm, nor is ordinary minute-to-minute variation around it.
+#: in that state (awake or asleep). The guideline notes lower rates in sleep and in
+#: trained athletes, who rest below 50 bpm awake and in the 30s-40s asleep (Sharma et
+#: al. 2017, international recommendations for athletes' ECGs): a person's usual rate
+#: is not an alarm, nor is ordinary minute-to-minute variation around it.
 BRADYCARDIA_BELOW_USUAL_BPM = 10.0
 #: The usual rate asleep, as a fraction of the usual awake resting rate (nocturnal dip
 #: of 7-12 % in the simulator's people).
