@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from firmware_sim.clinical_labels import ClinicalLabeller
 from firmware_sim.firmware.watch_firmware import FirmwareConfig, WatchFirmware
 from firmware_sim.physiology.generator import SignalChunk, SignalGenerator
 from firmware_sim.scenario import Scenario, WatchPlan
@@ -31,13 +32,30 @@ def signal_chunks(plan: WatchPlan, scenario: Scenario, duration_s: int) -> Itera
 
 
 def build_firmware(
-    plan: WatchPlan, scenario: Scenario, duration_s: int | None = None
+    plan: WatchPlan,
+    scenario: Scenario,
+    duration_s: int | None = None,
+    *,
+    labeller: ClinicalLabeller | None = None,
 ) -> WatchFirmware:
-    """Firmware for ``plan`` producing ``duration_s`` seconds (default: the scenario's)."""
+    """Firmware for ``plan`` producing ``duration_s`` seconds (default: the scenario's).
+
+    With a ``labeller``, every simulated chunk passes through it on its way to the
+    firmware, so its clinical labels are complete once the firmware has finished.
+    """
     duration = scenario.duration_s if duration_s is None else duration_s
-    return WatchFirmware(
-        firmware_config(plan, scenario), signal_chunks(plan, scenario, duration), duration
-    )
+    chunks = signal_chunks(plan, scenario, duration)
+    if labeller is not None:
+        chunks = labeller.observe(chunks)
+    return WatchFirmware(firmware_config(plan, scenario), chunks, duration)
+
+
+def clinical_labeller(
+    plan: WatchPlan, scenario: Scenario, duration_s: int | None = None
+) -> ClinicalLabeller:
+    """A labeller for ``plan``'s person over ``duration_s`` (default: the scenario's)."""
+    duration = scenario.duration_s if duration_s is None else duration_s
+    return ClinicalLabeller(plan.profile, plan.episodes, duration)
 
 
 def identity_of(plan: WatchPlan) -> WatchIdentity:

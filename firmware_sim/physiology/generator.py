@@ -90,6 +90,12 @@ class SignalChunk:
         ``int8`` per second (:class:`Activity`).
     gap : numpy.ndarray
         ``bool`` per second: the sensor produced nothing (``DATA_GAP``).
+    hr_true_bpm, spo2_true_pct, core_rise_c : numpy.ndarray or None
+        ``float64`` per second: the person's true heart rate (the rate the beats
+        follow, before sensing), true arterial saturation (before measurement noise and
+        artifacts) and core temperature rise over normal (fever). What the clinical
+        labels are computed from (:mod:`firmware_sim.clinical_labels`); ``None`` for
+        chunks replayed from recordings, which carry no ground truth.
     """
 
     start_s: int
@@ -103,6 +109,9 @@ class SignalChunk:
     contact: BoolArray
     activity: npt.NDArray[np.int8]
     gap: BoolArray
+    hr_true_bpm: FloatArray | None = None
+    spo2_true_pct: FloatArray | None = None
+    core_rise_c: FloatArray | None = None
 
 
 # --- Severity mappings (severity in [0, 1]); documented in docs/physiology.md. -------------
@@ -609,6 +618,7 @@ class SignalGenerator:
             shape = np.where((t_mid >= e.ep.onset_s) & (t_mid < e.ep.end_s), shape, 0.0)
             spo2 = spo2 * (1.0 - shape) + episode_desaturation_nadir_pct(e.sev) * shape
             noise_sd += 0.8 * shape  # oximeters are less precise at low saturation
+        spo2_true = spo2.copy()
         spo2 = spo2 + np.clip(rs.standard_normal(n), -2.0, 2.0) * noise_sd
         for e in by_kind.get(FaultKind.MOTION_ARTIFACT, []):
             i0, i1 = e.seconds(cs, n)
@@ -687,6 +697,9 @@ class SignalGenerator:
             contact=~off_wrist,
             activity=act.copy(),
             gap=gap,
+            hr_true_bpm=hr_true,
+            spo2_true_pct=spo2_true,
+            core_rise_c=fever,
         )
 
     def _skin_temperature(
@@ -887,4 +900,9 @@ def simulate(
         contact=np.concatenate([c.contact for c in chunks]),
         activity=np.concatenate([c.activity for c in chunks]),
         gap=np.concatenate([c.gap for c in chunks]),
+        hr_true_bpm=np.concatenate([c.hr_true_bpm for c in chunks if c.hr_true_bpm is not None]),
+        spo2_true_pct=np.concatenate(
+            [c.spo2_true_pct for c in chunks if c.spo2_true_pct is not None]
+        ),
+        core_rise_c=np.concatenate([c.core_rise_c for c in chunks if c.core_rise_c is not None]),
     )

@@ -35,8 +35,12 @@ from gateway.alerts.sinks import AlertSink
 from gateway.ingest import now_ms
 from gateway.store.outbox import WindowSummary
 from gateway.store.store import Store
-from wearable_core.assessment.assess import assess_window, scores_from_outputs
-from wearable_core.assessment.personal_baselines import HeartRateFloor, TemperatureBaseline
+from wearable_core.assessment.assess import (
+    assess_window,
+    quality_from_features,
+    scores_from_outputs,
+)
+from wearable_core.assessment.personal_baselines import HeartRateFloor
 from wearable_core.assessment.policy import AlertPolicy
 from wearable_core.assessment.types import (
     AlertEvent,
@@ -45,6 +49,7 @@ from wearable_core.assessment.types import (
     FaultKind,
     Severity,
 )
+from wearable_core.assessment.wrist_temperature import WristTemperatureModel
 from wearable_core.contracts.aggregate_batch import FAULT_KINDS
 from wearable_core.contracts.features import TEMP_CONTEXT_S, WINDOW_S, feature_index
 from wearable_core.contracts.streams import Stream
@@ -61,6 +66,8 @@ _TEMP_LEVEL = feature_index("temp_level")
 #: the policy's ``on_threshold``, a rule fires or a fault is present.
 NOTABLE_FRACTION = 0.5
 _HR_MEAN = feature_index("hr_mean")
+_ENMO = feature_index("act_enmo")
+_MAG_SD = feature_index("act_mag_sd")
 
 #: Called with every assessed window (the evaluation uses it for per-window metrics).
 WindowObserver = Callable[[str, int, npt.NDArray[np.float32], "WindowResult"], None]
@@ -78,7 +85,7 @@ class WindowResult:
 @dataclass
 class _DeviceProgress:
     processed_until_ms: int | None
-    baseline: TemperatureBaseline
+    wrist: WristTemperatureModel
     hr_floor: HeartRateFloor
 
 
@@ -198,7 +205,7 @@ class Detector:
         )
         return _DeviceProgress(
             processed,
-            TemperatureBaseline.from_state(state.get("temperature")),
+            WristTemperatureModel.from_state(state.get("wrist_temperature")),
             HeartRateFloor.from_state(state.get("heart_rate")),
         )
 
@@ -245,18 +252,24 @@ class Detector:
                 if outputs is None or thresholds is None
                 else scores_from_outputs(outputs[i], thresholds, self.manager.policies)
             )
+            faults = quality_from_features(vectors[i]).faults()
+            if not faults:
+                progress.wrist.advance(
+                    window.start_ms, float(vectors[i][_ENMO]), float(vectors[i][_MAG_SD])
+                )
             assessment = assess_window(
                 device,
                 window.start_ms,
                 vectors[i],
                 scores,
-                progress.baseline.baseline_at(window.start_ms),
+                progress.wrist.expected_at(window.start_ms),
                 hr_floor_bpm=progress.hr_floor.value,
+                at_rest=progress.wrist.at_rest(window.start_ms),
+                lying_still=progress.wrist.lying_still(),
             )
-            faults = assessment.quality.faults()
             events.extend(self.manager.assess(assessment))
             if not faults:
-                progress.baseline.update(window.start_ms, float(vectors[i][_TEMP_LEVEL]))
+                progress.wrist.update(window.start_ms, float(vectors[i][_TEMP_LEVEL]))
                 progress.hr_floor.update(window.start_ms, float(vectors[i][_HR_MEAN]))
             if self.record_windows:
                 summaries.append(
@@ -288,7 +301,7 @@ class Detector:
             device,
             until,
             {
-                "temperature": progress.baseline.to_state(),
+                "wrist_temperature": progress.wrist.to_state(),
                 "heart_rate": progress.hr_floor.to_state(),
             },
             windows=summaries,

@@ -27,7 +27,11 @@ All times are integer milliseconds; tolerances live in :class:`MatchTolerances`.
 3. **Detection and latency.** An episode is detected if an alert matches it; its latency
    is that alert's ``opened_ms - onset_ms`` in seconds, unclamped (it may be slightly
    negative when the evidence window straddles the onset).
-4. **Per type.** ``recall = detected / episodes``; ``precision = true_alerts / alerts``
+4. **Per type.** Episodes are the *required* ones (``TruthEpisode.required``): a
+   borderline episode, which meets its definition only within the sensor's
+   measurement error, makes an alert on it true but is no miss when it is not alerted
+   on (counted apart as ``borderline_episodes`` and ``borderline_detected``).
+   ``recall = detected / episodes``; ``precision = true_alerts / alerts``
    where true alerts include duplicates; ``false_alerts = alerts - true_alerts``, also
    per monitored user-day. Median and 95th-percentile latency use
    :func:`numpy.percentile` (linear) over the detected episodes. Undefined ratios and
@@ -144,6 +148,13 @@ class TruthEpisode:
         instantaneous).
     is_fault
         Whether this is a sensor fault rather than a medical episode.
+    cause
+        What produced a medical label (``firmware_sim.clinical_labels``): the planned
+        episodes it overlaps, or ``"physiology"``; empty when unknown.
+    required
+        Whether recall counts it. A *borderline* episode (one that meets its
+        definition only within the sensor's measurement error) may be alerted on (the
+        alert is true) but is not a miss when it is not.
     """
 
     device: str
@@ -151,6 +162,8 @@ class TruthEpisode:
     onset_ms: int
     end_ms: int
     is_fault: bool
+    cause: str = ""
+    required: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", _plain(self.kind))
@@ -478,7 +491,8 @@ def evaluate(
         ``false_alerts_per_user_day``, ``median_latency_s``, ``p95_latency_s``),
         ``af_window``, ``false_alerts``, ``false_alerts_per_user_day``,
         ``fault_medical_alerts``, ``fault_medical_alert_details``,
-        ``missed_episode_details``, ``user_days`` and ``matching``.
+        ``missed_episode_details``, ``false_alert_details``, ``user_days`` and
+        ``matching``.
 
     Raises
     ------
@@ -524,7 +538,9 @@ def evaluate(
 
     per_type: dict[str, dict[str, Any]] = {}
     for kind in ANOMALY_TYPES:
-        kind_episodes = [i for i, e in enumerate(medical) if e.kind == kind]
+        kind_all = [i for i, e in enumerate(medical) if e.kind == kind]
+        kind_episodes = [i for i in kind_all if medical[i].required]
+        borderline = [i for i in kind_all if not medical[i].required]
         kind_alerts = [j for j, a in enumerate(alerts) if a.type == kind]
         latencies = [
             (alerts[j].opened_ms - medical[i].onset_ms) / 1000.0
@@ -537,6 +553,8 @@ def evaluate(
         per_type[kind] = {
             "episodes": len(kind_episodes),
             "detected": len(latencies),
+            "borderline_episodes": len(borderline),
+            "borderline_detected": sum(matched_by[i] is not None for i in borderline),
             "alerts": len(kind_alerts),
             "true_alerts": true_alerts,
             "duplicate_alerts": sum(outcome[j] == _DUPLICATE for j in kind_alerts),
@@ -574,7 +592,7 @@ def evaluate(
             )
 
     missed = sorted(
-        (e for i, e in enumerate(medical) if matched_by[i] is None),
+        (e for i, e in enumerate(medical) if matched_by[i] is None and e.required),
         key=lambda e: (e.device, e.onset_ms, e.kind),
     )
     false_total = sum(entry["false_alerts"] for entry in per_type.values())
@@ -593,6 +611,16 @@ def evaluate(
                 "end_ms": int(e.end_ms),
             }
             for e in missed
+        ],
+        "false_alert_details": [
+            {
+                "device": str(alerts[j].device),
+                "type": alerts[j].type,
+                "opened_ms": int(alerts[j].opened_ms),
+                "evidence_start_ms": int(alerts[j].evidence_start_ms),
+            }
+            for j in sorted(range(len(alerts)), key=lambda j: alerts[j].opened_ms)
+            if outcome[j] == _FALSE
         ],
         "false_alerts": false_total,
         "false_alerts_per_user_day": false_total / days,

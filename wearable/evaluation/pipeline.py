@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from firmware_sim.clinical_labels import ClinicalLabel
 from gateway.alerts.manager import suppressed_by
 from gateway.detection.engine import Detector, WindowResult
 from gateway.ingest import Ingestor
@@ -51,6 +52,8 @@ class WatchRun:
     alerts: list[AlertRow] = field(default_factory=list)
     quality_events: list[DataQualityRow] = field(default_factory=list)
     outcomes: list[WindowDecision] = field(default_factory=list)
+    #: Ground truth by clinical definition (simulated watches only).
+    labels: list[ClinicalLabel] = field(default_factory=list)
 
 
 class _Collector:

@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from firmware_sim.cohort import build_firmware, identity_of
+from firmware_sim.cohort import build_firmware, clinical_labeller, identity_of
 from firmware_sim.firmware.watch_firmware import WatchFirmware
 from firmware_sim.scenario import Scenario, load_scenario
 from wearable.evaluation.metrics import (
@@ -62,10 +62,11 @@ def _run_planned_watch(
     scenario = load_scenario(scenario_path)
     plan = scenario.plan_watch(index, seed)
     device = identity_of(plan).address
-    firmware = build_firmware(plan, scenario, duration_s)
+    labeller = clinical_labeller(plan, scenario, duration_s)
+    firmware = build_firmware(plan, scenario, duration_s, labeller=labeller)
     loaded = model_load(None if model is None else Path(model))
     store = Path(workdir) / f"watch-{index:03d}.sqlite"
-    return run_watch(
+    run = run_watch(
         device,
         produced_batches(firmware),
         scenario.start_epoch_s,
@@ -73,11 +74,14 @@ def _run_planned_watch(
         loaded,
         load_policies(policies),
     )
+    run.labels = labeller.labels()
+    return run
 
 
 def scenario_episodes(scenario: Scenario, seed: int, duration_s: int) -> list[TruthEpisode]:
-    """The ground truth of a scenario run: every episode and fault of every watch that
-    begins before ``duration_s``, clipped to it, on the gateway's time axis (Unix ms)."""
+    """The planned episodes and faults of every watch that begin before ``duration_s``,
+    clipped to it, on the gateway's time axis (Unix ms). The demo's timeline uses them;
+    detection is scored against :func:`clinical_episodes`."""
     base_ms = round(scenario.start_epoch_s * 1000)
     out = []
     for plan in scenario.plan(seed):
@@ -95,6 +99,54 @@ def scenario_episodes(scenario: Scenario, seed: int, duration_s: int) -> list[Tr
                 )
             )
     return out
+
+
+def clinical_episodes(
+    scenario: Scenario, seed: int, duration_s: int, runs: Sequence[WatchRun]
+) -> list[TruthEpisode]:
+    """The ground truth of a scenario run, on the gateway's time axis (Unix ms): the
+    clinical labels of every watch's run (medical) and the planned sensor faults that
+    begin before ``duration_s``, clipped to it."""
+    base_ms = round(scenario.start_epoch_s * 1000)
+    labels = {run.device: run.labels for run in runs}
+    out = []
+    for plan in scenario.plan(seed):
+        device = identity_of(plan).address
+        for label in labels.get(device, []):
+            out.append(
+                TruthEpisode(
+                    device,
+                    label.kind.value,
+                    base_ms + round(label.onset_s * 1000),
+                    base_ms + round(label.end_s * 1000),
+                    False,
+                    label.cause,
+                    not label.borderline,
+                )
+            )
+        for episode in plan.episodes:
+            if not episode.is_fault or episode.onset_s >= duration_s:
+                continue
+            out.append(
+                TruthEpisode(
+                    device,
+                    episode.kind.value,
+                    base_ms + round(episode.onset_s * 1000),
+                    base_ms + round(min(episode.end_s, duration_s) * 1000),
+                    True,
+                )
+            )
+    return out
+
+
+def labels_by_cause(truth: Sequence[TruthEpisode]) -> dict[str, dict[str, int]]:
+    """How many medical labels of each type each cause produced."""
+    out: dict[str, dict[str, int]] = {}
+    for t in truth:
+        if not t.is_fault:
+            causes = out.setdefault(t.kind, {})
+            causes[t.cause] = causes.get(t.cause, 0) + 1
+    return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
 
 
 def _alerts(runs: Sequence[WatchRun]) -> list[ScoredAlert]:
@@ -175,9 +227,8 @@ def evaluate_scenario(
     runs.sort(key=lambda r: r.device)
     user_days = scenario.watches * duration / 86_400
     windows = [w for r in runs for w in r.outcomes]
-    result = evaluate(
-        scenario_episodes(scenario, used_seed, duration), _alerts(runs), windows, user_days
-    )
+    truth = clinical_episodes(scenario, used_seed, duration, runs)
+    result = evaluate(truth, _alerts(runs), windows, user_days)
     loaded = model_load(model)
     report: dict[str, Any] = {
         "scenario": scenario.name,
@@ -187,6 +238,7 @@ def evaluate_scenario(
         "model": loaded.manifest.version,
         "policy_overrides": policies or {},
         "pipeline": _pipeline_counts(runs),
+        "labels_by_cause": labels_by_cause(truth),
         **result,
     }
     report["targets"] = {"met": targets_met(result), "report": targets_report(result)}

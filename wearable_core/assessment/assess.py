@@ -35,6 +35,8 @@ def rules_inputs_from_features(
     vector: npt.NDArray[np.float32],
     temp_baseline_c: float | None = None,
     hr_floor_bpm: float | None = None,
+    at_rest: bool | None = None,
+    lying_still: bool | None = None,
 ) -> RuleInputs:
     """The safety rules' view of one window.
 
@@ -56,6 +58,8 @@ def rules_inputs_from_features(
         temp_level_c=_value(vector, "temp_level"),
         temp_baseline_c=temp_baseline_c,
         hr_floor_bpm=hr_floor_bpm,
+        at_rest=at_rest,
+        lying_still=lying_still,
     )
 
 
@@ -109,12 +113,14 @@ def assess_window(
     temp_baseline_c: float | None = None,
     window_s: int = WINDOW_S,
     hr_floor_bpm: float | None = None,
+    at_rest: bool | None = None,
+    lying_still: bool | None = None,
 ) -> WindowAssessment:
     """The alert manager's input for one window of one device.
 
     Model scores of types that :func:`model_gates` closes for the window are set to 0.
     """
-    inputs = rules_inputs_from_features(vector, temp_baseline_c, hr_floor_bpm)
+    inputs = rules_inputs_from_features(vector, temp_baseline_c, hr_floor_bpm, at_rest, lying_still)
     plausible = model_gates(vector, inputs)
     return WindowAssessment(
         device=device,

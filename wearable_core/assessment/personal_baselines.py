@@ -1,18 +1,14 @@
-"""A person's own baselines: skin temperature (fever) and resting heart-rate floor.
+"""A person's own heart-rate floor (bradycardia); the fever's counterpart, the expected
+wrist temperature, is :mod:`wearable_core.assessment.wrist_temperature`.
 
-People differ: wrist skin temperature by several degrees, resting heart rate from the
-40s (a trained athlete asleep) to the 80s. "Fever" and "bradycardia" can only mean
-"well away from *this* person's usual level". Both baselines are built the same way
-(:class:`HourlyHistory`): one summary per hour of fault-free windows (at least
-:data:`MIN_WINDOWS_PER_HOUR`), the last 24 hours kept (or the last :data:`MIN_HOURS`
-such hours if a long episode left fewer), and windows that already look like the
-condition left out, so an episode does not teach the baseline that it is normal. Until
-:data:`MIN_HOURS` hours have been seen there is no baseline.
+People differ: resting heart rate from the 40s (a trained athlete asleep) to the 80s.
+"Bradycardia" can only mean "well away from *this* person's usual level". The floor is
+built from hourly summaries (:class:`HourlyHistory`): one per hour of fault-free
+windows (at least :data:`MIN_WINDOWS_PER_HOUR`), the last 24 hours kept (or the last
+:data:`MIN_HOURS` such hours if a long episode left fewer), and windows that already look
+like the condition left out, so an episode does not teach the baseline that it is
+normal. Until enough hours have been seen there is no baseline.
 
-* :class:`TemperatureBaseline`: hourly medians of the temperature level, kept 26 h; a
-  window is compared with the same clock hours of the day before (wrist skin warms by
-  a degree or more in sleep), or, before a day has been seen, with the warmest hour so
-  far; windows >= half the fever margin above it are left out.
 * :class:`HeartRateFloor`: the person's usual low heart rate: the second-lowest hourly
   10th percentile of window mean HR (the lowest could be one odd hour; with one hour,
   that hour's), available after one hour; windows more than
@@ -23,12 +19,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from statistics import median
 from typing import Any, ClassVar, Self
 
 import numpy as np
-
-from wearable_core.assessment.rules import FEVER_RISE_C
 
 #: Hours of history a baseline looks at.
 HISTORY_HOURS = 24
@@ -116,54 +109,6 @@ class HourlyHistory:
             return cls(hours, None if hour is None else int(hour), current)
         except (AttributeError, TypeError, ValueError):
             return cls()
-
-
-@dataclass
-class TemperatureBaseline(HourlyHistory):
-    """A person's usual skin temperature at this time of day, °C (see the module doc).
-
-    Wrist skin warms by a degree or more in sleep, so a fever is judged against the same
-    clock hours of the day before (:meth:`baseline_at`); until a day has been seen, against
-    the warmest hour so far (conservative: no fever alarm for the first warm night).
-
-    Examples
-    --------
-    >>> b = TemperatureBaseline()
-    >>> for minute in range(4 * 60):
-    ...     b.update(minute * 60_000, 33.0 + (minute % 2) * 0.2)
-    >>> round(b.value, 2)
-    33.1
-    """
-
-    # A day and the neighbouring hours: "this time yesterday" must still be there.
-    history_hours: ClassVar[int] = HISTORY_HOURS + 2
-
-    def baseline_at(self, start_ms: int) -> float | None:
-        """Median of the hourly medians 23-25 hours before ``start_ms``; without them,
-        the warmest hourly median so far (``None`` before :data:`MIN_HOURS` hours).
-
-        Examples
-        --------
-        >>> b = TemperatureBaseline([(h, 33.0 + (h % 24 < 6)) for h in range(27)])
-        >>> b.baseline_at(26 * 3_600_000), b.baseline_at(36 * 3_600_000)
-        (34.0, 33.0)
-        """
-        if len(self.hours) < self.min_hours:
-            return None
-        hour = start_ms // _HOUR_MS
-        yesterday = [v for h, v in self.hours if hour - 25 <= h <= hour - 23]
-        if yesterday:
-            return float(median(yesterday))
-        return max(v for _, v in self.hours)
-
-    def _baseline(self, hourly: list[float]) -> float:
-        return float(median(hourly))
-
-    def _summary(self, values: list[float]) -> float:
-        return float(median(values))
-
-    def _excluded(self, value: float, baseline: float) -> bool:
-        return value - baseline >= FEVER_RISE_C / 2
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """Per-type alert policies: thresholds with hysteresis, minimum duration, cooldown, severity.
 
 Defaults (``docs/alerts.md`` explains them): acute types open within about a minute of
-onset (the mission's latency target), fever only after 30 min of sustained rise (a
-trend, not a spike; on development seed 8, 15 min instead cut the median latency from
-53 to 45 min, both over the 30 min target, for 40 % more false fevers),
-falls at once. Cooldowns keep one episode from paging a clinician twice.
+onset (the mission's latency target), fever after 10 min above the definition's rise
+(the clinical definition's own "sustained", ``wearable_core.contracts.clinical``; the rise is
+judged against the wrist temperature expected for the person, which no longer mistakes
+a warm night for a fever), falls at once. Cooldowns keep one episode from paging a clinician twice.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ DEFAULT_POLICIES: Mapping[AlertType, AlertPolicy] = {
     AlertType.BRADYCARDIA: AlertPolicy(0.7, 0.5, 60, 1800, Severity.WARNING),
     AlertType.AF: AlertPolicy(0.8, 0.6, 120, 3600, Severity.WARNING),
     AlertType.DESATURATION: AlertPolicy(0.7, 0.5, 60, 900, Severity.CRITICAL),
-    AlertType.FEVER: AlertPolicy(0.7, 0.5, 1800, 4 * 3600, Severity.WARNING),
+    AlertType.FEVER: AlertPolicy(0.7, 0.5, 600, 4 * 3600, Severity.WARNING),
     AlertType.FALL: AlertPolicy(0.8, 0.5, 0, 300, Severity.CRITICAL),
 }
 

@@ -17,9 +17,11 @@ Thresholds and their sources (``docs/alerts.md`` has the references):
 * fall: impact peak >= 3 g followed by stillness (acceleration SD < 0.05 g): the
   impact-then-posture/stillness signature of threshold fall detectors (Bourke et al.
   2007; Kangas et al. 2008).
-* fever: skin temperature >= 1.5 degC above the person's baseline; "for >= 30 min" is
-  the fever policy's minimum duration. Wrist skin follows core temperature only
-  roughly, hence the wide margin over the 1 degC diurnal swing.
+* fever: wrist temperature >= 1.0 degC above the temperature expected for this person
+  in this state at this time of day (``wearable_core.assessment.wrist_temperature``): the
+  core-equivalent rise, against the 1.2 degC of the fever definition (38.0 degC over a
+  normal 36.8 degC, ``wearable_core.contracts.clinical``), less the wrist's lag; "sustained"
+  is the fever policy's minimum duration.
 * af: no rule; AF-like irregularity is left to the model (RR-interval irregularity).
 
 The model is gated by the clinical *definitions* (:func:`model_plausible`): its score
@@ -27,7 +29,7 @@ for a type counts only in a window that meets the textbook definition of that co
 (tachycardia HR > 100 bpm outside exercise, bradycardia HR < 50 bpm (2018 ACC/AHA/HRS)
 and below the person's usual low rate or while moving, hypoxaemia SpO2 < 90 %, an impact
 of at least 2 g for a fall, skin temperature at least 0.5 degC above the person's
-baseline for fever, so no model fever before there is a baseline).
+expectation for fever, so no model fever before there is one).
 The rules above are stricter and fire alone; the model may alert earlier or on milder
 forms, but never on a window that is physiologically normal (measured on a development
 seed: without the gates the baseline model raised tens of false bradycardia and fall
@@ -44,18 +46,21 @@ SPO2_THRESHOLD_PCT = 88.0
 SPO2_MIN_SECONDS = 60.0
 TACHY_HR_BPM = 130.0
 BRADY_HR_BPM = 40.0
+#: The rule before the person's usual low rate is known (see :func:`bradycardia`).
+BRADY_UNKNOWN_BPM = 35.0
+BRADY_UNKNOWN_ASLEEP_BPM = 30.0
 #: ENMO (g) below which the wearer is at rest (Hildebrand et al. 2014: 44.8 mg).
 REST_ENMO_G = 0.0448
 FALL_IMPACT_G = 3.0
 #: Standard deviation of |a| (g) after the impact below which the wearer lies still.
 FALL_STILLNESS_SD_G = 0.05
-FEVER_RISE_C = 1.5
+FEVER_RISE_C = 1.2
 #: Definitions the model's score must agree with (see the module docstring).
 TACHY_DEFINITION_BPM = 100.0
 BRADY_DEFINITION_BPM = 50.0
 HYPOXAEMIA_PCT = 90.0
 FALL_MIN_IMPACT_G = 2.0
-FEVER_MIN_RISE_C = 0.5
+FEVER_MIN_RISE_C = 1.0
 #: Moderate activity at the wrist (ENMO, g; Hildebrand et al. 2014: ~100 mg): a fast
 #: heart rate during exercise is not tachycardia.
 MODERATE_ENMO_G = 0.1
@@ -69,7 +74,7 @@ RULE_NAMES: dict[AlertType, str] = {
     AlertType.TACHYCARDIA: "hr>=130bpm_at_rest",
     AlertType.BRADYCARDIA: "hr<=40bpm",
     AlertType.FALL: "impact>=3g_then_still",
-    AlertType.FEVER: "skin_temp>=baseline+1.5C",
+    AlertType.FEVER: "wrist_temp>=expected+1.0C",
 }
 
 
@@ -87,6 +92,10 @@ class RuleInputs:
     temp_baseline_c: float | None = None
     #: The person's usual low heart rate (``wearable_core.assessment.personal_baselines``).
     hr_floor_bpm: float | None = None
+    #: No walking or exercise in this window nor the 5 minutes before (``None``: unknown).
+    at_rest: bool | None = None
+    #: Mostly lying still lately: the sleep proxy (``None``: unknown).
+    lying_still: bool | None = None
 
 
 def desaturation(x: RuleInputs) -> bool:
@@ -105,12 +114,18 @@ def tachycardia(x: RuleInputs) -> bool:
 
 
 def bradycardia(x: RuleInputs) -> bool:
-    """HR <= 40 bpm, unless that is this person's usual low rate and they are at rest."""
-    return (
-        x.hr_mean_bpm is not None
-        and 0 < x.hr_mean_bpm <= BRADY_HR_BPM
-        and _below_usual_or_moving(x)
-    )
+    """HR <= 40 bpm, unless that is this person's usual low rate and they are at rest.
+
+    Before the usual low rate is known (the first hour of wear), a trained athlete
+    asleep at 40 bpm cannot be told from bradycardia: the rule then waits for a rate no
+    healthy adult shows at rest (<= 35 bpm awake; <= 30 bpm lying still).
+    """
+    hr = x.hr_mean_bpm
+    if hr is None or hr <= 0:
+        return False
+    if x.hr_floor_bpm is None:
+        return hr <= (BRADY_UNKNOWN_ASLEEP_BPM if x.lying_still else BRADY_UNKNOWN_BPM)
+    return hr <= BRADY_HR_BPM and _below_usual_or_moving(x)
 
 
 def _below_usual_or_moving(x: RuleInputs) -> bool:
@@ -132,7 +147,7 @@ def fall(x: RuleInputs) -> bool:
 
 
 def fever(x: RuleInputs) -> bool:
-    """Skin temperature at least 1.5 degC above the person's baseline."""
+    """Wrist temperature at least 1.0 degC above the person's expected temperature."""
     return (
         x.temp_level_c is not None
         and x.temp_baseline_c is not None
@@ -174,9 +189,15 @@ def model_plausible(x: RuleInputs) -> dict[AlertType, bool]:
     return {
         AlertType.TACHYCARDIA: hr is not None
         and hr > TACHY_DEFINITION_BPM
+        and x.at_rest is not False
         and (enmo is None or enmo < MODERATE_ENMO_G),
+        # Bradycardia is a new finding for this person: below the definition and below
+        # their usual low rate, which takes an hour to learn; at rest (a rate that does
+        # not rise with exercise is the rule's case).
         AlertType.BRADYCARDIA: hr is not None
         and 0 < hr < BRADY_DEFINITION_BPM
+        and x.hr_floor_bpm is not None
+        and x.at_rest is not False
         and _below_usual_or_moving(x),
         AlertType.AF: x.hr_mean_bpm is not None,
         AlertType.DESATURATION: x.spo2_min_pct is not None and x.spo2_min_pct < HYPOXAEMIA_PCT,

@@ -16,6 +16,8 @@ them: after each window, and only from windows without a sensor fault.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -24,19 +26,33 @@ from wearable_core.assessment.assess import (
     quality_from_features,
     rules_inputs_from_features,
 )
-from wearable_core.assessment.personal_baselines import HeartRateFloor, TemperatureBaseline
+from wearable_core.assessment.personal_baselines import HeartRateFloor
+from wearable_core.assessment.wrist_temperature import WristTemperatureModel
 from wearable_core.contracts.anomalies import AnomalyType
 from wearable_core.contracts.features import feature_index
 
 _TEMP_LEVEL = feature_index("temp_level")
 _HR_MEAN = feature_index("hr_mean")
+_ENMO = feature_index("act_enmo")
+_MAG_SD = feature_index("act_mag_sd")
 
 
-def baselines_replay(
-    start_ms: npt.ArrayLike, X: npt.NDArray[np.float32]
-) -> tuple[list[float | None], list[float | None]]:
-    """The temperature baseline and heart-rate floor a gateway applies to each window of
-    one device (``None`` before there is one).
+@dataclass(frozen=True)
+class PersonalContext:
+    """What the detector knows of the person when it judges one window."""
+
+    #: Expected wrist temperature, degC (``None`` before enough wear).
+    temp_expected_c: float | None
+    #: Usual low heart rate, bpm (``None`` before an hour of wear).
+    hr_floor_bpm: float | None
+    #: No walking or exercise in the window nor the 5 minutes before.
+    at_rest: bool | None
+    #: Mostly lying still lately (the sleep proxy).
+    lying_still: bool | None
+
+
+def baselines_replay(start_ms: npt.ArrayLike, X: npt.NDArray[np.float32]) -> list[PersonalContext]:
+    """The personal context a gateway applies to each window of one device.
 
     Parameters
     ----------
@@ -51,27 +67,35 @@ def baselines_replay(
     >>> from wearable_core.contracts.features import FEATURE_NAMES, feature_index
     >>> X = np.full((4 * 60, len(FEATURE_NAMES)), np.nan, dtype=np.float32)
     >>> for name, value in [("q_contact_fraction", 1.0), ("q_data_fraction", 1.0),
-    ...                     ("temp_level", 33.0), ("hr_mean", 60.0)]:
+    ...                     ("temp_level", 33.0), ("hr_mean", 60.0), ("act_enmo", 0.0),
+    ...                     ("act_mag_sd", 0.02)]:
     ...     X[:, feature_index(name)] = value
-    >>> temperature, floor = baselines_replay(np.arange(4 * 60) * 60_000, X)
-    >>> temperature[0], temperature[-1], floor[60], floor[61]
-    (None, 33.0, None, 60.0)
+    >>> context = baselines_replay(np.arange(4 * 60) * 60_000, X)
+    >>> context[0].temp_expected_c, round(context[-1].temp_expected_c, 1)
+    (None, 33.0)
+    >>> context[60].hr_floor_bpm, context[61].hr_floor_bpm, context[61].at_rest
+    (None, 60.0, True)
 
     An hour counts once the next one has begun, as in the detector: window 60 opens the
     second hour and closes the first.
     """
     starts = np.asarray(start_ms, dtype=np.int64)
-    temperature = TemperatureBaseline()
+    wrist = WristTemperatureModel()
     floor = HeartRateFloor()
-    temp_at: list[float | None] = []
-    floor_at: list[float | None] = []
+    out: list[PersonalContext] = []
     for start, vector in zip(starts.tolist(), X, strict=True):
-        temp_at.append(temperature.baseline_at(start))
-        floor_at.append(floor.value)
-        if not quality_from_features(vector).faults():
-            temperature.update(start, float(vector[_TEMP_LEVEL]))
+        clean = not quality_from_features(vector).faults()
+        if clean:
+            wrist.advance(start, float(vector[_ENMO]), float(vector[_MAG_SD]))
+        out.append(
+            PersonalContext(
+                wrist.expected_at(start), floor.value, wrist.at_rest(start), wrist.lying_still()
+            )
+        )
+        if clean:
+            wrist.update(start, float(vector[_TEMP_LEVEL]))
             floor.update(start, float(vector[_HR_MEAN]))
-    return temp_at, floor_at
+    return out
 
 
 def served_outputs(
@@ -105,9 +129,11 @@ def served_outputs(
     for person in np.unique(devices):
         rows = np.flatnonzero(devices == person)
         rows = rows[np.argsort(starts[rows], kind="stable")]
-        temp_at, floor_at = baselines_replay(starts[rows], X[rows])
-        for row, temp_c, floor_bpm in zip(rows.tolist(), temp_at, floor_at, strict=True):
-            gates = model_gates(X[row], rules_inputs_from_features(X[row], temp_c, floor_bpm))
+        for row, c in zip(rows.tolist(), baselines_replay(starts[rows], X[rows]), strict=True):
+            inputs = rules_inputs_from_features(
+                X[row], c.temp_expected_c, c.hr_floor_bpm, c.at_rest, c.lying_still
+            )
+            gates = model_gates(X[row], inputs)
             closed = [j for j, kind in enumerate(AnomalyType) if not gates[kind]]
             served[row, closed] = 0.0
     return served

@@ -106,11 +106,11 @@ def test_fall_opens_at_once() -> None:
     assert opened.type is T.FALL and opened.rule == "impact>=3g_then_still"
 
 
-def test_fever_needs_thirty_minutes() -> None:
+def test_fever_needs_ten_minutes() -> None:
     m = AlertManager()
     out = run(m, [window(i, {T.FEVER: 0.9}) for i in range(60)])
     opened = [i for i, o in enumerate(out) if alerts(o)]
-    assert opened == [59]  # 60 windows of 30 s = 30 min
+    assert opened == [19]  # 20 windows of 30 s = 10 min
 
 
 FAULTS = [

@@ -151,7 +151,7 @@ def test_off_wrist_is_a_data_quality_event_and_no_alert(
 # --------------------------------------------------------------- progress and schedule
 
 
-def test_progress_and_the_temperature_baseline_are_saved(
+def test_progress_and_the_expected_wrist_temperature_are_saved(
     cohort: Cohort, baseline_model: LoadedModel, store_path: Path
 ) -> None:
     with Store(store_path) as store:
@@ -165,13 +165,11 @@ def test_progress_and_the_temperature_baseline_are_saved(
         assert state is not None
         processed, extra = state
         assert processed == end
-        temperature = extra["temperature"]
+        temperature = extra["wrist_temperature"]
         assert isinstance(temperature, dict)
-        # All 36 minutes fall in one hour: no complete hour yet, the windows wait in it.
-        assert temperature["hours"] == []
-        assert temperature["current_hour"] == cohort.at(35) // 3_600_000
         expected = DURATION_MIN - (6 if device == cohort.off_wrist else 0)  # faults skipped
-        assert len(temperature["current"]) == expected, device
+        assert temperature["learnt"] == expected, device
+        assert temperature["last_ms"] == cohort.at(DURATION_MIN - 1)
     assert described["model"] == "baseline-1"
     assert described["windows_assessed"] == 2 * DURATION_MIN
     assert described["processed_until_ms"] == {cohort.desat: end, cohort.off_wrist: end}

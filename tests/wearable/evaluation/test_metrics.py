@@ -62,6 +62,8 @@ def test_perfect_detection() -> None:
         assert result["per_type"][kind] == {
             "episodes": 1,
             "detected": 1,
+            "borderline_episodes": 0,
+            "borderline_detected": 0,
             "alerts": 1,
             "true_alerts": 1,
             "duplicate_alerts": 0,
@@ -391,6 +393,8 @@ def test_empty_inputs() -> None:
         assert result["per_type"][kind] == {
             "episodes": 0,
             "detected": 0,
+            "borderline_episodes": 0,
+            "borderline_detected": 0,
             "alerts": 0,
             "true_alerts": 0,
             "duplicate_alerts": 0,
@@ -545,3 +549,17 @@ def test_docstring_examples() -> None:
     outcome = doctest.testmod(metrics, optionflags=doctest.ELLIPSIS)
     assert outcome.attempted > 0
     assert outcome.failed == 0
+
+
+def test_a_borderline_episode_makes_its_alert_true_but_is_no_miss() -> None:
+    episodes = [
+        TruthEpisode("w1", "tachycardia", 600_000, 700_000, False, "fever", required=False),
+        TruthEpisode("w1", "tachycardia", 5_000_000, 5_100_000, False, "fever", required=False),
+    ]
+    alerts = [ScoredAlert("w1", "tachycardia", 660_000, 600_000, 660_000, closed_ms=None)]
+    result = evaluate(episodes, alerts, [], user_days=1.0)
+    tachy = result["per_type"]["tachycardia"]
+    assert (tachy["episodes"], tachy["detected"], tachy["recall"]) == (0, 0, None)
+    assert (tachy["borderline_episodes"], tachy["borderline_detected"]) == (2, 1)
+    assert (tachy["true_alerts"], tachy["false_alerts"]) == (1, 0)
+    assert result["missed_episode_details"] == []

@@ -93,9 +93,17 @@ def test_a_resting_heart_rate_gates_tachycardia_and_bradycardia() -> None:
     assert gates[T.AF]  # AF only needs a measured rate
     assert model_plausible(RuleInputs(hr_mean_bpm=101.0))[T.TACHYCARDIA]
     assert not model_plausible(RuleInputs(hr_mean_bpm=100.0))[T.TACHYCARDIA]
-    assert model_plausible(RuleInputs(hr_mean_bpm=49.0))[T.BRADYCARDIA]
-    assert not model_plausible(RuleInputs(hr_mean_bpm=50.0))[T.BRADYCARDIA]
-    assert not model_plausible(RuleInputs(hr_mean_bpm=0.0))[T.BRADYCARDIA]
+    known = {"hr_floor_bpm": 60.0}  # the person's usual low rate, learnt in an hour
+    assert model_plausible(RuleInputs(hr_mean_bpm=49.0, **known))[T.BRADYCARDIA]
+    assert not model_plausible(RuleInputs(hr_mean_bpm=49.0))[T.BRADYCARDIA]  # not yet known
+    assert not model_plausible(RuleInputs(hr_mean_bpm=50.0, **known))[T.BRADYCARDIA]
+    assert not model_plausible(RuleInputs(hr_mean_bpm=0.0, **known))[T.BRADYCARDIA]
+    # A sleeping person's usual low rate is not bradycardia.
+    asleep = RuleInputs(hr_mean_bpm=45.0, lying_still=True, hr_floor_bpm=47.0)
+    assert not model_plausible(asleep)[T.BRADYCARDIA]
+    # Not at rest: a walk in the last five minutes explains a fast rate.
+    assert not model_plausible(RuleInputs(hr_mean_bpm=120.0, at_rest=False))[T.TACHYCARDIA]
+    assert model_plausible(RuleInputs(hr_mean_bpm=120.0, at_rest=True))[T.TACHYCARDIA]
     nothing = model_plausible(RuleInputs())
     assert not any(nothing[k] for k in (T.TACHYCARDIA, T.BRADYCARDIA, T.AF))
 
@@ -116,9 +124,9 @@ def test_a_fall_needs_an_impact() -> None:
 def test_fever_gate_with_and_without_a_baseline() -> None:
     assert not model_plausible(RuleInputs(temp_level_c=38.0))[T.FEVER]  # no baseline yet
     assert not model_plausible(RuleInputs())[T.FEVER]  # no temperature at all
-    below = RuleInputs(temp_level_c=33.4, temp_baseline_c=33.0)
+    below = RuleInputs(temp_level_c=33.9, temp_baseline_c=33.0)
     assert not model_plausible(below)[T.FEVER]
-    above = RuleInputs(temp_level_c=33.5, temp_baseline_c=33.0)
+    above = RuleInputs(temp_level_c=34.0, temp_baseline_c=33.0)
     assert model_plausible(above)[T.FEVER]
 
 
@@ -189,7 +197,8 @@ def test_the_bradycardia_rule_spares_an_athlete_asleep_at_40() -> None:
     athlete = RuleInputs(hr_mean_bpm=40.0, activity_enmo_g=0.005, hr_floor_bpm=42.0)
     assert not evaluate_rules(athlete)[T.BRADYCARDIA]
     assert evaluate_rules(RuleInputs(hr_mean_bpm=40.0, hr_floor_bpm=58.0))[T.BRADYCARDIA]
-    assert evaluate_rules(RuleInputs(hr_mean_bpm=40.0))[T.BRADYCARDIA]  # no floor yet
+    assert not evaluate_rules(RuleInputs(hr_mean_bpm=40.0))[T.BRADYCARDIA]  # no floor yet
+    assert evaluate_rules(RuleInputs(hr_mean_bpm=35.0))[T.BRADYCARDIA]
 
 
 def test_motion_artifacts_leave_falls_to_the_rule() -> None:
