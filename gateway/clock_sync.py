@@ -6,14 +6,25 @@ one model per device is not enough: each write starts a new *epoch*, bounded per
 by the sequence number the watch was about to use when the clock was set (read from its
 Storage Status). Sequence numbers only grow, so every record belongs to exactly one
 epoch, whenever it arrives.
+
+Records made before the first write carry whatever the watch's clock said: a fresh
+watch's firmware default or a clock months off. The gateway reads the watch's clock at
+connect, before it writes it (:meth:`DeviceClock.clock_read`); that reading anchors the
+epoch in force, so those records land on the gateway's clock as well as live ones do.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 from gateway.timealign import ClockModel
 from wearable_core.contracts.streams import Stream
+
+#: A clock reading further than this from what the anchored model predicts means the
+#: watch's clock stepped while nobody watched (a battery reset, another phone set it).
+#: The same threshold as the model's own step detector.
+READ_STEP_MS: Final = 2000
 
 
 @dataclass
@@ -49,10 +60,37 @@ class DeviceClock:
         """
         # The crystal did not change: the new epoch starts from the drift learned so far.
         model = self.current.after_clock_set(watch_ms, gateway_ms)
-        self.epochs.append(_Epoch(dict(next_seq), model))
+        self._push(_Epoch(dict(next_seq), model))
+
+    def _push(self, epoch: _Epoch) -> None:
+        self.epochs.append(epoch)
         # Weeks of uptime with hourly resyncs: keep the few epochs backfill can still reach.
         if len(self.epochs) > 64:
             del self.epochs[1:-63]
+
+    def clock_read(self, first_seq: dict[Stream, int], watch_ms: int, gateway_ms: int) -> bool:
+        """The watch's clock read ``watch_ms`` at ``gateway_ms`` (a Current Time read).
+
+        If the epoch in force has no anchor yet (nothing observed, no clock set: the
+        records the watch made before this gateway first saw it), the reading becomes its
+        offset, with the drift learned so far (none yet: zero) as its slope. If it has one
+        and the reading disagrees with it by more than :data:`READ_STEP_MS`, the clock
+        stepped unseen: a new epoch, anchored at the reading, starts at ``first_seq``
+        (per stream, the first sequence number not yet received). Returns whether the
+        reading was used.
+        """
+        model = self.current
+        if not model.anchored:
+            model.reset(watch_ms, gateway_ms)
+            return True
+        if abs(model.to_gateway_ms(watch_ms) - gateway_ms) <= READ_STEP_MS:
+            return False
+        stepped = model.after_clock_set(watch_ms, gateway_ms)
+        floor = self.epochs[-1].first_seq
+        # An epoch never starts below the one before it (the frontier can lag a clock set).
+        starts = {s: max(seq, floor.get(s, 0)) for s, seq in first_seq.items()}
+        self._push(_Epoch(starts, stepped))
+        return True
 
     def align(self, stream: Stream, seq: int | None, watch_ms: int) -> int:
         """Best estimate, on the gateway clock, of when the record started."""

@@ -29,6 +29,7 @@ from typing import Final, TypeVar
 
 from wearable_core.contracts.gatt import uuids
 from wearable_core.contracts.gatt.battery import BatteryLevel
+from wearable_core.contracts.gatt.current_time import CurrentTime
 from wearable_core.contracts.gatt.errors import PayloadError
 from wearable_core.contracts.gatt.health_thermometer import TemperatureMeasurement
 from wearable_core.contracts.gatt.record_access import (
@@ -53,6 +54,7 @@ __all__ = [
     "Rejection",
     "RejectionCounter",
     "decode_battery",
+    "decode_current_time",
     "decode_notification",
     "decode_racp",
     "decode_storage_status",
@@ -382,6 +384,28 @@ def decode_notification(characteristic_uuid: str, data: bytes) -> DecodedRecord 
     if isinstance(value, TemperatureMeasurement):
         watch_time_ms = _standard_temperature_time_ms(value)
     return DecodedRecord(stream, None, watch_time_ms, raw, value)
+
+
+def decode_current_time(data: bytes) -> int | Rejection:
+    """Decode a Current Time (0x2A2B) read: the watch clock's reading in Unix ms.
+
+    A date the watch does not know (zero fields) or that is not a calendar date is
+    refused. Never raises.
+
+    Examples
+    --------
+    >>> decode_current_time(bytes(CurrentTime.from_epoch_ms(1_767_571_200_500)))
+    1767571200500
+    >>> decode_current_time(b"\\x00" * 10).reason
+    <RejectReason.PAYLOAD: 'payload'>
+    """
+    char = uuids.CURRENT_TIME_CHAR
+    raw = _precheck(data, char)
+    if isinstance(raw, Rejection):
+        return raw
+    return _guarded(
+        lambda b: CurrentTime.from_bytes(b).to_epoch_ms(), raw, char, RejectReason.PAYLOAD
+    )
 
 
 def decode_battery(data: bytes) -> int | Rejection:

@@ -360,6 +360,15 @@ class ClockModel:
         return self._slope * 1e6
 
     @property
+    def anchored(self) -> bool:
+        """Whether the mapping rests on anything: an observation or a :meth:`reset`.
+
+        An unanchored model is the identity, which is only right for a watch whose clock
+        happens to agree with the gateway's.
+        """
+        return self._ref_watch_ms is not None
+
+    @property
     def observations(self) -> int:
         """Observations folded into the current fit (since creation, a reset or a step)."""
         return self._observations

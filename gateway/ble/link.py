@@ -1,10 +1,11 @@
 """Keep one device connected and its data flowing: the per-device state machine.
 
-connect (serialized) → pair/encrypt → MTU → subscribe → set clock → read battery and
-storage status → account overwritten records as gaps → backfill from the stored
-frontier → supervise (disconnect, data watchdog, lost-notification holes) → reconnect
-with exponential backoff and jitter. Only bleak's public ``BleakClient`` is used, so
-the same code drives a simulated watch (bleak backend on bumble) or a real strap.
+connect (serialized) → pair/encrypt → MTU → read the watch's clock → subscribe → read
+battery and storage status → set clock → account overwritten records as gaps → backfill
+from the stored frontier → supervise (disconnect, data watchdog, lost-notification
+holes) → reconnect with exponential backoff and jitter. Only bleak's public
+``BleakClient`` is used, so the same code drives a simulated watch (bleak backend on
+bumble) or a real strap.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
 from gateway.config import BleConfig
-from gateway.decoders import Rejection, decode_battery, decode_racp, decode_storage_status
+from gateway.decoders import (
+    Rejection,
+    decode_battery,
+    decode_current_time,
+    decode_racp,
+    decode_storage_status,
+)
 from gateway.ingest import Ingestor
 from gateway.store.store import Store
 from wearable_core.contracts.gatt import uuids
@@ -72,6 +79,9 @@ class LinkStats:
     backfills: int = 0
     backfill_failures: int = 0
     clock_sets: int = 0
+    clock_reads: int = 0
+    #: Gateway minus watch clock at the last read, before any set (ms).
+    clock_offset_read_ms: int | None = None
     gaps_recorded: int = 0
     last_error: str = ""
     history: list[str] = field(default_factory=list)
@@ -211,6 +221,9 @@ class DeviceLink:
         state = self.ingestor.state(self.address)
         subscribed = 0
         if self.sequenced:
+            # Before the first record arrives (and is aligned), and before the clock is
+            # written: the records the watch holds carry its clock as it runs now.
+            await self._read_clock()
             # Live records are the ones produced from now on; the status read after
             # subscribing tells where "now" is, per stream.
             for uuid in uuids.RECORD_CHAR_BY_STREAM.values():
@@ -257,6 +270,32 @@ class DeviceLink:
             self.ingestor.reject(self.address, result)
             raise LinkSetupError(f"{self.address}: unreadable storage status: {result.detail}")
         return result
+
+    async def _read_clock(self) -> None:
+        """Read the watch's clock, so records made before it was set can be aligned.
+
+        A watch's clock may be months or years off until the gateway sets it (a fresh
+        battery: the firmware's default date). The records it stored meanwhile carry that
+        clock; the reading tells the gateway where it is (``DeviceClock.clock_read``).
+        The gateway time of the reading is the middle of the read's round trip.
+        """
+        characteristic = self._characteristic(uuids.CURRENT_TIME_CHAR)
+        if characteristic is None or self._client is None:
+            return
+        sent = self.ingestor.clock()
+        result = decode_current_time(bytes(await self._client.read_gatt_char(characteristic)))
+        gateway_ms = (sent + self.ingestor.clock()) // 2
+        if isinstance(result, Rejection):
+            self.ingestor.reject(self.address, result)
+            return
+        first_seq = {s: self.store.frontier(self.address, s) for s in Stream}
+        used = self.ingestor.state(self.address).clock.clock_read(first_seq, result, gateway_ms)
+        self.stats.clock_reads += 1
+        self.stats.clock_offset_read_ms = gateway_ms - result
+        logger.info(
+            "clock read",
+            extra={"device": self.address, "offset_ms": gateway_ms - result, "anchored": used},
+        )
 
     async def _set_clock(self, status: StorageStatus) -> None:
         characteristic = self._characteristic(uuids.CURRENT_TIME_CHAR)

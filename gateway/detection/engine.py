@@ -17,6 +17,12 @@ arrived on some stream, so one stalled stream cannot hold alerts back. Each step
 After a restart the manager is resumed from the store: open alerts stay open, cooldowns
 continue, open faults stay open. Windows are assessed exactly in time order; data that
 arrives for an already-assessed window is stored but not assessed again.
+
+Work is bounded by the data present, not by the time it spans. Empty time (no record of
+any stream) is assessed window by window for at most ``max_gap_walk_s`` after the last
+data, which flags it as a dropout (and summarises its windows for sync); after that the
+detector jumps to the window of the next record. The alert manager sees the same thing
+either way: every empty window carries the same dropout fault.
 """
 
 from __future__ import annotations
@@ -108,6 +114,9 @@ class Detector:
     max_windows_per_step
         Windows assessed per device per step (bounds memory and event-loop stalls
         during a long backfill).
+    max_gap_walk_s
+        Longest stretch of empty time assessed window by window after a device's last
+        data; the rest of a longer gap is skipped (see the module doc).
     observer
         Called with every assessed window.
     record_windows
@@ -126,6 +135,7 @@ class Detector:
         sinks: Sequence[AlertSink] = (),
         max_wait_s: float = 120.0,
         max_windows_per_step: int = 60,
+        max_gap_walk_s: float = 3600.0,
         observer: WindowObserver | None = None,
         record_windows: bool = False,
         clock: Callable[[], int] | None = None,
@@ -140,6 +150,8 @@ class Detector:
         self.sinks = list(sinks)
         self.max_wait_ms = int(max_wait_s * 1000)
         self.max_windows_per_step = max_windows_per_step
+        # Whole windows, so a step capped at the walk's end stays on window boundaries.
+        self.max_gap_walk_ms = -(-int(max_gap_walk_s * 1000) // _WINDOW_MS) * _WINDOW_MS
         self.observer = observer
         self.windows_assessed = 0
         self.alerts_opened = 0
@@ -211,7 +223,11 @@ class Detector:
 
     # ------------------------------------------------------------- schedule
     def due(self, device: str) -> tuple[int, int] | None:
-        """``(from_ms, until_ms)``: the windows of ``device`` ready to assess, or ``None``."""
+        """``(from_ms, until_ms)``: the windows of ``device`` ready to assess, or ``None``.
+
+        ``from_ms`` is where assessment stopped, or past a long empty stretch there: the
+        window of the next record (see the module doc).
+        """
         horizons = [h for s in Stream if (h := self.store.stream_horizon(device, s)) is not None]
         if not horizons:
             return None
@@ -224,7 +240,40 @@ class Detector:
         until = min(ready, latest) // _WINDOW_MS * _WINDOW_MS
         if until <= start:
             return None
+        stretch = self._empty_stretch(device, start)
+        if stretch is not None:
+            walk_end, next_start = stretch
+            if start >= walk_end:
+                start = next_start  # past the walk: jump to the next data
+            elif walk_end < next_start:
+                until = min(until, walk_end)
+            if until <= start:
+                return None
         return start, min(until, start + self.max_windows_per_step * _WINDOW_MS)
+
+    def _empty_stretch(self, device: str, start: int) -> tuple[int, int] | None:
+        """``(walk_end_ms, next_start_ms)`` if no record starts in the window at ``start``.
+
+        ``next_start_ms`` is the window of the next record of any stream; ``walk_end_ms``
+        is ``max_gap_walk_s`` after the window in which the data before it ended.
+        ``None`` when the window holds data or no record follows.
+        """
+        data_end: int | None = None
+        following: int | None = None
+        for stream in Stream:
+            before, after = self.store.data_around(device, stream, start)
+            if after is not None:
+                following = after if following is None else min(following, after)
+            if before is not None:
+                end = before + int(stream.record_period_s * 1000)
+                data_end = end if data_end is None else max(data_end, end)
+        if following is None:
+            return None
+        next_start = following // _WINDOW_MS * _WINDOW_MS
+        if next_start <= start:
+            return None
+        gap_from = start if data_end is None else -(-data_end // _WINDOW_MS) * _WINDOW_MS
+        return gap_from + self.max_gap_walk_ms, next_start
 
     # ----------------------------------------------------------------- work
     def step(self, device: str) -> list[AlertEvent | DataQualityEvent]:

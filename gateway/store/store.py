@@ -1048,6 +1048,30 @@ class Store(SyncTablesMixin):
             for seq, watch, gateway, aligned, payload, backfilled in rows
         ]
 
+    def data_around(self, device: str, stream: Stream, t_ms: int) -> tuple[int | None, int | None]:
+        """Aligned times of the stream's newest record before ``t_ms`` and first at or after.
+
+        ``None`` where there is none. Lets a reader jump over empty time to the next data
+        instead of stepping through it. O(log n) primary-key lookups, as
+        :meth:`records_between`.
+        """
+        self.flush()
+        known = self._known(device, stream)
+        if known is None:
+            return None, None
+        key = known[0]
+        conn = self._connection()
+        at = _first_seq_at(conn, key, t_ms)
+        select = "SELECT aligned_time_ms FROM records WHERE device = ? AND stream = ? "
+        if at is None:
+            before = conn.execute(select + "ORDER BY seq DESC LIMIT 1", key).fetchone()
+            return (None if before is None else int(before[0])), None
+        after = conn.execute(select + "AND seq = ?", (*key, at)).fetchone()
+        before = conn.execute(
+            select + "AND seq < ? ORDER BY seq DESC LIMIT 1", (*key, at)
+        ).fetchone()
+        return (None if before is None else int(before[0])), int(after[0])
+
     def stream_horizon(self, device: str, stream: Stream) -> StreamHorizon | None:
         """How far one stream's stored data reaches, in aligned time; ``None`` if empty.
 

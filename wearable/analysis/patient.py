@@ -28,6 +28,10 @@ from wearable_core.contracts.streams import Stream
 from wearable_core.features.extract import features_extract_many
 from wearable_core.features.window import windows_from_records
 
+#: Longest stretch without any record that still gives (empty) per-minute rows; the
+#: detector walks as much of a gap window by window (``Detector(max_gap_walk_s=...)``).
+MAX_GAP_S = 3600
+
 #: Clinician decisions :func:`alert_review` accepts (they become training labels).
 REVIEW_DECISIONS = ("acknowledged", "confirmed", "dismissed")
 
@@ -44,6 +48,8 @@ def patient_windows(
     store: Store, device: str, start_ms: int | None = None, end_ms: int | None = None
 ) -> pd.DataFrame:
     """Per-minute features of one device: one row per 60 s window, in time order.
+
+    Minutes of a gap in the data longer than :data:`MAX_GAP_S` have no row.
 
     Columns: ``start`` (UTC timestamp) then the 25 features of ``FEATURE_NAMES``
     (``docs/features.md``; NaN where a window has no data for a feature).
@@ -67,7 +73,9 @@ def patient_windows(
         # Temperature reaches back for the trend feature, as detection's does.
         since = lo - TEMP_CONTEXT_S * 1000 if stream is Stream.TEMPERATURE else lo
         records.extend(store.records_between(device, stream, since, hi))
-    windows = list(windows_from_records(records, start_ms=lo))
+    # Minutes with no record at all are rows (NaN) within a gap of up to MAX_GAP_S; a
+    # longer gap gives no rows, so the frame is bounded by the data, not the time spanned.
+    windows = list(windows_from_records(records, start_ms=lo, max_gap_s=MAX_GAP_S))
     frame = pd.DataFrame(features_extract_many(windows), columns=list(FEATURE_NAMES))
     frame.insert(0, "start", _utc(pd.Series([w.start_ms for w in windows], dtype="int64")))
     return frame

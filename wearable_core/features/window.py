@@ -277,6 +277,7 @@ def windows_from_records(
     start_ms: int | None = None,
     end_ms: int | None = None,
     device: str | None = None,
+    max_gap_s: int | None = None,
 ) -> Iterator[WindowData]:
     """Cut one device's gateway records into windows aligned to multiples of ``window_s``.
 
@@ -302,6 +303,11 @@ def windows_from_records(
         an assessment step is assessed (and flagged) like one in the middle.
     device : str, optional
         The device, for the empty windows of a range with no records at all.
+    max_gap_s : int, optional
+        Without ``end_ms``: a stretch of more than this many seconds without any record
+        gives no windows at all (shorter ones still give empty windows), so the work and
+        the output are bounded by the data present, not by the time it spans. Records
+        before ``start_ms`` still only give temperature context.
 
     Yields
     ------
@@ -322,6 +328,8 @@ def windows_from_records(
     []
     """
     rows = records if isinstance(records, list) else list(records)
+    if max_gap_s is not None and end_ms is None and rows:
+        return _spans(rows, window_s, start_ms, max_gap_s)
     if not rows:
         if device is None or start_ms is None or end_ms is None:
             return iter(())
@@ -335,6 +343,35 @@ def windows_from_records(
         device = rows[0].device
     assert device is not None
     return _cut(tables, device, window_s, start_ms, end_ms)
+
+
+def _spans(
+    rows: list[IngestRecord], window_s: int, start_ms: int | None, max_gap_s: int
+) -> Iterator[WindowData]:
+    """The windows of each run of data, runs split by more than ``max_gap_s`` of nothing.
+
+    Each run is cut on its own from its records and the temperature context before it,
+    so every record is decoded at most twice however long the gaps are.
+    """
+    wms = window_s * 1000
+    if start_ms is not None and start_ms % wms:
+        raise ValueError(f"start_ms must be a multiple of {wms}, got {start_ms}")
+    rows = sorted(rows, key=attrgetter("aligned_time_ms"))
+    t = np.fromiter(map(attrgetter("aligned_time_ms"), rows), np.int64, len(rows))
+    first = 0 if start_ms is None else int(np.searchsorted(t, start_ms))
+    windows = np.unique(t[first:] // wms)
+    if not windows.size:
+        return
+    breaks = np.flatnonzero(np.diff(windows) * wms > max_gap_s * 1000 + wms)
+    run_lo = windows[np.r_[0, breaks + 1]] * wms
+    run_hi = (windows[np.r_[breaks, windows.size - 1]] + 1) * wms
+    if first > 0 and start_ms is not None and run_lo[0] - start_ms <= max_gap_s * 1000:
+        # Records before start_ms: the windows start there, as without max_gap_s.
+        run_lo[0] = start_ms
+    context_ms = TEMP_CONTEXT_S * 1000
+    for lo, hi in zip(run_lo.tolist(), run_hi.tolist(), strict=True):
+        a, b = np.searchsorted(t, [lo - context_ms, hi])
+        yield from windows_from_records(rows[int(a) : int(b)], window_s, lo, hi)
 
 
 def _decode_per_record(records: Iterable[IngestRecord]) -> tuple[str | None, _Tables]:

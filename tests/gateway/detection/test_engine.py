@@ -7,6 +7,7 @@ does; each test copies the records it needs into a store of its own.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import astuple
 from pathlib import Path
@@ -395,3 +396,34 @@ def test_a_data_gap_at_the_end_of_a_step_is_still_assessed(
     # holes, which hold the last few windows back for max_wait; a real data gap has none).
     assert watcher.starts(cohort.desat)[:12] == [cohort.at(m) for m in range(12)]
     assert ("dropout", gap[0], gap[1]) in faults
+
+
+def test_work_is_bounded_by_the_data_not_by_an_empty_stretch_of_months(
+    cohort: Cohort, baseline_model: LoadedModel, store_path: Path
+) -> None:
+    """Eleven months between two runs of data (a clock far off, an unworn watch): the
+    first hour of the gap is assessed and flagged as a dropout, the rest is skipped."""
+    shift = 335 * 86_400_000
+    resume = cohort.at(20)
+    records = [
+        r
+        if r.aligned_time_ms < resume
+        else dataclasses.replace(r, aligned_time_ms=r.aligned_time_ms + shift)
+        for r in cohort.records[cohort.desat]
+    ]
+    watcher = Windows()
+    with Store(store_path) as store:
+        store.add(records)
+        detector = Detector(store, baseline_model, observer=watcher)
+        detector.run_until_idle()
+        faults = [(q.fault, q.opened_ms, q.closed_ms) for q in store.list_quality_events()]
+        assert store.detection_state(cohort.desat)[0] == cohort.at(DURATION_MIN) + shift  # type: ignore[index]
+        assert detector.due(cohort.desat) is None
+    # The data ends early in minute 20 (the last temperature record covers a minute):
+    # the walk goes on for an hour after that minute.
+    walked = [cohort.at(m) for m in range(20 + 61)]
+    after = [cohort.at(m) + shift for m in range(20, DURATION_MIN)]
+    assert watcher.starts(cohort.desat) == walked + after
+    assert detector.windows_assessed == len(walked) + len(after)
+    # The alert manager sees what a full walk would show it: one dropout over the gap.
+    assert ("dropout", resume, resume + shift) in faults

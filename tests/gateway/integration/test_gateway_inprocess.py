@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,3 +270,49 @@ async def test_a_restart_resumes_from_the_store_without_duplicates(tmp_path: Pat
             gateway.stop()
             await serving
             await adapter.close()
+
+
+@pytest.mark.parametrize(
+    "watch_start", ["2006-12-01T00:00:00Z", "2046-12-01T00:00:00Z"], ids=["20y-slow", "20y-fast"]
+)
+async def test_records_made_before_the_clock_was_set_land_on_the_gateway_clock(
+    tmp_path: Path, watch_start: str
+) -> None:
+    """A watch whose clock is 20 years off records for a while before the gateway first
+    connects; the gateway reads its clock, sets it and backfills: every record, the
+    backfilled ones included, is aligned near the time it was made, not 20 years away."""
+    scenario = ONE_WATCH.format(duration="2min") + f'start = "{watch_start}"\n'
+    radio = VirtualRadio()
+    speed = 20.0
+    clock = SimClock(speed)
+    began_ms = time.time_ns() // 1_000_000
+    async with local_farm(parse_scenario(scenario), FarmOptions(speed=speed), radio, clock) as farm:
+        (watch,) = farm.watches
+        running = asyncio.ensure_future(farm.run())
+        await asyncio.sleep(1.5)  # ~30 simulated seconds stored before anyone connects
+        assert watch.firmware.flash.next_seq(Stream.HEART_RATE) > 10
+        adapter = BumbleAdapter.on_local(radio, keystore_path=tmp_path / "bonds.json")
+        await adapter.start()
+        gateway = Gateway(
+            _config(tmp_path / "store.sqlite"),
+            Backends(adapter.scanner_backend, adapter.client_backend),
+        )
+        serving = asyncio.ensure_future(gateway.run())
+        try:
+            await running
+            await _until(functools.partial(_stored_all, gateway, farm.watches))
+            ended_ms = time.time_ns() // 1_000_000
+            (link,) = gateway.manager.links.values()
+            assert link.stats.clock_reads >= 1
+            rows = list(gateway.store.iter_records(watch.identity.address))
+        finally:
+            gateway.stop()
+            await serving
+            await adapter.close()
+    backfilled = [r for r in rows if r.backfilled]
+    assert backfilled, "some records were made before the first connection"
+    assert all(abs(r.watch_time_ms - r.gateway_time_ms) > 10 * 365 * 86_400_000 for r in backfilled)
+    # The simulation runs 20x fast, so the stored minute of watch time before the connect
+    # maps to at most a few minutes before it; 20 years off is what the bug looked like.
+    slack_ms = 10 * 60_000
+    assert all(began_ms - slack_ms <= r.aligned_time_ms <= ended_ms + slack_ms for r in rows)

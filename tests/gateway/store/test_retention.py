@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from gateway.store import Store
@@ -154,3 +155,31 @@ def test_deletable_ranges() -> None:
     assert deletable_ranges(0, []) == []
     assert deletable_ranges(100, []) == [(0, 100)]
     assert deletable_ranges(100, [(10, 20), (15, 30), (90, 200)]) == [(0, 10), (30, 90)]
+
+
+def test_months_without_data_cost_no_extra_slices(store_path: Path) -> None:
+    """Eleven months between the first quarter of a watch's data and the rest: each
+    slice's cutoff starts from the oldest record present, so retention crosses the gap in
+    one step instead of stepping through empty time."""
+    gap_ms = 335 * 86_400_000
+    records = make_records(range(N), stream=ACCEL, payload_bytes=160)
+    records = [
+        r if r.seq < N // 4 else dataclasses.replace(r, aligned_time_ms=r.aligned_time_ms + gap_ms)
+        for r in records
+    ]
+    with Store(store_path) as store:
+        store.add(records)
+        store.mark_synced(WATCH_A, ACCEL, N)
+        store.checkpoint()
+        live = store.usage().live_bytes
+    with Store(store_path, budget_bytes=live // 2) as store:
+        slices: list[str] = []
+        store._connection().set_trace_callback(
+            lambda sql: slices.append(sql) if sql.startswith("BEGIN IMMEDIATE") else None
+        )
+        result = store.enforce_retention()
+        assert result.met, result.reason
+        kept = aligned_times(store, WATCH_A)
+    # Oldest first: the quarter before the gap went, then the oldest records after it.
+    assert min(kept) > N // 4
+    assert len(slices) <= 6, len(slices)

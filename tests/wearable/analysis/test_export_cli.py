@@ -1,11 +1,12 @@
 """``wearable export fhir|csv`` through its own parser (as ``wearable.cli`` registers it).
 
-Here, not beside ``tests/wearable/cli/test_main.py``: it shares the analysis tests' patient
+Here, not beside ``tests/wearable/test_cli.py``: it shares the analysis tests' patient
 store builder, and ``tests/wearable`` cannot be a package (it would shadow ``wearable``)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 from fhirclient.models.bundle import Bundle
 
+from gateway.store.store import Store
 from wearable.cli import export as export_cli
 
 from ._patient_store import patient_scenario, patient_store_build
@@ -94,6 +96,37 @@ def test_start_and_end_select_minutes_and_overlapping_alerts(
     assert run("csv", "--store", str(path), "--device", device, "--out", str(everything)) == 0
     assert "desaturation" in set(pd.read_csv(everything / export_cli.ALERTS_FILE)["type"])
     assert len(pd.read_csv(everything / export_cli.VITALS_FILE)) >= 29
+
+
+def test_csv_writes_no_rows_for_months_without_data(
+    tmp_path: Path, store: tuple[Path, str, int]
+) -> None:
+    """The same 30 minutes, the last 15 of them eleven months later (a watch clock far
+    off, or a watch left in a drawer): one row per minute of data, none for the gap."""
+    path, device, start_ms = store
+    shift = 335 * 86_400_000
+    resume = start_ms + 15 * 60_000
+    gapped = tmp_path / "gapped.sqlite"
+    with Store(path) as source, Store(gapped) as target:
+        target.add(
+            [
+                r
+                if r.aligned_time_ms < resume
+                else dataclasses.replace(r, aligned_time_ms=r.aligned_time_ms + shift)
+                for r in source.iter_records(device)
+            ]
+        )
+    out = tmp_path / "csv"
+    assert run("csv", "--store", str(gapped), "--device", device, "--out", str(out)) == 0
+    starts = pd.read_csv(out / export_cli.VITALS_FILE)["start_utc"].tolist()
+    expected = [start_ms + m * 60_000 for m in range(15)]
+    expected += [start_ms + m * 60_000 + shift for m in range(15, 30)]
+    assert starts == [_iso(ms).replace("+00:00", "Z") for ms in expected]
+    # --start months before the data adds no empty rows either.
+    early = tmp_path / "early"
+    argv = ("--store", str(gapped), "--device", device, "--out", str(early))
+    assert run("csv", *argv, "--start", _iso(start_ms - shift)) == 0
+    assert pd.read_csv(early / export_cli.VITALS_FILE)["start_utc"].tolist() == starts
 
 
 @pytest.mark.parametrize(

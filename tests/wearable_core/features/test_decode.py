@@ -375,3 +375,38 @@ def test_a_start_and_end_give_exactly_those_windows_empty_ones_included() -> Non
     ]
     with pytest.raises(ValueError, match="end_ms must be a multiple"):
         list(windows_from_records(records, start_ms=T0, end_ms=T0 + 1))
+
+
+def test_max_gap_cuts_each_run_of_data_and_skips_long_empty_stretches(
+    simulated: Simulated,
+) -> None:
+    records = simulated.records
+    # No gap longer than max_gap_s: exactly the windows of a full cut.
+    assert_same_windows(windows_from_records(records, max_gap_s=3600), simulated.windows)
+    # The second half eleven months later: the same windows, the second half's moved, and
+    # none in between.
+    shift = 335 * 86_400_000
+    middle = simulated.windows[len(simulated.windows) // 2].start_ms
+    moved = [
+        r
+        if r.aligned_time_ms < middle
+        else IngestRecord(
+            r.device,
+            r.stream,
+            r.seq,
+            r.watch_time_ms,
+            r.gateway_time_ms,
+            r.aligned_time_ms + shift,
+            r.payload,
+        )
+        for r in records
+    ]
+    got = list(windows_from_records(moved, max_gap_s=3600))
+    assert [w.start_ms for w in got] == [
+        w.start_ms if w.start_ms < middle else w.start_ms + shift for w in simulated.windows
+    ]
+    # Apart from the temperature context (the first windows after the gap have none),
+    # every window holds what it held before the move.
+    for a, b in zip(got, simulated.windows, strict=True):
+        for name in ("hr_bpm", "rr_ms", "spo2_pct", "accel_g", "present"):
+            assert same_bits(np.asarray(getattr(a, name)), np.asarray(getattr(b, name))), name
