@@ -24,7 +24,7 @@ def col(sim: Simulated, name: str) -> np.ndarray:
 
 
 def test_schema() -> None:
-    assert FEATURE_SCHEMA_VERSION == 1 and WINDOW_S == 60
+    assert FEATURE_SCHEMA_VERSION == 2 and WINDOW_S == 60
     assert len(set(FEATURE_NAMES)) == len(FEATURES) == len(FEATURE_NAMES)
     assert all(FEATURE_NAMES[feature_index(n)] == n for n in FEATURE_NAMES)
     with pytest.raises(KeyError):
