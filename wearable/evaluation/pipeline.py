@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from gateway.alerts.manager import suppressed_by
 from gateway.alerts.policy import AlertPolicy, load_policies
-from gateway.alerts.types import AlertType
+from gateway.alerts.types import AlertType, FaultKind
 from gateway.detection.engine import Detector, WindowResult
 from gateway.detection.model_file import LoadedModel
 from gateway.ingest import Ingestor
@@ -67,7 +67,10 @@ class _Collector:
         score = result.scores.get(af, 0.0)
         active = bool(result.rules.get(af)) or score >= self.policy.on_threshold
         has_data = bool(np.nan_to_num(vector[_DATA_FRACTION]) > 0)
-        evaluable = has_data and not suppressed_by(af, result.faults)
+        # Poor beat quality suppresses AF but is the detector's own judgement, not a
+        # sensor fault: such a window still counts (an AF window it hides is a miss).
+        sensor_faults = result.faults - {FaultKind.BEAT_QUALITY}
+        evaluable = has_data and not suppressed_by(af, sensor_faults)
         self.outcomes.append(
             WindowDecision(device, start_ms, start_ms + WINDOW_S * 1000, active, evaluable)
         )
