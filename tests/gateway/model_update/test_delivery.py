@@ -15,6 +15,7 @@ from gateway.detection.model_file import model_load
 from gateway.model_update.delivery import ModelUpdater, UpdateResult
 from gateway.model_update.installed import ModelDirectory
 from wearable.buckets.base import BucketUnavailable
+from wearable.contracts.features import FEATURE_NAMES
 from wearable.contracts.model_release import (
     POINTER_NAME,
     manifest_object,
@@ -341,7 +342,7 @@ def test_nan_in_model_outputs_on_the_canary(
 ) -> None:
     # The baseline overflows to NaN on absurd inputs: a model that does that on its
     # own canary must not serve, whatever the manifest expects.
-    inputs = np.full((2, 25), 1e38, dtype=np.float32)
+    inputs = np.full((2, len(FEATURE_NAMES)), 1e38, dtype=np.float32)
     canary = {"inputs": inputs.tolist(), "outputs": [[0.5] * 6] * 2, "atol": 1e-3}
     publish_raw(bucket, "v2", manifest_for("v2", canary=canary), signing_key)
     assert_refused(updater.check(), "canary", caplog, directory, text="not finite")
