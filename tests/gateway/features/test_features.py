@@ -98,8 +98,9 @@ def test_quality_flags(simulated: Simulated) -> None:
     clean = [sim.minute(k) for k in (0, 1, 9, 13, 14, 16, 17, 26)]
     assert np.all(contact[clean] == 1) and np.all(data[clean] == 1)
     assert np.all(flat[clean] == 0) and np.all(motion[clean] == 0)
-    # Walking (vigorous wrist motion with a clean RR series) is not an artefact.
-    assert np.all(motion[col(sim, "act_enmo") > 0.05][:3] == 0)
+    # Walking (vigorous wrist motion with a clean RR series) is not an artefact window;
+    # a beat the PPG misses while the wrist swings does count as an artefact second.
+    assert np.all(motion[col(sim, "act_enmo") > 0.05][:3] < 0.5)
 
 
 def test_temperature() -> None:
