@@ -4,7 +4,8 @@ Each file of ``examples/recordings/real/`` goes through ``wearable eval --record
 --json`` in-process (the CLI, so the same code path as the command: replay through the
 watch firmware, ingest, store, detector with the shipped model, alert manager). What is
 expected is written down per file: no alert at all on normal sinus rhythm, and no AF on
-MIT-BIH record 208 (frequent PVCs and bigeminy are not AF). A new file in the directory
+MIT-BIH record 208 (frequent PVCs and bigeminy are not AF; its one alert today is a
+model tachycardia at about 105 bpm, docs/evaluation.md). A new file in the directory
 fails the test until its expectation is added here.
 """
 
