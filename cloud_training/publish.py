@@ -86,6 +86,9 @@ _NORMAL: dict[str, float] = {
     "q_data_fraction": 1.0,
     "q_motion_artifact": 0.0,
     "q_flat_line": 0.0,
+    "irr_ectopic_fraction": 0.01,
+    "irr_nn_nrmssd": 0.04,
+    "q_beat_coverage": 1.0,
 }
 # One archetype per anomaly type, so the canary exercises every output away from 0.
 _ARCHETYPES: tuple[dict[str, float], ...] = (
@@ -101,6 +104,9 @@ _ARCHETYPES: tuple[dict[str, float], ...] = (
         "irr_nrmssd": 0.28,
         "irr_shannon_entropy": 0.85,
         "irr_tpr": 0.75,
+        "irr_ectopic_fraction": 0.4,
+        "irr_nn_nrmssd": 0.15,
+        "q_beat_coverage": 0.6,
     },
     {"spo2_mean": 86.0, "spo2_min": 83.0, "spo2_s_below_90": 50.0, "spo2_s_below_88": 40.0},
     {"temp_level": 36.0, "temp_trend": 1.2, "hr_mean": 92.0, "hr_min": 86.0, "hr_max": 99.0},
@@ -127,7 +133,7 @@ def canary_inputs_default(rows: int = CANARY_ROWS, seed: int = CANARY_SEED) -> n
     Examples
     --------
     >>> canary_inputs_default().shape
-    (16, 25)
+    (16, 28)
     >>> bool((canary_inputs_default() == canary_inputs_default()).all())
     True
     """

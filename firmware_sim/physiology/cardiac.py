@@ -164,3 +164,108 @@ def hr_average_beats(
     hr = np.full(eval_times_s.shape, np.nan)
     np.divide(60_000.0 * count, total, out=hr, where=ok)
     return hr
+
+
+#: Beat labels of :func:`ectopy_increments`.
+BEAT_SINUS, BEAT_PVC, BEAT_PAC = 0, 1, 2
+#: Share of ectopic *events* that are bigeminy/trigeminy runs rather than single
+#: premature beats, per unit of burden (capped at :data:`RUN_SHARE_MAX`): runs are a
+#: feature of frequent ectopy.
+RUN_SHARE_PER_BURDEN = 2.0
+RUN_SHARE_MAX = 0.5
+#: Ectopic beats in a run: 3 + a geometric number with this mean.
+RUN_EXTRA_MEAN = 9.0
+#: Probability that a run is bigeminy (every 2nd beat ectopic); else trigeminy.
+RUN_BIGEMINY = 0.6
+
+
+def ectopy_increments(
+    rng: np.random.Generator,
+    n_sinus: int,
+    pvc_burden: float,
+    pac_burden: float,
+    pvc_coupling: float,
+    pac_coupling: float,
+    pac_return: float,
+) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+    """Phase increments of sinus rhythm with premature beats, and each beat's label.
+
+    The sinus node fires every unit of phase (see :func:`beats_find_crossings`). A
+    premature beat replaces the ``k``-th sinus beat by one at ``k - 1 + c``
+    (the coupling ``c``, a fraction of the sinus cycle):
+
+    * a PVC leaves the sinus node alone, so the next beat is the sinus beat ``k + 1``:
+      increments ``c, 2 - c`` (full compensatory pause, the pair sums to two cycles);
+    * a PAC resets the sinus node, so the next beat comes one cycle (plus the return
+      delay ``r``) after it: increments ``c, 1 + r`` with ``c + r < 1``
+      (non-compensatory pause), and every later beat moves ``1 - c - r`` earlier.
+
+    Ectopic events start at random sinus beats; each is a single premature beat or,
+    with a probability that grows with the burden, a bigeminy (every 2nd beat) or
+    trigeminy (every 3rd beat) run. Two ectopic beats are never adjacent (colliding
+    events are thinned, so burdens above about 5 % come out somewhat lower).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of every draw.
+    n_sinus : int
+        Sinus beats the increments replace (premature beats fall on beats
+        ``1 .. n_sinus - 1``, so each one's return beat is among them).
+    pvc_burden, pac_burden : float
+        Target fraction of beats that are PVCs and PACs.
+    pvc_coupling, pac_coupling : float
+        Mean coupling of each kind, fraction of the sinus cycle (in (0, 1)).
+    pac_return : float
+        Delay of the first sinus beat after a PAC, fraction of a cycle.
+
+    Returns
+    -------
+    increments : numpy.ndarray
+        ``n_sinus`` phase increments (1.0 for sinus beats); their cumulative sum is the
+        thresholds of :func:`beats_find_crossings`.
+    labels : numpy.ndarray
+        ``int8`` per beat: :data:`BEAT_SINUS`, :data:`BEAT_PVC` or :data:`BEAT_PAC`.
+
+    Examples
+    --------
+    >>> inc, lab = ectopy_increments(np.random.default_rng(0), 2000, 0.05, 0.0, 0.6, 0.7, 0.1)
+    >>> k = int(np.flatnonzero(lab == BEAT_PVC)[0])
+    >>> round(float(inc[k]), 1), round(float(inc[k] + inc[k + 1]), 6)
+    (0.6, 2.0)
+    """
+    inc = np.ones(n_sinus, dtype=np.float64)
+    labels = np.zeros(n_sinus, dtype=np.int8)
+    burden = pvc_burden + pac_burden
+    if burden <= 0.0 or n_sinus < 3:
+        return inc, labels
+    run_share = min(RUN_SHARE_PER_BURDEN * burden, RUN_SHARE_MAX)
+    per_event = (1.0 - run_share) + run_share * (3.0 + RUN_EXTRA_MEAN)
+    starts = np.flatnonzero(rng.random(n_sinus) < burden / per_event)
+    m = starts.size
+    is_run = rng.random(m) < run_share
+    count = np.where(is_run, 3 + rng.geometric(1.0 / (1.0 + RUN_EXTRA_MEAN), m) - 1, 1)
+    period = np.where(rng.random(m) < RUN_BIGEMINY, 2, 3)
+    kind = np.where(rng.random(m) < pvc_burden / burden, BEAT_PVC, BEAT_PAC).astype(np.int8)
+    # Expand the events into beat positions: start + period * (0 .. count - 1).
+    first = np.repeat(np.cumsum(count) - count, count)
+    step = np.arange(int(count.sum())) - first
+    pos = np.repeat(starts, count) + np.repeat(period, count) * step
+    kinds = np.repeat(kind, count)
+    ok = (pos >= 1) & (pos <= n_sinus - 2)
+    pos, kinds = pos[ok], kinds[ok]
+    order = np.argsort(pos, kind="stable")
+    pos, kinds = pos[order], kinds[order]
+    keep = np.diff(np.concatenate(([-2], pos))) >= 2
+    pos, kinds = pos[keep], kinds[keep]
+    keep = np.diff(np.concatenate(([-2], pos))) >= 2  # once more after the first cut
+    pos, kinds = pos[keep], kinds[keep]
+    pvc = kinds == BEAT_PVC
+    jitter = rng.normal(0.0, 1.0, pos.size)
+    coupling = np.where(pvc, pvc_coupling + 0.02 * jitter, pac_coupling + 0.04 * jitter)
+    coupling = np.clip(coupling, 0.45, 0.9)
+    back = np.where(pvc, 2.0 - coupling, 1.0 + np.minimum(pac_return, 0.95 - coupling))
+    inc[pos] = coupling
+    inc[pos + 1] = back
+    labels[pos] = kinds
+    return inc, labels

@@ -18,6 +18,7 @@ from firmware_sim.episodes import AnomalyKind, Episode, FaultKind
 from firmware_sim.physiology import accel as acc
 from firmware_sim.physiology.cardiac import (
     beats_find_crossings,
+    ectopy_increments,
     hr_average_beats,
     hr_respond,
     rr_generate_af,
@@ -37,8 +38,17 @@ BEAT_GRID_HZ = 8
 HR_AVERAGE_BEATS = 5
 #: No heart-rate reading when the last detected beat is older than this (s).
 HR_STALE_S = 4.0
-#: Beat-detection jitter of a wrist PPG against the ECG R peak (s, SD).
-PPG_JITTER_S = 0.003
+#: Beat-timing jitter of a wrist PPG against the ECG R peak (s, SD of each beat's time)
+#: by activity (sleep, sedentary, walking, exercise): pulse arrival time varies beat to
+#: beat and the optical fiducial point is blurred, more so in motion (Schäfer & Vagedes
+#: 2013, Int J Cardiol 166:15; Mejía-Mejía et al. 2020, Physiol Meas 41:07TR01). An
+#: interval's error is sqrt(2) times this: about 11-28 ms.
+PPG_JITTER_S = np.array([0.008, 0.010, 0.015, 0.020])
+#: Probability that the PPG misses a beat (a weak pulse), by activity.
+PPG_MISS_P = np.array([0.001, 0.002, 0.01, 0.02])
+#: Probability of a spurious extra detection after a beat (dicrotic notch, motion), by
+#: activity; it falls 35-65 % of the way to the next beat.
+PPG_EXTRA_P = np.array([0.0005, 0.001, 0.004, 0.008])
 #: Refractory period of the beat detector: beats closer than this are merged (s).
 DETECTOR_REFRACTORY_S = 0.25
 #: Heart-rate rise per °C of fever (Karjalainen & Viitasalo 1986).
@@ -219,6 +229,10 @@ class _State:
     af_next: dict[int, float] = field(default_factory=dict)
     frozen: dict[int, tuple[float, float]] = field(default_factory=dict)
     falls_done: set[int] = field(default_factory=set)
+    # Per-person premature-beat timing (fractions of the sinus cycle).
+    pvc_coupling: float = 0.65
+    pac_coupling: float = 0.7
+    pac_return: float = 0.1
 
 
 _STREAMS = (
@@ -232,6 +246,9 @@ _STREAMS = (
     "spo2",
     "temp",
     "accel",
+    # Appended so that the streams above keep their seeds (SeedSequence.spawn).
+    "ectopy",
+    "ppg",
 )
 
 
@@ -440,7 +457,11 @@ class SignalGenerator:
         rr0 = 60.0 / hr0
         sleep0 = float(act0 == Activity.SLEEP)
         temp0 = self.profile.skin_temp_baseline_c + self._person.sleep_temp_gain_c * sleep0
+        rect = rngs["ectopy"]
         return _State(
+            pvc_coupling=float(rect.uniform(0.55, 0.75)),
+            pac_coupling=float(rect.uniform(0.6, 0.8)),
+            pac_return=float(rect.uniform(0.05, 0.15)),
             hr_y=hr0,
             ou_hr_fast=float(rhr.normal(0.0, 2.0)),
             ou_hr_slow=float(rhr.normal(0.0, 2.5)),
@@ -549,9 +570,25 @@ class SignalGenerator:
 
         # ---- true beats ----
         total = float(np.sum(rate_sinus)) * dt
-        thresholds = np.arange(1.0, math.floor(st.phase_n + total) + 3.0)
+        reached = math.floor(st.phase_n + total)
+        # Premature beats only move beats earlier, so every sinus beat reached stays
+        # reached; the phase carried to the next chunk is measured from the (shifted)
+        # sinus grid, so a PAC's reset persists across the boundary.
+        inc, _ = ectopy_increments(
+            rngs["ectopy"],
+            reached,
+            self.profile.pvc_burden,
+            self.profile.pac_burden,
+            st.pvc_coupling,
+            st.pac_coupling,
+            st.pac_return,
+        )
+        shift = float(np.sum(inc)) - reached  # <= 0
+        extra = np.ones(math.ceil(-shift) + 3)
+        thresholds = np.cumsum(np.concatenate((inc, extra)))
         beats, phase_end = beats_find_crossings(cs, dt, rate_sinus, st.phase_n, thresholds)
-        st.phase_n = phase_end - math.floor(phase_end)
+        grid_phase = phase_end - shift
+        st.phase_n = grid_phase - math.floor(grid_phase)
         af_eps = by_kind.get(AnomalyKind.AF, [])
         if af_eps:
             beats = beats[~_in_windows(beats, af_eps)]
@@ -572,7 +609,17 @@ class SignalGenerator:
                 parts.append(t_af[(t_af >= e.ep.onset_s) & (t_af < e.ep.end_s)])
             beats = np.sort(np.concatenate(parts))
         rb = rngs["beats"]
-        beats = beats + rb.normal(0.0, PPG_JITTER_S, beats.size)
+        beat_act = act_i[np.clip(np.floor(beats - cs).astype(np.intp), 0, n - 1)]
+        beats = beats + rb.normal(0.0, 1.0, beats.size) * PPG_JITTER_S[beat_act]
+        # The optical sensor misses weak pulses and now and then detects a spurious one.
+        rp = rngs["ppg"]
+        u = rp.random((3, beats.size))
+        next_t = np.concatenate((beats[1:], beats[-1:] + 1.0))
+        extra_t = beats + (0.35 + 0.3 * u[2]) * (next_t - beats)
+        beats = np.concatenate(
+            (beats[u[0] >= PPG_MISS_P[beat_act]], extra_t[u[1] < PPG_EXTRA_P[beat_act]])
+        )
+        beats = np.sort(beats)
 
         # ---- sensor: motion artifacts, then loss and stuck windows ----
         ra = rngs["artifact"]

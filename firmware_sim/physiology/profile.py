@@ -15,6 +15,8 @@ FITNESS_RANGE = (0.0, 1.0)
 SPO2_BASELINE_RANGE_PCT = (94.0, 100.0)
 SKIN_TEMP_BASELINE_RANGE_C = (28.0, 36.0)
 SEXES = ("female", "male")
+#: Premature beats as a fraction of all beats (PVCs and PACs each).
+ECTOPY_BURDEN_RANGE = (0.0, 0.3)
 
 
 def _check_range(name: str, value: float, bounds: tuple[float, float], unit: str) -> float:
@@ -47,6 +49,10 @@ class PersonProfile:
         Awake resting peripheral oxygen saturation in [94, 100] %.
     skin_temp_baseline_c : float
         Awake daytime wrist skin temperature in [28, 36] °C.
+    pvc_burden, pac_burden : float
+        Premature ventricular / atrial contractions as a fraction of all beats, in
+        [0, 0.3] (default 0: no ectopy). Ectopy is not an anomaly: it is never labelled
+        AF (``docs/physiology.md``).
 
     Raises
     ------
@@ -60,6 +66,8 @@ class PersonProfile:
     fitness: float
     spo2_baseline_pct: float
     skin_temp_baseline_c: float
+    pvc_burden: float = 0.0
+    pac_burden: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = AGE_RANGE_YEARS
@@ -79,6 +87,8 @@ class PersonProfile:
             ("fitness", FITNESS_RANGE, ""),
             ("spo2_baseline_pct", SPO2_BASELINE_RANGE_PCT, " %"),
             ("skin_temp_baseline_c", SKIN_TEMP_BASELINE_RANGE_C, " °C"),
+            ("pvc_burden", ECTOPY_BURDEN_RANGE, ""),
+            ("pac_burden", ECTOPY_BURDEN_RANGE, ""),
         ):
             object.__setattr__(self, name, _check_range(name, getattr(self, name), bounds, unit))
 
@@ -100,7 +110,17 @@ class PersonProfile:
         -------
         PersonProfile
             Age 20-80, resting HR 50-90 bpm (lower when fitter), SpO2 96-99 %, wrist
-            skin temperature 31-34.5 °C.
+            skin temperature 31-34.5 °C, and premature-beat burdens.
+
+        Notes
+        -----
+        Ectopy burdens are log-normal over orders of magnitude, as 24-h Holter counts
+        in the general population are (Kostis et al. 1981, Circulation 63:1351; Conen
+        et al. 2012, Circulation 126:2302): log10 of the PVC burden ~ N(-3.3, 1.0) and
+        of the PAC burden ~ N(-3.2, 0.9), capped at 25 %. Most people then have well
+        under 1 % of beats ectopic (a few to a few hundred a day), about 1 in 10 has
+        1-10 % of one kind, and about 1 in 100 more (frequent ectopy, bigeminy runs).
+        The draws come after the other fields, so they leave them unchanged.
         """
         age = int(rng.integers(20, 81))
         sex = SEXES[int(rng.integers(0, 2))]
@@ -111,6 +131,8 @@ class PersonProfile:
         spo2 = rng.uniform(96.0, 99.0)
         # Women have slightly warmer distal skin on average.
         skin = rng.normal(32.8 + (0.3 if sex == "female" else 0.0), 0.6)
+        pvc = min(10.0 ** rng.normal(-3.3, 1.0), 0.25)
+        pac = min(10.0 ** rng.normal(-3.2, 0.9), 0.25)
         return cls(
             age_years=age,
             sex=sex,
@@ -118,4 +140,6 @@ class PersonProfile:
             fitness=round(fitness, 3),
             spo2_baseline_pct=round(float(spo2), 1),
             skin_temp_baseline_c=round(float(np.clip(skin, 31.0, 34.5)), 2),
+            pvc_burden=round(float(pvc), 5),
+            pac_burden=round(float(pac), 5),
         )

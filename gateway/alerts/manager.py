@@ -41,11 +41,19 @@ MOTION_SENSITIVE = frozenset(
 SUBSUMED_BY: dict[AlertType, AlertType] = {AlertType.TACHYCARDIA: AlertType.AF}
 
 
+#: Faults that suppress only some types: motion artifacts the motion-sensitive ones,
+#: poor beat quality (a beat series too irregular or gappy to judge) only AF.
+PARTIAL_FAULTS: dict[FaultKind, frozenset[AlertType]] = {
+    FaultKind.MOTION_ARTIFACT: MOTION_SENSITIVE,
+    FaultKind.BEAT_QUALITY: frozenset({AlertType.AF}),
+}
+
+
 def suppressed_by(kind: AlertType, faults: frozenset[FaultKind]) -> bool:
     """Whether a window with these sensor faults may not count for ``kind``."""
-    if FaultKind.MOTION_ARTIFACT in faults and kind in MOTION_SENSITIVE:
+    if any(kind in PARTIAL_FAULTS[f] for f in faults & PARTIAL_FAULTS.keys()):
         return True
-    return bool(faults - {FaultKind.MOTION_ARTIFACT})
+    return bool(faults - PARTIAL_FAULTS.keys())
 
 
 @dataclass

@@ -29,6 +29,7 @@ from wearable.cli import build_parser
 from wearable.cohort_simulation import cohort_write, duration_arg
 from wearable_core.buckets import bucket_open
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
 
 #: Watch 0: a severe desaturation from 5 to 10 min (positive windows). Watch 1: off the
 #: wrist from 8 to 12 min (fault windows). Minutes of data keep every simulation ~1 s.
@@ -114,11 +115,14 @@ def test_object_is_a_plain_npz_with_metadata(written: tuple[Path, CohortInfo]) -
     data = (root / info.name).read_bytes()
     with np.load(root / info.name, allow_pickle=False) as npz:
         assert sorted(npz.files) == ["X", "Y", "device_index", "fault", "meta.json", "start_s"]
-        assert npz["X"].shape == (info.windows, 25)
+        assert npz["X"].shape == (info.windows, len(FEATURE_NAMES))
     _, meta = cohort_decode(data)
     assert meta["scenario"] == "tiny" and meta["seed"] == 3 and meta["duration_s"] == 900
     assert meta["watches"] == 2 and meta["windows"] == info.windows
-    assert meta["positives"] == info.positives and meta["feature_schema_version"] == 1
+    assert (
+        meta["positives"] == info.positives
+        and meta["feature_schema_version"] == FEATURE_SCHEMA_VERSION
+    )
     assert meta["episodes"] == {"desaturation": 1, "off_wrist": 1}
     assert meta["created_by"] == (
         "wearable train cohort --split validation --scenario tiny.toml --seed 3 --duration 15min"
@@ -260,7 +264,7 @@ def test_cli_writes_then_reports_already_present(
     # The report rounds to milliseconds: allow that much over the measured time.
     assert 0 <= first["seconds"] <= time.monotonic() - started + 0.001
     assert first["name"].startswith("cohorts/train/tiny-seed5-10min-")
-    assert cohort_load(bucket_open(url), "train").X.shape == (first["windows"], 25)
+    assert cohort_load(bucket_open(url), "train").X.shape == (first["windows"], len(FEATURE_NAMES))
 
     args = parser.parse_args(argv[:-1])  # human output this time
     assert args.handler(args) == 0

@@ -1,7 +1,7 @@
 """Distributed training: the masked loss, strategy selection, the custom loop under the
 default and mirrored strategies, and two real workers on 127.0.0.1.
 
-The synthetic problem: 25 standard-normal features, type ``j`` is positive when
+The synthetic problem: one standard-normal feature per schema feature, type ``j`` is positive when
 ``x_j + 0.5 x_{j+6} > 1`` (about 20 % positives), 5 % of the features and 10 % of the labels
 are NaN, sample weights in [0.5, 1.5]. A held-out draw measures quality.
 """
@@ -38,6 +38,7 @@ from cloud_training.distributed import (
     weights_digest,
 )
 from cloud_training.model import build_model
+from wearable_core.contracts.features import FEATURE_NAMES
 
 SEED = 0
 EPOCHS = 8
@@ -52,7 +53,7 @@ Arrays = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.
 def synthetic(n: int, seed: int) -> Arrays:
     """``(X, Y, weight)`` of the synthetic problem (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 25)).astype(np.float32)
+    X = rng.normal(size=(n, len(FEATURE_NAMES))).astype(np.float32)
     Y = (X[:, :6] + 0.5 * X[:, 6:12] > 1.0).astype(np.float32)
     X[rng.random(X.shape) < 0.05] = np.nan
     Y[rng.random(Y.shape) < 0.10] = np.nan
@@ -217,7 +218,7 @@ def test_worker_cli_reports_configuration_errors(
     assert "TF_CONFIG is not set" in capsys.readouterr().err
     assert main([*argv, "--strategy", "default"]) == 2  # the data file does not exist
     assert "none.npz" in capsys.readouterr().err
-    np.savez(tmp_path / "bad.npz", X=np.zeros((3, 25), np.float32))
+    np.savez(tmp_path / "bad.npz", X=np.zeros((3, len(FEATURE_NAMES)), np.float32))
     argv[2] = str(tmp_path / "bad.npz")
     assert main([*argv, "--strategy", "default"]) == 2
     assert "missing arrays ['Y', 'weight']" in capsys.readouterr().err
@@ -226,7 +227,7 @@ def test_worker_cli_reports_configuration_errors(
 def test_bad_arrays_are_rejected(train_data: Arrays) -> None:
     X, Y, w = train_data
     strategy = strategy_make("default")
-    with pytest.raises(DataError, match=r"X must have shape \(n, 25\)"):
+    with pytest.raises(DataError, match=rf"X must have shape \(n, {len(FEATURE_NAMES)}\)"):
         train_distributed(X[:, :24], Y, w, seed=0, strategy=strategy, epochs=1)
     with pytest.raises(DataError, match="weight must have shape"):
         train_distributed(X, Y, w[:-1], seed=0, strategy=strategy, epochs=1)

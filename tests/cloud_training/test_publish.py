@@ -20,6 +20,7 @@ from cloud_training.publish import (
 )
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket, Created, ObjectConflict, ObjectInfo
+from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.contracts.model_release import (
     POINTER_NAME,
     canary_compare,
@@ -108,7 +109,7 @@ def test_release_contents(bucket: Recorder) -> None:
     assert document["sha256"] == sha256_hex(MODEL) and document["bytes"] == len(MODEL)
     assert document["training_data"] == {"from": "2026-01-01", "to": "2026-11-01"}
     canary = canary_parse(document["canary"])
-    assert canary.inputs.shape == (16, 25)
+    assert canary.inputs.shape == (16, len(FEATURE_NAMES))
     canary_compare(canary, ModelRunner(MODEL).predict(canary.inputs))
     pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
     assert pointer.version == "v2"
@@ -150,8 +151,8 @@ def test_pointer_conflict_between_two_publishers(tmp_path: Path, bucket: Recorde
 
 
 def test_incompatible_manifest_is_not_published(bucket: Recorder) -> None:
-    with pytest.raises(PublishError, match="feature_schema_version 2"):
-        release_publish(bucket, MODEL, manifest("v2", feature_schema_version=2), KEY)
+    with pytest.raises(PublishError, match="feature_schema_version 99"):
+        release_publish(bucket, MODEL, manifest("v2", feature_schema_version=99), KEY)
     with pytest.raises(PublishError, match="safe path segment"):
         release_publish(bucket, MODEL, manifest("a/b"), KEY)
     assert bucket.writes == []
@@ -159,7 +160,9 @@ def test_incompatible_manifest_is_not_published(bucket: Recorder) -> None:
 
 def test_canary_that_overflows_is_not_published(bucket: Recorder) -> None:
     with pytest.raises(PublishError, match="NaN"):
-        release_publish(bucket, MODEL, manifest("v2"), KEY, canary_inputs=np.full((2, 25), 1e38))
+        release_publish(
+            bucket, MODEL, manifest("v2"), KEY, canary_inputs=np.full((2, len(FEATURE_NAMES)), 1e38)
+        )
     assert bucket.writes == []
 
 
@@ -196,7 +199,7 @@ def test_rollback_refuses_missing_or_badly_signed_targets(bucket: Recorder) -> N
 
 def test_default_canary_inputs_are_deterministic_and_plausible() -> None:
     first, second = canary_inputs_default(), canary_inputs_default()
-    assert first.dtype == np.float32 and first.shape == (16, 25)
+    assert first.dtype == np.float32 and first.shape == (16, len(FEATURE_NAMES))
     assert np.array_equal(first, second)
     assert np.isfinite(first).all() and (first >= 0).all()
     assert np.isfinite(ModelRunner(MODEL).predict(first)).all()

@@ -294,7 +294,7 @@ def test_sampled_episodes_are_clipped_but_keep_their_minimum() -> None:
 # --------------------------------------------------------------------------- examples
 
 
-@pytest.mark.parametrize("name", ["quick", "ward", "eval", "week", "train", "demo"])
+@pytest.mark.parametrize("name", ["quick", "ward", "eval", "week", "train", "demo", "ectopy"])
 def test_examples_load_and_plan(name: str) -> None:
     s = example(name)
     assert s.name == name
@@ -307,7 +307,7 @@ def test_examples_load_and_plan(name: str) -> None:
 
 def test_all_example_files_are_tested() -> None:
     names = {p.stem for p in EXAMPLES.glob("*.toml")}
-    assert names == {"quick", "ward", "eval", "week", "train", "demo"}
+    assert names == {"quick", "ward", "eval", "week", "train", "demo", "ectopy"}
 
 
 def test_demo_example_has_every_kind_in_each_half() -> None:

@@ -6,7 +6,7 @@ improves on it as cohorts and clinicians' verdicts accumulate. The demo plays th
 on the first :data:`STARTER_HOURS` hours of the shipped training cohort (about 720
 windows of 4,324), published to the demo bucket with the demo's key, and installed by
 the gateway before the watches start. The training job then has to beat it on the
-validation cohort to ship its model. The shipped ``baseline-1`` (trained on all 12 hours)
+validation cohort to ship its model. The shipped baseline (trained on all 12 hours)
 is not used by the demo: a model it could not beat would make the loop a no-op.
 
 Measured while designing the demo (2026-11-27): a job trained on the whole cohort plus a

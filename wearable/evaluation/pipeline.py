@@ -26,7 +26,7 @@ from gateway.ingest import Ingestor
 from gateway.store.store import AlertRow, DataQualityRow, Store
 from wearable.evaluation.metrics import WindowDecision
 from wearable_core.assessment.policy import AlertPolicy, load_policies
-from wearable_core.assessment.types import AlertType
+from wearable_core.assessment.types import AlertType, FaultKind
 from wearable_core.contracts.features import WINDOW_S, feature_index
 from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
 from wearable_core.contracts.streams import Stream
@@ -70,7 +70,10 @@ class _Collector:
         score = result.scores.get(af, 0.0)
         active = bool(result.rules.get(af)) or score >= self.policy.on_threshold
         has_data = bool(np.nan_to_num(vector[_DATA_FRACTION]) > 0)
-        evaluable = has_data and not suppressed_by(af, result.faults)
+        # Poor beat quality suppresses AF but is the detector's own judgement, not a
+        # sensor fault: such a window still counts (an AF window it hides is a miss).
+        sensor_faults = result.faults - {FaultKind.BEAT_QUALITY}
+        evaluable = has_data and not suppressed_by(af, sensor_faults)
         self.outcomes.append(
             WindowDecision(device, start_ms, start_ms + WINDOW_S * 1000, active, evaluable)
         )

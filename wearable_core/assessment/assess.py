@@ -60,6 +60,47 @@ def rules_inputs_from_features(
         hr_floor_bpm=hr_floor_bpm,
         at_rest=at_rest,
         lying_still=lying_still,
+        nn_nrmssd=_value(vector, "irr_nn_nrmssd"),
+    )
+
+
+#: Below this fraction of the window covered by normal-to-normal intervals
+#: (``q_beat_coverage``) the beats cannot be judged for AF.
+MIN_BEAT_COVERAGE = 0.25
+
+
+def beats_judgeable(vector: npt.NDArray[np.float32]) -> bool:
+    """Whether a window's beat series can be judged for AF.
+
+    Not when the heart rate is measured but too few intervals survive the ectopic-beat
+    filter to measure their irregularity (``irr_nn_nrmssd`` undefined: e.g. bigeminy,
+    a gappy or artefact-ridden series) or they cover less than
+    :data:`MIN_BEAT_COVERAGE` of the window. Such a window gives a ``beat_quality``
+    data-quality event and suppresses AF; it never raises AF. Without a heart rate
+    there is nothing to judge and other faults (off-wrist, dropout) speak.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wearable_core.contracts.features import FEATURE_NAMES
+    >>> v = np.full(len(FEATURE_NAMES), np.nan, dtype=np.float32)
+    >>> beats_judgeable(v)
+    True
+    >>> v[FEATURE_NAMES.index("hr_mean")] = 75.0
+    >>> beats_judgeable(v)
+    False
+    >>> v[FEATURE_NAMES.index("irr_nn_nrmssd")] = 0.03
+    >>> v[FEATURE_NAMES.index("q_beat_coverage")] = 0.9
+    >>> beats_judgeable(v)
+    True
+    """
+    if _value(vector, "hr_mean") is None:
+        return True
+    coverage = _value(vector, "q_beat_coverage")
+    return (
+        _value(vector, "irr_nn_nrmssd") is not None
+        and coverage is not None
+        and coverage >= MIN_BEAT_COVERAGE
     )
 
 
@@ -74,6 +115,7 @@ def quality_from_features(vector: npt.NDArray[np.float32]) -> QualityFlags:
         data_fraction=0.0 if data is None else data,
         motion_artifact=bool(motion is not None and motion >= 0.5),
         flat_line=bool(flat is not None and flat >= 0.5),
+        beats_judgeable=beats_judgeable(vector),
     )
 
 

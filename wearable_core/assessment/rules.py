@@ -29,7 +29,10 @@ for a type counts only in a window that meets the textbook definition of that co
 (tachycardia HR > 100 bpm outside exercise, bradycardia HR < 50 bpm (2018 ACC/AHA/HRS)
 and below the person's usual low rate or while moving, hypoxaemia SpO2 < 90 %, an impact
 of at least 2 g for a fall, skin temperature at least 0.5 degC above the person's
-expectation for fever, so no model fever before there is one).
+expectation for fever, so no model fever before there is one, and for AF an RR
+series that stays irregularly irregular once ectopic beats are removed: nRMSSD of the
+normal-to-normal intervals >= 0.1, ``wearable_core.features.irregularity``; premature beats
+are not AF).
 The rules above are stricter and fire alone; the model may alert earlier or on milder
 forms, but never on a window that is physiologically normal (measured on a development
 seed: without the gates the baseline model raised tens of false bradycardia and fall
@@ -61,6 +64,11 @@ BRADY_DEFINITION_BPM = 50.0
 HYPOXAEMIA_PCT = 90.0
 FALL_MIN_IMPACT_G = 2.0
 FEVER_MIN_RISE_C = 1.0
+#: nRMSSD of the intervals left after the ectopic-beat filter (``irr_nn_nrmssd``) from
+#: which a window is irregularly irregular: Dash et al.'s (2009) AF threshold for
+#: nRMSSD, applied to the NN intervals (docs/evaluation.md: what it was chosen on;
+#: synthetic AF series and development seeds only).
+AF_NN_NRMSSD = 0.1
 #: Moderate activity at the wrist (ENMO, g; Hildebrand et al. 2014: ~100 mg): a fast
 #: heart rate during exercise is not tachycardia.
 MODERATE_ENMO_G = 0.1
@@ -96,6 +104,8 @@ class RuleInputs:
     at_rest: bool | None = None
     #: Mostly lying still lately: the sleep proxy (``None``: unknown).
     lying_still: bool | None = None
+    #: nRMSSD of the RR intervals left after the ectopic-beat filter (``irr_nn_nrmssd``).
+    nn_nrmssd: float | None = None
 
 
 def desaturation(x: RuleInputs) -> bool:
@@ -177,7 +187,17 @@ def model_plausible(x: RuleInputs) -> dict[AlertType, bool]:
     before a baseline, ``benchmarks/fever_flags.py``). Tachycardia
     also needs the wearer not to be exercising (ENMO below the moderate cut-point);
     bradycardia also needs the rate to be below the person's usual low rate (a fit
-    person asleep at 45 bpm is not bradycardic) or the wearer to be moving.
+    person asleep at 45 bpm is not bradycardic) or the wearer to be moving. AF needs
+    the normal-to-normal intervals to stay irregular once ectopic beats are removed
+    (:data:`AF_NN_NRMSSD`): frequent PVCs or PACs make raw RR as irregular as AF.
+
+    Examples
+    --------
+    >>> pvcs = RuleInputs(hr_mean_bpm=80.0, nn_nrmssd=0.04)
+    >>> model_plausible(pvcs)[AlertType.AF]
+    False
+    >>> model_plausible(RuleInputs(hr_mean_bpm=80.0, nn_nrmssd=0.14))[AlertType.AF]
+    True
     """
     hr = x.hr_mean_bpm
     enmo = x.activity_enmo_g
@@ -199,7 +219,11 @@ def model_plausible(x: RuleInputs) -> dict[AlertType, bool]:
         and x.hr_floor_bpm is not None
         and x.at_rest is not False
         and _below_usual_or_moving(x),
-        AlertType.AF: x.hr_mean_bpm is not None,
+        # AF is irregularly irregular once premature beats are removed; a window whose
+        # beats cannot be judged (no NN irregularity) is a data-quality matter.
+        AlertType.AF: x.hr_mean_bpm is not None
+        and x.nn_nrmssd is not None
+        and x.nn_nrmssd >= AF_NN_NRMSSD,
         AlertType.DESATURATION: x.spo2_min_pct is not None and x.spo2_min_pct < HYPOXAEMIA_PCT,
         # Fever is a rise over *this* person's usual temperature; before there is a
         # baseline a score reflects only how warm wrists run in the training cohort.

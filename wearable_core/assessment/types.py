@@ -28,6 +28,9 @@ class FaultKind(enum.StrEnum):
     DROPOUT = "dropout"
     FLAT_LINE = "flat_line"
     MOTION_ARTIFACT = "motion_artifact"
+    #: The beat series is too irregular or gappy to judge the rhythm (few intervals
+    #: left after the ectopic-beat filter): suppresses AF only, never raises it.
+    BEAT_QUALITY = "beat_quality"
 
 
 #: A window's contact or data fraction below this is a fault (off-wrist, dropout).
@@ -42,9 +45,15 @@ class QualityFlags:
     data_fraction: float = 1.0
     motion_artifact: bool = False
     flat_line: bool = False
+    #: Whether the window's beats can be judged for AF (``wearable_core.assessment.assess``).
+    beats_judgeable: bool = True
 
     def faults(self) -> frozenset[FaultKind]:
-        """The sensor faults these flags show."""
+        """The sensor faults these flags show.
+
+        Poor beat quality is reported only in a window with contact and data (off-wrist
+        and dropout already explain missing beats).
+        """
         out = set()
         if self.contact_fraction < MIN_FRACTION:
             out.add(FaultKind.OFF_WRIST)
@@ -54,6 +63,8 @@ class QualityFlags:
             out.add(FaultKind.FLAT_LINE)
         if self.motion_artifact:
             out.add(FaultKind.MOTION_ARTIFACT)
+        if not self.beats_judgeable and not out:
+            out.add(FaultKind.BEAT_QUALITY)
         return frozenset(out)
 
 

@@ -145,6 +145,9 @@ FEATURE_CODECS: Mapping[str, Codec] = {
     "q_data_fraction": _codec(0.0, 1e-3),
     "q_motion_artifact": _codec(0.0, 1e-3),
     "q_flat_line": _codec(0.0, 1e-3),
+    "irr_ectopic_fraction": _codec(0.0, 1e-3),
+    "irr_nn_nrmssd": _codec(0.0, 1e-4),
+    "q_beat_coverage": _codec(0.0, 1e-3),
 }
 #: Model outputs are probabilities in [0, 1].
 OUTPUT_CODEC = Codec(0.0, 1e-4)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from wearable_core.contracts.streams import Stream
 
 #: Bumped on any change to :data:`FEATURES` (names, order, units or definitions).
-FEATURE_SCHEMA_VERSION = 1
+FEATURE_SCHEMA_VERSION = 2
 #: Length of one feature window, seconds; windows start at multiples of it (Unix time).
 WINDOW_S = 60
 #: Context of the temperature trend, seconds, ending at the window end.
@@ -64,6 +64,14 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "q_motion_artifact", "1", "fraction of seconds with high accel SD and an RR jump", _ACC
     ),
     FeatureSpec("q_flat_line", "1", "1 when HR and SpO2 are constant over the window", _HR),
+    # Schema 2: premature beats are not AF (ectopic-beat filtering, docs/features.md).
+    FeatureSpec(
+        "irr_ectopic_fraction", "1", "fraction of RR marked ectopic/artefact (20 % filter)", _HR
+    ),
+    FeatureSpec("irr_nn_nrmssd", "1", "nRMSSD of consecutive RR left after the filter", _HR),
+    FeatureSpec(
+        "q_beat_coverage", "1", "fraction of the window covered by RR left after the filter", _HR
+    ),
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)

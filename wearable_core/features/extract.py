@@ -65,6 +65,10 @@ def features_extract(window: WindowData) -> npt.NDArray[np.float32]:
         if np.count_nonzero(window.present)
         else float("nan")
     )
+    # The ectopic filter once for the three features that use it (same values as the
+    # public functions, which each recompute it).
+    ectopic = irregularity.irregularity_ectopic_mask(rr)
+    rr_finite = rr[np.isfinite(rr)]
     values = {
         "hr_mean": hr_mean,
         "hr_min": hr_min,
@@ -91,6 +95,13 @@ def features_extract(window: WindowData) -> npt.NDArray[np.float32]:
         "q_data_fraction": quality.quality_data_fraction(window.present),
         "q_motion_artifact": motion,
         "q_flat_line": quality.quality_flat_line(window.hr_bpm, window.spo2_pct),
+        "irr_ectopic_fraction": float(np.mean(ectopic)) if irr_ok else np.nan,
+        "irr_nn_nrmssd": (
+            irregularity._nn_nrmssd_of(rr_finite, ectopic, irregularity.MIN_NN_PAIRS)
+            if irr_ok
+            else np.nan
+        ),
+        "q_beat_coverage": quality.quality_beat_coverage(rr, ectopic, window.window_s),
     }
     return np.array([values[name] for name in FEATURE_NAMES], dtype=np.float32)
 

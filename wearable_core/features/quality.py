@@ -145,3 +145,41 @@ def quality_flat_line(hr_bpm: npt.ArrayLike, spo2_pct: npt.ArrayLike) -> float:
         v = x[np.isfinite(x)]
         flat = flat and 2 * v.size >= x.size > 0 and float(np.ptp(v)) == 0.0
     return 1.0 if flat else 0.0
+
+
+def quality_beat_coverage(rr_ms: npt.ArrayLike, ectopic: npt.ArrayLike, window_s: float) -> float:
+    """Fraction of the window covered by usable (normal-to-normal) RR intervals.
+
+    The sum of the finite intervals that the ectopic filter kept, over the window's
+    length, clipped to [0, 1]. Gaps (no beats reported), missed and extra beats and
+    ectopic beats all lower it; a window whose rhythm cannot be judged from its beats
+    has a low value (see ``wearable_core.assessment.assess``).
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        The window's RR intervals in ms; non-finite values are dropped.
+    ectopic : array_like
+        ``bool`` per finite interval, from
+        :func:`wearable_core.features.irregularity.irregularity_ectopic_mask`.
+    window_s : float
+        Window length in seconds.
+
+    Returns
+    -------
+    float
+        In [0, 1]; 0 without intervals.
+
+    Examples
+    --------
+    >>> quality_beat_coverage([800.0] * 60, [False] * 60, 60)
+    0.8
+    >>> quality_beat_coverage([800.0] * 60, [True, False] * 30, 60)
+    0.4
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64).ravel()
+    rr = rr[np.isfinite(rr)]
+    kept = ~np.asarray(ectopic, dtype=np.bool_).ravel()
+    if rr.size == 0:
+        return 0.0
+    return float(min(np.sum(rr[kept]) / (1000.0 * window_s), 1.0))

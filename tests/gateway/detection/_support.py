@@ -46,6 +46,18 @@ watch = 1
 kind = "off_wrist"
 at = "10min"
 duration = "6min"
+
+# No premature beats: these tests are about other events (watch 1 would otherwise have
+# 8 % PVCs, bigeminy runs and their beat-quality events).
+[[person]]
+watch = 0
+pvc_burden = 0.0
+pac_burden = 0.0
+
+[[person]]
+watch = 1
+pvc_burden = 0.0
+pac_burden = 0.0
 """
 
 DURATION_MIN = 36

@@ -84,7 +84,7 @@ def test_desaturation_raises_one_model_alert_around_the_episode(
         events = detector.run_until_idle()
         [row] = store.list_alerts(cohort.desat)
     onset, end = cohort.at(DESAT[0]), cohort.at(DESAT[1])
-    assert (row.type, row.severity, row.model_version) == ("desaturation", "critical", "baseline-1")
+    assert (row.type, row.severity, row.model_version) == ("desaturation", "critical", "baseline-2")
     # Evidence starts in the first minute of the episode; the alert opens at its end.
     assert onset <= row.evidence_start_ms < onset + 2 * WINDOW_MS
     assert row.opened_ms == row.evidence_end_ms
@@ -171,7 +171,7 @@ def test_progress_and_the_expected_wrist_temperature_are_saved(
         expected = DURATION_MIN - (6 if device == cohort.off_wrist else 0)  # faults skipped
         assert temperature["learnt"] == expected, device
         assert temperature["last_ms"] == cohort.at(DURATION_MIN - 1)
-    assert described["model"] == "baseline-1"
+    assert described["model"] == "baseline-2"
     assert described["windows_assessed"] == 2 * DURATION_MIN
     assert described["processed_until_ms"] == {cohort.desat: end, cohort.off_wrist: end}
 

@@ -11,6 +11,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from wearable_core.buckets.base import Bucket, Created, ObjectInfo
+from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.contracts.model_release import (
     POINTER_NAME,
     canary_encode,
@@ -30,7 +31,9 @@ BASELINE_BYTES = _PACKAGE.joinpath("baseline.tflite").read_bytes()
 BASELINE_MANIFEST: dict[str, Any] = json.loads(
     _PACKAGE.joinpath("baseline.json").read_text("utf-8")
 )
-CANARY_INPUTS = np.random.default_rng(7).normal(50.0, 30.0, (8, 25)).astype(np.float32)
+CANARY_INPUTS = (
+    np.random.default_rng(7).normal(50.0, 30.0, (8, len(FEATURE_NAMES))).astype(np.float32)
+)
 
 
 def manifest_for(

@@ -14,6 +14,7 @@ from cloud_training.publish import release_publish, release_rollback
 from gateway.model_update.delivery import ModelUpdater, UpdateResult
 from gateway.model_update.installed import ModelDirectory
 from wearable_core.buckets.base import BucketUnavailable
+from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.contracts.model_release import (
     POINTER_NAME,
     manifest_object,
@@ -310,10 +311,10 @@ def test_schema_incompatible_correctly_signed(
     signing_key: Ed25519PrivateKey,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    publish_raw(bucket, "v2", manifest_for("v2", feature_schema_version=2), signing_key)
+    publish_raw(bucket, "v2", manifest_for("v2", feature_schema_version=99), signing_key)
     bucket.calls.clear()
     assert_refused(
-        updater.check(), "incompatible", caplog, directory, text="feature_schema_version 2"
+        updater.check(), "incompatible", caplog, directory, text="feature_schema_version 99"
     )
     # Refused from the manifest alone: the model was never downloaded.
     assert model_object("v2") not in bucket.reads()
@@ -341,7 +342,7 @@ def test_nan_in_model_outputs_on_the_canary(
 ) -> None:
     # The baseline overflows to NaN on absurd inputs: a model that does that on its
     # own canary must not serve, whatever the manifest expects.
-    inputs = np.full((2, 25), 1e38, dtype=np.float32)
+    inputs = np.full((2, len(FEATURE_NAMES)), 1e38, dtype=np.float32)
     canary = {"inputs": inputs.tolist(), "outputs": [[0.5] * 6] * 2, "atol": 1e-3}
     publish_raw(bucket, "v2", manifest_for("v2", canary=canary), signing_key)
     assert_refused(updater.check(), "canary", caplog, directory, text="not finite")

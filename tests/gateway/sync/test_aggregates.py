@@ -13,6 +13,7 @@ from gateway.store.store import AlertRow
 from gateway.sync import aggregates, backoff, network
 from gateway.sync.aggregates import alert_outcome, windows_batches
 from wearable_core.contracts.aggregate_batch import HOUR_MS, batch_decode, batch_encode
+from wearable_core.contracts.features import FEATURE_NAMES
 
 KEY = PseudonymKey(bytes(range(32)))
 DEVICE = "C4:00:00:00:00:01"
@@ -29,7 +30,7 @@ def _stored(n: int, notable_every: int = 0) -> list[StoredWindow]:
             WindowSummary(
                 T0 + i * 60_000,
                 "m1",
-                rng.uniform(0, 100, 25).astype(np.float32),
+                rng.uniform(0, 100, len(FEATURE_NAMES)).astype(np.float32),
                 rng.uniform(0, 1, 6).astype(np.float32),
                 0,
                 0,

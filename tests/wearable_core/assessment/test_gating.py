@@ -8,10 +8,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from gateway.alerts.manager import suppressed_by
 from wearable_core.assessment.assess import assess_window, scores_from_outputs
 from wearable_core.assessment.policy import DEFAULT_POLICIES, AlertPolicy, load_policies
-from wearable_core.assessment.rules import RuleInputs, evaluate_rules, model_plausible
-from wearable_core.assessment.types import AlertType
+from wearable_core.assessment.rules import AF_NN_NRMSSD, RuleInputs, evaluate_rules, model_plausible
+from wearable_core.assessment.types import AlertType, FaultKind
 from wearable_core.contracts.features import FEATURE_NAMES, feature_index
 
 T = AlertType
@@ -90,7 +91,7 @@ def test_policy_on_threshold_overrides_are_followed() -> None:
 def test_a_resting_heart_rate_gates_tachycardia_and_bradycardia() -> None:
     gates = model_plausible(RuleInputs(hr_mean_bpm=70.0))
     assert not gates[T.TACHYCARDIA] and not gates[T.BRADYCARDIA]
-    assert gates[T.AF]  # AF only needs a measured rate
+    assert not gates[T.AF]  # AF needs irregular NN intervals (test_af_gate_* below)
     assert model_plausible(RuleInputs(hr_mean_bpm=101.0))[T.TACHYCARDIA]
     assert not model_plausible(RuleInputs(hr_mean_bpm=100.0))[T.TACHYCARDIA]
     known = {"hr_floor_bpm": 60.0}  # the person's usual low rate, learnt in an hour
@@ -145,12 +146,12 @@ ALL_HIGH = {kind: 0.95 for kind in AlertType}
 
 
 def test_assess_window_zeroes_implausible_model_scores() -> None:
-    normal = vector(hr_mean=70.0, spo2_min=95.0, fall_peak=1.1, temp_level=33.0)
+    normal = vector(hr_mean=70.0, spo2_min=95.0, fall_peak=1.1, temp_level=33.0, irr_nn_nrmssd=0.04)
     a = assess_window(DEV, 0, normal, ALL_HIGH, temp_baseline_c=33.0)
     assert a.scores == {
         T.TACHYCARDIA: 0.0,
         T.BRADYCARDIA: 0.0,
-        T.AF: 0.95,
+        T.AF: 0.0,
         T.DESATURATION: 0.0,
         T.FEVER: 0.0,
         T.FALL: 0.0,
@@ -160,7 +161,14 @@ def test_assess_window_zeroes_implausible_model_scores() -> None:
 
 
 def test_assess_window_keeps_plausible_scores() -> None:
-    sick = vector(hr_mean=120.0, spo2_min=85.0, fall_peak=2.5, temp_level=34.0)
+    sick = vector(
+        hr_mean=120.0,
+        spo2_min=85.0,
+        fall_peak=2.5,
+        temp_level=34.0,
+        irr_nn_nrmssd=0.15,
+        q_beat_coverage=0.5,
+    )
     a = assess_window(DEV, 60_000, sick, ALL_HIGH, temp_baseline_c=33.0)
     assert a.scores == {**ALL_HIGH, T.BRADYCARDIA: 0.0}
     # Without a baseline there is no fever to speak of, however warm the wrist.
@@ -215,3 +223,45 @@ def test_a_window_partly_covered_by_an_artifact_leaves_falls_to_the_rule() -> No
     a = assess_window(DEV, 0, partly, ALL_HIGH)
     assert a.quality.faults() == frozenset()
     assert a.scores[T.FALL] == 0.0
+
+
+def test_af_gate_needs_irregular_nn_intervals() -> None:
+    """Premature beats make raw RR irregular; AF stays irregular once they are removed."""
+    ectopy = RuleInputs(hr_mean_bpm=80.0, nn_nrmssd=0.04)
+    af = RuleInputs(hr_mean_bpm=110.0, nn_nrmssd=0.14)
+    assert not model_plausible(ectopy)[T.AF]
+    assert model_plausible(af)[T.AF]
+    assert model_plausible(RuleInputs(hr_mean_bpm=80.0, nn_nrmssd=AF_NN_NRMSSD))[T.AF]
+    assert not model_plausible(RuleInputs(nn_nrmssd=0.14))[T.AF]  # no heart rate
+    assert not model_plausible(RuleInputs(hr_mean_bpm=80.0))[T.AF]  # not judgeable
+
+
+def test_af_gate_reads_the_nn_feature_and_sinus_with_pvcs_scores_nothing() -> None:
+    pvcs = vector(
+        hr_mean=80.0, irr_nrmssd=0.25, irr_ectopic_fraction=0.2, irr_nn_nrmssd=0.04,
+        q_beat_coverage=0.8,
+    )  # fmt: skip
+    a = assess_window(DEV, 0, pvcs, ALL_HIGH)
+    assert a.scores[T.AF] == 0.0 and not a.quality.faults()
+    af = vector(
+        hr_mean=110.0, irr_nrmssd=0.2, irr_ectopic_fraction=0.4, irr_nn_nrmssd=0.14,
+        q_beat_coverage=0.55,
+    )  # fmt: skip
+    assert assess_window(DEV, 0, af, ALL_HIGH).scores[T.AF] == 0.95
+
+
+def test_unjudgeable_beats_are_a_data_quality_event_that_suppresses_only_af() -> None:
+    bigeminy = vector(hr_mean=80.0, irr_nrmssd=0.6, irr_ectopic_fraction=1.0, q_beat_coverage=0.0)
+    a = assess_window(DEV, 0, bigeminy, ALL_HIGH)
+    assert a.quality.faults() == {FaultKind.BEAT_QUALITY}
+    assert a.scores[T.AF] == 0.0
+    assert suppressed_by(T.AF, a.quality.faults())
+    others = [k for k in AlertType if k is not T.AF]
+    assert not any(suppressed_by(k, a.quality.faults()) for k in others)
+    gappy = vector(hr_mean=80.0, irr_nn_nrmssd=0.05, q_beat_coverage=0.1)
+    assert assess_window(DEV, 0, gappy).quality.faults() == {FaultKind.BEAT_QUALITY}
+    # Off the wrist, the off-wrist fault speaks for the missing beats (no second event).
+    off = vector(hr_mean=80.0, q_beat_coverage=0.0, q_contact_fraction=0.2)
+    assert assess_window(DEV, 0, off).quality.faults() == {FaultKind.OFF_WRIST}
+    # No heart rate at all: nothing to judge, no beat-quality event.
+    assert not assess_window(DEV, 0, vector()).quality.faults()

@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from wearable.cli import main as wearable_main
+from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.contracts.model_release import (
     Canary,
     CanaryError,
@@ -123,7 +124,7 @@ def test_manifest_encode_refuses_nan() -> None:
 
 
 def test_canary_round_trip_and_compare() -> None:
-    inputs = np.random.default_rng(1).normal(size=(3, 25)).astype(np.float32)
+    inputs = np.random.default_rng(1).normal(size=(3, len(FEATURE_NAMES))).astype(np.float32)
     outputs = np.random.default_rng(2).uniform(size=(3, 6)).astype(np.float32)
     canary = canary_parse(canary_encode(inputs, outputs, 1e-3))
     assert isinstance(canary, Canary)
@@ -143,12 +144,21 @@ def test_canary_round_trip_and_compare() -> None:
     ("block", "message"),
     [
         (None, "no canary"),
-        ({"inputs": [[0.0] * 25], "outputs": [[0.0] * 6]}, "no 'atol'"),
+        ({"inputs": [[0.0] * len(FEATURE_NAMES)], "outputs": [[0.0] * 6]}, "no 'atol'"),
         ({"inputs": [[0.0] * 24], "outputs": [[0.0] * 6], "atol": 1e-3}, "inputs have shape"),
-        ({"inputs": [[0.0] * 25], "outputs": [[0.0] * 5], "atol": 1e-3}, "outputs have shape"),
-        ({"inputs": [[0.0] * 25], "outputs": [[float("nan")] * 6], "atol": 1e-3}, "NaN"),
-        ({"inputs": [[0.0] * 25], "outputs": [[0.0] * 6], "atol": 0.5}, "atol 0.5"),
-        ({"inputs": [[0.0] * 25], "outputs": [[0.0] * 6], "atol": "x"}, "not a number"),
+        (
+            {"inputs": [[0.0] * len(FEATURE_NAMES)], "outputs": [[0.0] * 5], "atol": 1e-3},
+            "outputs have shape",
+        ),
+        (
+            {"inputs": [[0.0] * len(FEATURE_NAMES)], "outputs": [[float("nan")] * 6], "atol": 1e-3},
+            "NaN",
+        ),
+        ({"inputs": [[0.0] * len(FEATURE_NAMES)], "outputs": [[0.0] * 6], "atol": 0.5}, "atol 0.5"),
+        (
+            {"inputs": [[0.0] * len(FEATURE_NAMES)], "outputs": [[0.0] * 6], "atol": "x"},
+            "not a number",
+        ),
     ],
 )
 def test_canary_parse_rejects(block: object, message: str) -> None:

@@ -26,6 +26,12 @@ start = "2026-01-05T12:00:00Z"
 clock_offset_s = 0.0
 clock_drift_ppm = 0.0
 
+# No premature beats here (ectopy has its own tests): the windows below are labelled.
+[[person]]
+watch = 0
+pvc_burden = 0.0
+pac_burden = 0.0
+
 [[episode]]
 watch = 0
 kind = "af"

@@ -319,6 +319,11 @@ def reference_features(w: WindowData) -> np.ndarray:
         "q_data_fraction": quality.quality_data_fraction(w.present),
         "q_motion_artifact": quality.quality_motion_artifact(acc, rr, w.rr_second, w.present),
         "q_flat_line": quality.quality_flat_line(w.hr_bpm, w.spo2_pct),
+        "irr_ectopic_fraction": irregularity.irregularity_ectopic_fraction(rr) if irr else np.nan,
+        "irr_nn_nrmssd": irregularity.irregularity_nn_nrmssd(rr) if irr else np.nan,
+        "q_beat_coverage": quality.quality_beat_coverage(
+            rr, irregularity.irregularity_ectopic_mask(rr), w.window_s
+        ),
     }
     return np.array([values[name] for name in FEATURE_NAMES], dtype=np.float32)
 

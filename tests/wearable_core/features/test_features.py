@@ -24,7 +24,7 @@ def col(sim: Simulated, name: str) -> np.ndarray:
 
 
 def test_schema() -> None:
-    assert FEATURE_SCHEMA_VERSION == 1 and WINDOW_S == 60
+    assert FEATURE_SCHEMA_VERSION == 2 and WINDOW_S == 60
     assert len(set(FEATURE_NAMES)) == len(FEATURES) == len(FEATURE_NAMES)
     assert all(FEATURE_NAMES[feature_index(n)] == n for n in FEATURE_NAMES)
     with pytest.raises(KeyError):
@@ -98,8 +98,9 @@ def test_quality_flags(simulated: Simulated) -> None:
     clean = [sim.minute(k) for k in (0, 1, 9, 13, 14, 16, 17, 26)]
     assert np.all(contact[clean] == 1) and np.all(data[clean] == 1)
     assert np.all(flat[clean] == 0) and np.all(motion[clean] == 0)
-    # Walking (vigorous wrist motion with a clean RR series) is not an artefact.
-    assert np.all(motion[col(sim, "act_enmo") > 0.05][:3] == 0)
+    # Walking (vigorous wrist motion with a clean RR series) is not an artefact window;
+    # a beat the PPG misses while the wrist swings does count as an artefact second.
+    assert np.all(motion[col(sim, "act_enmo") > 0.05][:3] < 0.5)
 
 
 def test_temperature() -> None:
