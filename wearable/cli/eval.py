@@ -92,6 +92,11 @@ def _summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _progress(done: int, total: int) -> None:
+    """One line per finished watch on stderr: a long evaluation is never silent."""
+    print(f"wearable eval: {done}/{total} watches done", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Handle ``wearable eval``."""
     from firmware_sim.recording import RecordingError
@@ -119,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
                 model=model,
                 policies=policies,
                 workers=args.workers,
+                progress=_progress,
             )
     except (ConfigError, ScenarioError, RecordingError, ModelError, OSError, ValueError) as exc:
         print(f"wearable eval: {exc}", file=sys.stderr)

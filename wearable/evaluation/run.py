@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +178,7 @@ def evaluate_scenario(
     policies: PolicyOverrides | None = None,
     workers: int = 1,
     workdir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Simulate the cohort, run the gateway pipeline on it, score the alerts.
 
@@ -197,6 +198,8 @@ def evaluate_scenario(
         Worker processes (watches are independent; the result does not depend on it).
     workdir
         Where the per-watch stores go (default: a temporary directory, removed after).
+    progress
+        Called with ``(watches done, watches)`` as each watch finishes.
 
     Returns
     -------
@@ -215,15 +218,23 @@ def evaluate_scenario(
             (str(scenario_path), used_seed, i, duration, where, model_arg, policies)
             for i in range(scenario.watches)
         ]
+        runs: list[WatchRun] = []
         if workers > 1:
             # Spawned, not forked: a fork copies whatever the caller's process holds
             # (TensorFlow's runtime and threads when the caller trained a model), and a
             # forked child that touches it can crash (seen: a segfault in TF's GC).
             spawn = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
-                runs = list(pool.map(_run_planned_watch, *zip(*args, strict=True)))
+                futures = [pool.submit(_run_planned_watch, *a) for a in args]
+                for future in as_completed(futures):
+                    runs.append(future.result())
+                    if progress is not None:
+                        progress(len(runs), len(args))
         else:
-            runs = [_run_planned_watch(*a) for a in args]
+            for a in args:
+                runs.append(_run_planned_watch(*a))
+                if progress is not None:
+                    progress(len(runs), len(args))
     runs.sort(key=lambda r: r.device)
     user_days = scenario.watches * duration / 86_400
     windows = [w for r in runs for w in r.outcomes]

@@ -60,7 +60,12 @@ severity = 0.8
 
 def _eval(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
     assert main(["eval", *args, "--json"]) == 0
-    report: dict[str, object] = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    report: dict[str, object] = json.loads(captured.out)
+    if "--recording" not in args:
+        # Never silent: one progress line per finished watch, the last one complete.
+        lines = captured.err.strip().splitlines()
+        assert lines and lines[-1].endswith("2/2 watches done"), captured.err
     return report
 
 
