@@ -24,7 +24,9 @@ Interruptions shorter than :data:`~wearable_core.contracts.clinical.MERGE_GAP_S`
 :data:`~wearable_core.contracts.clinical.FEVER_MERGE_GAP_S`) do not split a span. A span is
 *borderline* when it meets its definition only within the sensor's measurement error
 (past the threshold by less than the error for most of it) or for between half and all
-of the required time: an alert on it is right, but missing it is no miss.
+of the required time, and so is a *near miss*, a span that meets the definition
+relaxed by the sensor's error but never the definition itself: an alert on it is
+right, but missing it is no miss.
 """
 
 from __future__ import annotations
@@ -217,17 +219,35 @@ class ClinicalLabeller:
                 AnomalyType.FEVER: (self._core - cd.FEVER_RISE_C) / cd.FEVER_TOLERANCE_C,
             }
         fever = self._core >= cd.FEVER_RISE_C
+        with np.errstate(invalid="ignore"):
+            # The same definitions relaxed by the sensor's error: what it cannot tell
+            # from them.
+            near = {
+                AnomalyType.TACHYCARDIA: rest
+                & (hr > cd.TACHYCARDIA_BPM - cd.HEART_RATE_TOLERANCE_BPM)
+                & ~af,
+                AnomalyType.BRADYCARDIA: rest & (hr < low + cd.HEART_RATE_TOLERANCE_BPM) & ~af,
+                AnomalyType.DESATURATION: self._spo2 < cd.DESATURATION_PCT + cd.SPO2_TOLERANCE_PCT,
+                AnomalyType.FEVER: self._core >= cd.FEVER_RISE_C - cd.FEVER_TOLERANCE_C,
+            }
         for kind, mask, min_s, gap in (
             (AnomalyType.TACHYCARDIA, tachy, cd.HEART_RATE_MIN_S, cd.MERGE_GAP_S),
             (AnomalyType.BRADYCARDIA, brady, cd.HEART_RATE_MIN_S, cd.MERGE_GAP_S),
             (AnomalyType.DESATURATION, desat, cd.DESATURATION_MIN_S, cd.MERGE_GAP_S),
             (AnomalyType.FEVER, fever, cd.FEVER_MIN_S, cd.FEVER_MERGE_GAP_S),
         ):
+            labelled: list[ClinicalLabel] = []
             # Spans held for half the required time are borderline too: the sensor
             # averages over seconds and the detector judges whole windows.
             for a, b in spans_from_mask(mask, min_s / 2, gap):
                 label = self._label(kind, a, b, margins[kind])
                 if b - a < min_s:
                     label = dataclasses.replace(label, borderline=True)
-                out.append(label)
+                labelled.append(label)
+            # Near misses: spans of the relaxed definition that hold no label.
+            for a, b in spans_from_mask(near[kind], min_s / 2, gap):
+                if not any(lab.onset_s < b and a < lab.end_s for lab in labelled):
+                    near_miss = self._label(kind, a, b)
+                    labelled.append(dataclasses.replace(near_miss, borderline=True))
+            out.extend(labelled)
         return sorted(out)

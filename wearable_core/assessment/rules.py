@@ -157,10 +157,13 @@ def fall(x: RuleInputs) -> bool:
 
 
 def fever(x: RuleInputs) -> bool:
-    """Wrist temperature at least 1.0 degC above the person's expected temperature."""
+    """Wrist temperature at least 1.2 degC above the person's expected temperature, at
+    rest: walking and exercise move the wrist's skin temperature (convection, sweat) by
+    more than a model of them can vouch for, so the judgement waits for rest."""
     return (
         x.temp_level_c is not None
         and x.temp_baseline_c is not None
+        and x.at_rest is not False
         and x.temp_level_c - x.temp_baseline_c >= FEVER_RISE_C
     )
 
@@ -227,6 +230,6 @@ def model_plausible(x: RuleInputs) -> dict[AlertType, bool]:
         AlertType.DESATURATION: x.spo2_min_pct is not None and x.spo2_min_pct < HYPOXAEMIA_PCT,
         # Fever is a rise over *this* person's usual temperature; before there is a
         # baseline a score reflects only how warm wrists run in the training cohort.
-        AlertType.FEVER: rise is not None and rise >= FEVER_MIN_RISE_C,
+        AlertType.FEVER: rise is not None and rise >= FEVER_MIN_RISE_C and x.at_rest is not False,
         AlertType.FALL: x.impact_peak_g is not None and x.impact_peak_g >= FALL_MIN_IMPACT_G,
     }
