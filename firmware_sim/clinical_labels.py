@@ -244,10 +244,11 @@ class ClinicalLabeller:
                 if b - a < min_s:
                     label = dataclasses.replace(label, borderline=True)
                 labelled.append(label)
-            # Near misses: spans of the relaxed definition that hold no label.
-            for a, b in spans_from_mask(near[kind], min_s / 2, gap):
-                if not any(lab.onset_s < b and a < lab.end_s for lab in labelled):
-                    near_miss = self._label(kind, a, b)
-                    labelled.append(dataclasses.replace(near_miss, borderline=True))
+            # Near misses: the relaxed definition where no label is.
+            covered = np.zeros(n, dtype=bool)
+            for lab in labelled:
+                covered[int(lab.onset_s) : int(lab.end_s)] = True
+            for a, b in spans_from_mask(near[kind] & ~covered, min_s / 2, gap):
+                labelled.append(dataclasses.replace(self._label(kind, a, b), borderline=True))
             out.extend(labelled)
         return sorted(out)
