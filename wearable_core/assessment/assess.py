@@ -56,6 +56,7 @@ def rules_inputs_from_features(
         impact_peak_g=_value(vector, "fall_peak"),
         post_impact_sd_g=_value(vector, "fall_stillness"),
         temp_level_c=_value(vector, "temp_level"),
+        motion_artifact_fraction=_value(vector, "q_motion_artifact"),
         temp_baseline_c=temp_baseline_c,
         hr_floor_bpm=hr_floor_bpm,
         at_rest=at_rest,
@@ -122,9 +123,10 @@ def quality_from_features(vector: npt.NDArray[np.float32]) -> QualityFlags:
 def model_gates(vector: npt.NDArray[np.float32], inputs: RuleInputs) -> dict[AlertType, bool]:
     """Whether each type's model score may count in this window.
 
-    The clinical definitions (``wearable_core.assessment.rules.model_plausible``), and no model
-    fall in a window with any motion-artifact second (falls are then left to the
-    impact-and-stillness rule: an artifact looks like an impact to the model).
+    The clinical definitions (``wearable_core.assessment.rules.model_plausible``), and no
+    model fall or desaturation in a window with any motion-artifact second (falls are
+    then left to the impact-and-stillness rule: an artifact looks like an impact to the
+    model; motion pulls a wrist oximeter's reading down).
     ``inputs`` is :func:`rules_inputs_from_features` of ``vector`` with the person's
     baselines.
 
@@ -142,8 +144,10 @@ def model_gates(vector: npt.NDArray[np.float32], inputs: RuleInputs) -> dict[Ale
     artifact = _value(vector, "q_motion_artifact")
     if artifact is not None and artifact > 0:
         # Any artifact second, not only a window flagged as faulty: a window that an
-        # artifact only partly covers still carries its impact-like peaks.
+        # artifact only partly covers still carries its impact-like peaks and its
+        # motion-lowered SpO2 readings.
         plausible[AlertType.FALL] = False
+        plausible[AlertType.DESATURATION] = False
     return plausible
 
 

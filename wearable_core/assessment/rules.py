@@ -106,11 +106,19 @@ class RuleInputs:
     lying_still: bool | None = None
     #: nRMSSD of the RR intervals left after the ectopic-beat filter (``irr_nn_nrmssd``).
     nn_nrmssd: float | None = None
+    #: Fraction of the window's seconds with a motion artifact (``q_motion_artifact``).
+    motion_artifact_fraction: float | None = None
 
 
 def desaturation(x: RuleInputs) -> bool:
-    """SpO2 below 88 % for at least 60 s of the window."""
-    return x.spo2_seconds_below_88 is not None and x.spo2_seconds_below_88 >= SPO2_MIN_SECONDS
+    """SpO2 below 88 % for at least 60 s of the window, in a window without motion
+    artifact (motion pulls a wrist oximeter's reading down, a known limit of reflectance
+    pulse oximetry)."""
+    return (
+        x.spo2_seconds_below_88 is not None
+        and x.spo2_seconds_below_88 >= SPO2_MIN_SECONDS
+        and not (x.motion_artifact_fraction or 0.0) > 0
+    )
 
 
 def tachycardia(x: RuleInputs) -> bool:

@@ -265,3 +265,12 @@ def test_unjudgeable_beats_are_a_data_quality_event_that_suppresses_only_af() ->
     assert assess_window(DEV, 0, off).quality.faults() == {FaultKind.OFF_WRIST}
     # No heart rate at all: nothing to judge, no beat-quality event.
     assert not assess_window(DEV, 0, vector()).quality.faults()
+
+
+def test_no_desaturation_from_a_window_with_any_artifact_second() -> None:
+    low = {"spo2_min": 82.0, "spo2_s_below_88": 60.0, "spo2_s_below_90": 60.0}
+    clean = assess_window(DEV, 0, vector(**low), ALL_HIGH)
+    assert clean.scores[T.DESATURATION] == 0.95 and clean.rules[T.DESATURATION]
+    # Three artifact seconds (5 %): below the fault flag, enough to distrust the SpO2.
+    shaken = assess_window(DEV, 0, vector(**low, q_motion_artifact=0.05), ALL_HIGH)
+    assert shaken.scores[T.DESATURATION] == 0.0 and not shaken.rules[T.DESATURATION]
