@@ -20,8 +20,8 @@ All times are integer milliseconds; tolerances live in :class:`MatchTolerances`.
    opens only after 30 min of sustained rise). Both ends are inclusive.
 2. **Assignment.** Alerts are taken in order of ``opened_ms`` (ties keep input order).
    Each is assigned to the not-yet-matched candidate with the earliest onset (ties: the
-   earlier end, then input order) and then *matches* that episode; an episode takes
-   at most one such alert. An alert whose candidates are all matched already is a
+   earlier end, then input order), required episodes before borderline ones, and then
+   *matches* that episode; an episode takes at most one such alert. An alert whose candidates are all matched already is a
    **duplicate** (e.g. re-opened after the cooldown): a true alert, but neither a new
    detection nor a false alert. An alert with no candidate is a **false alert**.
 3. **Detection and latency.** An episode is detected if an alert matches it; its latency
@@ -329,7 +329,13 @@ def _match(
         ]
         if not candidates:
             continue
-        free = next((i for i in candidates if matched_by[i] is None), None)
+        # A required episode first: an alert in a borderline span just before a
+        # required one (a rate or saturation on its way past the threshold) detects
+        # the required one.
+        free = next(
+            (i for i in candidates if matched_by[i] is None and medical[i].required),
+            next((i for i in candidates if matched_by[i] is None), None),
+        )
         if free is None:
             outcome[j] = _DUPLICATE
         else:

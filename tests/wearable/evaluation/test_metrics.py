@@ -563,3 +563,15 @@ def test_a_borderline_episode_makes_its_alert_true_but_is_no_miss() -> None:
     assert (tachy["borderline_episodes"], tachy["borderline_detected"]) == (2, 1)
     assert (tachy["true_alerts"], tachy["false_alerts"]) == (1, 0)
     assert result["missed_episode_details"] == []
+
+
+def test_an_alert_on_the_way_to_a_required_episode_detects_it() -> None:
+    episodes = [
+        # SpO2 under 93 %, then under 90 %: a near miss leading into the real thing.
+        TruthEpisode("w1", "desaturation", 600_000, 660_000, False, "d", required=False),
+        TruthEpisode("w1", "desaturation", 660_000, 900_000, False, "d", required=True),
+    ]
+    alerts = [ScoredAlert("w1", "desaturation", 640_000, 580_000, 640_000, closed_ms=None)]
+    desat = evaluate(episodes, alerts, [], user_days=1.0)["per_type"]["desaturation"]
+    assert (desat["episodes"], desat["detected"], desat["borderline_detected"]) == (1, 1, 0)
+    assert desat["median_latency_s"] == -20.0
