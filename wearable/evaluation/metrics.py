@@ -21,9 +21,10 @@ All times are integer milliseconds; tolerances live in :class:`MatchTolerances`.
 2. **Assignment.** Alerts are taken in order of ``opened_ms`` (ties keep input order).
    Each is assigned to the not-yet-matched candidate with the earliest onset (ties: the
    earlier end, then input order), required episodes before borderline ones, and then
-   *matches* that episode; an episode takes at most one such alert. An alert whose candidates are all matched already is a
-   **duplicate** (e.g. re-opened after the cooldown): a true alert, but neither a new
-   detection nor a false alert. An alert with no candidate is a **false alert**.
+   *matches* that episode; an episode takes at most one such alert. An alert whose
+   candidates are all matched already is a **duplicate** (e.g. re-opened after the
+   cooldown): a true alert, but neither a new detection nor a false alert. An alert with
+   no candidate is a **false alert**.
 3. **Detection and latency.** An episode is detected if an alert matches it; its latency
    is that alert's ``opened_ms - onset_ms`` in seconds, unclamped (it may be slightly
    negative when the evidence window straddles the onset).
