@@ -35,9 +35,9 @@ MOTION_SENSITIVE = frozenset(
 )
 
 
-#: A type that does not open while another type's alert is open on the device: a fast
-#: rate during atrial fibrillation is AF with rapid ventricular response, part of the AF
-#: alert, not a second condition to page about.
+#: A type that does not open while another type's alert is open, or building up, on the
+#: device: a fast rate during atrial fibrillation is AF with rapid ventricular response,
+#: part of the AF alert, not a second condition to page about.
 SUBSUMED_BY: dict[AlertType, AlertType] = {AlertType.TACHYCARDIA: AlertType.AF}
 
 
@@ -144,11 +144,18 @@ class AlertManager:
         for fault in sorted(dev.faults - faults):
             events.append(DataQualityEvent("closed", window.device, fault, window.start_ms))
         dev.faults = faults
-        for kind in AlertType:
+        was_open = {kind for kind, track in dev.tracks.items() if track.open is not None}
+        # Parents first, so a subsumed type sees whether its parent is building up.
+        for kind in sorted(AlertType, key=lambda k: k in SUBSUMED_BY):
             track = dev.tracks.setdefault(kind, _Track())
             parent = SUBSUMED_BY.get(kind)
-            parent_open = parent is not None and dev.tracks.get(parent, _Track()).open is not None
-            if parent_open and track.open is None:
+            held = None if parent is None else dev.tracks.get(parent, _Track())
+            # Open before or after this window, or building up in it: a fast rate while
+            # AF is being confirmed is the AF's.
+            parent_busy = held is not None and (
+                parent in was_open or held.open is not None or held.streak_start_ms is not None
+            )
+            if parent_busy and track.open is None:
                 track.streak_start_ms = None
                 continue
             event = self._step(kind, track, window, faults, contiguous)

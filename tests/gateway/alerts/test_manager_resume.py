@@ -155,3 +155,12 @@ def test_an_already_open_tachycardia_is_not_closed_by_af_opening() -> None:
     out = alerts(feed(m, [window(i, both) for i in range(2, 5)]))
     assert [(e.kind, e.type) for e in out] == [("opened", T.AF)]
     assert {e.type for e in m.open_alerts(DEV)} == {T.AF, T.TACHYCARDIA}
+
+
+def test_a_fast_rate_while_af_builds_up_is_one_af_alert() -> None:
+    # AF needs 120 s to open, tachycardia 60 s: both active from the first window.
+    m = AlertManager()
+    both = {T.AF: 0.95, T.TACHYCARDIA: 0.95}
+    out = alerts(feed(m, [window(i, both) for i in range(8)]))
+    assert [(e.kind, e.type) for e in out] == [("opened", T.AF)]
+    assert [e.type for e in m.open_alerts(DEV)] == [T.AF]
