@@ -55,6 +55,11 @@ def register(commands: Any) -> None:
         help="worker processes (default: up to 4); the result does not depend on it",
     )
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    parser.add_argument(
+        "--figure",
+        type=Path,
+        help="also draw a panel per alert type into this PNG (needs matplotlib)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -129,5 +134,9 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ScenarioError, RecordingError, ModelError, OSError, ValueError) as exc:
         print(f"wearable eval: {exc}", file=sys.stderr)
         return 2
+    if args.figure is not None and not args.recording:
+        from wearable.evaluation.figures import figure_save
+
+        figure_save(report, args.figure)
     print(json.dumps(report, indent=2) if args.json else _summary(report))
     return 0

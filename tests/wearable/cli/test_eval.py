@@ -99,9 +99,21 @@ def test_eval_scores_a_labelled_cohort_through_the_gateway(
     assert report["fault_medical_alerts"] == 0
     assert set(report["af_window"]) >= {"sensitivity", "specificity"}  # type: ignore[arg-type]
     assert "false_alerts_per_user_day" in report
-    # Same seed, same report, whatever the worker count.
-    again = _eval(capsys, "--scenario", str(scenario), "--seed", "5", "--workers", "1")
+    # Same seed, same report, whatever the worker count; the figure is a PNG.
+    figure = tmp_path / "eval.png"
+    again = _eval(
+        capsys,
+        "--scenario",
+        str(scenario),
+        "--seed",
+        "5",
+        "--workers",
+        "1",
+        "--figure",
+        str(figure),
+    )
     assert again == report
+    assert figure.read_bytes().startswith(b"\x89PNG")
     # The gateway configuration's policy overrides apply: a 6 min desaturation cannot
     # satisfy a 10 min minimum duration.
     config = tmp_path / "gateway.toml"
