@@ -68,7 +68,8 @@ def baselines_replay(start_ms: npt.ArrayLike, X: npt.NDArray[np.float32]) -> lis
     >>> X = np.full((4 * 60, len(FEATURE_NAMES)), np.nan, dtype=np.float32)
     >>> for name, value in [("q_contact_fraction", 1.0), ("q_data_fraction", 1.0),
     ...                     ("temp_level", 33.0), ("hr_mean", 60.0), ("act_enmo", 0.0),
-    ...                     ("act_mag_sd", 0.02)]:
+    ...                     ("act_mag_sd", 0.02), ("irr_nn_nrmssd", 0.04),
+    ...                     ("q_beat_coverage", 0.9)]:
     ...     X[:, feature_index(name)] = value
     >>> context = baselines_replay(np.arange(4 * 60) * 60_000, X)
     >>> context[0].temp_expected_c, round(context[-1].temp_expected_c, 1)
