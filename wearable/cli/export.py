@@ -14,14 +14,13 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from gateway.store.store import Store, StoreError
-from wearable.analysis.csv_export import alerts_csv, vitals_csv
-from wearable.analysis.fhir import fhir_bundle, fhir_json, patient_reference_check
-from wearable.analysis.patient import UnknownDevice, patient_alerts, patient_windows
+# pandas, fhirclient and the analysis library are imported by the handlers only: every
+# ``wearable`` command builds this parser, and the gateway must not pay for them.
 
 VITALS_FILE = "vitals.csv"
 ALERTS_FILE = "alerts.csv"
@@ -109,6 +108,11 @@ def _time_ms(value: str | None, flag: str) -> int | None:
 
 def _read(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The device's windows and alerts within --start/--end (alerts overlapping them)."""
+    import pandas as pd
+
+    from gateway.store.store import Store, StoreError
+    from wearable.analysis.patient import UnknownDevice, patient_alerts, patient_windows
+
     start_ms, end_ms = _time_ms(args.start, "--start"), _time_ms(args.end, "--end")
     if start_ms is not None and end_ms is not None and start_ms >= end_ms:
         raise _BadInput(f"--end {args.end} is not after --start {args.start}: swap or widen them")
@@ -137,6 +141,8 @@ def _read(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _fhir(args: argparse.Namespace) -> int:
     """``wearable export fhir``: write the Bundle; exit 0, 2 on bad input, 1 on I/O."""
+    from wearable.analysis.fhir import fhir_bundle, fhir_json, patient_reference_check
+
     try:
         try:
             patient_reference_check(args.patient)
@@ -162,6 +168,8 @@ def _fhir(args: argparse.Namespace) -> int:
 
 def _csv(args: argparse.Namespace) -> int:
     """``wearable export csv``: write vitals.csv and alerts.csv; exit 0, 2 or 1."""
+    from wearable.analysis.csv_export import alerts_csv, vitals_csv
+
     try:
         windows, alerts = _read(args)
     except _BadInput as exc:

@@ -56,13 +56,15 @@ def test_console_script_runs() -> None:
 
 def test_the_gateway_command_does_not_load_the_simulator_or_tensorflow() -> None:
     # The gateway runs for weeks on a phone: the program it is started from must not drag
-    # the simulator's physiology (scipy) or TensorFlow into its memory.
+    # the simulator's physiology (scipy), TensorFlow, or the clinic-side analysis stack
+    # (pandas, matplotlib, fhirclient: ~40 MB) into its memory.
     code = (
         "import sys\n"
         "from wearable.cli import build_parser\n"
         "import gateway.service, wearable_core.features.extract, wearable_core.model.runtime\n"
         "build_parser().parse_args(['gateway', 'status', '--json'])\n"
-        "heavy = [m for m in ('scipy', 'tensorflow', 'keras', 'firmware_sim.physiology')"
+        "heavy = [m for m in ('scipy', 'tensorflow', 'keras', 'firmware_sim.physiology',"
+        " 'pandas', 'matplotlib', 'fhirclient')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
