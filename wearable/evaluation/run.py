@@ -108,34 +108,20 @@ def clinical_episodes(
     clinical labels of every watch's run (medical) and the planned sensor faults that
     begin before ``duration_s``, clipped to it."""
     base_ms = round(scenario.start_epoch_s * 1000)
-    labels = {run.device: run.labels for run in runs}
-    out = []
-    for plan in scenario.plan(seed):
-        device = identity_of(plan).address
-        for label in labels.get(device, []):
-            out.append(
-                TruthEpisode(
-                    device,
-                    label.kind.value,
-                    base_ms + round(label.onset_s * 1000),
-                    base_ms + round(label.end_s * 1000),
-                    False,
-                    label.cause,
-                    not label.borderline,
-                )
-            )
-        for episode in plan.episodes:
-            if not episode.is_fault or episode.onset_s >= duration_s:
-                continue
-            out.append(
-                TruthEpisode(
-                    device,
-                    episode.kind.value,
-                    base_ms + round(episode.onset_s * 1000),
-                    base_ms + round(min(episode.end_s, duration_s) * 1000),
-                    True,
-                )
-            )
+    out = [
+        TruthEpisode(
+            run.device,
+            label.kind.value,
+            base_ms + round(label.onset_s * 1000),
+            base_ms + round(label.end_s * 1000),
+            False,
+            label.cause,
+            not label.borderline,
+        )
+        for run in runs
+        for label in run.labels
+    ]
+    out.extend(e for e in scenario_episodes(scenario, seed, duration_s) if e.is_fault)
     return out
 
 
