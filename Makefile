@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test lint typecheck unit clean
 
@@ -14,7 +15,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@
 
-demo: $(STAMP)
+# The demo installs only what it runs; `make test` installs the test tooling on top.
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[demo]'
+	touch $@
+
+demo: $(DEMO_STAMP)
 	$(BIN)/wearable demo
 
 lint: $(STAMP)
