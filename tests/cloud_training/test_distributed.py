@@ -40,6 +40,9 @@ from cloud_training.distributed import (
 from cloud_training.model import build_model
 from wearable_core.contracts.features import FEATURE_NAMES
 
+# TensorFlow training: `make test` runs these, `make unit` leaves them out.
+pytestmark = pytest.mark.slow
+
 SEED = 0
 EPOCHS = 8
 # 31 global batches of 64 and one of 1: under two workers that last batch gives one replica

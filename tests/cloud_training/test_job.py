@@ -20,6 +20,9 @@ from wearable_core.contracts.model_release import (
     public_key_parse,
 )
 
+# TensorFlow training: `make test` runs these, `make unit` leaves them out.
+pytestmark = pytest.mark.slow
+
 SETTINGS = JobSettings(epochs=5, seed=7)
 
 

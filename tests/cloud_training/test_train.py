@@ -21,6 +21,9 @@ from wearable_core.contracts.anomalies import ANOMALY_TYPES
 from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.model.runtime import ModelRunner
 
+# TensorFlow training: `make test` runs these, `make unit` leaves them out.
+pytestmark = pytest.mark.slow
+
 SEED = 3
 EPOCHS = 150
 _EPISODES = (
