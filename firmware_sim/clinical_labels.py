@@ -185,9 +185,6 @@ class ClinicalLabeller:
     def labels(self) -> list[ClinicalLabel]:
         """Every span meeting a definition, in time order."""
         n = self.duration_s
-        hr = self._hr
-        rest = rest_mask(self._activity)
-        asleep = self._activity == Activity.SLEEP
         af = np.zeros(n, dtype=bool)
         out: list[ClinicalLabel] = []
         for e in self.episodes:
@@ -200,47 +197,61 @@ class ClinicalLabeller:
                 out.append(self._label(AnomalyType.AF, a, b))
             elif e.kind is AnomalyType.FALL:
                 out.append(self._label(AnomalyType.FALL, a, b))
+        usual = self.profile.resting_hr_bpm
+        low = np.where(
+            self._activity == Activity.SLEEP,
+            min(
+                cd.BRADYCARDIA_BPM, usual * cd.USUAL_SLEEP_FRACTION - cd.BRADYCARDIA_BELOW_USUAL_BPM
+            ),
+            min(cd.BRADYCARDIA_BPM, usual - cd.BRADYCARDIA_BELOW_USUAL_BPM),
+        )
+        at_rest = rest_mask(self._activity) & ~af
+        # Per type: how far past the definition's threshold the physiology is, in units
+        # of the sensor's error (> 0: the definition holds; > -1: the sensor cannot tell
+        # it from one that does), where the type can apply at all, and how long it must
+        # hold.
         with np.errstate(invalid="ignore"):
-            tachy = rest & (hr > cd.TACHYCARDIA_BPM) & ~af
-            usual = self.profile.resting_hr_bpm
-            awake_bpm = min(cd.BRADYCARDIA_AWAKE_BPM, usual - cd.BRADYCARDIA_BELOW_USUAL_BPM)
-            asleep_bpm = min(
-                cd.BRADYCARDIA_AWAKE_BPM,
-                usual * cd.USUAL_SLEEP_FRACTION - cd.BRADYCARDIA_BELOW_USUAL_BPM,
+            checks = (
+                (
+                    AnomalyType.TACHYCARDIA,
+                    (self._hr - cd.TACHYCARDIA_BPM) / cd.HEART_RATE_TOLERANCE_BPM,
+                    at_rest,
+                    cd.HEART_RATE_MIN_S,
+                    cd.MERGE_GAP_S,
+                ),
+                (
+                    AnomalyType.BRADYCARDIA,
+                    (low - self._hr) / cd.HEART_RATE_TOLERANCE_BPM,
+                    at_rest,
+                    cd.HEART_RATE_MIN_S,
+                    cd.MERGE_GAP_S,
+                ),
+                (
+                    AnomalyType.DESATURATION,
+                    (cd.DESATURATION_PCT - self._spo2) / cd.SPO2_TOLERANCE_PCT,
+                    None,
+                    cd.DESATURATION_MIN_S,
+                    cd.MERGE_GAP_S,
+                ),
+                (
+                    AnomalyType.FEVER,
+                    (self._core - cd.FEVER_RISE_C) / cd.FEVER_TOLERANCE_C,
+                    None,
+                    cd.FEVER_MIN_S,
+                    cd.FEVER_MERGE_GAP_S,
+                ),
             )
-            low = np.where(asleep, asleep_bpm, awake_bpm)
-            brady = rest & (hr < low) & ~af
-            desat = self._spo2 < cd.DESATURATION_PCT
-            margins = {
-                AnomalyType.TACHYCARDIA: (hr - cd.TACHYCARDIA_BPM) / cd.HEART_RATE_TOLERANCE_BPM,
-                AnomalyType.BRADYCARDIA: (low - hr) / cd.HEART_RATE_TOLERANCE_BPM,
-                AnomalyType.DESATURATION: (cd.DESATURATION_PCT - self._spo2)
-                / cd.SPO2_TOLERANCE_PCT,
-                AnomalyType.FEVER: (self._core - cd.FEVER_RISE_C) / cd.FEVER_TOLERANCE_C,
-            }
-        fever = self._core >= cd.FEVER_RISE_C
-        with np.errstate(invalid="ignore"):
-            # The same definitions relaxed by the sensor's error: what it cannot tell
-            # from them.
-            near = {
-                AnomalyType.TACHYCARDIA: rest
-                & (hr > cd.TACHYCARDIA_BPM - cd.HEART_RATE_TOLERANCE_BPM)
-                & ~af,
-                AnomalyType.BRADYCARDIA: rest & (hr < low + cd.HEART_RATE_TOLERANCE_BPM) & ~af,
-                AnomalyType.DESATURATION: self._spo2 < cd.DESATURATION_PCT + cd.SPO2_TOLERANCE_PCT,
-                AnomalyType.FEVER: self._core >= cd.FEVER_RISE_C - cd.FEVER_TOLERANCE_C,
-            }
-        for kind, mask, min_s, gap in (
-            (AnomalyType.TACHYCARDIA, tachy, cd.HEART_RATE_MIN_S, cd.MERGE_GAP_S),
-            (AnomalyType.BRADYCARDIA, brady, cd.HEART_RATE_MIN_S, cd.MERGE_GAP_S),
-            (AnomalyType.DESATURATION, desat, cd.DESATURATION_MIN_S, cd.MERGE_GAP_S),
-            (AnomalyType.FEVER, fever, cd.FEVER_MIN_S, cd.FEVER_MERGE_GAP_S),
-        ):
+        for kind, excess, where, min_s, gap in checks:
+            with np.errstate(invalid="ignore"):
+                holds = excess >= 0 if kind is AnomalyType.FEVER else excess > 0
+                near = excess >= -1 if kind is AnomalyType.FEVER else excess > -1
+            if where is not None:
+                holds, near = holds & where, near & where
             labelled: list[ClinicalLabel] = []
             # Spans held for half the required time are borderline too: the sensor
             # averages over seconds and the detector judges whole windows.
-            for a, b in spans_from_mask(mask, min_s / 2, gap):
-                label = self._label(kind, a, b, margins[kind])
+            for a, b in spans_from_mask(holds, min_s / 2, gap):
+                label = self._label(kind, a, b, excess)
                 if b - a < min_s:
                     label = dataclasses.replace(label, borderline=True)
                 labelled.append(label)
@@ -248,7 +259,7 @@ class ClinicalLabeller:
             covered = np.zeros(n, dtype=bool)
             for lab in labelled:
                 covered[int(lab.onset_s) : int(lab.end_s)] = True
-            for a, b in spans_from_mask(near[kind] & ~covered, min_s / 2, gap):
+            for a, b in spans_from_mask(near & ~covered, min_s / 2, gap):
                 labelled.append(dataclasses.replace(self._label(kind, a, b), borderline=True))
             out.extend(labelled)
         return sorted(out)

@@ -18,7 +18,7 @@ REST_AFTER_ACTIVITY_S = 300
 #: Sinus tachycardia: heart rate above 100 bpm at rest (2015 ACC/AHA/HRS SVT guideline).
 TACHYCARDIA_BPM = 100.0
 #: Sinus bradycardia: heart rate below 50 bpm (2018 ACC/AHA/HRS bradycardia guideline)...
-BRADYCARDIA_AWAKE_BPM = 50.0
+BRADYCARDIA_BPM = 50.0
 #: ...and a new finding for this person: at least this far below their own usual rate
 #: in that state (awake or asleep). The guideline notes lower rates in sleep and in
 #: trained athletes, who rest below 50 bpm awake and in the 30s-40s asleep (Sharma et
