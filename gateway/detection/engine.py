@@ -43,10 +43,9 @@ from gateway.store.outbox import WindowSummary
 from gateway.store.store import Store
 from wearable_core.assessment.assess import (
     assess_window,
-    quality_from_features,
     scores_from_outputs,
 )
-from wearable_core.assessment.personal_baselines import HeartRateFloor
+from wearable_core.assessment.personal_baselines import PersonalBaselines
 from wearable_core.assessment.policy import AlertPolicy
 from wearable_core.assessment.types import (
     AlertEvent,
@@ -55,9 +54,8 @@ from wearable_core.assessment.types import (
     FaultKind,
     Severity,
 )
-from wearable_core.assessment.wrist_temperature import WristTemperatureModel
 from wearable_core.contracts.aggregate_batch import FAULT_KINDS
-from wearable_core.contracts.features import TEMP_CONTEXT_S, WINDOW_S, feature_index
+from wearable_core.contracts.features import TEMP_CONTEXT_S, WINDOW_S
 from wearable_core.contracts.streams import Stream
 from wearable_core.features.extract import features_extract_many
 from wearable_core.features.window import windows_from_records
@@ -66,14 +64,10 @@ from wearable_core.model.model_file import LoadedModel
 logger = logging.getLogger(__name__)
 
 _WINDOW_MS = WINDOW_S * 1000
-_TEMP_LEVEL = feature_index("temp_level")
 #: A window is "notable" (always uploaded, never sampled away) when its assessed score
 #: (the model output on the policy scale, after clinical gating) reaches this fraction of
 #: the policy's ``on_threshold``, a rule fires or a fault is present.
 NOTABLE_FRACTION = 0.5
-_HR_MEAN = feature_index("hr_mean")
-_ENMO = feature_index("act_enmo")
-_MAG_SD = feature_index("act_mag_sd")
 
 #: Called with every assessed window (the evaluation uses it for per-window metrics).
 WindowObserver = Callable[[str, int, npt.NDArray[np.float32], "WindowResult"], None]
@@ -91,8 +85,7 @@ class WindowResult:
 @dataclass
 class _DeviceProgress:
     processed_until_ms: int | None
-    wrist: WristTemperatureModel
-    hr_floor: HeartRateFloor
+    baselines: PersonalBaselines
 
 
 class Detector:
@@ -217,8 +210,7 @@ class Detector:
         )
         return _DeviceProgress(
             processed,
-            WristTemperatureModel.from_state(state.get("wrist_temperature")),
-            HeartRateFloor.from_state(state.get("heart_rate")),
+            PersonalBaselines.from_state(state),
         )
 
     # ------------------------------------------------------------- schedule
@@ -301,25 +293,19 @@ class Detector:
                 if outputs is None or thresholds is None
                 else scores_from_outputs(outputs[i], thresholds, self.manager.policies)
             )
-            faults = quality_from_features(vectors[i]).faults()
-            if not faults:
-                progress.wrist.advance(
-                    window.start_ms, float(vectors[i][_ENMO]), float(vectors[i][_MAG_SD])
-                )
+            context = progress.baselines.step(window.start_ms, vectors[i])
             assessment = assess_window(
                 device,
                 window.start_ms,
                 vectors[i],
                 scores,
-                progress.wrist.expected_at(window.start_ms),
-                hr_floor_bpm=progress.hr_floor.value,
-                at_rest=progress.wrist.at_rest(window.start_ms),
-                lying_still=progress.wrist.lying_still(),
+                context.temp_expected_c,
+                hr_floor_bpm=context.hr_floor_bpm,
+                at_rest=context.at_rest,
+                lying_still=context.lying_still,
             )
+            faults = assessment.quality.faults()
             events.extend(self.manager.assess(assessment))
-            if not faults:
-                progress.wrist.update(window.start_ms, float(vectors[i][_TEMP_LEVEL]))
-                progress.hr_floor.update(window.start_ms, float(vectors[i][_HR_MEAN]))
             if self.record_windows:
                 summaries.append(
                     _summary(
@@ -349,10 +335,7 @@ class Detector:
         self.store.save_detection_state(
             device,
             until,
-            {
-                "wrist_temperature": progress.wrist.to_state(),
-                "heart_rate": progress.hr_floor.to_state(),
-            },
+            progress.baselines.to_state(),
             windows=summaries,
             assessed_ms=self.clock(),
         )

@@ -22,6 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import numpy.typing as npt
+
+from wearable_core.assessment.assess import quality_from_features
+from wearable_core.assessment.wrist_temperature import WristTemperatureModel
+from wearable_core.contracts.features import feature_index
 
 #: Hours of history a baseline looks at.
 HISTORY_HOURS = 24
@@ -136,3 +141,65 @@ class HeartRateFloor(HourlyHistory):
 
     def _excluded(self, value: float, baseline: float) -> bool:
         return value < baseline - HR_FLOOR_EXCLUDE_BPM
+
+
+_TEMP_LEVEL = feature_index("temp_level")
+_HR_MEAN = feature_index("hr_mean")
+_ENMO = feature_index("act_enmo")
+_MAG_SD = feature_index("act_mag_sd")
+
+
+@dataclass(frozen=True)
+class PersonalContext:
+    """What the detector knows of the person when it judges one window."""
+
+    #: Expected wrist temperature, degC (``None`` before enough wear).
+    temp_expected_c: float | None
+    #: Usual low heart rate, bpm (``None`` before an hour of wear).
+    hr_floor_bpm: float | None
+    #: No walking or exercise in the window nor the 5 minutes before.
+    at_rest: bool | None
+    #: Mostly lying still lately (the sleep proxy).
+    lying_still: bool | None
+
+
+@dataclass
+class PersonalBaselines:
+    """One person's baselines as the detector keeps them, window after window.
+
+    The detector and the training job's replay (``served.baselines_replay``) both go
+    through :meth:`step`, so a model is judged with exactly the context gateways apply.
+    """
+
+    wrist: WristTemperatureModel = field(default_factory=WristTemperatureModel)
+    hr_floor: HeartRateFloor = field(default_factory=HeartRateFloor)
+
+    def step(self, start_ms: int, vector: npt.NDArray[np.float32]) -> PersonalContext:
+        """The context a window is judged in; then learn from it if it has no sensor
+        fault (a faulty window neither moves the activity state nor teaches anything)."""
+        clean = not quality_from_features(vector).faults()
+        if clean:
+            self.wrist.advance(start_ms, float(vector[_ENMO]), float(vector[_MAG_SD]))
+        context = PersonalContext(
+            self.wrist.expected_at(start_ms),
+            self.hr_floor.value,
+            self.wrist.at_rest(start_ms),
+            self.wrist.lying_still(),
+        )
+        if clean:
+            self.wrist.update(start_ms, float(vector[_TEMP_LEVEL]))
+            self.hr_floor.update(start_ms, float(vector[_HR_MEAN]))
+        return context
+
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-ready snapshot (stored with the detection progress)."""
+        return {"wrist_temperature": self.wrist.to_state(), "heart_rate": self.hr_floor.to_state()}
+
+    @classmethod
+    def from_state(cls, state: Any) -> Self:
+        """Rebuild from :meth:`to_state` output; anything malformed starts afresh."""
+        get = state.get if isinstance(state, dict) else (lambda _key: None)
+        return cls(
+            WristTemperatureModel.from_state(get("wrist_temperature")),
+            HeartRateFloor.from_state(get("heart_rate")),
+        )

@@ -16,39 +16,15 @@ them: after each window, and only from windows without a sensor fault.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 
 from wearable_core.assessment.assess import (
     model_gates,
-    quality_from_features,
     rules_inputs_from_features,
 )
-from wearable_core.assessment.personal_baselines import HeartRateFloor
-from wearable_core.assessment.wrist_temperature import WristTemperatureModel
+from wearable_core.assessment.personal_baselines import PersonalBaselines, PersonalContext
 from wearable_core.contracts.anomalies import AnomalyType
-from wearable_core.contracts.features import feature_index
-
-_TEMP_LEVEL = feature_index("temp_level")
-_HR_MEAN = feature_index("hr_mean")
-_ENMO = feature_index("act_enmo")
-_MAG_SD = feature_index("act_mag_sd")
-
-
-@dataclass(frozen=True)
-class PersonalContext:
-    """What the detector knows of the person when it judges one window."""
-
-    #: Expected wrist temperature, degC (``None`` before enough wear).
-    temp_expected_c: float | None
-    #: Usual low heart rate, bpm (``None`` before an hour of wear).
-    hr_floor_bpm: float | None
-    #: No walking or exercise in the window nor the 5 minutes before.
-    at_rest: bool | None
-    #: Mostly lying still lately (the sleep proxy).
-    lying_still: bool | None
 
 
 def baselines_replay(start_ms: npt.ArrayLike, X: npt.NDArray[np.float32]) -> list[PersonalContext]:
@@ -80,23 +56,11 @@ def baselines_replay(start_ms: npt.ArrayLike, X: npt.NDArray[np.float32]) -> lis
     An hour counts once the next one has begun, as in the detector: window 60 opens the
     second hour and closes the first.
     """
-    starts = np.asarray(start_ms, dtype=np.int64)
-    wrist = WristTemperatureModel()
-    floor = HeartRateFloor()
-    out: list[PersonalContext] = []
-    for start, vector in zip(starts.tolist(), X, strict=True):
-        clean = not quality_from_features(vector).faults()
-        if clean:
-            wrist.advance(start, float(vector[_ENMO]), float(vector[_MAG_SD]))
-        out.append(
-            PersonalContext(
-                wrist.expected_at(start), floor.value, wrist.at_rest(start), wrist.lying_still()
-            )
-        )
-        if clean:
-            wrist.update(start, float(vector[_TEMP_LEVEL]))
-            floor.update(start, float(vector[_HR_MEAN]))
-    return out
+    baselines = PersonalBaselines()
+    return [
+        baselines.step(start, vector)
+        for start, vector in zip(np.asarray(start_ms, dtype=np.int64).tolist(), X, strict=True)
+    ]
 
 
 def served_outputs(
