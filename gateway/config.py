@@ -29,8 +29,10 @@ from types import MappingProxyType
 from typing import Any, Final, Literal
 
 from bumble_radio.address import parse_radio_address
+from wearable_core.contracts.features import WINDOW_S
 
 __all__ = [
+    "DEFAULT_HOP_S",
     "DEFAULT_RADIO",
     "DEFAULT_STORE_PATH",
     "BleConfig",
@@ -99,6 +101,11 @@ class ConfigError(ValueError):
     def with_source(self, source: str) -> ConfigError:
         """The same error, attributed to ``source``."""
         return ConfigError(self.field, self.value, self.problem, source=source)
+
+
+#: Default assessment hop: a 60 s window ends every 15 s, so an alert can open within the
+#: minute its definition needs (``docs/detection.md``, "Latency").
+DEFAULT_HOP_S: Final = 15
 
 
 # --- field checks (shared by the dataclasses) --------------------------------------------
@@ -458,6 +465,14 @@ def _policies(path: str, value: object) -> Mapping[str, Mapping[str, Any]]:
     return MappingProxyType(checked)
 
 
+def _hop_s(path: str, value: object) -> int:
+    hop = _int_in(path, value, 1, WINDOW_S, " seconds")
+    if WINDOW_S % hop:
+        divisors = ", ".join(str(d) for d in range(1, WINDOW_S + 1) if WINDOW_S % d == 0)
+        raise ConfigError(path, value, f"must divide the {WINDOW_S} s window: one of {divisors}")
+    return hop
+
+
 @dataclass(frozen=True)
 class DetectionConfig:
     """``[detection]``: on-gateway anomaly detection and where alerts go.
@@ -467,6 +482,10 @@ class DetectionConfig:
     enabled
         Assess every device's data in 60 s windows (features, model, safety rules,
         alerts). ``false`` only stores data.
+    hop_s
+        How often an assessment runs: every ``hop_s`` seconds a 60 s window ends
+        (overlapping windows; a divisor of 60). 60 assesses each minute once, with up to
+        a minute more alert latency.
     model
         A TFLite anomaly model with its manifest next to it (same name, ``.json``);
         ``None`` (the key left out, or ``""``): the baseline model shipped with the
@@ -488,6 +507,7 @@ class DetectionConfig:
     """
 
     enabled: bool = True
+    hop_s: int = DEFAULT_HOP_S
     model: Path | None = None
     max_wait_s: float = 120.0
     webhook_url: str = ""
@@ -499,6 +519,7 @@ class DetectionConfig:
     def __post_init__(self) -> None:
         set_ = _setter(self)
         set_("enabled", _bool("detection.enabled", self.enabled))
+        set_("hop_s", _hop_s("detection.hop_s", self.hop_s))
         set_("model", _path("detection.model", self.model, optional=True))
         set_("max_wait_s", _float_in("detection.max_wait_s", self.max_wait_s, 0.0, 3600.0))
         set_("webhook_url", _webhook_url("detection.webhook_url", self.webhook_url))

@@ -151,6 +151,7 @@ class Gateway:
                 load_policies(detection.policies),
                 sinks=self.sinks,
                 max_wait_s=detection.max_wait_s,
+                hop_s=detection.hop_s,
                 record_windows=bool(config.sync.bucket),
                 clock=clock,
             )

@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from gateway.alerts.manager import AlertManager
 from gateway.alerts.sinks import AlertSink
+from gateway.config import DEFAULT_HOP_S
 from gateway.ingest import now_ms
 from gateway.store.outbox import WindowSummary
 from gateway.store.store import Store
@@ -58,7 +59,7 @@ from wearable_core.contracts.aggregate_batch import FAULT_KINDS
 from wearable_core.contracts.features import TEMP_CONTEXT_S, WINDOW_S
 from wearable_core.contracts.streams import Stream
 from wearable_core.features.extract import features_extract_many
-from wearable_core.features.window import windows_from_records
+from wearable_core.features.window import windows_overlapping
 from wearable_core.model.model_file import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -111,12 +112,16 @@ class Detector:
         Longest stretch of empty time assessed window by window after a device's last
         data; the rest of a longer gap is skipped (see the module doc).
     observer
-        Called with every assessed window.
+        Called with every assessed window on the minute grid (not the overlapping
+        windows between them).
     record_windows
         Keep a summary of every assessed window in the store for sync
         (``docs/sync.md``); off when nothing will upload them.
     clock
         The gateway's clock in Unix ms (when a window was assessed).
+    hop_s
+        How often a window is assessed: every ``hop_s`` a 60 s window ends (a divisor of
+        60; 60 assesses the minute grid alone).
     """
 
     def __init__(
@@ -132,7 +137,11 @@ class Detector:
         observer: WindowObserver | None = None,
         record_windows: bool = False,
         clock: Callable[[], int] | None = None,
+        hop_s: int = DEFAULT_HOP_S,
     ) -> None:
+        if hop_s <= 0 or WINDOW_S % hop_s:
+            raise ValueError(f"hop_s must divide the {WINDOW_S} s window, got {hop_s}")
+        self.hop_ms = hop_s * 1000
         self.store = store
         self.record_windows = record_windows
         self.clock = clock if clock is not None else now_ms
@@ -146,7 +155,10 @@ class Detector:
         # Whole windows, so a step capped at the walk's end stays on window boundaries.
         self.max_gap_walk_ms = -(-int(max_gap_walk_s * 1000) // _WINDOW_MS) * _WINDOW_MS
         self.observer = observer
+        #: Minutes of data assessed (windows on the minute grid) and assessments run
+        #: (those plus the overlapping windows between them).
         self.windows_assessed = 0
+        self.assessments = 0
         self.alerts_opened = 0
         self._devices: dict[str, _DeviceProgress] = {}
         self._alert_ids: dict[tuple[str, AlertType], int] = {}
@@ -229,7 +241,7 @@ class Detector:
             start = min(h.first_ms for h in horizons) // _WINDOW_MS * _WINDOW_MS
         latest = max(h.latest_ms for h in horizons)
         ready = max(min(h.complete_ms for h in horizons), latest - self.max_wait_ms)
-        until = min(ready, latest) // _WINDOW_MS * _WINDOW_MS
+        until = min(ready, latest) // self.hop_ms * self.hop_ms
         if until <= start:
             return None
         stretch = self._empty_stretch(device, start)
@@ -275,12 +287,15 @@ class Detector:
             return []
         start, until = due
         progress = self._progress(device)
+        # Overlapping windows end every hop after the last one assessed; after a jump (or
+        # at first sight) the first window starts at `start`, not in the empty time before.
+        first = start - _WINDOW_MS + self.hop_ms if progress.processed_until_ms == start else start
         records = []
         for stream in Stream:
-            lo = start - TEMP_CONTEXT_S * 1000 if stream is Stream.TEMPERATURE else start
+            lo = first - TEMP_CONTEXT_S * 1000 if stream is Stream.TEMPERATURE else first
             records.extend(self.store.records_between(device, stream, lo, until))
-        # Records end before `until`; temperature reaches back before `start` for context.
-        windows = list(windows_from_records(records, start_ms=start, end_ms=until, device=device))
+        # Records end before `until`; temperature reaches back before `first` for context.
+        windows = windows_overlapping(records, first, until, self.hop_ms // 1000, device)
         vectors = features_extract_many(windows)
         # One batched model call per step; no model: the safety rules alone.
         outputs = None if self.model is None else self.model.runner.predict(vectors)
@@ -293,7 +308,15 @@ class Detector:
                 if outputs is None or thresholds is None
                 else scores_from_outputs(outputs[i], thresholds, self.manager.policies)
             )
-            context = progress.baselines.step(window.start_ms, vectors[i])
+            # Windows on the minute grid teach the baselines, are summarised for sync and
+            # observed; the overlapping ones between them only lower the latency.
+            on_grid = window.start_ms % _WINDOW_MS == 0
+            baselines = progress.baselines
+            context = (
+                baselines.step(window.start_ms, vectors[i])
+                if on_grid
+                else baselines.peek(window.start_ms, vectors[i])
+            )
             assessment = assess_window(
                 device,
                 window.start_ms,
@@ -306,6 +329,8 @@ class Detector:
             )
             faults = assessment.quality.faults()
             events.extend(self.manager.assess(assessment))
+            if not on_grid:
+                continue
             if self.record_windows:
                 summaries.append(
                     _summary(
@@ -328,7 +353,8 @@ class Detector:
                     vectors[i],
                     WindowResult(assessment.scores, assessment.rules, faults),
                 )
-        self.windows_assessed += len(windows)
+        self.assessments += len(windows)
+        self.windows_assessed += sum(w.start_ms % _WINDOW_MS == 0 for w in windows)
         for event in events:
             self._persist(event)
         progress.processed_until_ms = until
@@ -414,6 +440,7 @@ class Detector:
         return {
             "model": self.model.manifest.version if self.model else None,
             "windows_assessed": self.windows_assessed,
+            "assessments": self.assessments,
             "alerts_opened": self.alerts_opened,
             "processed_until_ms": {
                 d: p.processed_until_ms for d, p in sorted(self._devices.items())

@@ -18,6 +18,7 @@ def test_defaults() -> None:
     detection = parse_config("").detection
     assert detection == DetectionConfig() == GatewayConfig().detection
     assert (detection.enabled, detection.model, detection.max_wait_s) == (True, None, 120.0)
+    assert detection.hop_s == 15
     assert (detection.webhook_url, detection.webhook_timeout_s) == ("", 5.0)
     assert dict(detection.policies) == {}
     assert load_policies(detection.policies) == dict(DEFAULT_POLICIES)
@@ -38,6 +39,7 @@ def test_every_field_parses() -> None:
         """
         [detection]
         enabled = false
+        hop_s = 30
         model = "models/anomaly.tflite"
         max_wait_s = 30
         webhook_url = " https://alerts.example.org/hook "
@@ -53,7 +55,7 @@ def test_every_field_parses() -> None:
         """
     )
     d = config.detection
-    assert d.enabled is False and d.model == Path("models/anomaly.tflite")
+    assert d.enabled is False and d.model == Path("models/anomaly.tflite") and d.hop_s == 30
     assert (d.max_wait_s, d.webhook_timeout_s) == (30.0, 2.5)
     assert d.webhook_url == "https://alerts.example.org/hook"
     policies = load_policies(d.policies)
@@ -87,6 +89,9 @@ BAD_INPUTS = [
     ("[detection]\nwebhook_timeout_s = 0", "detection.webhook_timeout_s", ""),
     ("[detection]\nwebhook_timeout_s = 61", "detection.webhook_timeout_s", "60"),
     ("[detection]\nenabled = 'yes'", "detection.enabled", ""),
+    ("[detection]\nhop_s = 7", "detection.hop_s", "one of 1, 2, 3, 4, 5, 6, 10, 12, 15"),
+    ("[detection]\nhop_s = 0", "detection.hop_s", "1..60"),
+    ("[detection]\nhop_s = 15.0", "detection.hop_s", "integer"),
     ("[detection]\nmodel = 3", "detection.model", ""),
 ]
 

@@ -120,7 +120,9 @@ def run(args: argparse.Namespace) -> int:
         policies = {kind: dict(values) for kind, values in detection.policies.items()}
         duration = None if args.duration is None else int(parse_duration(args.duration))
         if args.recording:
-            report = evaluate_recording(args.recording, model=model, policies=policies)
+            report = evaluate_recording(
+                args.recording, model=model, policies=policies, hop_s=detection.hop_s
+            )
         else:
             report = evaluate_scenario(
                 args.scenario or EXAMPLES / "eval.toml",
@@ -128,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
                 duration_s=duration,
                 model=model,
                 policies=policies,
+                hop_s=detection.hop_s,
                 workers=args.workers,
                 progress=_progress,
             )

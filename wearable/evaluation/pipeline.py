@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from firmware_sim.clinical_labels import ClinicalLabel
 from gateway.alerts.manager import suppressed_by
+from gateway.config import DEFAULT_HOP_S
 from gateway.detection.engine import Detector, WindowResult
 from gateway.ingest import Ingestor
 from gateway.store.store import AlertRow, DataQualityRow, Store
@@ -87,6 +88,7 @@ def run_watch(
     model: LoadedModel | None,
     policies: dict[AlertType, AlertPolicy] | None = None,
     *,
+    hop_s: int = DEFAULT_HOP_S,
     after_batch: Callable[[Store, int], None] | None = None,
 ) -> WatchRun:
     """Feed one watch's records through ingest, store and detection; collect the results.
@@ -106,6 +108,8 @@ def run_watch(
         The anomaly model, or ``None`` for rules only.
     policies
         Alert policies (default: the gateway's defaults).
+    hop_s
+        The detector's assessment hop (``[detection] hop_s``).
     after_batch
         Called with the store and the gateway clock after each batch is assessed (the
         sync benchmark runs sync cycles there); window summaries are kept for sync
@@ -127,6 +131,7 @@ def run_watch(
         model,
         resolved,
         max_wait_s=120.0,
+        hop_s=hop_s,
         observer=collector,
         record_windows=after_batch is not None,
         clock=lambda: now[0],

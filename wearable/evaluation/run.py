@@ -25,6 +25,7 @@ from typing import Any
 from firmware_sim.cohort import build_firmware, clinical_labeller, identity_of
 from firmware_sim.firmware.watch_firmware import WatchFirmware
 from firmware_sim.scenario import Scenario, load_scenario
+from gateway.config import DEFAULT_HOP_S
 from wearable.evaluation.metrics import (
     ScoredAlert,
     TruthEpisode,
@@ -57,6 +58,7 @@ def _run_planned_watch(
     workdir: str,
     model: str | None,
     policies: PolicyOverrides | None = None,
+    hop_s: int = DEFAULT_HOP_S,
 ) -> WatchRun:
     """One watch of a scenario (a worker-process entry point: arguments are picklable)."""
     scenario = load_scenario(scenario_path)
@@ -73,6 +75,7 @@ def _run_planned_watch(
         store,
         loaded,
         load_policies(policies),
+        hop_s=hop_s,
     )
     run.labels = labeller.labels()
     return run
@@ -162,6 +165,7 @@ def evaluate_scenario(
     duration_s: int | None = None,
     model: Path | None = None,
     policies: PolicyOverrides | None = None,
+    hop_s: int = DEFAULT_HOP_S,
     workers: int = 1,
     workdir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -180,6 +184,8 @@ def evaluate_scenario(
         Model file with its manifest (default: the gateway's shipped baseline).
     policies
         Alert policy overrides (default: the gateway's defaults).
+    hop_s
+        Assessment hop of the detector (``[detection] hop_s``).
     workers
         Worker processes (watches are independent; the result does not depend on it).
     workdir
@@ -201,7 +207,7 @@ def evaluate_scenario(
         Path(where).mkdir(parents=True, exist_ok=True)
         model_arg = None if model is None else str(model)
         args = [
-            (str(scenario_path), used_seed, i, duration, where, model_arg, policies)
+            (str(scenario_path), used_seed, i, duration, where, model_arg, policies, hop_s)
             for i in range(scenario.watches)
         ]
         runs: list[WatchRun] = []
@@ -234,6 +240,7 @@ def evaluate_scenario(
         "duration_s": duration,
         "model": loaded.manifest.version,
         "policy_overrides": policies or {},
+        "hop_s": hop_s,
         "pipeline": _pipeline_counts(runs),
         "labels_by_cause": labels_by_cause(truth),
         **result,
@@ -247,6 +254,7 @@ def evaluate_recording(
     *,
     model: Path | None = None,
     policies: PolicyOverrides | None = None,
+    hop_s: int = DEFAULT_HOP_S,
     workdir: Path | None = None,
 ) -> dict[str, Any]:
     """Replay one real recording (one file per stream) through the gateway pipeline.
@@ -267,7 +275,13 @@ def evaluate_recording(
         store.parent.mkdir(parents=True, exist_ok=True)
         loaded = model_load(model)
         run = run_watch(
-            device, produced_batches(firmware), start_s, store, loaded, load_policies(policies)
+            device,
+            produced_batches(firmware),
+            start_s,
+            store,
+            loaded,
+            load_policies(policies),
+            hop_s=hop_s,
         )
     hours = recording.duration_s / 3600.0
     start_ms = round(start_s * 1000)

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wearable_core.assessment.assess import quality_from_features
-from wearable_core.assessment.wrist_temperature import WristTemperatureModel
+from wearable_core.assessment.wrist_temperature import MOVING_ENMO_G, WristTemperatureModel
 from wearable_core.contracts.features import feature_index
 
 #: Hours of history a baseline looks at.
@@ -190,6 +190,23 @@ class PersonalBaselines:
             self.wrist.update(start_ms, float(vector[_TEMP_LEVEL]))
             self.hr_floor.update(start_ms, float(vector[_HR_MEAN]))
         return context
+
+    def peek(self, start_ms: int, vector: npt.NDArray[np.float32]) -> PersonalContext:
+        """The context of a window that overlaps ones already stepped, learning nothing.
+
+        The detector assesses every :data:`~wearable_core.contracts.features.WINDOW_S`
+        window on the grid through :meth:`step` and, between them, overlapping windows
+        through this (so each second of signal teaches the baselines once). Walking or
+        exercise in the window itself still ends "at rest" at once.
+        """
+        enmo = float(vector[_ENMO])
+        moving = math.isfinite(enmo) and enmo >= MOVING_ENMO_G
+        return PersonalContext(
+            self.wrist.expected_at(start_ms),
+            self.hr_floor.value,
+            False if moving else self.wrist.at_rest(start_ms),
+            self.wrist.lying_still(),
+        )
 
     def to_state(self) -> dict[str, Any]:
         """A JSON-ready snapshot (stored with the detection progress)."""

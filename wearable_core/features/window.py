@@ -184,13 +184,18 @@ def _cut(
     window_s: int,
     start_ms: int | None = None,
     end_ms: int | None = None,
+    *,
+    offset: bool = False,
 ) -> Iterator[WindowData]:
+    # ``offset``: windows start at whole seconds, not on the window grid (overlapping
+    # windows for a shorter assessment hop); then both ends are given.
     if window_s <= 0 or window_s % 60:
         raise ValueError(f"window_s must be a positive multiple of 60, got {window_s}")
     wms = window_s * 1000
     for name, value in (("start_ms", start_ms), ("end_ms", end_ms)):
-        if value is not None and value % wms:
-            raise ValueError(f"{name} must be a multiple of {wms}, got {value}")
+        if value is not None and value % (1000 if offset else wms):
+            unit = 1000 if offset else wms
+            raise ValueError(f"{name} must be a multiple of {unit}, got {value}")
     times = [tables.hr_t, tables.spo2_t, tables.temp_t, tables.acc_t]
     if start_ms is not None and end_ms is not None:
         # Exactly these windows, empty ones at either end included.
@@ -343,6 +348,65 @@ def windows_from_records(
         device = rows[0].device
     assert device is not None
     return _cut(tables, device, window_s, start_ms, end_ms)
+
+
+def windows_overlapping(
+    records: list[IngestRecord],
+    start_ms: int,
+    end_ms: int,
+    hop_s: int,
+    device: str,
+    window_s: int = WINDOW_S,
+) -> list[WindowData]:
+    """Every ``window_s`` window that starts on a multiple of ``hop_s`` in ``[start_ms,
+    end_ms - window_s]``, in time order: overlapping windows for assessing more often
+    than once a window.
+
+    The windows that start on the ``window_s`` grid are exactly those
+    :func:`windows_from_records` cuts; the others are the same signals seen ``hop_s``,
+    ``2 * hop_s``... later. Records are decoded once for all of them.
+
+    Parameters
+    ----------
+    records : list[IngestRecord]
+        Records of ``device`` covering ``[start_ms - TEMP_CONTEXT_S, end_ms)``.
+    start_ms, end_ms : int
+        Multiples of ``hop_s * 1000``; windows lie inside ``[start_ms, end_ms)``.
+    hop_s : int
+        A divisor of ``window_s``.
+    device : str
+        The device (for windows with no records).
+
+    Raises
+    ------
+    ValueError
+        If ``hop_s`` does not divide ``window_s`` or an end is off the hop grid.
+
+    Examples
+    --------
+    >>> [w.start_ms for w in windows_overlapping([], 0, 120_000, 30, "d")]
+    [0, 30000, 60000]
+    """
+    hop_ms, wms = hop_s * 1000, window_s * 1000
+    if hop_s <= 0 or window_s % hop_s:
+        raise ValueError(f"hop_s must divide window_s ({window_s}), got {hop_s}")
+    if start_ms % hop_ms or end_ms % hop_ms:
+        raise ValueError(f"start_ms and end_ms must be multiples of {hop_ms}")
+    if end_ms - start_ms < wms:
+        return []
+    if records:
+        tables = _decode_batched(records)
+        if tables is None:
+            _, tables = _decode_per_record(records)
+    else:
+        tables = _Builder().tables()
+    out: list[WindowData] = []
+    for first in range(start_ms, min(start_ms + wms, end_ms - wms + hop_ms), hop_ms):
+        # Windows of one phase tile [first, last end) without overlap: one cut each.
+        count = (end_ms - first) // wms
+        out.extend(_cut(tables, device, window_s, first, first + count * wms, offset=True))
+    out.sort(key=attrgetter("start_ms"))
+    return out
 
 
 def _spans(

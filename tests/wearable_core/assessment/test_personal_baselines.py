@@ -64,3 +64,41 @@ def test_bradycardic_windows_do_not_lower_the_floor() -> None:
     assert f.current == [55.0]
     restored = HeartRateFloor.from_state(json.loads(json.dumps(f.to_state())))
     assert restored == f
+
+
+def _vector(hr: float, enmo: float) -> Any:
+    import numpy as np
+
+    from wearable_core.contracts.features import FEATURE_NAMES, feature_index
+
+    v = np.zeros(len(FEATURE_NAMES), dtype=np.float32)
+    for name, value in (
+        ("q_contact_fraction", 1.0),
+        ("q_data_fraction", 1.0),
+        ("q_beat_coverage", 0.95),
+        ("irr_nn_nrmssd", 0.03),
+        ("hr_mean", hr),
+        ("temp_level", 33.0),
+        ("act_enmo", enmo),
+    ):
+        v[feature_index(name)] = value
+    return v
+
+
+def test_peek_judges_an_overlapping_window_without_learning_from_it() -> None:
+    from wearable_core.assessment.personal_baselines import PersonalBaselines
+
+    b = PersonalBaselines()
+    for minute in range(3 * 60):  # three hours at rest
+        b.step(minute * MINUTE_MS, _vector(60.0 + minute % 7, 0.001))
+    before = json.dumps(b.to_state(), sort_keys=True)
+    still = b.peek(3 * HOUR_MS + 15_000, _vector(40.0, 0.001))
+    walking = b.peek(3 * HOUR_MS + 30_000, _vector(40.0, 0.3))
+    assert json.dumps(b.to_state(), sort_keys=True) == before  # nothing learnt
+    assert still.hr_floor_bpm == walking.hr_floor_bpm == b.hr_floor.value is not None
+    assert still.at_rest is True and walking.at_rest is False
+    # The next window on the grid is judged as if the peeks never happened.
+    fresh = PersonalBaselines.from_state(json.loads(before))
+    assert b.step(3 * HOUR_MS, _vector(61.0, 0.001)) == fresh.step(
+        3 * HOUR_MS, _vector(61.0, 0.001)
+    )
