@@ -27,6 +27,7 @@ from wearable_core.assessment.types import (
     FaultKind,
     WindowAssessment,
 )
+from wearable_core.contracts.clinical import REST_AFTER_ACTIVITY_S
 
 #: Types whose signals (PPG rate, RR intervals, PPG SpO2) motion corrupts. Fever (skin
 #: temperature) and falls (which *are* motion) are not suppressed by motion artifacts.
@@ -39,6 +40,10 @@ MOTION_SENSITIVE = frozenset(
 #: device: a fast rate during atrial fibrillation is AF with rapid ventricular response,
 #: part of the AF alert, not a second condition to page about.
 SUBSUMED_BY: dict[AlertType, AlertType] = {AlertType.TACHYCARDIA: AlertType.AF}
+#: ...nor for this long after that alert closes: the rate settling after AF ends is
+#: still the AF's doing (the clinical labels leave the same span out,
+#: ``firmware_sim/clinical_labels.py``; resting rate is read after 5 minutes).
+SUBSUMED_SETTLE_MS = REST_AFTER_ACTIVITY_S * 1000
 
 
 #: Faults that suppress only some types: motion artifacts the motion-sensitive ones,
@@ -66,6 +71,7 @@ class _Track:
     rule: str | None = None
     open: AlertEvent | None = None
     cooldown_until_ms: int = -(2**62)
+    last_closed_ms: int | None = None
 
 
 @dataclass
@@ -110,6 +116,7 @@ class AlertManager:
         for kind, closed_ms in (last_closed_ms or {}).items():
             track = dev.tracks.setdefault(kind, _Track())
             track.cooldown_until_ms = closed_ms + int(self.policies[kind].cooldown_s * 1000)
+            track.last_closed_ms = closed_ms
         for event in open_alerts:
             track = dev.tracks.setdefault(event.type, _Track())
             track.open = event
@@ -150,10 +157,17 @@ class AlertManager:
             track = dev.tracks.setdefault(kind, _Track())
             parent = SUBSUMED_BY.get(kind)
             held = None if parent is None else dev.tracks.get(parent, _Track())
-            # Open before or after this window, or building up in it: a fast rate while
-            # AF is being confirmed is the AF's.
+            # Open before or after this window, building up in it, or closed less than
+            # the settling time ago: a fast rate while AF is confirmed, or as it ends,
+            # is the AF's.
             parent_busy = held is not None and (
-                parent in was_open or held.open is not None or held.streak_start_ms is not None
+                parent in was_open
+                or held.open is not None
+                or held.streak_start_ms is not None
+                or (
+                    held.last_closed_ms is not None
+                    and window.start_ms < held.last_closed_ms + SUBSUMED_SETTLE_MS
+                )
             )
             if parent_busy and track.open is None:
                 track.streak_start_ms = None
@@ -194,6 +208,7 @@ class AlertManager:
             track.streak_start_ms = None
             track.inactive_since_ms = None
             track.cooldown_until_ms = window.end_ms + int(policy.cooldown_s * 1000)
+            track.last_closed_ms = window.end_ms
             return AlertEvent(
                 "closed",
                 opened.device,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.alerts import AlertManager
-from gateway.alerts.manager import SUBSUMED_BY
+from gateway.alerts.manager import SUBSUMED_BY, SUBSUMED_SETTLE_MS
 from wearable_core.assessment import (
     AlertEvent,
     AlertType,
@@ -134,17 +134,32 @@ def test_tachycardia_opens_when_no_af_alert_is_open() -> None:
     assert [(e.kind, e.type) for e in out] == [("opened", T.TACHYCARDIA)]
 
 
-def test_tachycardia_after_af_closes_needs_its_own_duration() -> None:
+def test_tachycardia_after_af_closes_waits_for_the_rate_to_settle() -> None:
     m = AlertManager()
     assert [e.type for e in alerts(feed(m, [window(i, {T.AF: 0.95}) for i in range(2)]))] == [T.AF]
     # AF ends (closes after 120 s inactive); the fast rate goes on.
     tachy = {T.AF: 0.1, T.TACHYCARDIA: 0.95}
-    out = [alerts(m.assess(window(i, tachy))) for i in range(2, 6)]
+    out = [alerts(m.assess(window(i, tachy))) for i in range(2, 12)]
     assert out[0] == []
     assert [(e.kind, e.type) for e in out[1]] == [("closed", T.AF)]
-    # Tachycardia's streak starts after the AF close: 60 s later it opens.
-    assert [(e.kind, e.type) for e in out[2]] == [("opened", T.TACHYCARDIA)]
-    assert (out[2][0].evidence_start_ms, out[2][0].opened_ms) == (4 * W, 5 * W)
+    # For 5 minutes after the close (4 W) the rate is the AF's settling; then the
+    # tachycardia needs its own 60 s.
+    assert SUBSUMED_SETTLE_MS == 5 * W
+    assert all(o == [] for o in out[2:7])
+    assert [(e.kind, e.type) for e in out[7]] == [("opened", T.TACHYCARDIA)]
+    assert (out[7][0].evidence_start_ms, out[7][0].opened_ms) == (9 * W, 10 * W)
+
+
+def test_the_settling_time_after_af_survives_a_restart() -> None:
+    m = AlertManager()
+    m.resume(DEV, last_end_ms=4 * W, last_closed_ms={T.AF: 4 * W})
+    tachy = {T.AF: 0.1, T.TACHYCARDIA: 0.95}
+    out = [alerts(m.assess(window(i, tachy))) for i in range(4, 11)]
+    assert all(o == [] for o in out[:5])
+    # Evidence from the first window after the settling time.
+    assert [(e.kind, e.type, e.evidence_start_ms, e.opened_ms) for e in out[5]] == [
+        ("opened", T.TACHYCARDIA, 9 * W, 10 * W)
+    ]
 
 
 def test_an_already_open_tachycardia_is_not_closed_by_af_opening() -> None:
