@@ -9,7 +9,8 @@ Thresholds and their sources (``docs/alerts.md`` has the references):
   e.g. the BTS oxygen guideline target range 88-92 % for patients at risk of
   hypercapnia; O'Driscoll et al. 2017).
 * tachycardia: mean HR >= 130 bpm *at rest* (ENMO below the sedentary cut-point of
-  Hildebrand et al. 2014, 44.8 mg at the wrist); 130 is well above the 100 bpm clinical
+  Hildebrand et al. 2014, 44.8 mg at the wrist, in the window and the 5 minutes before
+  it when the person's activity is known); 130 is well above the 100 bpm clinical
   definition, so exercise-free rates this high are not a normal variant.
 * bradycardia: mean HR <= 40 bpm (below the 50-60 bpm definition; 2018 ACC/AHA/HRS
   bradycardia guideline), unless the wearer is at rest and 40 bpm is within 5 bpm of
@@ -122,12 +123,19 @@ def desaturation(x: RuleInputs) -> bool:
 
 
 def tachycardia(x: RuleInputs) -> bool:
-    """HR >= 130 bpm while at rest (unknown activity: not at rest, the rule stays quiet)."""
+    """HR >= 130 bpm while at rest (unknown activity: not at rest, the rule stays quiet).
+
+    At rest means still in this window *and* not within
+    :data:`~wearable_core.contracts.clinical.REST_AFTER_ACTIVITY_S` of walking or
+    exercise (``at_rest`` of the person's context, when known): the rate in the minutes
+    after a brisk walk is recovery, not tachycardia, as the clinical definition says.
+    """
     return (
         x.hr_mean_bpm is not None
         and x.activity_enmo_g is not None
         and x.hr_mean_bpm >= TACHY_HR_BPM
         and x.activity_enmo_g < REST_ENMO_G
+        and x.at_rest is not False
     )
 
 

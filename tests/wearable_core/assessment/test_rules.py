@@ -27,6 +27,14 @@ def test_tachycardia_only_at_rest() -> None:
     assert fired(hr_mean_bpm=160) == set()  # activity unknown
 
 
+def test_tachycardia_not_in_the_minutes_after_a_walk() -> None:
+    # Still in this window, but walking less than 5 minutes ago: recovery.
+    after_walk = RuleInputs(hr_mean_bpm=140, activity_enmo_g=0.01, at_rest=False)
+    assert not evaluate_rules(after_walk)[AlertType.TACHYCARDIA]
+    rested = RuleInputs(hr_mean_bpm=140, activity_enmo_g=0.01, at_rest=True)
+    assert evaluate_rules(rested)[AlertType.TACHYCARDIA]
+
+
 def test_bradycardia() -> None:
     known = {"hr_floor_bpm": 60.0}
     assert fired(hr_mean_bpm=40, **known) == {AlertType.BRADYCARDIA}
