@@ -132,9 +132,15 @@ def key_rotate(path: Path) -> PseudonymKey:
     """Replace the key at ``path`` with a fresh one; later uploads use new pseudonyms.
 
     The old key is overwritten, not kept: keeping it would let anyone holding both link
-    old and new pseudonyms, which is what rotation is meant to prevent.
+    old and new pseudonyms, which is what rotation is meant to prevent. Raises
+    :class:`PseudonymKeyError` when the key's directory does not exist: a rotation
+    belongs to an existing gateway, and a mistyped path must not grow a new one.
     """
+    if not path.parent.is_dir():
+        raise PseudonymKeyError(
+            f"cannot rotate {path}: the directory {path.parent} does not exist; pass the "
+            "store (or privacy.key_file) of an existing gateway"
+        )
     secret = secrets.token_bytes(KEY_BYTES)
-    path.parent.mkdir(parents=True, exist_ok=True)
     os.replace(_write_private(path, secret), path)
     return PseudonymKey(secret)
