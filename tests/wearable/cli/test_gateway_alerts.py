@@ -55,11 +55,16 @@ def test_review_actions(
     assert (row["id"], row["note"]) == (2, "checked")
 
 
-def test_unknown_id_and_missing_store(store_path: Path, tmp_path: Path) -> None:
+def test_unknown_id_and_missing_store(
+    store_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit, match="no alert with id 9"):
         main(["gateway", "alerts", "ack", "9", "--store", str(store_path)])
-    with pytest.raises(SystemExit, match="no store"):
-        main(["gateway", "alerts", "list", "--store", str(tmp_path / "none.db")])
+    for action in (["list"], ["ack", "1"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["gateway", "alerts", *action, "--store", str(tmp_path / "none.db")])
+        assert stop.value.code == 2
+        assert "no store at" in capsys.readouterr().err
 
 
 def test_help_says_verdicts_are_labels(capsys: pytest.CaptureFixture[str]) -> None:
