@@ -25,3 +25,7 @@ class StoreWalMissingError(StoreError):
 
 class StoreDamagedError(StoreError):
     """SQLite found corrupt pages (``PRAGMA quick_check`` or a read failed)."""
+
+
+class StoreLockedError(StoreError):
+    """Another gateway process holds the store's lock (the message names its PID)."""

@@ -139,12 +139,17 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """``gateway run``: exit 0 after SIGTERM/SIGINT; 2 when another gateway holds the store."""
     from gateway.logs import configure_logging
     from gateway.service import run_service
+    from gateway.store.errors import StoreLockedError
 
     config = _config(args)
     configure_logging(config.log.level, config.log.format, config.log.file)
-    return asyncio.run(run_service(config))
+    try:
+        return asyncio.run(run_service(config))
+    except StoreLockedError as error:
+        raise _fail("run", str(error)) from error
 
 
 def _store_path(args: argparse.Namespace) -> Path:
