@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Self
 
 from gateway.store.errors import StoreError, StoreLockedError
+from wearable_core.private_files import private_dir, private_file
 
 #: Appended to the store's file name to name its lock file.
 LOCK_SUFFIX = ".lock"
@@ -47,14 +48,15 @@ class StoreLock:
     def acquire(self) -> None:
         """Take the lock, or raise :class:`StoreLockedError` naming the holder's PID.
 
-        Creates the store's directory if needed (the store itself is created later).
+        Creates the store's directory (0700) if needed; the store itself is created later.
         Raises :class:`StoreError` when the lock file cannot be created.
         """
         if self._fd is not None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            private_dir(self.path.parent)
+            private_file(self.path)
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
         except OSError as exc:
             raise StoreError(
                 f"cannot create the lock file {self.path}: {exc.strerror}; check that the "

@@ -37,9 +37,10 @@ from gateway.store.errors import (
 )
 from gateway.store.outbox import SyncTablesMixin, WindowSummary
 from gateway.store.ranges import Range, runs, subtract
-from gateway.store.readonly import check_store_file
+from gateway.store.readonly import check_store_file, shm_path, wal_path
 from gateway.store.schema import check_readable, migrate
 from wearable_core.contracts.streams import Stream
+from wearable_core.private_files import private_dir, private_file, private_tighten
 from wearable_core.records import IngestRecord
 
 __all__ = [
@@ -281,10 +282,21 @@ class Store(SyncTablesMixin):
             if self.path.is_dir():
                 raise StoreError(f"{self.path} is a directory: pass the path of the store file")
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(self.path.parent)
             except OSError as exc:
                 raise StoreError(f"cannot create the directory of {self.path}: {exc}") from exc
+            try:
+                # Created 0600 here, before SQLite would create it 0644 under the usual
+                # umask; SQLite gives its -wal and -shm the mode of the database file.
+                private_file(self.path)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create {self.path}: {exc.strerror}; check the path and that the "
+                    "gateway's user may write its directory"
+                ) from exc
             conn = self._connect()
+            for companion in (wal_path(self.path), shm_path(self.path)):
+                private_tighten(companion)  # a store created by an older gateway
         self._conn = conn
         self._keys: dict[str, int] = {}
         self._addresses: dict[int, str] = {}
