@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 #: Mode of every private file: read and write for the owner only.
@@ -57,10 +58,17 @@ def private_file(path: Path) -> Path:
     its content and loses any group or other permission (when this user owns it). For
     files another program fills in afterwards, such as a SQLite database: created
     private here, it never exists with a wider mode.
+
+    An existing file is changed through its path, never opened: closing any descriptor
+    of a file drops every POSIX lock this process holds on it, SQLite's included.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE)
     try:
-        _tighten(fd)
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        private_tighten(path)
+        return Path(path)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # a new file: no one else holds a lock on it
     finally:
         os.close(fd)
     return Path(path)
@@ -70,15 +78,16 @@ def private_tighten(path: Path) -> bool:
     """Remove group and other permissions from an existing file; False if it is missing.
 
     For files a library created beside a private one (SQLite's ``-wal`` and ``-shm``).
+    Works on the path (``stat``, ``chmod``) and never opens the file, so SQLite's POSIX
+    locks on it in this process stay in place.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
         return False
-    try:
-        _tighten(fd)
-    finally:
-        os.close(fd)
+    if mode & ~PRIVATE_FILE_MODE:
+        with contextlib.suppress(PermissionError, FileNotFoundError):  # not ours / gone
+            os.chmod(path, mode & PRIVATE_FILE_MODE)
     return True
 
 
@@ -111,10 +120,3 @@ def private_write(path: Path, data: bytes, *, exclusive: bool = False) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
-
-
-def _tighten(fd: int) -> None:
-    mode = os.fstat(fd).st_mode & 0o777
-    if mode & ~PRIVATE_FILE_MODE:
-        with contextlib.suppress(PermissionError):  # not ours: its owner decides
-            os.fchmod(fd, mode & PRIVATE_FILE_MODE)

@@ -60,3 +60,32 @@ def test_a_read_only_open_changes_no_mode(tmp_path: Path) -> None:
     path.chmod(0o640)
     Store(path, read_only=True).close()
     assert mode(path) == 0o640
+
+
+def test_making_files_private_keeps_the_locks_sqlite_holds(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops this process's POSIX locks on it.
+
+    The service opens a second store on the same file (the sync thread's) while the
+    first holds SQLite's locks; were those dropped, another process could take the
+    database as unused and truncate the -shm the first has mapped (SIGBUS).
+    """
+    import subprocess
+    import sys
+
+    path = tmp_path / "gateway.sqlite"
+    probe = (
+        "import sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], timeout=0)\n"
+        "print(conn.execute('PRAGMA journal_mode = DELETE').fetchone()[0])\n"
+    )
+    with Store(path) as first:
+        first.add(make_records(range(10)))
+        with Store(path) as second:
+            assert second.devices()
+            taken = subprocess.run(
+                [sys.executable, "-c", probe, str(path)], capture_output=True, text=True
+            )
+            assert taken.returncode != 0 and "locked" in taken.stderr, taken.stdout
+        first.add(make_records(range(10, 20)))
+    with Store(path, read_only=True) as store:
+        assert len(list(store.iter_records())) == 20
