@@ -41,8 +41,13 @@ def shm_path(path: Path) -> Path:
     return path.with_name(path.name + "-shm")
 
 
-def check_store_file(path: Path) -> None:
+def check_store_file(path: Path, *, read_header: bool = True) -> None:
     """Refuse a path a read-only command must not hand to SQLite; return if it may.
+
+    ``read_header=False`` skips reading the file's header: the caller passes it when a
+    connection of this process already has the file open, because closing any
+    descriptor of a file drops every POSIX lock the process holds on it (SQLite's
+    included), and such a file is a store in use, not a copy.
 
     Raises
     ------
@@ -64,6 +69,8 @@ def check_store_file(path: Path) -> None:
             f"{path} is not a gateway store but a directory: pass the store file "
             "(e.g. gateway-store/gateway.sqlite)"
         )
+    if not read_header:
+        return
     try:
         with path.open("rb") as handle:
             header = handle.read(HEADER_BYTES)

@@ -20,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,6 +78,12 @@ _WALK_CHUNK = 1024
 
 #: Inbox rows that trigger a flush into ``records`` (about a minute of 100 watches).
 FLUSH_ROWS = 16_384
+
+#: Database files this process has open through a :class:`Store`, by (device, inode):
+#: a read-only open does not read their header again (``check_store_file``), because
+#: closing any descriptor of a file drops the process's POSIX locks on it.
+_open_files: Counter[tuple[int, int]] = Counter()
+_open_files_lock = threading.Lock()
 
 _INSERT_INBOX = "INSERT INTO inbox VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 #: device, stream, seq, watch_time_ms, gateway_time_ms, aligned_time_ms, payload, backfilled
@@ -275,8 +283,9 @@ class Store(SyncTablesMixin):
         self.budget_bytes = budget_bytes
         self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
+        self._file_key: tuple[int, int] | None = None
         if read_only:
-            check_store_file(self.path)
+            check_store_file(self.path, read_header=_file_key(self.path) not in _open_files)
             conn = self._connect_read_only()
         else:
             if self.path.is_dir():
@@ -313,6 +322,10 @@ class Store(SyncTablesMixin):
             self._conn = None
             conn.close()
             raise _read_error(str(self.path), exc) from exc
+        self._file_key = _file_key(self.path)
+        if self._file_key is not None:
+            with _open_files_lock:
+                _open_files[self._file_key] += 1
 
     @classmethod
     def open(cls, path: str | Path, *, budget_bytes: int | None = None) -> Store:
@@ -489,6 +502,11 @@ class Store(SyncTablesMixin):
                 self._conn.execute("PRAGMA journal_mode = DELETE").fetchall()
         self._conn.close()
         self._conn = None
+        if self._file_key is not None:
+            with _open_files_lock:
+                _open_files[self._file_key] -= 1
+                if _open_files[self._file_key] <= 0:
+                    del _open_files[self._file_key]
 
     def __enter__(self) -> Self:
         return self
@@ -1680,6 +1698,15 @@ def _first_seq_at(conn: sqlite3.Connection, key: StreamKey, t_ms: int) -> int | 
         else:
             lo = (int(row[0]) if row is not None else mid) + 1
     return found
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; ``None`` when there is none."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _file_size(path: Path) -> int:

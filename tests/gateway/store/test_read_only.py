@@ -154,3 +154,24 @@ def test_staged_directory_moves_files_only_on_success(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("", encoding="utf-8")
     with pytest.raises(NotADirectoryError, match="is a file"), staged_directory(tmp_path / "file"):
         pass
+
+
+def test_a_reader_in_the_writers_process_keeps_the_writers_locks(tmp_path: Path) -> None:
+    """Reading the header (open, close) would drop the writer's POSIX locks on the file."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "gateway.sqlite"
+    probe = (
+        "import sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], timeout=0)\n"
+        "print(conn.execute('PRAGMA journal_mode = DELETE').fetchone()[0])\n"
+    )
+    with Store(path) as writer:
+        writer.add(make_records(range(10)))
+        with Store(path, read_only=True) as reader:
+            assert len(list(reader.iter_records())) == 10
+        taken = subprocess.run(
+            [sys.executable, "-c", probe, str(path)], capture_output=True, text=True
+        )
+        assert taken.returncode != 0 and "locked" in taken.stderr, taken.stdout
