@@ -41,13 +41,14 @@ def shm_path(path: Path) -> Path:
     return path.with_name(path.name + "-shm")
 
 
-def check_store_file(path: Path, *, read_header: bool = True) -> None:
+def check_store_file(path: Path, *, read_header: bool = True, check_wal: bool = True) -> None:
     """Refuse a path a read-only command must not hand to SQLite; return if it may.
 
     ``read_header=False`` skips reading the file's header: the caller passes it when a
     connection of this process already has the file open, because closing any
     descriptor of a file drops every POSIX lock the process holds on it (SQLite's
-    included), and such a file is a store in use, not a copy.
+    included), and such a file is a store in use, not a copy. ``check_wal=False`` skips
+    the "WAL missing" check (for a command that writes to an existing store).
 
     Raises
     ------
@@ -88,7 +89,7 @@ def check_store_file(path: Path, *, read_header: bool = True) -> None:
             f"{path} is not a gateway store (not a SQLite database): pass the path of the "
             "gateway's store"
         )
-    if WAL_FORMAT in (header[18], header[19]) and not wal_path(path).exists():
+    if check_wal and WAL_FORMAT in (header[18], header[19]) and not wal_path(path).exists():
         raise StoreWalMissingError(
             f"{path}: WAL missing: copy with `sqlite3 .backup` / `VACUUM INTO`, or stop the "
             f"gateway first (the file is in WAL mode but {wal_path(path).name} is not beside "

@@ -278,9 +278,19 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _existing_store(args: argparse.Namespace, command: str) -> Path:
+    """The store path of a command that writes to an existing store, or exit 2.
+
+    Refuses a missing path, an empty file and a file that is not SQLite, which opening
+    it for writing would silently turn into a new, empty store.
+    """
+    from gateway.store.errors import StoreError
+    from gateway.store.readonly import check_store_file
+
     path = _store_path(args)
-    if not path.exists():
-        raise _fail(f"alerts {command}", f"no store at {path}; pass --store")
+    try:
+        check_store_file(path, check_wal=False)
+    except StoreError as error:
+        raise _fail(f"alerts {command}", str(error)) from error
     return path
 
 

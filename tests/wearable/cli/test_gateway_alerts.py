@@ -93,3 +93,16 @@ def test_status_shows_open_alerts_progress_and_the_serving_model(
     assert devices["C4:12:00:00:00:0B"]["assessed_until_ms"] is None
     assert main(["gateway", "status", "--store", str(store_path)]) == 0
     assert "model baseline-1" in capsys.readouterr().out
+
+
+def test_a_review_on_an_empty_file_is_refused_not_turned_into_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "gateway.sqlite"
+    empty.write_bytes(b"")
+    with pytest.raises(SystemExit) as stop:
+        main(["gateway", "alerts", "confirm", "1", "--store", str(empty)])
+    assert stop.value.code == 2
+    assert "not a gateway store" in capsys.readouterr().err
+    assert empty.read_bytes() == b""
+    assert [p.name for p in tmp_path.iterdir()] == ["gateway.sqlite"]
