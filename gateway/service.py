@@ -28,6 +28,7 @@ from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor, now_ms
 from gateway.model_update.delivery import UpdateResult
 from gateway.model_update.installed import ModelDirectory
+from gateway.store.lock import StoreLock
 from gateway.store.store import Store
 from gateway.sync.engine import CycleReport, SyncEngine
 from gateway.sync.setup import sync_engine_build
@@ -318,16 +319,22 @@ class Gateway:
 
 
 async def run_service(config: GatewayConfig) -> int:
-    """Run the gateway until SIGTERM or SIGINT; return the exit code."""
+    """Run the gateway until SIGTERM or SIGINT; return the exit code.
+
+    Holds the store's exclusive lock (:class:`gateway.store.lock.StoreLock`) for the
+    whole run, taken before anything else; :class:`StoreLockedError` (naming the PID of
+    the gateway that holds it) when another gateway runs on the same store.
+    """
     loop = asyncio.get_running_loop()
-    async with open_backends(config) as backends:
-        gateway = Gateway(config, backends)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, gateway.stop)
-        logger.info(
-            "gateway started",
-            extra={"store": str(config.store.path), "radio": config.ble.radio or "system"},
-        )
-        await gateway.run()
+    with StoreLock(Path(config.store.path)):
+        async with open_backends(config) as backends:
+            gateway = Gateway(config, backends)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError):
+                    loop.add_signal_handler(sig, gateway.stop)
+            logger.info(
+                "gateway started",
+                extra={"store": str(config.store.path), "radio": config.ble.radio or "system"},
+            )
+            await gateway.run()
     return 0

@@ -18,12 +18,13 @@ from bumble.controller import Controller
 from bumble.core import PhysicalTransport
 from bumble.device import Advertisement, Connection, Device, DeviceConfiguration
 from bumble.host import Host
-from bumble.keys import JsonKeyStore, KeyStore, MemoryKeyStore
+from bumble.keys import KeyStore, MemoryKeyStore
 
 from bumble_radio.attach import open_hub_host
 from bumble_radio.bleak_backend.advertising import advertisement_data
 from bumble_radio.bleak_backend.client import BumbleClient
 from bumble_radio.bleak_backend.errors import bleak_errors
+from bumble_radio.bleak_backend.keystore import PrivateJsonKeyStore
 from bumble_radio.bleak_backend.scanner import BumbleScanner
 from bumble_radio.local import VirtualRadio
 
@@ -112,7 +113,8 @@ class BumbleAdapter:
     address
         Our random static identity address.
     keystore_path
-        A bumble ``JsonKeyStore`` file so bonds survive restarts; in memory when None.
+        A bumble ``JsonKeyStore`` file so bonds survive restarts, written mode 0600
+        (:class:`PrivateJsonKeyStore`); in memory when None.
     passkey
         The passkey to type for a device address (``"AA:BB:…"``); None (or a provider
         returning None) pairs with Just Works. MITM protection is requested only when a
@@ -137,7 +139,7 @@ class BumbleAdapter:
         keystore: KeyStore = (
             MemoryKeyStore()
             if keystore_path is None
-            else JsonKeyStore(namespace=address.upper(), filename=str(keystore_path))
+            else PrivateJsonKeyStore(namespace=address.upper(), filename=str(keystore_path))
         )
         device.keystore = keystore
         device.pairing_config_factory = self._pairing_config

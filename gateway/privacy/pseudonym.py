@@ -9,11 +9,13 @@ new, unlinkable pseudonyms; see ``docs/privacy.md``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 from pathlib import Path
+
+from wearable_core.private_files import private_dir, private_write
 
 #: Bytes of secret; HMAC-SHA256 gains nothing from a longer key.
 KEY_BYTES = 32
@@ -85,8 +87,10 @@ class PseudonymKey:
             return cls(_read(path))
         except FileNotFoundError:
             pass
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_new(path, secrets.token_bytes(KEY_BYTES))
+        private_dir(path.parent)
+        # A concurrent creator's key wins if it was first: both then read the same key.
+        with contextlib.suppress(FileExistsError):
+            private_write(path, secrets.token_bytes(KEY_BYTES), exclusive=True)
         return cls(_read(path))
 
 
@@ -105,36 +109,19 @@ def _read(path: Path) -> bytes:
     return data
 
 
-def _write_private(path: Path, secret: bytes) -> Path:
-    """``secret`` in a fsynced, mode-0600 temp file beside ``path``; returns the temp file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, secret)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return tmp
-
-
-def _write_new(path: Path, secret: bytes) -> None:
-    """Write ``secret`` to ``path`` atomically; a concurrent creator's key wins if first."""
-    tmp = _write_private(path, secret)
-    try:
-        os.link(tmp, path)  # fails if another process created the key meanwhile
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-
-
 def key_rotate(path: Path) -> PseudonymKey:
     """Replace the key at ``path`` with a fresh one; later uploads use new pseudonyms.
 
     The old key is overwritten, not kept: keeping it would let anyone holding both link
-    old and new pseudonyms, which is what rotation is meant to prevent.
+    old and new pseudonyms, which is what rotation is meant to prevent. Raises
+    :class:`PseudonymKeyError` when the key's directory does not exist: a rotation
+    belongs to an existing gateway, and a mistyped path must not grow a new one.
     """
+    if not path.parent.is_dir():
+        raise PseudonymKeyError(
+            f"cannot rotate {path}: the directory {path.parent} does not exist; pass the "
+            "store (or privacy.key_file) of an existing gateway"
+        )
     secret = secrets.token_bytes(KEY_BYTES)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(_write_private(path, secret), path)
+    private_write(path, secret)
     return PseudonymKey(secret)

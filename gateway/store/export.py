@@ -4,19 +4,26 @@
 truth files (``wearable_core.contracts.record_csv``) plus ``gateway_timestamp_ms``, so an
 export and a truth directory compare by set equality on (device, stream, sequence).
 ``gaps.csv`` lists declared gaps and ``devices.csv`` each device's counters.
+
+Every file is written into a temporary directory beside the target and moved into it
+only when all of them are complete (:func:`staged_directory`), so a failed export (a
+damaged store, a full disk) leaves no partial file behind.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from gateway.store.errors import StoreError
-from gateway.store.store import Store
+from gateway.store.errors import StoreDamagedError
+from gateway.store.store import Store, read_error
 from wearable_core.contracts import record_csv
 from wearable_core.contracts.gatt.errors import PayloadError
 from wearable_core.contracts.streams import Stream
@@ -41,12 +48,34 @@ DEVICE_COLUMNS = (
 
 
 @contextmanager
-def _atomic(path: Path) -> Iterator[TextIO]:
-    """Write ``path`` via a temporary file, so a crash never leaves a half file behind."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        yield handle
-    os.replace(tmp, path)
+def staged_directory(out_dir: Path) -> Iterator[Path]:
+    """A temporary directory beside ``out_dir`` whose files reach ``out_dir`` only on success.
+
+    Write the files into the directory this yields. When the block completes they are
+    moved into ``out_dir`` (the directory itself is renamed into place when ``out_dir``
+    does not exist yet, and is then private to the user, mode 0700); when it raises,
+    they are deleted and ``out_dir`` is left as it was.
+
+    Raises :class:`NotADirectoryError` when ``out_dir`` is a file.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir} is a file: pass a directory for the export")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        yield stage
+        if not out_dir.exists():
+            os.rename(stage, out_dir)
+        else:
+            for item in sorted(stage.iterdir()):
+                os.replace(item, out_dir / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _open(path: Path) -> TextIO:
+    return path.open("x", newline="", encoding="utf-8")
 
 
 def _opt(value: object) -> str:
@@ -56,23 +85,36 @@ def _opt(value: object) -> str:
 def export_store(store: Store, out_dir: Path) -> dict[Stream, int]:
     """Write the store's records, gaps and devices to ``out_dir``; return rows per stream.
 
-    Rows are ordered by device and sequence. Raises :class:`StoreError` if a stored
-    payload does not decode (it passed the strict decoder on the way in, so that means
-    the file was damaged).
+    Rows are ordered by device and sequence. All files appear together or not at all
+    (:func:`staged_directory`). Raises :class:`StoreDamagedError` when SQLite's
+    ``quick_check`` finds corrupt pages, a read fails on one, or a stored payload does
+    not decode (it passed the strict decoder on the way in, so the file was damaged).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    problems = store.quick_check()
+    if problems:
+        raise StoreDamagedError(
+            f"{store.path} is damaged ({'; '.join(problems[:3])}): nothing exported; restore "
+            "it from a backup, or salvage what is readable with `sqlite3 FILE .recover`"
+        )
+    with staged_directory(Path(out_dir)) as stage:
+        try:
+            return _write_files(store, stage)
+        except sqlite3.DatabaseError as exc:
+            raise read_error(store, exc) from exc
+
+
+def _write_files(store: Store, out_dir: Path) -> dict[Stream, int]:
     counts: dict[Stream, int] = {}
     for stream in Stream:
         n = 0
-        with _atomic(out_dir / record_csv.file_name(stream)) as handle:
+        with _open(out_dir / record_csv.file_name(stream)) as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(record_csv.header(stream, gateway=True))
             for record in store.iter_records(stream=stream):
                 try:
                     values = record_csv.record_values(stream, record.payload)
                 except PayloadError as exc:
-                    raise StoreError(
+                    raise StoreDamagedError(
                         f"stored record {record.device} {stream} {record.seq} does not decode "
                         f"({exc}): the store file is damaged; check it with Store.verify()"
                     ) from exc
@@ -88,12 +130,12 @@ def export_store(store: Store, out_dir: Path) -> dict[Stream, int]:
                 )
                 n += 1
         counts[stream] = n
-    with _atomic(out_dir / GAPS_FILE) as handle:
+    with _open(out_dir / GAPS_FILE) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(GAP_COLUMNS)
         for gap in store.gaps():
             writer.writerow([gap.device, gap.stream.value, gap.start_seq, gap.end_seq, gap.reason])
-    with _atomic(out_dir / DEVICES_FILE) as handle:
+    with _open(out_dir / DEVICES_FILE) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(DEVICE_COLUMNS)
         for d in store.devices():

@@ -24,7 +24,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from gateway.store.errors import StoreError, StoreVersionError
+from gateway.store.errors import NotAStoreError, StoreError, StoreVersionError
 
 #: ``PRAGMA application_id`` of a gateway store ("WHGS"), so that opening some other
 #: SQLite file by mistake is refused instead of being migrated.
@@ -345,7 +345,30 @@ def _check_identity(conn: sqlite3.Connection, current: int, latest: int, where: 
     app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
     tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
     if app_id != APPLICATION_ID and (current > 0 or tables > 0):
-        raise StoreError(
+        raise NotAStoreError(
             f"{name} is a SQLite database but not a gateway store (application_id "
             f"{app_id:#x}): pass the path of a gateway store or of a new file."
+        )
+
+
+def check_readable(conn: sqlite3.Connection, *, where: str = "") -> None:
+    """Check, without writing, that ``conn`` holds a gateway store of the current version.
+
+    For read-only connections, which cannot migrate. Raises :class:`StoreVersionError`
+    for a newer store and :class:`StoreError` for a file that is not a gateway store or
+    holds an older schema.
+    """
+    name = where or "the store"
+    latest = len(MIGRATIONS)
+    current = schema_version(conn)
+    _check_identity(conn, current, latest, where)
+    if current == 0:
+        raise NotAStoreError(
+            f"{name} is not a gateway store (an empty SQLite database): pass the path of the "
+            "gateway's store"
+        )
+    if current < latest:
+        raise StoreError(
+            f"{name} has schema version {current}, older than this gateway's {latest}: start "
+            "`wearable gateway run` on it once to migrate it, then read it again"
         )

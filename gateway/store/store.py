@@ -20,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,11 +31,18 @@ from types import TracebackType
 from typing import Self
 
 from gateway.store import retention
-from gateway.store.errors import StoreError, StoreVersionError
+from gateway.store.errors import (
+    NotAStoreError,
+    StoreDamagedError,
+    StoreError,
+    StoreVersionError,
+)
 from gateway.store.outbox import SyncTablesMixin, WindowSummary
 from gateway.store.ranges import Range, runs, subtract
-from gateway.store.schema import migrate
+from gateway.store.readonly import check_store_file, shm_path, wal_path
+from gateway.store.schema import check_readable, migrate
 from wearable_core.contracts.streams import Stream
+from wearable_core.private_files import private_dir, private_file, private_tighten
 from wearable_core.records import IngestRecord
 
 __all__ = [
@@ -69,6 +78,12 @@ _WALK_CHUNK = 1024
 
 #: Inbox rows that trigger a flush into ``records`` (about a minute of 100 watches).
 FLUSH_ROWS = 16_384
+
+#: Database files this process has open through a :class:`Store`, by (device, inode):
+#: a read-only open does not read their header again (``check_store_file``), because
+#: closing any descriptor of a file drops the process's POSIX locks on it.
+_open_files: Counter[tuple[int, int]] = Counter()
+_open_files_lock = threading.Lock()
 
 _INSERT_INBOX = "INSERT INTO inbox VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 #: device, stream, seq, watch_time_ms, gateway_time_ms, aligned_time_ms, payload, backfilled
@@ -247,24 +262,50 @@ StreamKey = tuple[int, int]
 class Store(SyncTablesMixin):
     """The gateway's local store (see the module docstring and ``docs/store.md``)."""
 
-    def __init__(self, path: str | Path, *, budget_bytes: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, budget_bytes: int | None = None, read_only: bool = False
+    ) -> None:
         """Open (creating directories and file if needed) and migrate the store at ``path``.
 
+        With ``read_only`` (the tools that only read: status, export, alert listing) the
+        file is opened with SQLite's ``mode=ro`` and never created, migrated or written:
+        :func:`gateway.store.readonly.check_store_file` refuses a missing, empty or
+        foreign file and a WAL store copied without its ``-wal``, and every write method
+        raises :class:`StoreError`. Records still in the inbox are read as if flushed.
+
         Raises :class:`StoreVersionError` for a store written by a newer gateway and
-        :class:`StoreError` when ``path`` cannot hold a store.
+        :class:`StoreError` (or one of its subclasses in :mod:`gateway.store.errors`)
+        when ``path`` cannot hold, or does not hold, a store.
         """
         if budget_bytes is not None and budget_bytes <= 0:
             raise StoreError(f"budget_bytes must be positive, got {budget_bytes}")
         self.path = Path(path)
         self.budget_bytes = budget_bytes
-        if self.path.is_dir():
-            raise StoreError(f"{self.path} is a directory: pass the path of the store file")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the directory of {self.path}: {exc}") from exc
+        self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
-        conn = self._connect()
+        self._file_key: tuple[int, int] | None = None
+        if read_only:
+            check_store_file(self.path, read_header=_file_key(self.path) not in _open_files)
+            conn = self._connect_read_only()
+        else:
+            if self.path.is_dir():
+                raise StoreError(f"{self.path} is a directory: pass the path of the store file")
+            try:
+                private_dir(self.path.parent)
+            except OSError as exc:
+                raise StoreError(f"cannot create the directory of {self.path}: {exc}") from exc
+            try:
+                # Created 0600 here, before SQLite would create it 0644 under the usual
+                # umask; SQLite gives its -wal and -shm the mode of the database file.
+                private_file(self.path)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create {self.path}: {exc.strerror}; check the path and that the "
+                    "gateway's user may write its directory"
+                ) from exc
+            conn = self._connect()
+            for companion in (wal_path(self.path), shm_path(self.path)):
+                private_tighten(companion)  # a store created by an older gateway
         self._conn = conn
         self._keys: dict[str, int] = {}
         self._addresses: dict[int, str] = {}
@@ -274,13 +315,27 @@ class Store(SyncTablesMixin):
         self._pending_rows = 0
         # Streams whose reservations of earlier runs were already reconciled.
         self._reserving: set[StreamKey] = set()
-        self._data_version = self._read_data_version()
-        self._load_cache()
+        try:
+            self._data_version = self._read_data_version()
+            self._load_cache()
+        except sqlite3.DatabaseError as exc:
+            self._conn = None
+            conn.close()
+            raise _read_error(str(self.path), exc) from exc
+        self._file_key = _file_key(self.path)
+        if self._file_key is not None:
+            with _open_files_lock:
+                _open_files[self._file_key] += 1
 
     @classmethod
     def open(cls, path: str | Path, *, budget_bytes: int | None = None) -> Store:
         """Alias of the constructor."""
         return cls(path, budget_bytes=budget_bytes)
+
+    @classmethod
+    def open_read_only(cls, path: str | Path) -> Store:
+        """Open an existing store for reading only (see ``read_only`` in the constructor)."""
+        return cls(path, read_only=True)
 
     # -- connection and transactions ----------------------------------------------------
 
@@ -323,6 +378,35 @@ class Store(SyncTablesMixin):
             raise
         return conn
 
+    def _connect_read_only(self) -> sqlite3.Connection:
+        where = str(self.path)
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        try:
+            conn = sqlite3.connect(
+                uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {where}: {exc}; check the path and permissions") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            check_readable(conn, where=where)
+            # Nothing may be written, so the inbox cannot be flushed: read it as if it
+            # were. The temporary view shadows ``records`` for this connection only.
+            conn.execute(
+                "CREATE TEMP VIEW records AS "
+                "SELECT * FROM main.records UNION ALL SELECT * FROM main.inbox"
+            )
+        except StoreError:
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise _read_error(where, exc) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             raise StoreError(f"the store {self.path} is closed: open a new Store")
@@ -358,6 +442,10 @@ class Store(SyncTablesMixin):
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; on any failure it is rolled back and the cache reloaded."""
+        if self.read_only:
+            raise StoreError(
+                f"the store {self.path} was opened read-only: open it with Store(path) to change it"
+            )
         conn = self._connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -393,16 +481,32 @@ class Store(SyncTablesMixin):
         return StoreError(f"store {self.path}: {text}: {hint}")
 
     def close(self) -> None:
-        """Close the connection (idempotent). Committed data is already durable."""
+        """Close the connection (idempotent). Committed data is already durable.
+
+        The last writer to close switches the file out of WAL mode (checkpointing the
+        WAL into it), so a stopped gateway's store is one self-contained file and a
+        WAL header without a ``-wal`` beside it can only be a copy that lost its commits
+        (:func:`gateway.store.readonly.check_store_file`). While another connection is
+        open the switch is not possible and is skipped: the WAL then stays on disk.
+        """
         if self._conn is None:
             return
-        # Tidy, not needed: the inbox is durable and is flushed by the next run anyway.
-        with contextlib.suppress(StoreError):
-            self.flush()
-        with contextlib.suppress(sqlite3.Error):  # only statistics; closing matters more
-            self._conn.execute("PRAGMA optimize")
+        if not self.read_only:
+            # Tidy, not needed: the inbox is durable and is flushed by the next run anyway.
+            with contextlib.suppress(StoreError):
+                self.flush()
+            with contextlib.suppress(sqlite3.Error):  # only statistics; closing matters more
+                self._conn.execute("PRAGMA optimize")
+            with contextlib.suppress(sqlite3.Error):  # another connection is open
+                self._conn.execute("PRAGMA busy_timeout = 0")
+                self._conn.execute("PRAGMA journal_mode = DELETE").fetchall()
         self._conn.close()
         self._conn = None
+        if self._file_key is not None:
+            with _open_files_lock:
+                _open_files[self._file_key] -= 1
+                if _open_files[self._file_key] <= 0:
+                    del _open_files[self._file_key]
 
     def __enter__(self) -> Self:
         return self
@@ -590,6 +694,8 @@ class Store(SyncTablesMixin):
         ``records``; the service may also call it when idle. Nothing is lost if it never
         runs: the inbox is as durable as ``records``.
         """
+        if self.read_only:
+            return 0  # the inbox is read through the ``records`` view instead
         self._refresh()
         if not self._pending_rows:
             return 0  # no write lock taken: readers of a busy store do not wait
@@ -1467,6 +1573,18 @@ class Store(SyncTablesMixin):
 
     # -- consistency --------------------------------------------------------------------
 
+    def quick_check(self, limit: int = 20) -> list[str]:
+        """``PRAGMA quick_check``: up to ``limit`` problems, none when the pages are sound.
+
+        Reads every page of the file once (no record recount, unlike :meth:`verify`), so
+        it is cheap enough for ``gateway status`` and ``gateway export``.
+        """
+        try:
+            rows = self._connection().execute(f"PRAGMA quick_check({int(limit)})").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        return [str(row[0]) for row in rows if row[0] != "ok"]
+
     def verify(self) -> list[str]:
         """Check the store's invariants; return the problems found (empty when sound).
 
@@ -1475,9 +1593,7 @@ class Store(SyncTablesMixin):
         """
         self.flush()
         conn = self._connection()
-        problems = [
-            f"integrity: {row[0]}" for row in conn.execute("PRAGMA quick_check") if row[0] != "ok"
-        ]
+        problems = [f"integrity: {problem}" for problem in self.quick_check()]
         problems += [
             f"foreign key: {tuple(row)}" for row in conn.execute("PRAGMA foreign_key_check")
         ]
@@ -1523,6 +1639,26 @@ class Store(SyncTablesMixin):
         return problems
 
 
+def _read_error(where: str, exc: sqlite3.DatabaseError) -> StoreError:
+    """The store error for SQLite failing to read ``where``, with what to do about it."""
+    text = str(exc)
+    if "not a database" in text:
+        return NotAStoreError(
+            f"{where} is not a gateway store ({text}): pass the path of the gateway's store"
+        )
+    if "malformed" in text or "corrupt" in text:
+        return StoreDamagedError(
+            f"{where} is damaged ({text}): restore it from a backup, or salvage what is "
+            "readable with `sqlite3 FILE .recover`"
+        )
+    return StoreError(f"cannot read {where}: {text}; check the file and its permissions")
+
+
+def read_error(store: Store, exc: sqlite3.DatabaseError) -> StoreError:
+    """The :class:`StoreError` to raise when reading ``store`` failed with ``exc``."""
+    return _read_error(str(store.path), exc)
+
+
 def _exists(conn: sqlite3.Connection, table: str, row_id: int) -> bool:
     return conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,)).fetchone() is not None
 
@@ -1562,6 +1698,15 @@ def _first_seq_at(conn: sqlite3.Connection, key: StreamKey, t_ms: int) -> int | 
         else:
             lo = (int(row[0]) if row is not None else mid) + 1
     return found
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; ``None`` when there is none."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _file_size(path: Path) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import stat
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import WatchPlan, parse_scenario
 from firmware_sim.simclock import SimClock
 from firmware_sim.watch import SimulatedWatch
+from tests.support.umask import umask
 from wearable_core.contracts.gatt import uuids
 from wearable_core.contracts.gatt.current_time import CurrentTime
 from wearable_core.contracts.gatt.health_thermometer import TemperatureMeasurement
@@ -413,13 +415,18 @@ async def test_passkey_pairing() -> None:
 
 
 async def test_bonds_persist_in_the_keystore_file_and_unpair_forgets_them(tmp_path: Path) -> None:
-    keystore = tmp_path / "bonds.json"
+    keystore = tmp_path / "state" / "bonds.json"
     async with _rig(keystore_path=keystore) as rig:
-        async with _client(rig):
-            pass
+        with umask(0o022):  # the usual default: bumble alone would write the keys 0644
+            async with _client(rig):
+                pass
         assert rig.watch.identity.address in json.loads(keystore.read_text()).get(
             rig.adapter.address, {}
         )
+        # LTK and IRK: readable by the gateway's user only, in a private directory.
+        assert stat.S_IMODE(keystore.stat().st_mode) == 0o600
+        assert stat.S_IMODE(keystore.parent.stat().st_mode) == 0o700
+        assert [p.name for p in keystore.parent.iterdir()] == ["bonds.json"]
         await rig.adapter.close()
 
         # The gateway restarts: a new adapter, same address, same keystore file.

@@ -4,13 +4,21 @@
 ``csv`` writes ``vitals.csv`` and ``alerts.csv`` into a directory. Both read a gateway
 store and never write to it. Format and codes: ``docs/formats/fhir_export.md``.
 
+The store is opened read-only (SQLite ``mode=ro``): a missing file, a file that is not
+a gateway store and a store copied without its ``-wal`` are refused, and nothing is
+ever created or written next to it. Output appears complete or not at all: the Bundle
+is written to a temporary file, the CSV files to a temporary directory beside ``--out``,
+and moved into place at the end.
+
 Exit status: 0 written; 2 bad input (the message names the flag and the fix); 1 the
-output could not be written.
+output could not be written, or the store is damaged (nothing written).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +36,10 @@ ALERTS_FILE = "alerts.csv"
 
 class _BadInput(Exception):
     """Input the user can fix; the message starts with the flag to change."""
+
+
+class _Damaged(Exception):
+    """The store could not be read (corrupt pages); the message says what to do."""
 
 
 def register(commands: Any) -> None:
@@ -110,6 +122,7 @@ def _read(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The device's windows and alerts within --start/--end (alerts overlapping them)."""
     import pandas as pd
 
+    from gateway.store.errors import StoreDamagedError
     from gateway.store.store import Store, StoreError
     from wearable.analysis.patient import UnknownDevice, patient_alerts, patient_windows
 
@@ -117,18 +130,22 @@ def _read(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     if start_ms is not None and end_ms is not None and start_ms >= end_ms:
         raise _BadInput(f"--end {args.end} is not after --start {args.start}: swap or widen them")
     path: Path = args.store
-    # Store() would create an empty store at a mistyped path; refuse before opening.
-    if not path.is_file():
-        raise _BadInput(f"--store {path}: no such store file; pass the gateway's store file")
     try:
-        with Store(path) as store:
+        with Store(path, read_only=True) as store:
             try:
                 windows = patient_windows(store, args.device, start_ms, end_ms)
             except UnknownDevice as exc:
                 raise _BadInput(f"--device: {exc.args[0]}; pass one of those") from None
             alerts = patient_alerts(store, args.device)
+    except StoreDamagedError as exc:
+        raise _Damaged(f"--store {path}: {exc}") from None
     except StoreError as exc:
         raise _BadInput(f"--store {path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise _Damaged(
+            f"--store {path} is damaged ({exc}): nothing written; restore it from a backup, "
+            "or salvage what is readable with `sqlite3 FILE .recover`"
+        ) from None
     if end_ms is not None:
         windows = windows[windows["start"] < pd.Timestamp(end_ms, unit="ms", tz="UTC")]
     if start_ms is not None:
@@ -152,13 +169,20 @@ def _fhir(args: argparse.Namespace) -> int:
     except _BadInput as exc:
         print(f"wearable export fhir: {exc}", file=sys.stderr)
         return 2
+    except _Damaged as exc:
+        print(f"wearable export fhir: {exc}", file=sys.stderr)
+        return 1
     bundle = fhir_bundle(
         windows, alerts, patient=args.patient, device=args.device, temperature_site=args.temperature
     )
+    out: Path = args.out
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(fhir_json(bundle), encoding="utf-8")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(fhir_json(bundle), encoding="utf-8")
+        os.replace(tmp, out)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         print(f"wearable export fhir: --out {args.out}: {exc}", file=sys.stderr)
         return 1
     vitals = len(bundle["entry"]) - len(alerts)
@@ -168,6 +192,7 @@ def _fhir(args: argparse.Namespace) -> int:
 
 def _csv(args: argparse.Namespace) -> int:
     """``wearable export csv``: write vitals.csv and alerts.csv; exit 0, 2 or 1."""
+    from gateway.store.export import staged_directory
     from wearable.analysis.csv_export import alerts_csv, vitals_csv
 
     try:
@@ -175,10 +200,14 @@ def _csv(args: argparse.Namespace) -> int:
     except _BadInput as exc:
         print(f"wearable export csv: {exc}", file=sys.stderr)
         return 2
+    except _Damaged as exc:
+        print(f"wearable export csv: {exc}", file=sys.stderr)
+        return 1
     out: Path = args.out
     try:
-        rows = vitals_csv(windows, out / VITALS_FILE)
-        count = alerts_csv(alerts, out / ALERTS_FILE)
+        with staged_directory(out) as stage:
+            rows = vitals_csv(windows, stage / VITALS_FILE)
+            count = alerts_csv(alerts, stage / ALERTS_FILE)
     except OSError as exc:
         print(f"wearable export csv: --out {out}: {exc}", file=sys.stderr)
         return 1

@@ -1,16 +1,33 @@
-"""``wearable gateway``: run the service, show its status, export what it stored."""
+"""``wearable gateway``: run the service, show its status, export what it stored.
+
+``status``, ``export`` and ``alerts list`` only read: they open the store with SQLite's
+``mode=ro`` (``Store(path, read_only=True)``), never create or change it, and exit 2
+with one line naming the fix for a missing file, a file that is not a gateway store,
+or a store copied from a running gateway without its ``-wal``. A store with corrupt
+pages makes ``status`` and ``export`` exit 1 (``export`` then writes nothing).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import sqlite3
+import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.config import DEFAULT_STORE_PATH, ConfigError, load_config, with_overrides
 from wearable.cli import gateway_sync as sync_cli
+
+if TYPE_CHECKING:
+    from gateway.store.store import Store
+
+#: Exit status: the store is damaged (corrupt pages).
+EXIT_DAMAGED = 1
+#: Exit status: bad input (no store, not a store, WAL missing, bad arguments).
+EXIT_USAGE = 2
 
 
 def register(commands: Any) -> None:
@@ -122,12 +139,17 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """``gateway run``: exit 0 after SIGTERM/SIGINT; 2 when another gateway holds the store."""
     from gateway.logs import configure_logging
     from gateway.service import run_service
+    from gateway.store.errors import StoreLockedError
 
     config = _config(args)
     configure_logging(config.log.level, config.log.format, config.log.file)
-    return asyncio.run(run_service(config))
+    try:
+        return asyncio.run(run_service(config))
+    except StoreLockedError as error:
+        raise _fail("run", str(error)) from error
 
 
 def _store_path(args: argparse.Namespace) -> Path:
@@ -138,30 +160,63 @@ def _store_path(args: argparse.Namespace) -> Path:
     return Path(DEFAULT_STORE_PATH)
 
 
-def _status(args: argparse.Namespace) -> int:
-    from gateway.service import STATUS_FILE
+def _fail(command: str, message: str, code: int = EXIT_USAGE) -> SystemExit:
+    """Print ``message`` as one line on stderr and return the SystemExit to raise."""
+    print(f"wearable gateway {command}: {message}", file=sys.stderr)
+    return SystemExit(code)
+
+
+def _open_read_only(path: Path, command: str) -> Store:
+    """The store at ``path`` opened read-only, or exit (2, or 1 when it is damaged)."""
+    from gateway.store.errors import StoreDamagedError, StoreError
     from gateway.store.store import Store
 
+    try:
+        return Store.open_read_only(path)
+    except StoreDamagedError as error:
+        raise _fail(command, str(error), EXIT_DAMAGED) from error
+    except StoreError as error:
+        raise _fail(command, str(error)) from error
+
+
+def _damaged(path: Path, problems: list[str]) -> str:
+    return (
+        f"store {path} is damaged (PRAGMA quick_check: {'; '.join(problems[:3])}): restore "
+        "it from a backup, or salvage what is readable with `sqlite3 FILE .recover`"
+    )
+
+
+def _status(args: argparse.Namespace) -> int:
+    from gateway.service import STATUS_FILE
+
     path = _store_path(args)
-    if not path.exists():
-        raise SystemExit(
-            f"wearable gateway status: no store at {path}; pass --store PATH "
-            "(the path `wearable gateway run` uses)"
-        )
+    with _open_read_only(path, "status") as store:
+        problems = store.quick_check()
+        if problems:
+            if args.json:
+                print(json.dumps({"store": str(path), "integrity": problems}, indent=2))
+            raise _fail("status", _damaged(path, problems), EXIT_DAMAGED)
+        try:
+            return _status_report(args, path, store, STATUS_FILE)
+        except sqlite3.DatabaseError as error:
+            raise _fail("status", _damaged(path, [str(error)]), EXIT_DAMAGED) from error
+
+
+def _status_report(args: argparse.Namespace, path: Path, store: Store, status_name: str) -> int:
+    """Print the status of a sound store (``--json``: as JSON); return 0."""
     live: dict[str, Any] = {}
-    status_file = path.parent / STATUS_FILE
+    status_file = path.parent / status_name
     if status_file.exists():
         live = json.loads(status_file.read_text(encoding="utf-8"))
     links = {link["address"]: link for link in live.get("links", [])}
-    with Store(path) as store:
-        devices = [asdict(d) for d in store.devices()]
-        usage = asdict(store.usage())
-        open_alerts = store.list_alerts(status="open")
-        for device in devices:
-            saved = store.detection_state(device["id"])
-            device["assessed_until_ms"] = None if saved is None else saved[0]
-            device["open_alerts"] = sum(1 for a in open_alerts if a.device == device["id"])
-        sync = sync_cli.status_summary(store, live.get("sync"))
+    devices = [asdict(d) for d in store.devices()]
+    usage = asdict(store.usage())
+    open_alerts = store.list_alerts(status="open")
+    for device in devices:
+        saved = store.detection_state(device["id"])
+        device["assessed_until_ms"] = None if saved is None else saved[0]
+        device["open_alerts"] = sum(1 for a in open_alerts if a.device == device["id"])
+    sync = sync_cli.status_summary(store, live.get("sync"))
     for device in devices:
         link = links.get(device["id"])
         if link is not None:
@@ -169,6 +224,8 @@ def _status(args: argparse.Namespace) -> int:
     detection = live.get("detection") or {}
     report = {
         "store": str(path),
+        # PRAGMA quick_check found nothing (a damaged store exits 1 before this).
+        "integrity": "ok",
         "usage": usage,
         "devices": devices,
         # From the running service's status file (None when it is not running).
@@ -180,7 +237,7 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, default=str))
         return 0
     print(
-        f"store {path}: {usage.get('file_bytes', 0) / 1e6:.1f} MB; "
+        f"store {path}: {usage.get('file_bytes', 0) / 1e6:.1f} MB, integrity ok; "
         f"model {report['model_version'] or 'unknown (service not running)'}"
     )
     for device in devices:
@@ -204,29 +261,46 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from gateway.store.errors import StoreDamagedError, StoreError
     from gateway.store.export import export_store
-    from gateway.store.store import Store
 
-    if not Path(args.store).exists():
-        raise SystemExit(f"wearable gateway export: no store at {args.store}")
-    with Store(args.store) as store:
-        counts = export_store(store, args.out)
+    with _open_read_only(Path(args.store), "export") as store:
+        try:
+            counts = export_store(store, args.out)
+        except StoreDamagedError as error:
+            raise _fail("export", str(error), EXIT_DAMAGED) from error
+        except StoreError as error:
+            raise _fail("export", str(error)) from error
+        except OSError as error:
+            raise _fail("export", f"--out {args.out}: {error}", 1) from error
     print(json.dumps({stream.value: n for stream, n in counts.items()}))
     return 0
 
 
 def _existing_store(args: argparse.Namespace, command: str) -> Path:
+    """The store path of a command that writes to an existing store, or exit 2.
+
+    Refuses a missing path, an empty file and a file that is not SQLite, which opening
+    it for writing would silently turn into a new, empty store.
+    """
+    from gateway.store.errors import StoreError
+    from gateway.store.readonly import check_store_file
+
     path = _store_path(args)
-    if not path.exists():
-        raise SystemExit(f"wearable gateway alerts {command}: no store at {path}; pass --store")
+    try:
+        check_store_file(path, check_wal=False)
+    except StoreError as error:
+        raise _fail(f"alerts {command}", str(error)) from error
     return path
 
 
 def _alerts_list(args: argparse.Namespace) -> int:
-    from gateway.store.store import Store
-
-    with Store(_existing_store(args, "list")) as store:
-        rows = store.list_alerts(device=args.device, status=args.status)
+    path = _store_path(args)
+    with _open_read_only(path, "alerts list") as store:
+        try:
+            rows = store.list_alerts(device=args.device, status=args.status)
+        except sqlite3.DatabaseError as error:
+            raise _fail("alerts list", _damaged(path, [str(error)]), EXIT_DAMAGED) from error
     if args.json:
         print(json.dumps([asdict(row) for row in rows], indent=2))
         return 0

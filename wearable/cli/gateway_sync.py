@@ -3,6 +3,8 @@
 Exit codes of ``sync`` (for cron and other schedulers): 0 the cycle finished (possibly
 with nothing to do, or offline by configuration); 1 the bucket was unreachable or
 refused something (the outbox keeps it; run again later); 2 bad arguments or config.
+``rotate-key`` exits 0 (rotated) or 2 (no store at the path, or the key's directory is
+missing): it never creates a store, a directory or a key for a store that does not exist.
 """
 
 from __future__ import annotations
@@ -130,10 +132,21 @@ def _installed_version(config: GatewayConfig) -> Any:
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    from gateway.privacy.pseudonym import key_rotate
+    from gateway.privacy.pseudonym import PseudonymKeyError, key_rotate
 
     config = _load(args, "rotate-key")
-    key = key_rotate(config.key_file)
+    store = Path(config.store.path)
+    # A mistyped --store must not grow a directory and a key nobody uses: the key
+    # belongs to an existing store.
+    if not store.is_file():
+        raise _usage_error(
+            f"wearable gateway rotate-key: no store at {store}; pass --store (or --config) "
+            "with the store `wearable gateway run` uses"
+        )
+    try:
+        key = key_rotate(config.key_file)
+    except PseudonymKeyError as error:
+        raise _usage_error(f"wearable gateway rotate-key: {error}") from error
     print(f"new pseudonym key {key.fingerprint()} at {config.key_file}")
     return 0
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wearable_core.contracts.model_release import keypair_generate
+from wearable_core.private_files import private_dir, private_write
 
 PRIVATE_FILE = "model-signing.pem"
 PUBLIC_FILE = "model-signing.pub"
@@ -58,14 +59,11 @@ def keys_generate(out: Path) -> str:
                 f"{path} already exists: refusing to overwrite a signing key (gateways "
                 "trust its public half); move it away first if you really mean to rotate"
             )
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     pem, public = keypair_generate()
-    # O_EXCL closes the race with a concurrent run; 0o600 from creation, so the key is
-    # never readable by others even for a moment (umask can only remove bits).
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    os.chmod(private_path, 0o600)
+    # Exclusive closes the race with a concurrent run; 0600 from creation, so the key is
+    # never readable by others even for a moment, whatever the umask.
+    private_write(private_path, pem, exclusive=True)
     fd = os.open(public_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "w", encoding="ascii") as text:
         text.write(public + "\n")

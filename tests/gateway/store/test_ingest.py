@@ -288,12 +288,15 @@ def test_open_creates_directories_and_uses_wal(tmp_path: Path) -> None:
     with Store.open(path, budget_bytes=1 << 20) as store:
         store.add(make_records(range(3)))
         assert store.budget_bytes == 1 << 20
-    conn = sqlite3.connect(path)
-    try:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
-    finally:
-        conn.close()
+        conn = sqlite3.connect(path)
+        try:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+        finally:
+            conn.close()
+    # Closed cleanly: out of WAL mode, one self-contained file (readonly.check_store_file).
+    assert path.read_bytes()[18:20] == b"\x01\x01"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["store.db"]
 
 
 def test_store_refuses_a_directory_and_bad_budget(tmp_path: Path) -> None:

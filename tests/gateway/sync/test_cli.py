@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.store import Store
 from wearable.cli import main
 
 from ._support import Ward
@@ -69,8 +70,21 @@ def test_bad_input_exits_2_and_says_what_to_pass(
 
 def test_rotate_key_changes_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "gateway.sqlite"
+    Store(store).close()
     assert main(["gateway", "rotate-key", "--store", str(store)]) == 0
     first = (tmp_path / "pseudonym.key").read_bytes()
     assert main(["gateway", "rotate-key", "--store", str(store)]) == 0
     assert (tmp_path / "pseudonym.key").read_bytes() != first
     assert "new pseudonym key" in capsys.readouterr().out
+
+
+def test_rotate_key_refuses_a_store_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mistyped = tmp_path / "gateway-stroe" / "gateway.sqlite"
+    with pytest.raises(SystemExit) as info:
+        main(["gateway", "rotate-key", "--store", str(mistyped)])
+    assert info.value.code == 2
+    assert f"no store at {mistyped}" in capsys.readouterr().err
+    # Nothing was created: no directory, no key.
+    assert list(tmp_path.iterdir()) == []

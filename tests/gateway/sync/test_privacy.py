@@ -136,3 +136,22 @@ def test_pseudonyms_differ_between_installs_and_after_rotation(ward: Ward, tmp_p
     rotated = key_rotate(path).device(ward.addresses[0])
     assert len({first, other, rotated}) == 3
     assert PseudonymKey.load_or_create(path).device(ward.addresses[0]) == rotated
+
+
+def test_the_pseudonym_key_and_its_directory_are_private_whatever_the_umask(
+    tmp_path: Path,
+) -> None:
+    import stat
+
+    from gateway.privacy.pseudonym import key_rotate
+    from tests.support.umask import umask
+
+    path = tmp_path / "state" / "pseudonym.key"
+    with umask(0):
+        PseudonymKey.load_or_create(path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        path.chmod(0o644)
+        key_rotate(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in path.parent.iterdir()) == ["pseudonym.key"]

@@ -55,11 +55,16 @@ def test_review_actions(
     assert (row["id"], row["note"]) == (2, "checked")
 
 
-def test_unknown_id_and_missing_store(store_path: Path, tmp_path: Path) -> None:
+def test_unknown_id_and_missing_store(
+    store_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit, match="no alert with id 9"):
         main(["gateway", "alerts", "ack", "9", "--store", str(store_path)])
-    with pytest.raises(SystemExit, match="no store"):
-        main(["gateway", "alerts", "list", "--store", str(tmp_path / "none.db")])
+    for action in (["list"], ["ack", "1"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["gateway", "alerts", *action, "--store", str(tmp_path / "none.db")])
+        assert stop.value.code == 2
+        assert "no store at" in capsys.readouterr().err
 
 
 def test_help_says_verdicts_are_labels(capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,3 +93,16 @@ def test_status_shows_open_alerts_progress_and_the_serving_model(
     assert devices["C4:12:00:00:00:0B"]["assessed_until_ms"] is None
     assert main(["gateway", "status", "--store", str(store_path)]) == 0
     assert "model baseline-1" in capsys.readouterr().out
+
+
+def test_a_review_on_an_empty_file_is_refused_not_turned_into_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "gateway.sqlite"
+    empty.write_bytes(b"")
+    with pytest.raises(SystemExit) as stop:
+        main(["gateway", "alerts", "confirm", "1", "--store", str(empty)])
+    assert stop.value.code == 2
+    assert "not a gateway store" in capsys.readouterr().err
+    assert empty.read_bytes() == b""
+    assert [p.name for p in tmp_path.iterdir()] == ["gateway.sqlite"]

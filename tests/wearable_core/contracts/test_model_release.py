@@ -183,6 +183,17 @@ def test_keys_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert public.read_text().strip() == line
 
 
+def test_keys_generate_keeps_the_key_private_whatever_the_umask(tmp_path: Path) -> None:
+    from tests.support.umask import umask
+
+    out = tmp_path / "new" / "secrets"
+    with umask(0):
+        assert wearable_main(["keys", "generate", "--out", str(out)]) == 0
+    assert stat.S_IMODE((out / "model-signing.pem").stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+
+
 def test_manifest_header_is_what_the_shipped_baseline_declares() -> None:
     import json
     from importlib import resources
