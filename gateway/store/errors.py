@@ -9,3 +9,7 @@ class StoreError(Exception):
 
 class StoreVersionError(StoreError):
     """The store file was written by a newer gateway (its schema version is unknown here)."""
+
+
+class ReviewRefused(StoreError):
+    """A review action would change a clinician's verdict without reopening the alert."""
