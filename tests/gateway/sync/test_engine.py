@@ -393,3 +393,28 @@ def test_two_batches_with_equal_counts_both_arrive(tmp_path: Path) -> None:
     assert len(batches) == 2
     assert batches[0].hours == batches[1].hours  # equal counts, different windows
     assert sum(windows_by_hour(batches).values()) == 4
+
+
+def test_sync_carries_the_final_verdict_after_reopen(tmp_path: Path) -> None:
+    clock = Clock(T0_MS)
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    with Store(tmp_path / "gateway.sqlite") as store:
+        engine = _engine(store, bucket, clock)
+        alert = store.add_alert(DEVICES[0], "fall", "critical", T0_MS, T0_MS, T0_MS, 0.9)
+        store.close_alert(alert, T0_MS + 10 * MINUTE_MS)
+        store.review_alert(alert, "confirm", "nurse saw it")
+        clock.t_ms += HOUR_MS
+        assert engine.run_once().built[BatchKind.ALERTS.value] == 1
+        # Later: the verdict is withdrawn and the opposite one given, then acknowledged.
+        store.review_alert(alert, "reopen", "video shows a dropped watch")
+        store.review_alert(alert, "dismiss")
+        store.review_alert(alert, "acknowledge")
+        clock.t_ms += HOUR_MS
+        assert engine.run_once().built[BatchKind.ALERTS.value] == 1
+        # An acknowledgement of a verdict changes nothing the cloud is told.
+        store.review_alert(alert, "acknowledge")
+        clock.t_ms += HOUR_MS
+        assert engine.run_once().built[BatchKind.ALERTS.value] == 0
+
+    outcomes = [a for _, b in uploaded(bucket) if b.kind is BatchKind.ALERTS for a in b.alerts]
+    assert sorted(a.status for a in outcomes) == ["confirmed", "dismissed"]
