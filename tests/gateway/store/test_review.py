@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import doctest
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from gateway.store import ReviewRefused, Store, StoreError, schema
+from gateway.store import ReviewRefused, Store, StoreError, review, schema
 
 WATCH = "C4:12:00:00:00:0A"
 
@@ -98,3 +99,7 @@ def test_a_version_5_store_keeps_its_verdicts_as_history(store_path: Path) -> No
         assert store.review_alert(2, "acknowledge").status == "confirmed"
         with pytest.raises(ReviewRefused):
             store.review_alert(2, "dismiss")
+
+
+def test_docstring_examples() -> None:
+    assert doctest.testmod(review).failed == 0
