@@ -192,6 +192,27 @@ def bucket_seed(bucket: Any) -> None:
             bucket.create(f"cohorts/{path.relative_to(COHORTS).as_posix()}", path.read_bytes())
 
 
+def final_sync_ok(returncode: int, stdout: str) -> bool:
+    """Whether the last ``wearable gateway sync --json`` ended as it should.
+
+    Exit 0, or exit 5 (release refused) when the only problem is the bad release this
+    run planted: if no good release was published after it, the bucket's pointer still
+    names it, and ``sync`` reports the refusal on every run (docs/operations/
+    gateway-service.md). Any other code (3 backing off, 4 bucket down, ...) is a failure.
+    """
+    if returncode == 0:
+        return True
+    try:
+        report = json.loads(stdout)
+    except json.JSONDecodeError:
+        return False
+    return (
+        returncode == 5
+        and report.get("problems") == ["release_refused"]
+        and (report.get("model") or {}).get("version") == BAD_VERSION
+    )
+
+
 def publish_bad_release(bucket: Any, key_path: Path) -> None:
     """Publish a corrupt flatbuffer whose manifest has its true size and SHA-256 and is
     signed with the fleet's key: what a broken converter would ship."""
@@ -509,7 +530,7 @@ def main() -> int:
         "bad_release_refused": BAD_VERSION in {r["version"] for r in refused.get("refused", [])}
         and current != BAD_VERSION,
         "ends_on_the_gated_model": current == expected_model,
-        "final_sync_ok": final_sync.returncode == 0,
+        "final_sync_ok": final_sync_ok(final_sync.returncode, final_sync.stdout),
     }
     result: dict[str, Any] = {
         "benchmark": "chaos",

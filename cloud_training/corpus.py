@@ -547,7 +547,8 @@ def _shard_encode(
     features: list[npt.NDArray[np.float32]] = []
     outputs: list[npt.NDArray[np.float32]] = []
     alert_cols: dict[str, list[Any]] = {
-        k: [] for k in ("alert", "pseudonym", "type", "severity", "hour", "dur", "status", "rule")
+        k: []
+        for k in ("alert", "pseudonym", "type", "severity", "hour", "dur", "status", "rule", "rev")
     }
     for _, batch in accepted:
         w = batch.windows
@@ -572,6 +573,7 @@ def _shard_encode(
             alert_cols["dur"].append(-1 if a.duration_min is None else a.duration_min)
             alert_cols["status"].append(a.status)
             alert_cols["rule"].append(a.rule or "")
+            alert_cols["rev"].append(a.revision)
 
     n_features, n_types = len(FEATURE_NAMES), len(ANOMALY_TYPES)
     arrays: dict[str, npt.NDArray[Any]] = {
@@ -596,6 +598,7 @@ def _shard_encode(
         a_duration_min=np.array(alert_cols["dur"], dtype=np.int32),
         a_status=_strings(alert_cols["status"]),
         a_rule=_strings(alert_cols["rule"]),
+        a_revision=np.array(alert_cols["rev"], dtype=np.int64),
     )
     hours = np.concatenate([arrays["w_hour"], arrays["a_hour"]])
     span = (int(hours.min()), int(hours.max())) if hours.size else None
@@ -642,8 +645,9 @@ def corpus_load(bucket: Bucket) -> Corpus:
     """Read every shard the checkpoint names into one :class:`Corpus`.
 
     Window rows are concatenated in shard order. Alert outcomes keep one revision per
-    alert id, the one with the largest ``(closed, shard index, status rank, row)``: a
-    closed alert (with a duration) beats an open one; among equals, a revision from a
+    alert id, the one with the largest ``(closed, revision, shard index, status rank,
+    row)``: a closed alert (with a duration) beats an open one; then the higher review
+    revision (``AlertOutcome.revision``) wins; among equals, a revision from a
     later shard beats an earlier one; within one shard (where batch order is by hash,
     not by time) a verdict (confirmed/dismissed) beats acknowledged beats open, then the
     later row wins.
@@ -684,6 +688,13 @@ def corpus_load(bucket: Bucket) -> Corpus:
     alert_shard = np.concatenate(
         [np.zeros(0, np.int64), *(np.full(len(s["a_hour"]), i) for i, s in enumerate(shards))]
     )
+    # Shards written before ``a_revision`` existed count as revision 0 throughout.
+    revision = np.concatenate(
+        [
+            np.zeros(0, np.int64),
+            *(s.get("a_revision", np.zeros(len(s["a_hour"]), np.int64)) for s in shards),
+        ]
+    ).astype(np.int64)
     alerts = CorpusAlerts(
         alert=cat("a_alert", np.str_),
         pseudonym=names("a_pseudonym", "pseudonyms"),
@@ -703,22 +714,26 @@ def corpus_load(bucket: Bucket) -> Corpus:
         faults=cat("w_faults", np.int64),
         pseudonym=names("w_pseudonym", "pseudonyms"),
         model_version=names("w_model", "models"),
-        alerts=_alerts_latest(alerts, alert_shard),
+        alerts=_alerts_latest(alerts, alert_shard, revision),
         shards=tuple(checkpoint.shards),
     )
 
 
-def _alerts_latest(alerts: CorpusAlerts, shard: npt.NDArray[np.int64]) -> CorpusAlerts:
-    """One row per alert id: the revision with the largest (closed, shard, status, row)."""
+def _alerts_latest(
+    alerts: CorpusAlerts, shard: npt.NDArray[np.int64], revision: npt.NDArray[np.int64]
+) -> CorpusAlerts:
+    """One row per alert id: the largest (closed, revision, shard, status, row)."""
     n = len(alerts)
     if n == 0:
         return alerts
     # Tie-break among revisions in one shard (batch order inside a shard is by name, i.e.
-    # by hash, not by time): a verdict is the later step of the lifecycle.
+    # by hash, not by time): a verdict is the later step of the lifecycle. The gateway's
+    # review revision comes first: a verdict reopened and replaced by the opposite one
+    # has equal rank, and both may land in one shard.
     rank = np.array([ALERT_STATUS_RANK.get(s, 0) for s in alerts.status.tolist()], dtype=np.int64)
     closed = (alerts.duration_min >= 0).astype(np.int64)
     # lexsort: the last key is the primary one.
-    order = np.lexsort((np.arange(n), rank, shard, closed, alerts.alert))
+    order = np.lexsort((np.arange(n), rank, shard, revision, closed, alerts.alert))
     ids = alerts.alert[order]
     last = np.ones(n, dtype=bool)
     last[:-1] = ids[:-1] != ids[1:]

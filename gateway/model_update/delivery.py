@@ -87,12 +87,19 @@ _ADVICE: dict[str, str] = {
 }
 
 
+#: ``UpdateResult.check`` of an ``unavailable`` result that the gateway's own model
+#: directory caused (disk full, permissions), not the bucket: a monitor tells them apart.
+LOCAL_FAILURE = "local"
+
+
 @dataclass(frozen=True)
 class UpdateResult:
     """Outcome of one :meth:`ModelUpdater.check`.
 
     ``installed`` is set when ``status == "installed"``: load ``installed.path`` with
-    ``wearable_core.model.model_file.model_load`` and swap it in.
+    ``wearable_core.model.model_file.model_load`` and swap it in. ``check`` names the
+    check a ``refused`` release failed, and is :data:`LOCAL_FAILURE` for an
+    ``unavailable`` result the gateway's own model directory caused.
     """
 
     status: Status
@@ -174,7 +181,7 @@ class ModelUpdater:
         except ModelDirectoryError as exc:
             # Local state, not the release: keep serving what is loaded, retry next poll.
             self.log.error("model update: local model directory: %s", exc)
-            return UpdateResult("unavailable", reason=str(exc))
+            return UpdateResult("unavailable", reason=str(exc), check=LOCAL_FAILURE)
 
     def _check(self) -> UpdateResult:
         serving = self.serving_version()
@@ -253,7 +260,9 @@ class ModelUpdater:
                 exc,
                 serving,
             )
-            return UpdateResult("unavailable", pointer.version, f"install failed: {exc}")
+            return UpdateResult(
+                "unavailable", pointer.version, f"install failed: {exc}", LOCAL_FAILURE
+            )
         self.log.info(
             "model release %s installed (was serving %s)",
             pointer.version,

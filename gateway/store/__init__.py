@@ -4,7 +4,7 @@
 which the ingest path does not need).
 """
 
-from gateway.store.errors import StoreError, StoreVersionError
+from gateway.store.errors import ReviewRefused, StoreError, StoreVersionError
 from gateway.store.retention import RetentionResult
 from gateway.store.store import DeviceStatus, Gap, Rejection, Store, StoreUsage
 
@@ -13,6 +13,7 @@ __all__ = [
     "Gap",
     "Rejection",
     "RetentionResult",
+    "ReviewRefused",
     "Store",
     "StoreError",
     "StoreUsage",

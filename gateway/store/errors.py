@@ -29,3 +29,7 @@ class StoreDamagedError(StoreError):
 
 class StoreLockedError(StoreError):
     """Another gateway process holds the store's lock (the message names its PID)."""
+
+
+class ReviewRefused(StoreError):
+    """A review action would change a clinician's verdict without reopening the alert."""

@@ -287,6 +287,37 @@ def _v5_sync(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v6_verdict_transitions(conn: sqlite3.Connection) -> None:
+    """Version 6: every change of an alert's review, kept (``gateway.store.review``).
+
+    ``alerts.status`` holds the current state; ``verdict_transitions`` holds how it got
+    there, one row per accepted review action, so a verdict (a training label) is never
+    changed without a trace. A store of version 5 knows only each alert's current status:
+    every reviewed alert gets one ``migrated`` row with that status, its time and its
+    note, and ``from_status`` NULL (unknown).
+    """
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE verdict_transitions (
+            id          INTEGER PRIMARY KEY,
+            alert       INTEGER NOT NULL REFERENCES alerts (id),
+            at_ms       INTEGER NOT NULL,
+            action      TEXT NOT NULL,      -- acknowledge | confirm | dismiss | reopen | migrated
+            from_status TEXT,               -- NULL: unknown (reviewed before version 6)
+            to_status   TEXT NOT NULL
+                CHECK (to_status IN ('open', 'acknowledged', 'confirmed', 'dismissed')),
+            note        TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX verdict_transitions_by_alert ON verdict_transitions (alert, id);
+
+        INSERT INTO verdict_transitions (alert, at_ms, action, from_status, to_status, note)
+            SELECT id, status_changed_ms, 'migrated', NULL, status, note
+            FROM alerts WHERE status != 'open' ORDER BY id;
+        """,
+    )
+
+
 #: Migration ``i`` produces schema version ``i + 1``. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_core,
@@ -294,6 +325,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v3_alerts,
     _v4_detection,
     _v5_sync,
+    _v6_verdict_transitions,
 )
 
 #: The schema version this code writes.

@@ -40,6 +40,7 @@ from gateway.store.errors import (
 from gateway.store.outbox import SyncTablesMixin, WindowSummary
 from gateway.store.ranges import Range, runs, subtract
 from gateway.store.readonly import check_store_file, shm_path, wal_path
+from gateway.store.review import ReviewMixin
 from gateway.store.schema import check_readable, migrate
 from wearable_core.contracts.streams import Stream
 from wearable_core.private_files import private_dir, private_file, private_tighten
@@ -123,7 +124,11 @@ EVIDENCE_MARGIN_MS = 5_000
 
 @dataclass(frozen=True)
 class AlertRow:
-    """One row of ``alerts`` (see ``docs/alerts.md``)."""
+    """One row of ``alerts`` (see ``docs/alerts.md``).
+
+    ``revision`` counts the review actions recorded on the alert
+    (``gateway.store.review``); sync sends it so the cloud can order revisions.
+    """
 
     id: int
     device: str
@@ -139,6 +144,7 @@ class AlertRow:
     status_changed_ms: int
     note: str
     model_version: str | None
+    revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,7 @@ class DataQualityRow:
 _ALERT_COLUMNS = (
     "a.id, d.id, a.type, a.severity, a.opened_ms, a.closed_ms, a.evidence_start_ms, "
     "a.evidence_end_ms, a.peak_score, a.rule, a.status, a.status_changed_ms, a.note, "
-    "a.model_version"
+    "a.model_version, (SELECT count(*) FROM verdict_transitions AS v WHERE v.alert = a.id)"
 )
 
 
@@ -259,7 +265,7 @@ class _StreamState:
 StreamKey = tuple[int, int]
 
 
-class Store(SyncTablesMixin):
+class Store(ReviewMixin, SyncTablesMixin):
     """The gateway's local store (see the module docstring and ``docs/store.md``)."""
 
     def __init__(
@@ -1415,26 +1421,6 @@ class Store(SyncTablesMixin):
             )
             if cursor.rowcount == 0 and not _exists(conn, "alerts", alert_id):
                 raise StoreError(f"no alert with id {alert_id}")
-
-    def set_alert_status(
-        self, alert_id: int, status: str, note: str | None = None, now_ms: int | None = None
-    ) -> AlertRow:
-        """Set a clinician status (``acknowledged``, ``confirmed``, ``dismissed``, ...).
-
-        ``note`` (if given) replaces the alert's note. Returns the updated row.
-        """
-        if status not in ALERT_STATUSES:
-            raise StoreError(f"unknown alert status {status!r}: use one of {ALERT_STATUSES}")
-        now = int(time.time() * 1000) if now_ms is None else now_ms
-        with self._write() as conn:
-            cursor = conn.execute(
-                "UPDATE alerts SET status = ?, status_changed_ms = ?, note = coalesce(?, note) "
-                "WHERE id = ?",
-                (status, now, note, alert_id),
-            )
-            if cursor.rowcount == 0:
-                raise StoreError(f"no alert with id {alert_id}")
-        return self.get_alert(alert_id)
 
     def get_alert(self, alert_id: int) -> AlertRow:
         """One alert by id (raises :class:`StoreError` if there is none)."""

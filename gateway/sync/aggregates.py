@@ -215,6 +215,7 @@ def alert_outcome(key: PseudonymKey, row: AlertRow) -> AlertOutcome:
         row.rule,
         None if row.peak_score is None else round(float(row.peak_score), 2),
         row.model_version,
+        row.revision,
     )
 
 

@@ -28,6 +28,7 @@ from gateway.sync.aggregates import (
 )
 from gateway.sync.backoff import backoff_delay_s
 from gateway.sync.network import NetworkState
+from gateway.sync.outcome import SyncOutcome, model_outcome, worst
 from wearable_core.buckets.base import (
     Bucket,
     BucketConfigError,
@@ -97,10 +98,20 @@ class CycleReport:
     model: object | None = None
     backlog_items: int = 0
     backlog_bytes: int = 0
+    #: Everything that kept the cycle from doing all that was due, recorded where it
+    #: happened (empty: :attr:`outcome` is ``OK``).
+    problems: set[SyncOutcome] = field(default_factory=set)
+
+    @property
+    def outcome(self) -> SyncOutcome:
+        """The most serious problem of the cycle, or ``OK`` (``gateway.sync.outcome``)."""
+        return worst(self.problems)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (``wearable gateway sync --json``)."""
         return {
+            "outcome": self.outcome.value,
+            "problems": sorted(p.value for p in self.problems),
             "network": self.network,
             "built": dict(self.built),
             "uploaded": self.uploaded,
@@ -121,7 +132,7 @@ class CycleReport:
 def _describe(result: object | None) -> object:
     if result is None:
         return None
-    fields = ("status", "version", "reason")
+    fields = ("status", "version", "reason", "check")
     return {f: getattr(result, f) for f in fields if hasattr(result, f)} or str(result)
 
 
@@ -367,6 +378,9 @@ class SyncEngine:
         retry_at = self.store.sync_status().get("retry_at_ms")
         if isinstance(retry_at, int) and now_ms < retry_at:
             report.backing_off_until_ms = retry_at
+            # Nothing is tried, the model check included: the bucket failed a moment
+            # ago. A scheduler must still see that this cycle did not do its work.
+            report.problems.add(SyncOutcome.BACKING_OFF)
             return
         for item in self.store.outbox_due(now_ms, max_priority):
             try:
@@ -383,15 +397,18 @@ class SyncEngine:
                 self.store.sync_status_update(retry_at_ms=retry_at)
                 report.error = f"bucket unavailable: {exc}"
                 report.backing_off_until_ms = retry_at
+                report.problems.add(SyncOutcome.BUCKET_UNREACHABLE)
                 return
             except BucketConfigError as exc:
                 # Credentials or bucket settings: nothing wrong with the batch itself.
                 report.error = f"bucket not usable: {exc}"
+                report.problems.add(SyncOutcome.BUCKET_UNUSABLE)
                 logger.error("sync: %s", report.error)
                 return
             except BucketError as exc:
                 self.store.outbox_fail(item.id, str(exc))
                 report.failed += 1
+                report.problems.add(SyncOutcome.BATCH_REFUSED)
                 report.error = f"batch {item.name} refused: {exc}"
                 logger.error("sync: %s; it stays in the outbox, quarantined", report.error)
                 continue
@@ -419,9 +436,19 @@ class SyncEngine:
             ):
                 try:
                     report.model = self.models.check()
+                except BucketConfigError as exc:
+                    report.error = f"model poll failed: {exc}"
+                    report.problems.add(SyncOutcome.BUCKET_UNUSABLE)
+                    logger.error("sync: %s", report.error)
                 except BucketError as exc:
                     report.error = f"model poll failed: {exc}"
+                    report.problems.add(SyncOutcome.BUCKET_UNREACHABLE)
                     logger.error("sync: %s", report.error)
+                else:
+                    # The updater reports refusals and outages as results, not errors.
+                    outcome = model_outcome(report.model)
+                    if outcome is not SyncOutcome.OK:
+                        report.problems.add(outcome)
         usage = self.store.outbox_usage()
         report.backlog_items = usage.total_items
         report.backlog_bytes = usage.total_bytes

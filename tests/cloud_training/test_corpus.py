@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -381,6 +382,28 @@ def test_alert_revisions_closed_then_later_shard_wins(tmp_path: Path) -> None:
     }
     assert by_id == {1: ("dismissed", 95), 2: ("confirmed", 95)}
     assert set(alerts.pseudonym.tolist()) == {KEY.device(DEVICES[0])}
+
+
+def test_a_reopened_verdict_loses_to_the_next_one_within_one_shard(tmp_path: Path) -> None:
+    bucket = new_bucket(tmp_path)
+    closed_ms = T0_MS + 30 * MINUTE_MS
+
+    def row(alert_id: int, status: str, revision: int) -> AlertRow:
+        return replace(alert_row(alert_id, closed_ms=closed_ms, status=status), revision=revision)
+
+    # Both alerts get a verdict, are reopened and get the opposite verdict; all four rows
+    # land in one shard, where batch order is by hash. Whichever batch comes last there,
+    # one of the two alerts would end on its withdrawn verdict without the revision.
+    upload_alerts(bucket, DEVICES[0], [row(3, "confirmed", 1), row(4, "dismissed", 1)])
+    upload_alerts(bucket, DEVICES[0], [row(3, "dismissed", 3), row(4, "confirmed", 3)])
+    corpus_ingest(bucket)
+
+    alerts = corpus_load(bucket).alerts
+    got = {KEY.alert(DEVICES[0], i): i for i in (3, 4)}
+    assert {got[a]: s for a, s in zip(alerts.alert, alerts.status, strict=True)} == {
+        3: "dismissed",
+        4: "confirmed",
+    }
 
 
 def test_empty_bucket_gives_an_empty_corpus(tmp_path: Path) -> None:

@@ -147,22 +147,25 @@ def _batch_alerts(batch: AggregateBatch, order: int) -> list[dict[str, object]]:
             "peak_score": np.nan if a.peak_score is None else float(a.peak_score),
             "model_version": a.model_version,
             "_order": order,
+            "_revision": a.revision,
         }
         for a in batch.alerts
     ]
 
 
 def _alerts_latest(rows: list[dict[str, object]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=[*ALERT_COLUMNS, "_order"])
+    frame = pd.DataFrame(rows, columns=[*ALERT_COLUMNS, "_order", "_revision"])
     if frame.empty:
-        return frame.drop(columns="_order")
-    # The latest revision: closed beats open, then the later batch (by name: day, then
-    # hash), then the later lifecycle step; the same rule as the training corpus.
+        return frame.drop(columns=["_order", "_revision"])
+    # The latest revision: closed beats open, then the higher review revision (a reopen
+    # and a new verdict on one day: batch names order them only by hash), then the later
+    # batch (by name: day, then hash), then the later lifecycle step; the same rule as
+    # the training corpus.
     frame["_closed"] = frame["duration_min"].notna()
     frame["_rank"] = frame["status"].map(ALERT_STATUS_RANK).fillna(0)
-    frame = frame.sort_values(["alert", "_closed", "_order", "_rank"], kind="stable")
+    frame = frame.sort_values(["alert", "_closed", "_revision", "_order", "_rank"], kind="stable")
     latest = frame.groupby("alert", sort=False).tail(1)
-    latest = latest.drop(columns=["_order", "_closed", "_rank"])
+    latest = latest.drop(columns=["_order", "_revision", "_closed", "_rank"])
     latest = latest.sort_values(["hour", "alert"]).reset_index(drop=True)
     latest["hour"] = _hour_ts(latest["hour"]).to_numpy()
     return latest

@@ -32,8 +32,9 @@ from wearable_core.features.window import windows_from_records
 #: detector walks as much of a gap window by window (``Detector(max_gap_walk_s=...)``).
 MAX_GAP_S = 3600
 
-#: Clinician decisions :func:`alert_review` accepts (they become training labels).
-REVIEW_DECISIONS = ("acknowledged", "confirmed", "dismissed")
+#: Clinician decisions :func:`alert_review` accepts (confirmed and dismissed become
+#: training labels; open reopens an alert, withdrawing its verdict).
+REVIEW_DECISIONS = ("acknowledged", "confirmed", "dismissed", "open")
 
 
 class UnknownDevice(KeyError):
@@ -112,13 +113,18 @@ def alert_review(store: Store, alert_id: int, decision: str, note: str = "") -> 
     """Record a clinician's decision on an alert in the gateway store.
 
     ``confirmed`` and ``dismissed`` reach the cloud with the next sync as training labels
-    (``docs/formats/aggregate_batch.md``).
+    (``docs/formats/aggregate_batch.md``). A verdict stands until it is withdrawn:
+    ``acknowledged`` keeps it, and the opposite verdict needs ``open`` (reopen, with a
+    note saying why) first. Every decision is kept (``store.alert_history``). An empty
+    ``note`` keeps the alert's current note.
 
     Raises
     ------
     ValueError
         ``decision`` is not one of :data:`REVIEW_DECISIONS`.
+    gateway.store.ReviewRefused
+        The decision would change a verdict without reopening the alert first.
     """
     if decision not in REVIEW_DECISIONS:
         raise ValueError(f"decision {decision!r}: use one of {', '.join(REVIEW_DECISIONS)}")
-    return store.set_alert_status(alert_id, decision, note)
+    return store.set_alert_status(alert_id, decision, note or None)

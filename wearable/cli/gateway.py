@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.config import DEFAULT_STORE_PATH, ConfigError, load_config, with_overrides
+from wearable.cli import gateway_review as review_cli
 from wearable.cli import gateway_sync as sync_cli
 
 if TYPE_CHECKING:
@@ -91,10 +92,12 @@ def register(commands: Any) -> None:
 def _register_alerts(sub: Any) -> None:
     alerts = sub.add_parser(
         "alerts",
-        help="list alerts and record a clinician's review (ack, confirm, dismiss)",
+        help="list alerts and record a clinician's review (ack, confirm, dismiss, reopen)",
         description=(
             "Medical alerts the gateway raised (docs/alerts.md). confirm and dismiss are "
-            "the clinician's verdicts: they become labels for retraining the model later."
+            "the clinician's verdicts: they become labels for retraining the model later. "
+            "A verdict stands until `reopen` withdraws it; ack keeps it; `history` shows "
+            "every change."
         ),
     )
     cmds = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
@@ -123,6 +126,7 @@ def _register_alerts(sub: Any) -> None:
         action.add_argument("--note", help="free-text note stored with the alert")
         action.add_argument("--store", type=Path, default=None, help="store file")
         action.set_defaults(handler=_alerts_set, alert_status=status)
+    review_cli.register(cmds)
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -326,5 +330,6 @@ def _alerts_set(args: argparse.Namespace) -> int:
             row = store.set_alert_status(args.id, args.alert_status, args.note)
         except StoreError as error:
             raise SystemExit(f"wearable gateway alerts {args.alerts_command}: {error}") from error
-    print(f"alert {row.id}: {row.status}")
+    kept = "" if row.status == args.alert_status else f" (verdict kept; {args.alert_status})"
+    print(f"alert {row.id}: {row.status}{kept}")
     return 0

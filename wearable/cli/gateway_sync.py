@@ -1,8 +1,8 @@
 """``wearable gateway sync`` and ``wearable gateway rotate-key``.
 
-Exit codes of ``sync`` (for cron and other schedulers): 0 the cycle finished (possibly
-with nothing to do, or offline by configuration); 1 the bucket was unreachable or
-refused something (the outbox keeps it; run again later); 2 bad arguments or config.
+Exit codes of ``sync`` (for cron, systemd timers and monitors) come from the cycle's
+outcome (``gateway.sync.outcome.SyncOutcome``), never from its log: see
+:data:`SYNC_EXIT_CODES`. 0 means everything that should have happened did.
 ``rotate-key`` exits 0 (rotated) or 2 (no store at the path, or the key's directory is
 missing): it never creates a store, a directory or a key for a store that does not exist.
 """
@@ -18,6 +18,34 @@ from typing import Any
 
 from gateway.config import ConfigError, GatewayConfig, load_config, with_overrides
 
+#: ``wearable gateway sync`` exit codes: (code, ``SyncOutcome`` value, meaning). The
+#: outcome is the cycle's most serious problem; ``--json`` prints it as ``outcome``.
+#: Kept here as plain data so ``--help`` needs no import of the sync engine.
+SYNC_EXIT_CODES: tuple[tuple[int, str, str], ...] = (
+    (
+        0,
+        "ok",
+        "everything due was done (or nothing was due, or the network setting allowed nothing)",
+    ),
+    (2, "", "bad arguments or config: fix the command (nothing was tried)"),
+    (3, "backing_off", "skipped: an earlier failure's retry time has not come; run again later"),
+    (4, "bucket_unreachable", "the bucket did not answer (upload or model check); outbox kept"),
+    (4, "bucket_unusable", "the bucket refused the credentials or settings; outbox kept"),
+    (5, "release_refused", "a model release failed verification (tampered?); old model serves"),
+    (6, "batch_refused", "the bucket refused a batch for good; it is quarantined in the outbox"),
+    (7, "model_not_installed", "a verified model could not be written to the models directory"),
+)
+_EXIT_CODE = {name: code for code, name, _ in SYNC_EXIT_CODES if name}
+
+
+def _exit_codes_help() -> str:
+    rows = "\n".join(f"  {code}  {name or '-':<20} {text}" for code, name, text in SYNC_EXIT_CODES)
+    return (
+        'exit codes (the cycle\'s most serious outcome; --json prints it as "outcome"):\n'
+        + rows
+        + "\nAn uncaught error exits 1 with a traceback: report it as a bug."
+    )
+
 
 def register(sub: Any) -> None:
     """Add the sync subcommands to ``wearable gateway``."""
@@ -28,9 +56,11 @@ def register(sub: Any) -> None:
             "Batch the assessed windows and alert outcomes into anonymized aggregates, "
             "upload what the network allows (create-only, content-named objects) and poll "
             "for a signed model. For cron and tests; the service does this every "
-            "sync.interval_s. Exit 0: done; 1: the bucket failed (the outbox keeps "
-            "everything; run again); 2: bad arguments."
+            "sync.interval_s. The exit code says how the cycle ended (below); the outbox "
+            "keeps everything not yet uploaded."
         ),
+        epilog=_exit_codes_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sync.add_argument("--store", type=Path, help="store file (overrides store.path)")
     sync.add_argument("--bucket", help="gs://bucket/prefix, file:///dir or a directory")
@@ -45,7 +75,11 @@ def register(sub: Any) -> None:
         action="store_true",
         help="batch every pending window now instead of waiting sync.batch_interval_s",
     )
-    sync.add_argument("--json", action="store_true", help="print the cycle report as JSON")
+    sync.add_argument(
+        "--json",
+        action="store_true",
+        help="print the cycle report as JSON, with its outcome and exit_code",
+    )
     sync.set_defaults(handler=_sync)
 
     rotate = sub.add_parser(
@@ -100,8 +134,10 @@ def _sync(args: argparse.Namespace) -> int:
             raise _usage_error(f"wearable gateway sync: {error}") from error
         assert engine is not None  # a bucket is configured
         report = engine.run_once(flush=args.flush)
+    outcome = report.outcome.value
+    code = _EXIT_CODE[outcome]
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+        print(json.dumps({**report.as_dict(), "exit_code": code}, indent=2))
     else:
         built = ", ".join(f"{n} {kind}" for kind, n in sorted(report.built.items())) or "nothing"
         print(
@@ -113,7 +149,10 @@ def _sync(args: argparse.Namespace) -> int:
             print(f"model: {json.dumps(report.as_dict()['model'])}")
         if report.error:
             print(f"error: {report.error}")
-    return 1 if report.error or report.failed else 0
+        if code:
+            problems = ", ".join(sorted(p.value for p in report.problems))
+            print(f"outcome: {outcome} (exit {code}; problems: {problems})")
+    return code
 
 
 def _installed_version(config: GatewayConfig) -> Any:

@@ -249,6 +249,11 @@ class AlertOutcome:
 
     ``alert`` is a pseudonymous id; ``duration_min`` is rounded to 5 minutes and ``None``
     while the alert is open; ``status`` is open / acknowledged / confirmed / dismissed.
+    ``revision`` counts the review actions the gateway had recorded on the alert when it
+    sent this row: it never decreases, so it orders two revisions of one alert even when
+    they arrive together (a verdict withdrawn by a reopen, then the opposite verdict).
+    ``0``: none recorded, or a batch written before the field existed (it is omitted
+    from the JSON when 0, so such batches keep their bytes).
     """
 
     alert: str
@@ -260,6 +265,7 @@ class AlertOutcome:
     rule: str | None
     peak_score: float | None
     model_version: str | None
+    revision: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +357,7 @@ def _document(batch: AggregateBatch) -> dict[str, Any]:
                 "rule": a.rule,
                 "peak_score": a.peak_score,
                 "model_version": a.model_version,
+                **({"revision": a.revision} if a.revision else {}),
             }
             for a in batch.alerts
         ],
@@ -522,6 +529,7 @@ def batch_decode(data: bytes) -> AggregateBatch:
             a.get("rule"),
             a.get("peak_score"),
             a.get("model_version"),
+            _revision(a),
         )
         for a in _get(doc, "alerts", list)
     )
@@ -544,3 +552,12 @@ def batch_decode(data: bytes) -> AggregateBatch:
     return AggregateBatch(
         kind, pseudonym, models, rows, hours, alerts, diagnostics, noise, windows_id
     )
+
+
+def _revision(alert: Mapping[str, Any]) -> int:
+    """An alert row's optional ``revision``: 0 when absent (batches from before it existed)."""
+    value = alert.get("revision", 0)
+    # bool is an int subclass: refuse it, as any other non-integer.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BatchFormatError("alerts[].revision", "must be a non-negative integer")
+    return value

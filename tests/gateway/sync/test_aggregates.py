@@ -10,7 +10,7 @@ from gateway.privacy import noise, pseudonym
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.outbox import StoredWindow, WindowSummary
 from gateway.store.store import AlertRow
-from gateway.sync import aggregates, backoff, network
+from gateway.sync import aggregates, backoff, network, outcome
 from gateway.sync.aggregates import alert_outcome, windows_batches
 from wearable_core.contracts.aggregate_batch import HOUR_MS, batch_decode, batch_encode
 from wearable_core.contracts.features import FEATURE_NAMES
@@ -107,6 +107,6 @@ def test_opendp_certifies_the_epsilon_we_account() -> None:
 
 
 def test_docstring_examples() -> None:
-    for module in (aggregates, backoff, network, noise, pseudonym):
+    for module in (aggregates, backoff, network, noise, outcome, pseudonym):
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__

@@ -6,9 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.store import Store
+from gateway.sync.outcome import SyncOutcome
+from tests.gateway.model_update._support import manifest_for, publish_raw
 from wearable.cli import main
+from wearable.cli.gateway_sync import SYNC_EXIT_CODES
+from wearable_core.buckets import bucket_open
+from wearable_core.contracts.model_release import public_key_encode
 
 from ._support import Ward
 
@@ -88,3 +94,66 @@ def test_rotate_key_refuses_a_store_that_does_not_exist(
     assert f"no store at {mistyped}" in capsys.readouterr().err
     # Nothing was created: no directory, no key.
     assert list(tmp_path.iterdir()) == []
+
+
+def _sync_json(
+    store: Path, bucket: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, dict[str, object]]:
+    capsys.readouterr()
+    code = main(
+        ["gateway", "sync", "--store", str(store), "--bucket", str(bucket), "--json", *extra]
+    )
+    report: dict[str, object] = json.loads(capsys.readouterr().out)
+    assert report["exit_code"] == code
+    return code, report
+
+
+def test_backing_off_exits_3_and_says_so(
+    ward_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An earlier cycle failed and set a retry time an hour away (as the engine does).
+    with Store(ward_store) as store:
+        store.sync_status_update(retry_at_ms=2**62)
+    code, report = _sync_json(ward_store, tmp_path / "bucket", capsys, "--flush")
+    assert code == 3
+    assert report["outcome"] == "backing_off" and report["uploaded"] == 0
+    assert report["backlog_items"] == sum(report["built"].values())  # type: ignore[union-attr]
+    assert (
+        main(["gateway", "sync", "--store", str(ward_store), "--bucket", str(tmp_path / "bucket")])
+        == 3
+    )
+    assert "outcome: backing_off (exit 3" in capsys.readouterr().out
+
+
+def test_a_refused_release_exits_5_on_every_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, bucket_dir = tmp_path / "gateway.sqlite", tmp_path / "bucket"
+    Store(store).close()
+    fleet_key, attacker_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'[models]\npublic_key = "{public_key_encode(fleet_key)}"\n', "utf-8")
+    argv = ["--config", str(config)]
+    # No release yet: nothing to install is not a problem.
+    code, report = _sync_json(store, bucket_dir, capsys, *argv)
+    assert (code, report["outcome"]) == (0, "ok")
+    assert report["model"]["status"] == "no_release"  # type: ignore[index]
+    # A release signed with a key the fleet does not trust: tampered.
+    publish_raw(bucket_open(str(bucket_dir)), "evil-2", manifest_for("evil-2"), attacker_key)
+    for _ in range(2):  # remembered as refused: still reported on the next run
+        code, report = _sync_json(store, bucket_dir, capsys, *argv)
+        assert code == 5 and report["outcome"] == "release_refused"
+        assert report["model"]["status"] == "refused"  # type: ignore[index]
+    assert not (tmp_path / "models" / "current.json").exists()
+
+
+def test_every_outcome_has_a_documented_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    names = {name for _, name, _ in SYNC_EXIT_CODES if name}
+    assert names == {o.value for o in SyncOutcome}
+    assert dict((n, c) for c, n, _ in SYNC_EXIT_CODES)["ok"] == 0
+    codes = [c for c, n, _ in SYNC_EXIT_CODES if n not in ("ok", "bucket_unusable")]
+    assert len(codes) == len(set(codes)) and 1 not in codes
+    with pytest.raises(SystemExit):
+        main(["gateway", "sync", "--help"])
+    text = capsys.readouterr().out
+    assert all(f"{c}  {n or '-'}" in text for c, n, _ in SYNC_EXIT_CODES)

@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from gateway.model_update.delivery import LOCAL_FAILURE, UpdateResult
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.store import Store
 from gateway.sync.engine import SyncEngine, SyncSettings
 from gateway.sync.network import NetworkState
+from gateway.sync.outcome import SyncOutcome
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import (
     Bucket,
     BucketConfigError,
+    BucketError,
     BucketUnavailable,
     Created,
     ObjectInfo,
@@ -184,10 +187,11 @@ def test_transient_failures_and_lost_responses_deliver_exactly_once(tmp_path: Pa
         engine = _engine(store, bucket, clock)
         first = engine.run_once(flush=True)
         assert first.uploaded == 0 and first.error and "503" in first.error
-        # Backed off: a cycle before the retry time does not touch the bucket.
+        assert first.outcome is SyncOutcome.BUCKET_UNREACHABLE
+        # Backed off: a cycle before the retry time does not touch the bucket, and says so.
         attempts = len(bucket.creates)
         clock.t_ms += 1_000
-        engine.run_once()
+        assert engine.run_once().outcome is SyncOutcome.BACKING_OFF
         assert len(bucket.creates) == attempts
         item = store.outbox_items()[0]
         assert (
@@ -206,6 +210,7 @@ def test_transient_failures_and_lost_responses_deliver_exactly_once(tmp_path: Pa
         clock.t_ms += 30 * 60_000
         fourth = engine.run_once()
         assert fourth.error is None and fourth.already_present == 1
+        assert fourth.outcome is SyncOutcome.OK and fourth.as_dict()["outcome"] == "ok"
         assert store.outbox_usage().total_items == 0
         counters = store.sync_status()
         assert counters["uploaded_objects"] == 4 and counters["already_present"] == 1
@@ -350,6 +355,7 @@ def test_a_bucket_configuration_error_quarantines_nothing(tmp_path: Path) -> Non
         add_windows(store, DEVICES[0], T0_MS, 60, T0_MS)
         report = _engine(store, bucket, Clock(T0_MS)).run_once(flush=True)
         assert report.error and "GOOGLE_APPLICATION_CREDENTIALS" in report.error
+        assert report.outcome is SyncOutcome.BUCKET_UNUSABLE
         items = store.outbox_items()
         assert len(items) == 2 and not any(i.failed or i.attempts for i in items)
 
@@ -393,3 +399,81 @@ def test_two_batches_with_equal_counts_both_arrive(tmp_path: Path) -> None:
     assert len(batches) == 2
     assert batches[0].hours == batches[1].hours  # equal counts, different windows
     assert sum(windows_by_hour(batches).values()) == 4
+
+
+def test_sync_carries_the_final_verdict_after_reopen(tmp_path: Path) -> None:
+    clock = Clock(T0_MS)
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    with Store(tmp_path / "gateway.sqlite") as store:
+        engine = _engine(store, bucket, clock)
+        alert = store.add_alert(DEVICES[0], "fall", "critical", T0_MS, T0_MS, T0_MS, 0.9)
+        store.close_alert(alert, T0_MS + 10 * MINUTE_MS)
+        store.review_alert(alert, "confirm", "nurse saw it")
+        clock.t_ms += HOUR_MS
+        assert engine.run_once().built[BatchKind.ALERTS.value] == 1
+        # Later: the verdict is withdrawn and the opposite one given, then acknowledged.
+        store.review_alert(alert, "reopen", "video shows a dropped watch")
+        store.review_alert(alert, "dismiss")
+        store.review_alert(alert, "acknowledge")
+        clock.t_ms += HOUR_MS
+        assert engine.run_once().built[BatchKind.ALERTS.value] == 1
+        # An acknowledgement of a verdict changes nothing the cloud is told.
+        store.review_alert(alert, "acknowledge")
+        clock.t_ms += HOUR_MS
+        assert engine.run_once().built[BatchKind.ALERTS.value] == 0
+
+    outcomes = [a for _, b in uploaded(bucket) if b.kind is BatchKind.ALERTS for a in b.alerts]
+    assert sorted(a.status for a in outcomes) == ["confirmed", "dismissed"]
+
+
+class RefusingBucket(FlakyBucket):
+    """A bucket that refuses every batch for good (what a 403 on one object gives)."""
+
+    def create(self, name: str, data: bytes) -> Created:
+        raise BucketError(f"403 Forbidden: {name}")
+
+
+@dataclass
+class FixedPoller:
+    """A model updater that always answers ``result``."""
+
+    result: UpdateResult
+
+    def check(self) -> object:
+        return self.result
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (UpdateResult("up_to_date", "m1"), SyncOutcome.OK),
+        (UpdateResult("no_release"), SyncOutcome.OK),
+        (UpdateResult("refused", "m2", "bad signature", "signature"), SyncOutcome.RELEASE_REFUSED),
+        (UpdateResult("unavailable", reason="503"), SyncOutcome.BUCKET_UNREACHABLE),
+        (
+            UpdateResult("unavailable", "m2", "install failed: disk full", LOCAL_FAILURE),
+            SyncOutcome.MODEL_NOT_INSTALLED,
+        ),
+    ],
+)
+def test_the_model_check_result_is_the_cycle_outcome(
+    tmp_path: Path, result: UpdateResult, expected: SyncOutcome
+) -> None:
+    with Store(tmp_path / "gateway.sqlite") as store:
+        engine = _engine(store, bucket_open(str(tmp_path / "bucket")), Clock(T0_MS))
+        engine.models = FixedPoller(result)
+        report = engine.run_once()
+    assert report.outcome is expected
+    assert report.as_dict()["problems"] == ([] if expected is SyncOutcome.OK else [expected.value])
+
+
+def test_a_refused_batch_and_a_refused_release_report_the_release(tmp_path: Path) -> None:
+    bucket = RefusingBucket(bucket_open(str(tmp_path / "bucket")))
+    with Store(tmp_path / "gateway.sqlite") as store:
+        add_windows(store, DEVICES[0], T0_MS, 60, T0_MS)
+        engine = _engine(store, bucket, Clock(T0_MS))
+        engine.models = FixedPoller(UpdateResult("refused", "m2", "bad hash", "sha256"))
+        report = engine.run_once(flush=True)
+    assert report.failed == 2
+    assert report.problems == {SyncOutcome.BATCH_REFUSED, SyncOutcome.RELEASE_REFUSED}
+    assert report.outcome is SyncOutcome.RELEASE_REFUSED  # the most serious one

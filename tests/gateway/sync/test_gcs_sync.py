@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.store.store import Store
 from tests.support.fault_proxy import FaultProxy
@@ -24,6 +25,7 @@ from wearable.cli import main as wearable_main
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket
 from wearable_core.contracts.aggregate_batch import BatchKind
+from wearable_core.contracts.model_release import public_key_encode
 
 from ._support import Ward
 from ._synthetic import DEVICES, T0_MS, add_windows, uploaded, windows_by_hour
@@ -113,9 +115,10 @@ def test_bucket_outage_keeps_everything_until_it_returns(
     proxy.offline = True
     argv = ["gateway", "sync", "--config", str(config), "--store", str(ward_store)]
     argv += ["--bucket", url, "--json"]
-    assert wearable_main([*argv, "--flush"]) == 1  # exit 1: try again later
+    assert wearable_main([*argv, "--flush"]) == 4  # exit 4: bucket unreachable, try later
     down = json.loads(capsys.readouterr().out)
     assert down["uploaded"] == 0 and "unavailable" in down["error"]
+    assert down["outcome"] == "bucket_unreachable"
     assert down["backlog_items"] == sum(down["built"].values())
 
     # Honest status: the error and the backlog, no success.
@@ -128,9 +131,33 @@ def test_bucket_outage_keeps_everything_until_it_returns(
     time.sleep(0.01)  # past the (tiny) backoff
     assert wearable_main(argv) == 0
     up = json.loads(capsys.readouterr().out)
+    assert up["outcome"] == "ok"
     assert up["uploaded"] == down["backlog_items"] and up["backlog_items"] == 0
     objects = uploaded(_direct(url, gcs_emulator, monkeypatch))
     assert sum(windows_by_hour(b for _, b in objects).values()) == ward.windows
+
+
+def test_bucket_down_for_the_model_check_exits_4(
+    ward_store: Path,
+    tmp_path: Path,
+    fault_proxy: tuple[FaultProxy, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    proxy, url = fault_proxy
+    config = _config(tmp_path, retry_deadline_s=1, backoff_base_s=0.001, backoff_cap_s=0.001)
+    key = public_key_encode(Ed25519PrivateKey.generate())
+    config.write_text(config.read_text("utf-8") + f'[models]\npublic_key = "{key}"\n', "utf-8")
+    argv = ["gateway", "sync", "--config", str(config), "--store", str(ward_store)]
+    argv += ["--bucket", url, "--json"]
+    assert wearable_main([*argv, "--flush"]) == 0  # everything uploaded; no release yet
+    first = json.loads(capsys.readouterr().out)
+    assert first["backlog_items"] == 0 and first["model"]["status"] == "no_release"
+    # Nothing left to upload: only the model check needs the bucket, and it is down.
+    proxy.offline = True
+    assert wearable_main(argv) == 4
+    down = json.loads(capsys.readouterr().out)
+    assert down["built"] == {} and down["uploaded"] == 0
+    assert (down["outcome"], down["model"]["status"]) == ("bucket_unreachable", "unavailable")
 
 
 def _many_batches(path: Path) -> int:

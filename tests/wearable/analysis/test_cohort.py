@@ -94,8 +94,10 @@ def test_days_selects_batches_by_their_day(clinic: Clinic) -> None:
     assert cohort_people(empty).empty
 
 
-def _alert(status: str, duration: int | None) -> AlertOutcome:
-    return AlertOutcome("ab" * 12, "fever", "warning", HOUR, duration, status, None, 0.9, "m-1")
+def _alert(status: str, duration: int | None, revision: int = 0) -> AlertOutcome:
+    return AlertOutcome(
+        "ab" * 12, "fever", "warning", HOUR, duration, status, None, 0.9, "m-1", revision
+    )
 
 
 @pytest.mark.parametrize("order", [0, 1])
@@ -109,6 +111,21 @@ def test_the_latest_revision_of_an_alert_wins(tmp_path: Path, order: int) -> Non
         bucket.create(batch_object_name(BatchKind.ALERTS, data, HOUR), data)
     [row] = cohort_load(bucket).alerts.itertuples()
     assert (row.status, row.duration_min) == ("confirmed", 25.0)
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_a_reopened_verdict_loses_to_the_next_one(tmp_path: Path, order: int) -> None:
+    # Confirmed, reopened and dismissed on one day: the batch names order them only by
+    # hash; the review revision says which verdict is the final one.
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    revisions = [_alert("confirmed", 25, revision=1), _alert("dismissed", 25, revision=3)]
+    if order:
+        revisions.reverse()
+    for revision in revisions:
+        data = batch_encode(AggregateBatch(BatchKind.ALERTS, "c" * 32, alerts=(revision,)))
+        bucket.create(batch_object_name(BatchKind.ALERTS, data, HOUR), data)
+    [row] = cohort_load(bucket).alerts.itertuples()
+    assert row.status == "dismissed"
 
 
 def test_people_daily_outcomes_and_vitals(clinic: Clinic) -> None:

@@ -164,7 +164,9 @@ def test_alerts_map_severity_and_the_clinicians_review(
     peak = [c for c in confirmed["component"] if c["code"]["coding"][0]["code"] == "peak-score"]
     assert peak[0]["valueQuantity"]["value"] == pytest.approx(float(row["peak_score"]), abs=1e-4)
     # A dismissed alert was judged false: entered-in-error, with the reviewer's reason.
+    # (A verdict changes only through a reopen.)
     with Store(path) as store:
+        alert_review(store, desat, "open", "second look at the video")
         alert_review(store, desat, "dismissed", "watch was loose")
         alerts = patient_alerts(store, device)
     dismissed = exported()[str(desat)]
@@ -173,6 +175,7 @@ def test_alerts_map_severity_and_the_clinicians_review(
     assert dismissed["id"] == confirmed["id"]
     # Open and acknowledged are both preliminary; the gateway's status stays in meta.tag.
     with Store(path) as store:
+        alert_review(store, desat, "open", "not sure after all")
         alert_review(store, desat, "acknowledged")
         alerts = patient_alerts(store, device)
     acked = exported()[str(desat)]

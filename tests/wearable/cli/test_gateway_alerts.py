@@ -106,3 +106,38 @@ def test_a_review_on_an_empty_file_is_refused_not_turned_into_a_store(
     assert "not a gateway store" in capsys.readouterr().err
     assert empty.read_bytes() == b""
     assert [p.name for p in tmp_path.iterdir()] == ["gateway.sqlite"]
+
+
+def test_confirm_then_dismiss_then_ack_keeps_the_verdict(
+    store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(*argv: str) -> int:
+        return main(["gateway", "alerts", *argv, "--store", str(store_path)])
+
+    assert run("confirm", "1", "--note", "ECG") == 0
+    with pytest.raises(SystemExit, match="reopen 1 --note"):
+        run("dismiss", "1")
+    assert run("ack", "1") == 0
+    assert "alert 1: confirmed (verdict kept" in capsys.readouterr().out
+    assert [r["id"] for r in listing(store_path, capsys, "--status", "confirmed")] == [1]
+
+    with pytest.raises(SystemExit):  # reopen says why, always
+        run("reopen", "1")
+    assert run("reopen", "1", "--note", "wrong patient") == 0
+    assert "alert 1: open (verdict confirmed withdrawn)" in capsys.readouterr().out
+    assert run("dismiss", "1") == 0
+    capsys.readouterr()
+    assert run("history", "1", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["alert"]["status"] == "dismissed"
+    assert [
+        (s["action"], s["from_status"], s["to_status"], s["note"]) for s in report["history"]
+    ] == [
+        ("confirm", "open", "confirmed", "ECG"),
+        ("acknowledge", "confirmed", "confirmed", ""),
+        ("reopen", "confirmed", "open", "wrong patient"),
+        ("dismiss", "open", "dismissed", ""),
+    ]
+    assert run("history", "1") == 0
+    text = capsys.readouterr().out
+    assert "now dismissed" in text and "reopen: confirmed -> open - wrong patient" in text

@@ -200,3 +200,26 @@ def test_a_malformed_windows_id_is_refused(bad: object) -> None:
     doc["windows_id"] = bad
     with pytest.raises(BatchFormatError, match="windows_id"):
         batch_decode(gzip.compress(json.dumps(doc).encode()))
+
+
+def test_alert_revision_round_trips_and_is_optional() -> None:
+    plain = AlertOutcome("ab" * 12, "fall", "critical", 4, 15, "confirmed", None, 0.9, "m1")
+    revised = AlertOutcome("ab" * 12, "fall", "critical", 4, 15, "dismissed", None, 0.9, "m1", 3)
+    for alert in (plain, revised):
+        batch = AggregateBatch(BatchKind.ALERTS, PSEUDONYM, alerts=(alert,))
+        assert batch_decode(batch_encode(batch)).alerts == (alert,)
+    # Revision 0 is left out: batches written before the field keep their bytes.
+    doc = json.loads(
+        gzip.decompress(batch_encode(AggregateBatch(BatchKind.ALERTS, PSEUDONYM, alerts=(plain,))))
+    )
+    assert "revision" not in doc["alerts"][0]
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
+def test_a_malformed_alert_revision_is_refused(bad: object) -> None:
+    alert = AlertOutcome("ab" * 12, "fall", "critical", 4, 15, "confirmed", None, 0.9, "m1", 2)
+    data = batch_encode(AggregateBatch(BatchKind.ALERTS, PSEUDONYM, alerts=(alert,)))
+    doc = json.loads(gzip.decompress(data))
+    doc["alerts"][0]["revision"] = bad
+    with pytest.raises(BatchFormatError, match="revision"):
+        batch_decode(gzip.compress(json.dumps(doc).encode()))
