@@ -30,6 +30,7 @@ from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.outbox import StoredWindow, WindowSummary
 from gateway.store.store import AlertRow
 from gateway.sync.aggregates import alerts_batch, windows_batches
+from tests.support.fault_proxy import FaultProxy
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket, BucketUnavailable, Created, ObjectInfo
 from wearable_core.contracts.aggregate_batch import (
@@ -520,3 +521,29 @@ def test_unreviewed_notable_rows_negative_only_when_confident() -> None:
     got = y[0].tolist()
     assert got[0] == 0.0 and got[5] == 0.0
     assert all(np.isnan(got[i]) for i in (1, 2, 3, 4))  # at threshold, no output, rule, high
+
+
+@pytest.mark.integration
+def test_a_lost_checkpoint_response_is_not_a_conflict(
+    fault_proxy: tuple[FaultProxy, str],
+) -> None:
+    # The checkpoint write lands on the GCS emulator but its reply is lost: the client's
+    # retry gets 412 against the checkpoint this very ingest wrote. That is success, not
+    # "moved by another ingest" (which left 55 batches ingested and never trained on).
+    proxy, url = fault_proxy
+    bucket = bucket_open(url, retry_deadline_s=10.0)
+    upload_windows(bucket, DEVICES[0], T0_MS, 60)
+    first = corpus_ingest(bucket)
+    info = bucket.stat(CHECKPOINT_NAME)
+    assert first.new_batches >= 1 and info is not None
+    later = upload_windows(bucket, DEVICES[1], T0_MS + DAY_MS, 60)
+    # Only the checkpoint's compare-and-swap carries this generation as its precondition.
+    proxy.inject("503", when="after", match=f"ifGenerationMatch={info.generation}")
+
+    report = corpus_ingest(bucket)
+
+    assert proxy.faults_injected == 1
+    assert report.new_batches == len(later) and report.corpus_shards == 2
+    corpus = corpus_load(bucket)
+    assert corpus.shards == (first.shard, report.shard)
+    assert corpus_ingest(bucket).new_batches == 0

@@ -18,6 +18,7 @@ from cloud_training.publish import (
     release_publish,
     release_rollback,
 )
+from tests.support.fault_proxy import FaultProxy
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket, Created, ObjectConflict, ObjectInfo
 from wearable_core.contracts.features import FEATURE_NAMES
@@ -203,3 +204,21 @@ def test_default_canary_inputs_are_deterministic_and_plausible() -> None:
     assert np.array_equal(first, second)
     assert np.isfinite(first).all() and (first >= 0).all()
     assert np.isfinite(ModelRunner(MODEL).predict(first)).all()
+
+
+@pytest.mark.integration
+def test_a_lost_pointer_response_still_publishes(fault_proxy: tuple[FaultProxy, str]) -> None:
+    # The pointer write lands on the GCS emulator, its reply is lost and the retry gets
+    # 412: the release IS current (gateways install it), so no PointerConflict.
+    proxy, url = fault_proxy
+    bucket = bucket_open(url, retry_deadline_s=10.0)
+    release_publish(bucket, MODEL, manifest("v1"), KEY)
+    _, generation = bucket.read(POINTER_NAME)
+    proxy.inject("reset", when="after", match=f"ifGenerationMatch={generation}")
+
+    assert release_publish(bucket, MODEL, manifest("v2"), KEY) == "v2"
+
+    assert proxy.faults_injected == 1
+    pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
+    assert (pointer.version, pointer.history) == ("v2", ("v1",))
+

@@ -8,7 +8,8 @@ contract test suite (``tests/wearable_core/buckets/test_contract.py``):
 - writes are atomic: a reader sees the whole old object or the whole new one;
 - :meth:`Bucket.create` is create-only, so a retried upload can never duplicate;
 - :meth:`Bucket.replace` is a compare-and-swap on the object's generation, which is how a
-  small pointer (the serving model) is moved without lost updates.
+  small pointer (the serving model) is moved without lost updates; a retry after a lost
+  response recognises the write it already made and reports success.
 
 Object names are relative to the bucket URL's prefix and use ``/`` separators.
 """
@@ -123,7 +124,12 @@ class Bucket(Protocol):
 
     def replace(self, name: str, data: bytes, *, if_generation: int) -> int:
         """Write ``data`` at ``name`` only if its generation is ``if_generation`` (0: only if
-        absent). Returns the new generation; raises :class:`GenerationMismatch` otherwise."""
+        absent). Returns the new generation; raises :class:`GenerationMismatch` otherwise.
+
+        A write that landed but whose response was lost is this call's success, not a
+        mismatch: the implementation recognises its own write (``GcsBucket`` by a write id
+        in the object's metadata) and returns its generation.
+        """
         ...
 
     def stat(self, name: str) -> ObjectInfo | None:

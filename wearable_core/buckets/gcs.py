@@ -8,10 +8,12 @@ Both policies stop after ``retry_deadline_s``; what is still failing then is rai
 :class:`~wearable_core.buckets.base.BucketUnavailable`.
 
 A lost response (the server wrote the object, the reply never arrived) makes the retry of
-``create`` hit 412; ``create`` then reads the object and answers ``ALREADY_PRESENT`` when
-the bytes are ours. ``replace`` cannot tell its own lost write from someone else's, so it
-raises :class:`~wearable_core.buckets.base.GenerationMismatch` and the caller re-reads, as after
-any lost race.
+a write hit 412. ``create`` then reads the object and answers ``ALREADY_PRESENT`` when
+the bytes are ours. ``replace`` tags every write with a fresh random id in the object's
+custom metadata (:data:`WRITE_ID_KEY`); on 412 it reads the object's metadata, and when
+the id is its own the write landed: it returns that generation instead of raising
+:class:`~wearable_core.buckets.base.GenerationMismatch`. Comparing bytes would not do:
+another writer can store the same bytes, and then this compare-and-swap really lost.
 
 Emulator: when ``STORAGE_EMULATOR_HOST`` is set (when the bucket is constructed), the
 client talks to that endpoint with anonymous credentials and a dummy project. Known
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
@@ -61,6 +64,9 @@ _T = TypeVar("_T")
 
 #: Project used with the emulator, which accepts any.
 EMULATOR_PROJECT = "wearable-emulator"
+#: Custom metadata key holding the random id of the ``replace`` that wrote the object, so
+#: a retried write whose first response was lost recognises its own object.
+WRITE_ID_KEY = "wearable-write-id"
 
 #: Failures that mean "try later": what the library's own retry predicate retries, plus
 #: :class:`RetryError` (the retry deadline ran out on one of them).
@@ -217,6 +223,10 @@ class GcsBucket:
                 url=self._url,
             )
         blob = self._blob(name)
+        # Unique per call, identical across the library's retries of this call: the
+        # object carrying it can only be the one this call wrote.
+        write_id = secrets.token_hex(16)
+        blob.metadata = {WRITE_ID_KEY: write_id}
         try:
             self._call(
                 name,
@@ -229,20 +239,19 @@ class GcsBucket:
                 ),
             )
         except _Precondition:
-            raise GenerationMismatch(
-                name, if_generation, self._current_generation(name), url=self._url
-            ) from None
+            # Either someone else moved the object, or an earlier attempt of this very
+            # call landed and only its response was lost (the retry then sees our own
+            # generation and gets 412). The write id tells the two apart.
+            current = self._stat_blob(name)
+            if current is not None and (current.metadata or {}).get(WRITE_ID_KEY) == write_id:
+                return self._generation_of(name, current)
+            actual = 0 if current is None else int(current.generation)
+            raise GenerationMismatch(name, if_generation, actual, url=self._url) from None
         return self._generation_of(name, blob)
 
     def stat(self, name: str) -> ObjectInfo | None:
         """The object's info, or ``None`` if absent."""
-        blob_name = self._prefix + check_object_name(name, url=self._url)
-        bucket = self.client.bucket(self._bucket_name)
-        blob = self._call(
-            name,
-            lambda: bucket.get_blob(blob_name, retry=self._retry, timeout=self._timeout),
-            missing_bucket_only=True,
-        )
+        blob = self._stat_blob(name)
         if blob is None:
             return None
         return ObjectInfo(name=name, size=int(blob.size), generation=int(blob.generation))
@@ -308,6 +317,17 @@ class GcsBucket:
     def __repr__(self) -> str:
         return f"GcsBucket({self._url!r})"
 
+    def _stat_blob(self, name: str) -> Any:
+        """The object's metadata as a ``Blob`` (generation, size, custom metadata), or
+        ``None`` if absent."""
+        blob_name = self._prefix + check_object_name(name, url=self._url)
+        bucket = self.client.bucket(self._bucket_name)
+        return self._call(
+            name,
+            lambda: bucket.get_blob(blob_name, retry=self._retry, timeout=self._timeout),
+            missing_bucket_only=True,
+        )
+
     def _current_generation(self, name: str) -> int:
         info = self.stat(name)
         return 0 if info is None else info.generation
@@ -370,4 +390,4 @@ class _Precondition(Exception):
     """Internal: the server answered 412 Precondition Failed."""
 
 
-__all__ = ["EMULATOR_PROJECT", "GcsBucket"]
+__all__ = ["EMULATOR_PROJECT", "WRITE_ID_KEY", "GcsBucket"]

@@ -94,8 +94,10 @@ def test_reads_stats_and_lists_are_retried(fault_proxy: tuple[FaultProxy, str]) 
     assert proxy.faults_injected == 2 and proxy.pending_faults == 0
 
 
-def test_replace_retries_and_lost_response_surfaces_as_mismatch(
+def test_replace_retries_and_recognises_its_own_write_after_a_lost_response(
     fault_proxy: tuple[FaultProxy, str],
+    gcs_emulator: GcsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     proxy, url = fault_proxy
     bucket = bucket_open(url, retry_deadline_s=10.0)
@@ -103,13 +105,35 @@ def test_replace_retries_and_lost_response_surfaces_as_mismatch(
     proxy.inject("503", match=UPLOAD)
     g2 = bucket.replace("ptr", b"v2", if_generation=g1)
     assert bucket.read("ptr") == (b"v2", g2)
-    # The write lands but its response is lost: the retry cannot tell it from a lost
-    # race, so the caller is told to re-read, and finds its own bytes there.
+    # The write lands but its response is lost: the retry gets 412 against its own
+    # object, and the write id in the object's metadata says it is ours: success.
     proxy.inject("503", when="after", match=UPLOAD)
+    g3 = bucket.replace("ptr", b"v3", if_generation=g2)
+    assert proxy.faults_injected == 2 and proxy.pending_faults == 0
+    assert _direct(url, gcs_emulator, monkeypatch).read("ptr") == (b"v3", g3)
+    assert g3 != g2
+    # The same for a create-if-absent replace (generation 0), the checkpoint's first write.
+    proxy.inject("reset", when="after", match=UPLOAD)
+    g_new = bucket.replace("fresh", b"x", if_generation=0)
+    assert _direct(url, gcs_emulator, monkeypatch).read("fresh") == (b"x", g_new)
+
+
+@pytest.mark.parametrize("same_bytes", [False, True])
+def test_replace_that_lost_a_race_is_still_a_mismatch(
+    fault_proxy: tuple[FaultProxy, str], same_bytes: bool
+) -> None:
+    # Another writer moved the object (even to identical bytes): the write id is not
+    # ours, so this compare-and-swap lost and must say so.
+    _, url = fault_proxy
+    bucket = bucket_open(url, retry_deadline_s=10.0)
+    other = bucket_open(url, retry_deadline_s=10.0)
+    g1 = bucket.replace("ptr", b"v1", if_generation=0)
+    theirs = b"v2" if same_bytes else b"theirs"
+    g2 = other.replace("ptr", theirs, if_generation=g1)
     with pytest.raises(GenerationMismatch) as info:
-        bucket.replace("ptr", b"v3", if_generation=g2)
-    data, g3 = bucket.read("ptr")
-    assert data == b"v3" and info.value.actual == g3 != g2
+        bucket.replace("ptr", b"v2", if_generation=g1)
+    assert (info.value.expected, info.value.actual) == (g1, g2)
+    assert bucket.read("ptr") == (theirs, g2)
 
 
 def test_unguarded_delete_is_never_retried(
