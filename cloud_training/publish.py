@@ -14,6 +14,11 @@ read at any moment:
 A gateway only follows the pointer, and the pointer only ever names a release whose three
 objects are complete. Every step is idempotent: re-running a publish that crashed midway
 finds identical bytes already present (canonical JSON, deterministic Ed25519) and goes on.
+Publishing a version again with the same model and the same gateway-facing manifest
+fields (:data:`RELEASE_FIELDS`) but other provenance (validation metrics, the release it
+replaces) reuses the release already stored instead of failing: its objects are kept as
+they are and the pointer is moved to it. A lost response on the pointer write is the
+bucket's to recognise (``Bucket.replace``), so it is not mistaken for another publisher.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from wearable_core.buckets.base import Bucket, GenerationMismatch, ObjectNotFound
+from wearable_core.buckets.base import Bucket, GenerationMismatch, ObjectConflict, ObjectNotFound
 from wearable_core.contracts.features import FEATURE_NAMES, feature_index
 from wearable_core.contracts.model_release import (
     CANARY_ATOL,
@@ -58,6 +63,18 @@ log = logging.getLogger(__name__)
 CANARY_SEED = 20261126
 #: Rows in the default canary.
 CANARY_ROWS = 16
+#: Manifest fields that decide what a gateway runs and how: two manifests of one version
+#: that agree on these describe the same release, whatever their provenance fields say.
+RELEASE_FIELDS = (
+    "version",
+    "sha256",
+    "bytes",
+    "feature_schema_version",
+    "features",
+    "window_s",
+    "outputs",
+    "thresholds",
+)
 
 # A resting adult with good signal: the centre the default canary rows vary around.
 _NORMAL: dict[str, float] = {
@@ -251,8 +268,9 @@ def release_publish(
     PointerConflict
         Another publisher moved the pointer meanwhile (this release is uploaded, not current).
     wearable_core.buckets.base.ObjectConflict
-        Release ``version`` already exists with different bytes: versions are immutable,
-        publish under a new version.
+        Release ``version`` already exists with a different model or different
+        :data:`RELEASE_FIELDS`: versions are immutable, publish under a new version. (A
+        stored release that differs only in provenance is reused and made current.)
     wearable_core.buckets.base.BucketUnavailable
         Transient storage failure; re-running is safe.
     """
@@ -279,7 +297,11 @@ def release_publish(
     # another publisher made current meanwhile is never silently pushed into history.
     current, generation = _pointer_read(bucket)
     bucket.create(model_object(version), model_bytes)
-    bucket.create(manifest_object(version), manifest_bytes)
+    try:
+        bucket.create(manifest_object(version), manifest_bytes)
+    except ObjectConflict:
+        manifest_bytes = _same_release(bucket, version, document)
+        signature = manifest_sign(manifest_bytes, private_key)
     bucket.create(signature_object(version), signature)
     pointer = pointer_for(version, manifest_bytes, _history(current, version))
     if current == pointer:
@@ -294,6 +316,31 @@ def release_publish(
         extra={"model_version": version},
     )
     return version
+
+
+def _same_release(bucket: Bucket, version: str, document: dict[str, Any]) -> bytes:
+    """The stored manifest of ``version`` if it describes the same release as ``document``
+    (equal :data:`RELEASE_FIELDS`), else :class:`ObjectConflict`.
+
+    Why reuse rather than refuse: a rerun of the training job on unchanged data (``--force``,
+    or a retry) builds the same model and thresholds, hence the same version, but its
+    manifest names another release it replaces. Refusing made that rerun fail forever.
+    """
+    stored, _ = bucket.read(manifest_object(version))
+    try:
+        existing = manifest_decode(stored)
+    except ReleaseError:
+        raise ObjectConflict(manifest_object(version), url=bucket.url) from None
+    differing = [f for f in RELEASE_FIELDS if existing.get(f) != document.get(f)]
+    if differing:
+        log.error(
+            "release %s already exists and differs in %s: versions are immutable",
+            version,
+            ", ".join(differing),
+        )
+        raise ObjectConflict(manifest_object(version), url=bucket.url)
+    log.info("release %s already exists with the same model and thresholds: reusing it", version)
+    return stored
 
 
 def release_rollback(

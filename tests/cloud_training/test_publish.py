@@ -222,3 +222,25 @@ def test_a_lost_pointer_response_still_publishes(fault_proxy: tuple[FaultProxy, 
     pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
     assert (pointer.version, pointer.history) == ("v2", ("v1",))
 
+
+def test_republishing_a_version_with_other_provenance_reuses_the_release(
+    bucket: Recorder,
+) -> None:
+    # The training job's rerun on unchanged data: same model and thresholds, so the same
+    # version, but its manifest names another release it replaces. It used to fail
+    # forever with "already exists with different content".
+    release_publish(bucket, MODEL, manifest("v1", training={"replaces": "baseline-2"}), KEY)
+    stored = bucket.read(manifest_object("v1"))[0]
+    release_publish(bucket, MODEL, manifest("v2"), KEY)
+
+    again = manifest("v1", training={"replaces": "v2"}, validation={"recall": 0.9})
+    assert release_publish(bucket, MODEL, again, KEY) == "v1"
+
+    assert bucket.read(manifest_object("v1"))[0] == stored  # kept as signed
+    pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
+    assert (pointer.version, pointer.history) == ("v1", ("v2",))
+    manifest_verify(stored, bucket.read(signature_object("v1"))[0], KEY.public_key())
+    # What a gateway acts on must match: other thresholds under v1 are still refused.
+    other = manifest("v1", thresholds=dict.fromkeys(MANIFEST["thresholds"], 0.5))
+    with pytest.raises(ObjectConflict, match="v1"):
+        release_publish(bucket, MODEL, other, KEY)
