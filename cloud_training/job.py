@@ -24,6 +24,11 @@ One run (:func:`job_run`, ``wearable train --bucket URL``):
 Exit codes (:class:`Outcome`) let a scheduler act: 0 published, 3 not better, 4 no new
 data, 1 error, 2 bad arguments.
 
+Idempotence, so that a retry is always safe and never loses work:
+
+- A run that fails still writes its report, with ``error`` set (type and message), and
+  re-raises.
+
 With ``--strategy multiworker`` every worker runs the same command (``TF_CONFIG`` tells
 them apart) and trains on the same data, so nobody ingests during the run: the schedule
 runs ``wearable train ingest`` first, then the workers. Only the chief gates, publishes
@@ -57,7 +62,7 @@ from cloud_training.gate import (
     recall_at_fpr,
 )
 from wearable_core.assessment.served import served_outputs
-from wearable_core.buckets.base import Bucket, ObjectNotFound
+from wearable_core.buckets.base import Bucket, BucketError, ObjectNotFound
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
 from wearable_core.contracts.model_release import (
     POINTER_NAME,
@@ -111,10 +116,15 @@ class JobSettings:
 
 @dataclass
 class JobReport:
-    """Everything a run measured and decided; written to the bucket and printed."""
+    """Everything a run measured and decided; written to the bucket and printed.
 
-    outcome: Outcome
-    started_utc: str
+    ``error`` is ``{"type": ..., "message": ...}`` when the run failed with an exception.
+    """
+
+    outcome: Outcome = Outcome.ERROR
+    started_utc: str = field(
+        default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    )
     seconds: dict[str, float] = field(default_factory=dict)
     ingest: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
@@ -123,6 +133,9 @@ class JobReport:
     version: str | None = None
     serving_version: str | None = None
     message: str = ""
+    error: dict[str, str] | None = None
+    #: Name of the report object in the bucket, once written.
+    report_object: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -138,6 +151,8 @@ class JobReport:
             "version": self.version,
             "serving_version": self.serving_version,
             "message": self.message,
+            "error": self.error,
+            "report_object": self.report_object,
         }
 
 
@@ -226,6 +241,7 @@ def job_run(
     settings: JobSettings | None = None,
     *,
     progress: Callable[[str], None] = lambda _: None,
+    report: JobReport | None = None,
 ) -> JobReport:
     """One training run against ``bucket``; see the module docstring.
 
@@ -239,7 +255,40 @@ def job_run(
         Strategy, seed, epochs, target false-positive rate, ``force``.
     progress
         Called with one line per stage (the terminal's progress).
+    report
+        Filled in and returned; pass one to still have the partial report (with
+        ``error`` set) when the run raises. Default: a new one.
+
+    Raises
+    ------
+    Exception
+        Whatever stopped the run (``BucketError``, ``CohortError``, ``CorpusError``,
+        ``PublishError``...), after the report with ``outcome: error`` and ``error`` was
+        written to the bucket (unless the bucket itself failed).
     """
+    report = report if report is not None else JobReport()
+    try:
+        return _job_run(bucket, private_key, settings or JobSettings(), progress, report)
+    except Exception as exc:
+        report.outcome = Outcome.ERROR
+        report.error = {"type": type(exc).__name__, "message": str(exc)}
+        report.message = report.message or f"failed: {exc}"
+        if report.report_object is None:
+            try:
+                _finish(bucket, report)
+            except BucketError as write_exc:
+                # The bucket is what failed, most likely: the exception says more.
+                log.warning("could not write the failed run's report: %s", write_exc)
+        raise
+
+
+def _job_run(
+    bucket: Bucket,
+    private_key: Any,
+    settings: JobSettings,
+    progress: Callable[[str], None],
+    report: JobReport,
+) -> JobReport:
     # TensorFlow is imported here, not at module import: `wearable train --help` and
     # the no-new-data exit stay fast.
     from cloud_training.distributed import is_chief, strategy_make, train_distributed
@@ -252,8 +301,6 @@ def job_run(
         tflite_scores,
     )
 
-    settings = settings or JobSettings()
-    report = JobReport(Outcome.ERROR, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     watch = _Stopwatch(report, progress)
 
     # Created first: under multiworker this joins the cluster, and every worker must
@@ -440,7 +487,11 @@ def job_run(
 def _finish(bucket: Bucket, report: JobReport) -> JobReport:
     """Write the report to the bucket (create-only, content-named) and return it."""
     report.seconds["total"] = sum(v for k, v in report.seconds.items() if k != "total")
-    data = (json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")
     stamp = report.started_utc.replace("-", "").replace(":", "")
-    bucket.create(f"{REPORTS_PREFIX}{stamp}-{hashlib.sha256(data).hexdigest()[:12]}.json", data)
+    document = report.as_dict()
+    del document["report_object"]  # named by the hash of its content: cannot hold its name
+    data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    name = f"{REPORTS_PREFIX}{stamp}-{hashlib.sha256(data).hexdigest()[:12]}.json"
+    bucket.create(name, data)
+    report.report_object = name
     return report

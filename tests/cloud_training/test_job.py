@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from cloud_training import gate
-from cloud_training.job import REPORTS_PREFIX, JobSettings, Outcome, job_run
+from cloud_training.job import (
+    REPORTS_PREFIX,
+    JobSettings,
+    Outcome,
+    job_run,
+)
 from gateway.model_update import ModelDirectory, ModelUpdater
 from wearable.cli import main as wearable_main
 from wearable_core.buckets import bucket_open
@@ -92,6 +97,15 @@ def test_the_command_line_exit_codes(
     empty = tmp_path / "empty"
     code = wearable_main(["train", "--bucket", str(empty), "--key", key, "--force"])
     assert code == 1 and "wearable train cohort" in capsys.readouterr().err
+    # With --json a failed run prints its report with an error object, and the report
+    # is in the bucket like a successful run's.
+    code = wearable_main(["train", "--bucket", str(empty), "--key", key, "--force", "--json"])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 1 and printed["outcome"] == "error" and printed["exit_code"] == 1
+    assert printed["error"]["type"] == "CohortMissing"
+    assert "wearable train cohort" in printed["error"]["message"]
+    saved = json.loads(bucket_open(str(empty)).read(printed["report_object"])[0])
+    assert saved["error"] == printed["error"]
     assert wearable_main(["train", "--bucket", str(empty), "--key", key]) == 4
 
 

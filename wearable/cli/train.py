@@ -2,8 +2,9 @@
 
 Exit codes of ``wearable train`` (``docs/operations/training-job.md``): 0 a new model was
 published; 3 trained but not better than the serving model (nothing published); 4 no
-new data since the last run (nothing trained); 1 an error (the message says what); 2 bad
-arguments or setup (a missing key, an unusable bucket URL).
+new data since the last run (nothing trained); 1 an error (the message says what; with ``--json``
+the report, with an ``error`` object, is printed too); 2 bad arguments or setup (a
+missing key, an unusable bucket URL).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +191,7 @@ def _bucket(url: str | None) -> Any:
 def _train(args: argparse.Namespace) -> int:
     from cloud_training.cohort import CohortError
     from cloud_training.corpus import CorpusError
-    from cloud_training.job import JobSettings, Outcome, job_run
+    from cloud_training.job import JobReport, JobSettings, job_run
     from wearable_core.buckets.base import BucketError
 
     bucket = _bucket(args.bucket)
@@ -206,16 +208,32 @@ def _train(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(f"[train] {line}", file=sys.stderr, flush=True)
 
+    report = JobReport()
     try:
-        report = job_run(bucket, key, settings, progress=progress)
+        job_run(bucket, key, settings, progress=progress, report=report)
     except (BucketError, CohortError, CorpusError, RuntimeError, ValueError) as exc:
+        # Expected failures: the message names the problem and the fix.
         print(f"wearable train: failed: {exc}", file=sys.stderr)
-        return int(Outcome.ERROR)
+        return _failed(report, args.json)
+    except Exception as exc:  # a batch job reports a failure, it does not crash
+        # Unexpected: keep the traceback for whoever debugs it, on stderr only.
+        traceback.print_exc(file=sys.stderr)
+        print(f"wearable train: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return _failed(report, args.json)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         _print_human(report.as_dict())
     return report.outcome.exit_code
+
+
+def _failed(report: Any, as_json: bool) -> int:
+    """Print the failed run's report (``error`` set) when ``--json`` asked; exit 1."""
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    elif report.report_object:
+        print(f"wearable train: report written to {report.report_object}", file=sys.stderr)
+    return int(report.outcome.exit_code)
 
 
 def _print_human(report: dict[str, Any]) -> None:
