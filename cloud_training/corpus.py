@@ -641,6 +641,21 @@ def _shard_read(bucket: Bucket, name: str) -> dict[str, npt.NDArray[Any]]:
     return arrays
 
 
+def corpus_shards(bucket: Bucket) -> tuple[str, ...]:
+    """The shard names the checkpoint lists, in order (empty before the first ingest).
+
+    Shards are immutable and content-named, so this tuple identifies the corpus exactly:
+    the training job compares it with the corpus its last finished run trained on.
+
+    Raises
+    ------
+    CorpusCheckpointError
+        The checkpoint cannot be read.
+    """
+    checkpoint, _ = _checkpoint_read(bucket)
+    return tuple(checkpoint.shards)
+
+
 def corpus_load(bucket: Bucket) -> Corpus:
     """Read every shard the checkpoint names into one :class:`Corpus`.
 

@@ -26,6 +26,11 @@ data, 1 error, 2 bad arguments.
 
 Idempotence, so that a retry is always safe and never loses work:
 
+- "No new data" means the corpus is the one the last *finished* run (published, not
+  better or already current) trained on, recorded in ``training/trained.json``
+  (:data:`TRAINED_NAME`), not merely "nothing new to ingest": a run that ingested and then
+  failed (a crash, a lost response, a full disk) leaves batches in the corpus that no
+  model has seen, and the next run trains on them instead of exiting 4.
 - A run that fails still writes its report, with ``error`` set (type and message), and
   re-raises.
 
@@ -53,7 +58,7 @@ import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from cloud_training.cohort import cohort_load
-from cloud_training.corpus import corpus_ingest, corpus_load, weak_labels
+from cloud_training.corpus import corpus_ingest, corpus_load, corpus_shards, weak_labels
 from cloud_training.gate import (
     GateDecision,
     TypeScore,
@@ -62,7 +67,7 @@ from cloud_training.gate import (
     recall_at_fpr,
 )
 from wearable_core.assessment.served import served_outputs
-from wearable_core.buckets.base import Bucket, BucketError, ObjectNotFound
+from wearable_core.buckets.base import Bucket, BucketError, GenerationMismatch, ObjectNotFound
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
 from wearable_core.contracts.model_release import (
     POINTER_NAME,
@@ -79,6 +84,11 @@ log = logging.getLogger(__name__)
 
 #: Where run reports go (one JSON object per run, create-only).
 REPORTS_PREFIX = "training/reports/"
+#: Which corpus the last finished run trained on (compare-and-swap; see the module doc).
+TRAINED_NAME = "training/trained.json"
+#: ``format`` and ``version`` fields of :data:`TRAINED_NAME`.
+TRAINED_FORMAT = "wearable.training_trained"
+TRAINED_VERSION = 1
 #: Held-out fraction of the training data used to calibrate thresholds.
 CALIBRATION_FRACTION = 0.25
 #: Canary rows published with a release (validation windows without faults).
@@ -314,9 +324,15 @@ def _job_run(
         )
         report.ingest = ingest.as_dict()
         if ingest.new_batches == 0 and not settings.force:
-            report.outcome = Outcome.NO_NEW_DATA
-            report.message = "no new batches since the last run (use --force to train anyway)"
-            return _finish(bucket, report)
+            shards = corpus_shards(bucket)
+            if not shards or _trained_read(bucket) == _corpus_digest(shards):
+                report.outcome = Outcome.NO_NEW_DATA
+                report.message = "no new batches since the last run (use --force to train anyway)"
+                return _finish(bucket, report)
+            # Ingested by a run that did not finish (or before this record existed):
+            # exiting 4 here would leave those batches untrained until more arrive.
+            report.ingest["untrained_corpus"] = True
+            progress("ingest: no new batches, but no finished run trained on this corpus")
 
     def load() -> tuple[Any, ...]:
         corpus = corpus_load(bucket)
@@ -451,7 +467,7 @@ def _job_run(
     if not decision.passed:
         report.outcome = Outcome.NOT_BETTER
         report.message = f"not published: worse than {serving_version} on the gate metrics"
-        return _finish(bucket, report)
+        return _finish(bucket, report, trained=corpus.shards)
 
     version = "m-" + hashlib.sha256(model_bytes).hexdigest()[:12]
     manifest: dict[str, Any] = {
@@ -481,11 +497,65 @@ def _job_run(
     report.version = version
     report.outcome = Outcome.PUBLISHED
     report.message = f"published {version} (was {serving_version})"
-    return _finish(bucket, report)
+    return _finish(bucket, report, trained=corpus.shards)
 
 
-def _finish(bucket: Bucket, report: JobReport) -> JobReport:
-    """Write the report to the bucket (create-only, content-named) and return it."""
+def _corpus_digest(shards: tuple[str, ...]) -> str:
+    return hashlib.sha256("\n".join(shards).encode("utf-8")).hexdigest()
+
+
+def _trained_read(bucket: Bucket) -> str | None:
+    """The corpus digest the last finished run trained on, or ``None`` if unknown."""
+    try:
+        data, _ = bucket.read(TRAINED_NAME)
+    except ObjectNotFound:
+        return None
+    try:
+        doc = json.loads(data)
+        if doc.get("format") != TRAINED_FORMAT or doc.get("version") != TRAINED_VERSION:
+            raise ValueError(f"format {doc.get('format')!r} version {doc.get('version')!r}")
+        return str(doc["corpus_sha256"])
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # Unknown means "train": the safe side is one run too many, not batches skipped.
+        log.warning(
+            "%s/%s is unreadable (%r): training as if unrecorded", bucket.url, TRAINED_NAME, exc
+        )
+        return None
+
+
+def _trained_write(bucket: Bucket, report: JobReport, shards: tuple[str, ...]) -> None:
+    """Record that a run finished on the corpus ``shards`` (see the module docstring)."""
+    doc = {
+        "format": TRAINED_FORMAT,
+        "version": TRAINED_VERSION,
+        "corpus_sha256": _corpus_digest(shards),
+        "corpus_shards": len(shards),
+        "outcome": report.outcome.name.lower(),
+        "release": report.version,
+        "started_utc": report.started_utc,
+    }
+    data = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    info = bucket.stat(TRAINED_NAME)
+    try:
+        bucket.replace(TRAINED_NAME, data, if_generation=0 if info is None else info.generation)
+    except GenerationMismatch as exc:
+        # Another run finished meanwhile and recorded its own corpus; either record is
+        # true, and the worst a lost one costs is one more training run.
+        log.warning("%s/%s moved during this run (%s); not recorded", bucket.url, TRAINED_NAME, exc)
+
+
+def _finish(
+    bucket: Bucket, report: JobReport, *, trained: tuple[str, ...] | None = None
+) -> JobReport:
+    """Record the trained corpus (when a run finished training), write the report to the
+    bucket (create-only, content-named) and return it."""
+    if trained is not None:
+        try:
+            _trained_write(bucket, report, trained)
+        except BucketError as exc:
+            # The release (if any) is out; failing the run now would report an error
+            # for a fleet that is fine. Unrecorded only means the next run trains again.
+            log.warning("could not record the trained corpus: %s", exc)
     report.seconds["total"] = sum(v for k, v in report.seconds.items() if k != "total")
     stamp = report.started_utc.replace("-", "").replace(":", "")
     document = report.as_dict()

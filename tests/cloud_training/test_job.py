@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from cloud_training import gate
+from cloud_training import job as job_module
 from cloud_training.job import (
     REPORTS_PREFIX,
+    TRAINED_NAME,
+    JobReport,
     JobSettings,
     Outcome,
     job_run,
@@ -18,6 +21,7 @@ from cloud_training.job import (
 from gateway.model_update import ModelDirectory, ModelUpdater
 from wearable.cli import main as wearable_main
 from wearable_core.buckets import bucket_open
+from wearable_core.buckets.base import BucketUnavailable
 from wearable_core.contracts.model_release import (
     POINTER_NAME,
     keypair_generate,
@@ -184,3 +188,40 @@ def test_the_champion_is_the_newest_release_a_gateway_would_serve(tmp_path: Path
     release, skipped = serving_release(bucket, Ed25519PrivateKey.generate().public_key())
     assert release is None
     assert [s["check"] for s in skipped] == ["signature", "signature"]
+
+
+def test_a_retry_trains_what_a_failed_run_ingested(
+    bucket_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gate, "RECALL_MARGIN", 1.0)
+    monkeypatch.setattr(gate, "FPR_MARGIN", 1.0)
+    pem, _ = keypair_generate()
+    key = private_key_parse(pem)
+    bucket = bucket_open(str(bucket_dir))
+    # The run ingests (the checkpoint moves), then fails before training.
+    cohort_load = job_module.cohort_load
+
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise BucketUnavailable(f"{bucket.url}: 'cohorts/train': 503", url=bucket.url)
+
+    monkeypatch.setattr(job_module, "cohort_load", unavailable)
+    failed = JobReport()
+    with pytest.raises(BucketUnavailable):
+        job_run(bucket, key, SETTINGS, report=failed)
+    assert failed.ingest["new_batches"] >= 2 and failed.report_object is not None
+    saved = json.loads(bucket.read(failed.report_object)[0])
+    assert (saved["outcome"], saved["exit_code"]) == ("error", 1)
+    assert saved["error"] == {
+        "type": "BucketUnavailable",
+        "message": f"{bucket.url}: 'cohorts/train': 503",
+    }
+    monkeypatch.setattr(job_module, "cohort_load", cohort_load)
+
+    # Nothing new to ingest, but nothing trained on what was: the retry trains (it used
+    # to exit 4 and leave those batches untrained until more arrived).
+    retry = job_run(bucket, key, SETTINGS)
+    assert retry.outcome is Outcome.PUBLISHED, retry.message
+    assert retry.ingest["new_batches"] == 0 and retry.ingest["untrained_corpus"] is True
+    recorded = json.loads(bucket.read(TRAINED_NAME)[0])
+    assert (recorded["outcome"], recorded["release"]) == ("published", retry.version)
+    assert job_run(bucket, key, SETTINGS).outcome is Outcome.NO_NEW_DATA
