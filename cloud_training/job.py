@@ -22,7 +22,7 @@ One run (:func:`job_run`, ``wearable train --bucket URL``):
    ``cloud_training.publish``) and write the report to ``training/reports/``.
 
 Exit codes (:class:`Outcome`) let a scheduler act: 0 published, 3 not better, 4 no new
-data, 1 error, 2 bad arguments.
+data, 5 already current, 1 error, 2 bad arguments.
 
 Idempotence, so that a retry is always safe and never loses work:
 
@@ -31,6 +31,11 @@ Idempotence, so that a retry is always safe and never loses work:
   (:data:`TRAINED_NAME`), not merely "nothing new to ingest": a run that ingested and then
   failed (a crash, a lost response, a full disk) leaves batches in the corpus that no
   model has seen, and the next run trains on them instead of exiting 4.
+- The release version is a digest of the model bytes *and* of everything in the manifest
+  a gateway acts on (:func:`release_version`), so the same data and settings give the same
+  version. A run whose release is already the one ``models/current.json`` names stops
+  with :attr:`Outcome.ALREADY_CURRENT` (exit 5) and writes nothing but its report; one
+  whose release exists but is not current makes the existing release current again.
 - A run that fails still writes its report, with ``error`` set (type and message), and
   re-raises.
 
@@ -102,12 +107,17 @@ class Outcome(enum.IntEnum):
     ERROR = 1
     NOT_BETTER = 3
     NO_NEW_DATA = 4
+    #: Trained, passed the gate, and the identical release (same model and thresholds)
+    #: is already the current one: nothing published (for example ``--force`` without
+    #: new data). The fleet runs what this data and these settings give.
+    ALREADY_CURRENT = 5
     #: A non-chief worker of a multi-worker run finished its part (exit 0).
     WORKER_DONE = 10
 
     @property
     def exit_code(self) -> int:
-        """0 published or worker done, 1 error, 3 not better, 4 no new data."""
+        """0 published or worker done, 1 error, 3 not better, 4 no new data, 5 already
+        current."""
         return 0 if self is Outcome.WORKER_DONE else int(self)
 
 
@@ -243,6 +253,30 @@ def _scores_dict(scores: dict[str, TypeScore]) -> dict[str, dict[str, float | No
         name: {k: None if math.isnan(v) else round(float(v), 4) for k, v in vars(s).items()}
         for name, s in scores.items()
     }
+
+
+def release_version(model_bytes: bytes, thresholds: npt.ArrayLike) -> str:
+    """The version the job publishes a model under: ``m-`` and 12 hex digits of the
+    SHA-256 of the model bytes and of the manifest fields a gateway acts on (feature
+    contract and thresholds, as :func:`manifest_header` writes them).
+
+    Same model and thresholds, same version; a different threshold (another
+    ``--target-fpr``), a different version. Provenance (validation metrics, the release it
+    replaces) is left out: it changes between runs that publish the same thing.
+
+    Examples
+    --------
+    >>> a = release_version(b"model", [0.5] * len(ANOMALY_TYPES))
+    >>> a == release_version(b"model", [0.5] * len(ANOMALY_TYPES)), a.startswith("m-")
+    (True, True)
+    >>> a == release_version(b"model", [0.6] * len(ANOMALY_TYPES))
+    False
+    """
+    header = manifest_header("m-0", thresholds)
+    del header["version"]
+    digest = hashlib.sha256(model_bytes)
+    digest.update(json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    return "m-" + digest.hexdigest()[:12]
 
 
 def job_run(
@@ -469,7 +503,14 @@ def _job_run(
         report.message = f"not published: worse than {serving_version} on the gate metrics"
         return _finish(bucket, report, trained=corpus.shards)
 
-    version = "m-" + hashlib.sha256(model_bytes).hexdigest()[:12]
+    version = release_version(model_bytes, thresholds)
+    report.version = version
+    if _pointer_version(bucket) == version:
+        report.outcome = Outcome.ALREADY_CURRENT
+        report.message = (
+            f"{version} (this model with these thresholds) is already current: nothing to publish"
+        )
+        return _finish(bucket, report, trained=corpus.shards)
     manifest: dict[str, Any] = {
         **manifest_header(version, thresholds),
         "validation": report.gate["challenger"],
@@ -494,10 +535,16 @@ def _job_run(
         "publish",
         lambda: release_publish(bucket, model_bytes, manifest, private_key, canary_inputs=canary),
     )
-    report.version = version
     report.outcome = Outcome.PUBLISHED
     report.message = f"published {version} (was {serving_version})"
     return _finish(bucket, report, trained=corpus.shards)
+
+
+def _pointer_version(bucket: Bucket) -> str | None:
+    try:
+        return pointer_parse(bucket.read(POINTER_NAME)[0]).version
+    except ObjectNotFound:
+        return None
 
 
 def _corpus_digest(shards: tuple[str, ...]) -> str:

@@ -3,6 +3,7 @@ a signed release the gateway's own updater accepts, reports and exit codes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -124,6 +125,7 @@ def test_ingest_alone_then_nothing_new(
 
 def test_a_multi_worker_worker_exits_0() -> None:
     assert Outcome.WORKER_DONE.exit_code == 0 and Outcome.NOT_BETTER.exit_code == 3
+    assert Outcome.ALREADY_CURRENT.exit_code == 5
 
 
 def test_same_seed_same_model(
@@ -141,7 +143,8 @@ def test_same_seed_same_model(
         report = job_run(bucket_open(str(copy)), private_key_parse(pem), SETTINGS)
         assert report.outcome is Outcome.PUBLISHED
         versions.append(report.version)
-    # The version is the model's SHA-256: the same seed and data give the same bytes.
+    # The version digests the model and its thresholds: the same seed and data give the
+    # same bytes and thresholds.
     assert versions[0] == versions[1]
 
 
@@ -190,7 +193,7 @@ def test_the_champion_is_the_newest_release_a_gateway_would_serve(tmp_path: Path
     assert [s["check"] for s in skipped] == ["signature", "signature"]
 
 
-def test_a_retry_trains_what_a_failed_run_ingested(
+def test_a_retry_trains_what_a_failed_run_ingested_and_a_forced_rerun_is_already_current(
     bucket_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(gate, "RECALL_MARGIN", 1.0)
@@ -225,3 +228,12 @@ def test_a_retry_trains_what_a_failed_run_ingested(
     recorded = json.loads(bucket.read(TRAINED_NAME)[0])
     assert (recorded["outcome"], recorded["release"]) == ("published", retry.version)
     assert job_run(bucket, key, SETTINGS).outcome is Outcome.NO_NEW_DATA
+
+    # --force on unchanged data: same model and thresholds, same version, already
+    # current. It used to fail forever with "already exists with different content".
+    pointer = bucket.stat(POINTER_NAME)
+    releases = bucket.list("models/")
+    forced = job_run(bucket, key, dataclasses.replace(SETTINGS, force=True))
+    assert forced.outcome is Outcome.ALREADY_CURRENT, forced.message
+    assert forced.outcome.exit_code == 5 and forced.version == retry.version
+    assert bucket.stat(POINTER_NAME) == pointer and bucket.list("models/") == releases

@@ -2,7 +2,8 @@
 
 Exit codes of ``wearable train`` (``docs/operations/training-job.md``): 0 a new model was
 published; 3 trained but not better than the serving model (nothing published); 4 no
-new data since the last run (nothing trained); 1 an error (the message says what; with ``--json``
+new data since the last run (nothing trained); 5 trained, and the identical release is
+already current (nothing published); 1 an error (the message says what; with ``--json``
 the report, with an ``error`` object, is printed too); 2 bad arguments or setup (a
 missing key, an unusable bucket URL).
 """
@@ -34,7 +35,8 @@ def register(commands: Any) -> None:
             "Ingest new aggregate batches from the bucket, train on them and the labelled "
             "training cohort, calibrate thresholds, convert to TFLite, and publish a signed "
             "release only if it is not worse than the serving model on the validation "
-            "cohort. Exit 0 published, 3 not better, 4 no new data, 1 error, 2 bad setup."
+            "cohort. Exit 0 published, 3 not better, 4 no new data, 5 already current, "
+            "1 error, 2 bad setup."
         ),
     )
     train.add_argument("--bucket", help="gs://bucket/prefix, file:///dir or a directory")
