@@ -97,6 +97,13 @@ def test_the_command_line_exit_codes(
     with pytest.raises(SystemExit) as info:
         wearable_main(["train", "--bucket", str(bucket_dir)])
     assert info.value.code == 2 and "keys generate" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        wearable_main(["train", "--bucket", str(bucket_dir), "--json"])
+    printed = json.loads(capsys.readouterr().out)
+    assert info.value.code == printed["exit_code"] == 2
+    assert (
+        printed["error"]["type"] == "SetupError" and "keys generate" in printed["error"]["message"]
+    )
     assert wearable_main(["keys", "generate", "--out", str(tmp_path / "keys")]) == 0
     key = str(tmp_path / "keys" / "model-signing.pem")
     empty = tmp_path / "empty"

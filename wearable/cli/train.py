@@ -156,9 +156,18 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0 if report.new_batches else 4
 
 
-def _fail(message: str, code: int = 2) -> SystemExit:
+class SetupExit(SystemExit):
+    """Exit ``code`` (2: bad arguments or setup) after one line on stderr; ``message``
+    keeps that line for ``--json``, whose reader gets an error object, not nothing."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(code)
+        self.message = message
+
+
+def _fail(message: str, code: int = 2) -> SetupExit:
     print(f"wearable train: {message}", file=sys.stderr)
-    return SystemExit(code)
+    return SetupExit(message, code)
 
 
 def _key(path: Path | None, *, required: bool) -> Any:
@@ -196,8 +205,14 @@ def _train(args: argparse.Namespace) -> int:
     from cloud_training.job import JobReport, JobSettings, job_run
     from wearable_core.buckets.base import BucketError
 
-    bucket = _bucket(args.bucket)
-    key = _key(args.key, required=True)
+    try:
+        bucket = _bucket(args.bucket)
+        key = _key(args.key, required=True)
+    except SetupExit as exc:
+        if args.json:
+            error = {"type": "SetupError", "message": exc.message}
+            print(json.dumps({"outcome": "error", "exit_code": exc.code, "error": error}))
+        raise
     settings = JobSettings(
         strategy=args.strategy,
         seed=args.seed,
