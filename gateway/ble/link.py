@@ -24,6 +24,7 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
+from gateway.ble.backoff import ReconnectBackoff, is_security_failure
 from gateway.config import BleConfig
 from gateway.decoders import (
     Rejection,
@@ -133,7 +134,13 @@ class DeviceLink:
         self.connect_slot = connect_slot
         self.client_backend = client_backend
         self.rng = rng or random.Random()
-        self._backoff_s = config.backoff_initial_s
+        self.backoff = ReconnectBackoff(
+            config.backoff_initial_s,
+            config.backoff_max_s,
+            jitter=config.backoff_jitter,
+            rng=self.rng,
+        )
+        self._security_warned = False
         self.stats = LinkStats()
         self.state = "idle"
         self.sequenced = False
@@ -152,10 +159,14 @@ class DeviceLink:
         rest stay on the watch and are backfilled at the next connection.
         """
         while not stop.is_set():
+            security = False
             try:
                 await self._unless_stopped(self._serve(stop), stop)
             except LINK_ERRORS as error:
                 self.stats.last_error = f"{type(error).__name__}: {error}"
+                security = is_security_failure(error)
+                if security:
+                    self._warn_security(error)
                 logger.info(
                     "link down", extra={"device": self.address, "error": self.stats.last_error}
                 )
@@ -163,9 +174,7 @@ class DeviceLink:
                 await self._disconnect()
             if stop.is_set():
                 break
-            backoff = self._backoff_s
-            delay = backoff * (1.0 + self.config.backoff_jitter * (2 * self.rng.random() - 1))
-            self._backoff_s = min(backoff * 2.0, self.config.backoff_max_s)
+            delay = self.backoff.next_delay(security=security)
             self._set_state("waiting")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
@@ -174,8 +183,11 @@ class DeviceLink:
     async def _serve(self, stop: asyncio.Event) -> None:
         """One connection: connect, set up, then supervise until it ends."""
         await self._connect()
-        self._backoff_s = self.config.backoff_initial_s
         await self._setup()
+        # Only a link that was fully set up resets the backoff: one that connects and is
+        # then refused (a watch requiring encryption, with pair = false) must not be
+        # reconnected at the initial delay forever.
+        self.backoff.reset()
         await self._supervise(stop)
 
     async def _unless_stopped(self, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
@@ -195,6 +207,24 @@ class DeviceLink:
                 await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
         if task.done() and not task.cancelled():
             task.result()
+
+    def _warn_security(self, error: BaseException) -> None:
+        """Once per device: it refused our link as not secure, and what to do about it."""
+        if self._security_warned:
+            return
+        self._security_warned = True
+        fix = (
+            "set [ble] pair = true or bond the watch"
+            if not self.config.pair
+            else "the watch needs an authenticated (passkey) pairing: set its passkey in"
+            " [ble] passkeys, or unpair and pair it again"
+        )
+        logger.warning(
+            "device requires a secure link: %s; retrying with backoff up to %.0f s",
+            fix,
+            self.backoff.security_max_s,
+            extra={"device": self.address, "error": f"{type(error).__name__}: {error}"},
+        )
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
