@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
+from gateway.ble.backoff import ReconnectBackoff, is_security_failure
 from gateway.config import BleConfig
 from gateway.decoders import (
     Rejection,
@@ -62,6 +63,13 @@ BATTERY_REFRESH_S = 300.0
 #: Seconds allowed per stored record when waiting for a backfill to complete.
 BACKFILL_S_PER_RECORD = 0.01
 BACKFILL_MIN_TIMEOUT_S = 15.0
+#: How long a disconnect may take. Short: it is on the way to a stop (systemd's
+#: ``TimeoutStopSec``), and a device that does not answer is dropped by the radio anyway.
+DISCONNECT_TIMEOUT_S = 2.0
+#: How long a cancelled connect or set-up may take to unwind on stop.
+CANCEL_WAIT_S = 1.0
+#: What a failing link raises; anything else is a bug and ends the link's task.
+LINK_ERRORS = (BleakError, TimeoutError, OSError, EOFError)
 
 
 class LinkSetupError(BleakError):
@@ -126,6 +134,13 @@ class DeviceLink:
         self.connect_slot = connect_slot
         self.client_backend = client_backend
         self.rng = rng or random.Random()
+        self.backoff = ReconnectBackoff(
+            config.backoff_initial_s,
+            config.backoff_max_s,
+            jitter=config.backoff_jitter,
+            rng=self.rng,
+        )
+        self._security_warned = False
         self.stats = LinkStats()
         self.state = "idle"
         self.sequenced = False
@@ -135,16 +150,23 @@ class DeviceLink:
 
     # ------------------------------------------------------------------- loop
     async def run(self, stop: asyncio.Event) -> None:
-        """Connect, serve, reconnect with backoff until ``stop`` is set."""
-        backoff = self.config.backoff_initial_s
+        """Connect, serve, reconnect with backoff until ``stop`` is set.
+
+        Setting ``stop`` ends the link within about :data:`DISCONNECT_TIMEOUT_S`: a
+        pending connect, a set-up or an in-flight backfill is cancelled rather than
+        awaited (a connect to a watch out of range would otherwise hold the shutdown
+        for up to ``ble.connect_timeout_s``). Records received so far are flushed; the
+        rest stay on the watch and are backfilled at the next connection.
+        """
         while not stop.is_set():
+            security = False
             try:
-                await self._connect()
-                backoff = self.config.backoff_initial_s
-                await self._setup()
-                await self._supervise(stop)
-            except (BleakError, TimeoutError, OSError, EOFError) as error:
+                await self._unless_stopped(self._serve(stop), stop)
+            except LINK_ERRORS as error:
                 self.stats.last_error = f"{type(error).__name__}: {error}"
+                security = is_security_failure(error)
+                if security:
+                    self._warn_security(error)
                 logger.info(
                     "link down", extra={"device": self.address, "error": self.stats.last_error}
                 )
@@ -152,12 +174,57 @@ class DeviceLink:
                 await self._disconnect()
             if stop.is_set():
                 break
-            delay = backoff * (1.0 + self.config.backoff_jitter * (2 * self.rng.random() - 1))
-            backoff = min(backoff * 2.0, self.config.backoff_max_s)
+            delay = self.backoff.next_delay(security=security)
             self._set_state("waiting")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
         self._set_state("stopped")
+
+    async def _serve(self, stop: asyncio.Event) -> None:
+        """One connection: connect, set up, then supervise until it ends."""
+        await self._connect()
+        await self._setup()
+        # Only a link that was fully set up resets the backoff: one that connects and is
+        # then refused (a watch requiring encryption, with pair = false) must not be
+        # reconnected at the initial delay forever.
+        self.backoff.reset()
+        await self._supervise(stop)
+
+    async def _unless_stopped(self, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
+        """Run ``work``, cancelling it if ``stop`` is set first; re-raise its error.
+
+        The cancellation is awaited for at most :data:`CANCEL_WAIT_S`: a backend that
+        does not honour it must not hold the gateway's shutdown.
+        """
+        task = asyncio.ensure_future(work)
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
+        if task.done() and not task.cancelled():
+            task.result()
+
+    def _warn_security(self, error: BaseException) -> None:
+        """Once per device: it refused our link as not secure, and what to do about it."""
+        if self._security_warned:
+            return
+        self._security_warned = True
+        fix = (
+            "set [ble] pair = true or bond the watch"
+            if not self.config.pair
+            else "the watch needs an authenticated (passkey) pairing: set its passkey in"
+            " [ble] passkeys, or unpair and pair it again"
+        )
+        logger.warning(
+            "device requires a secure link: %s; retrying with backoff up to %.0f s",
+            fix,
+            self.backoff.security_max_s,
+            extra={"device": self.address, "error": f"{type(error).__name__}: {error}"},
+        )
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -189,8 +256,8 @@ class DeviceLink:
         client, self._client = self._client, None
         if client is not None:
             self.stats.disconnects += 1
-            with contextlib.suppress(BleakError, TimeoutError, OSError, EOFError):
-                await asyncio.wait_for(client.disconnect(), 5.0)
+            with contextlib.suppress(*LINK_ERRORS):
+                await asyncio.wait_for(client.disconnect(), DISCONNECT_TIMEOUT_S)
         # Whatever arrived is written before we decide what to ask for next time.
         self.ingestor.flush()
         if self.state not in {"idle", "stopped"}:

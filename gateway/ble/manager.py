@@ -17,6 +17,7 @@ from bleak import BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
+from bleak.exc import BleakError
 
 from gateway.ble.link import DeviceLink
 from gateway.config import BleConfig
@@ -24,6 +25,12 @@ from gateway.ingest import Ingestor
 from gateway.store.store import Store
 
 logger = logging.getLogger(__name__)
+
+#: Bounds on the way out (see :meth:`ConnectionManager.run`). Together with the store's
+#: flush and checkpoint they keep a stop under 5 s.
+SCANNER_STOP_TIMEOUT_S = 1.0
+LINK_STOP_TIMEOUT_S = 2.5
+LINK_CANCEL_TIMEOUT_S = 0.5
 
 
 class ConnectionManager:
@@ -95,7 +102,14 @@ class ConnectionManager:
         self._tasks[device.address] = asyncio.ensure_future(link.run(self._stop))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Scan and serve until ``stop``; then stop every link and wait for them."""
+        """Scan and serve until ``stop``; then stop every link, within a bounded time.
+
+        Each link cancels its own pending connect or backfill when ``stop`` is set and
+        disconnects (:meth:`DeviceLink.run`). A link still running after
+        :data:`LINK_STOP_TIMEOUT_S` is cancelled, and waited for at most
+        :data:`LINK_CANCEL_TIMEOUT_S` more: the service must stop well within systemd's
+        ``TimeoutStopSec`` (30 s in the documented unit), whatever the radio does.
+        """
         scanner = BleakScanner(
             self._on_advertisement,
             service_uuids=list(self.config.service_uuids),
@@ -106,7 +120,21 @@ class ConnectionManager:
             await stop.wait()
         finally:
             self._stop.set()
-            with contextlib.suppress(Exception):
-                await scanner.stop()
-            if self._tasks:
-                await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            with contextlib.suppress(BleakError, TimeoutError, OSError):
+                await asyncio.wait_for(scanner.stop(), SCANNER_STOP_TIMEOUT_S)
+            await self._stop_links()
+
+    async def _stop_links(self) -> None:
+        tasks = list(self._tasks.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=LINK_STOP_TIMEOUT_S)
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        _, stuck = await asyncio.wait(pending, timeout=LINK_CANCEL_TIMEOUT_S)
+        logger.warning(
+            "links did not stop in time; cancelled",
+            extra={"cancelled": len(pending), "still_running": len(stuck)},
+        )
