@@ -72,6 +72,17 @@ class _Track:
     open: AlertEvent | None = None
     cooldown_until_ms: int = -(2**62)
     last_closed_ms: int | None = None
+    # Heart rate summed over the active windows of the streak that opens an alert.
+    hr_sum: float = 0.0
+    hr_count: int = 0
+
+    def add_rate(self, hr_mean_bpm: float | None) -> None:
+        if hr_mean_bpm is not None:
+            self.hr_sum += hr_mean_bpm
+            self.hr_count += 1
+
+    def rate(self) -> float | None:
+        return self.hr_sum / self.hr_count if self.hr_count else None
 
 
 @dataclass
@@ -221,6 +232,7 @@ class AlertManager:
                 track.peak,
                 opened.rule,
                 opened.model_version,
+                opened.rate_bpm,
             )
         if not (rule or score >= policy.on_threshold):
             track.streak_start_ms = None
@@ -229,7 +241,9 @@ class AlertManager:
             track.streak_start_ms = window.start_ms
             track.peak = 0.0
             track.rule = None
+            track.hr_sum, track.hr_count = 0.0, 0
         track.peak = max(track.peak, score)
+        track.add_rate(window.hr_mean_bpm)
         if rule:
             track.rule = RULE_NAMES.get(kind, "rule")
         if window.end_ms - track.streak_start_ms < min_ms:
@@ -248,5 +262,6 @@ class AlertManager:
             track.peak,
             track.rule,
             self.model_version,
+            track.rate(),
         )
         return track.open

@@ -202,6 +202,7 @@ class Detector:
                         0.0 if row.peak_score is None else row.peak_score,
                         row.rule,
                         row.model_version,
+                        row.rate_bpm,
                     )
                 )
                 self._alert_ids[(device, kind)] = row.id
@@ -390,6 +391,7 @@ class Detector:
                 event.peak_score,
                 event.rule,
                 event.model_version,
+                event.rate_bpm,
             )
         elif (alert_id := self._alert_ids.pop(alert_key, None)) is not None:
             self.store.close_alert(alert_id, event.at_ms)

@@ -318,6 +318,13 @@ def _v6_verdict_transitions(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v7_alert_rate(conn: sqlite3.Connection) -> None:
+    """Version 7: an alert carries the mean heart rate of its evidence (for AF, the
+    ventricular rate: AF with rapid ventricular response is one AF alert that says so).
+    Alerts of older stores have none (NULL)."""
+    _execute_script(conn, "ALTER TABLE alerts ADD COLUMN rate_bpm REAL;")
+
+
 #: Migration ``i`` produces schema version ``i + 1``. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_core,
@@ -326,6 +333,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_detection,
     _v5_sync,
     _v6_verdict_transitions,
+    _v7_alert_rate,
 )
 
 #: The schema version this code writes.

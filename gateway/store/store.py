@@ -145,6 +145,9 @@ class AlertRow:
     note: str
     model_version: str | None
     revision: int = 0
+    #: Mean heart rate over the active windows that opened the alert, bpm (for AF: the
+    #: ventricular rate; above 100 bpm, AF with rapid ventricular response).
+    rate_bpm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,8 @@ class DataQualityRow:
 _ALERT_COLUMNS = (
     "a.id, d.id, a.type, a.severity, a.opened_ms, a.closed_ms, a.evidence_start_ms, "
     "a.evidence_end_ms, a.peak_score, a.rule, a.status, a.status_changed_ms, a.note, "
-    "a.model_version, (SELECT count(*) FROM verdict_transitions AS v WHERE v.alert = a.id)"
+    "a.model_version, (SELECT count(*) FROM verdict_transitions AS v WHERE v.alert = a.id), "
+    "a.rate_bpm"
 )
 
 
@@ -1361,6 +1365,7 @@ class Store(ReviewMixin, SyncTablesMixin):
         peak_score: float | None = None,
         rule: str | None = None,
         model_version: str | None = None,
+        rate_bpm: float | None = None,
     ) -> int:
         """Record a newly opened alert and protect its evidence; return the alert id.
 
@@ -1378,8 +1383,9 @@ class Store(ReviewMixin, SyncTablesMixin):
             alert_id = int(
                 conn.execute(
                     "INSERT INTO alerts (device, type, severity, opened_ms, evidence_start_ms, "
-                    "evidence_end_ms, peak_score, rule, status_changed_ms, model_version) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    "evidence_end_ms, peak_score, rule, status_changed_ms, model_version, "
+                    "rate_bpm) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         dev,
                         str(type),
@@ -1391,6 +1397,7 @@ class Store(ReviewMixin, SyncTablesMixin):
                         rule,
                         opened_ms,
                         model_version,
+                        rate_bpm,
                     ),
                 ).fetchone()[0]
             )

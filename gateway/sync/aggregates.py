@@ -216,6 +216,7 @@ def alert_outcome(key: PseudonymKey, row: AlertRow) -> AlertOutcome:
         None if row.peak_score is None else round(float(row.peak_score), 2),
         row.model_version,
         row.revision,
+        None if row.rate_bpm is None else round(row.rate_bpm),
     )
 
 

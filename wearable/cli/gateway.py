@@ -298,6 +298,16 @@ def _existing_store(args: argparse.Namespace, command: str) -> Path:
     return path
 
 
+def _rate(kind: str, rate_bpm: float | None) -> str:
+    """`` at 142 bpm`` after the type; AF above 100 bpm says it is rapid."""
+    from wearable_core.contracts.clinical import AF_RAPID_BPM
+
+    if rate_bpm is None:
+        return ""
+    rapid = ", rapid ventricular response" if kind == "af" and rate_bpm > AF_RAPID_BPM else ""
+    return f" at {rate_bpm:.0f} bpm{rapid}"
+
+
 def _alerts_list(args: argparse.Namespace) -> int:
     path = _store_path(args)
     with _open_read_only(path, "alerts list") as store:
@@ -315,7 +325,8 @@ def _alerts_list(args: argparse.Namespace) -> int:
         rule = f", rule {row.rule}" if row.rule else ""
         note = f" - {row.note}" if row.note else ""
         print(
-            f"{row.id:>5} {row.device} {row.type} ({row.severity}) opened {row.opened_ms}, "
+            f"{row.id:>5} {row.device} {row.type}{_rate(row.type, row.rate_bpm)} "
+            f"({row.severity}) opened {row.opened_ms}, "
             f"{closed}, peak {row.peak_score}{rule}: {row.status}{note}"
         )
     return 0

@@ -175,6 +175,7 @@ def assess_window(
         scores={kind: (s if plausible[kind] else 0.0) for kind, s in (scores or {}).items()},
         rules=evaluate_rules(inputs),
         quality=quality_from_features(vector),
+        hr_mean_bpm=inputs.hr_mean_bpm,
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from wearable_core.contracts.anomalies import AnomalyType
+from wearable_core.contracts.clinical import AF_RAPID_BPM
 
 #: The alert types are the medical anomaly types of the contracts.
 AlertType = AnomalyType
@@ -78,6 +79,9 @@ class WindowAssessment:
     scores: Mapping[AlertType, float] = field(default_factory=dict)
     rules: Mapping[AlertType, bool] = field(default_factory=dict)
     quality: QualityFlags = field(default_factory=QualityFlags)
+    #: Mean heart rate of the window, bpm (``None``: not measured); an alert carries the
+    #: mean over its active windows.
+    hr_mean_bpm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,18 @@ class AlertEvent:
     peak_score: float
     rule: str | None = None
     model_version: str | None = None
+    #: Mean heart rate over the active windows that opened the alert, bpm (what the
+    #: clinician is paged with; a ``closed`` event repeats it); ``None`` unmeasured.
+    rate_bpm: float | None = None
+
+    @property
+    def rapid_ventricular_response(self) -> bool | None:
+        """For AF: whether the ventricular rate is rapid (above
+        :data:`~wearable_core.contracts.clinical.AF_RAPID_BPM`); ``None`` for other types
+        or an unmeasured rate. AF with a fast rate is one AF alert, not a tachycardia."""
+        if self.type is not AlertType.AF or self.rate_bpm is None:
+            return None
+        return self.rate_bpm > AF_RAPID_BPM
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (for sinks and logs)."""
@@ -110,6 +126,8 @@ class AlertEvent:
             "peak_score": self.peak_score,
             "rule": self.rule,
             "model_version": self.model_version,
+            "rate_bpm": None if self.rate_bpm is None else round(self.rate_bpm, 1),
+            "rapid_ventricular_response": self.rapid_ventricular_response,
         }
 
 

@@ -266,6 +266,10 @@ class AlertOutcome:
     peak_score: float | None
     model_version: str | None
     revision: int = 0
+    #: Mean heart rate over the windows that opened the alert, whole bpm (for AF the ventricular
+    #: rate: above 100, AF with rapid ventricular response); ``None`` unmeasured, or a
+    #: batch from before the field (omitted from the JSON when ``None``).
+    rate_bpm: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +362,7 @@ def _document(batch: AggregateBatch) -> dict[str, Any]:
                 "peak_score": a.peak_score,
                 "model_version": a.model_version,
                 **({"revision": a.revision} if a.revision else {}),
+                **({"rate_bpm": a.rate_bpm} if a.rate_bpm is not None else {}),
             }
             for a in batch.alerts
         ],
@@ -530,6 +535,7 @@ def batch_decode(data: bytes) -> AggregateBatch:
             a.get("peak_score"),
             a.get("model_version"),
             _revision(a),
+            _rate_bpm(a),
         )
         for a in _get(doc, "alerts", list)
     )
@@ -552,6 +558,16 @@ def batch_decode(data: bytes) -> AggregateBatch:
     return AggregateBatch(
         kind, pseudonym, models, rows, hours, alerts, diagnostics, noise, windows_id
     )
+
+
+def _rate_bpm(alert: Mapping[str, Any]) -> int | None:
+    """An alert row's optional ``rate_bpm``: ``None`` when absent."""
+    value = alert.get("rate_bpm")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 400:
+        raise BatchFormatError("alerts[].rate_bpm", "must be an integer in 1..399 (bpm)")
+    return value
 
 
 def _revision(alert: Mapping[str, Any]) -> int:

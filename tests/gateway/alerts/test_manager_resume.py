@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from gateway.alerts import AlertManager
@@ -179,3 +180,37 @@ def test_a_fast_rate_while_af_builds_up_is_one_af_alert() -> None:
     out = alerts(feed(m, [window(i, both) for i in range(8)]))
     assert [(e.kind, e.type) for e in out] == [("opened", T.AF)]
     assert [e.type for e in m.open_alerts(DEV)] == [T.AF]
+
+
+def test_an_af_alert_carries_its_rate_and_says_when_it_is_rapid() -> None:
+    m = AlertManager()  # AF opens after 120 s, closes after 120 s inactive
+    rates = [150.0, 130.0, 110.0, 90.0, 70.0, 70.0]
+    scores = [0.95, 0.95, 0.95, 0.95, 0.1, 0.1]
+    events = []
+    for i, (rate, score) in enumerate(zip(rates, scores, strict=True)):
+        w = dataclasses.replace(window(i, {T.AF: score, T.TACHYCARDIA: 0.95}), hr_mean_bpm=rate)
+        events.extend(alerts(m.assess(w)))
+    opened, closed = events
+    # The rate of the two windows that opened it, repeated at the close. The fast rate
+    # is part of the AF alert: no tachycardia alert.
+    assert (opened.kind, opened.type, opened.rate_bpm) == ("opened", T.AF, 140.0)
+    assert opened.rapid_ventricular_response is True
+    assert opened.to_json()["rapid_ventricular_response"] is True
+    assert (closed.kind, closed.rate_bpm) == ("closed", 140.0)
+    slow = dataclasses.replace(opened, rate_bpm=80.0)
+    assert slow.rapid_ventricular_response is False
+    assert dataclasses.replace(opened, type=T.FALL).rapid_ventricular_response is None
+
+
+def test_an_open_alert_resumes_with_its_rate() -> None:
+    m = AlertManager()
+    opened = AlertEvent(
+        "opened", DEV, T.AF, Severity.WARNING, 2 * W, 2 * W, 0, 2 * W, 0.9, None, None, 140.0
+    )
+    m.resume(DEV, last_end_ms=2 * W, open_alerts=[opened])
+    events = []
+    for i in range(2, 5):
+        w = dataclasses.replace(window(i, {T.AF: 0.95 if i == 2 else 0.1}), hr_mean_bpm=100.0)
+        events.extend(alerts(m.assess(w)))
+    [closed] = events
+    assert closed.rate_bpm == 140.0

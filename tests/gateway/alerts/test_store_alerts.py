@@ -128,3 +128,28 @@ def test_upgrade_from_version_2(tmp_path: Path) -> None:
         assert store.list_alerts()[0].id == a
     with closing(sqlite3.connect(path)) as conn:
         assert schema.schema_version(conn) == schema.SCHEMA_VERSION
+
+
+def test_an_alert_keeps_its_rate(store: Store) -> None:
+    a = store.add_alert(WATCH_A, "af", "warning", 200, 80, 200, 0.9, None, "m1", rate_bpm=131.5)
+    store.close_alert(a, 900)
+    assert store.get_alert(a).rate_bpm == 131.5
+    b = store.add_alert(WATCH_A, "fall", "critical", 300, 240, 300)
+    assert store.get_alert(b).rate_bpm is None
+
+
+def test_alerts_of_a_version_6_store_have_no_rate(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        schema.migrate(conn, target=6)
+        conn.execute("INSERT INTO devices (key, id) VALUES (1, ?)", (WATCH_A,))
+        conn.execute(
+            "INSERT INTO alerts (device, type, severity, opened_ms, evidence_start_ms, "
+            "evidence_end_ms, status_changed_ms) VALUES (1, 'af', 'warning', 5, 0, 5, 5)"
+        )
+    with Store(path) as store:
+        [row] = store.list_alerts()
+        assert (row.type, row.rate_bpm) == ("af", None)
+    with closing(sqlite3.connect(path)) as conn:
+        assert schema.schema_version(conn) == schema.SCHEMA_VERSION == 7

@@ -41,6 +41,18 @@ def test_list(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "tachycardia (warning)" in out and "rule impact" in out
 
 
+def test_an_af_alert_lists_its_rate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "store.db"
+    with Store(path) as store:
+        store.add_alert(WATCH, "af", "warning", 300, 60, 300, 0.9, None, "m1", rate_bpm=131.6)
+        store.add_alert(WATCH, "af", "warning", 900, 660, 900, 0.9, None, "m1", rate_bpm=82.0)
+    assert main(["gateway", "alerts", "list", "--store", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "af at 132 bpm, rapid ventricular response (warning)" in out[0]
+    assert "af at 82 bpm (warning)" in out[1]
+    assert [r["rate_bpm"] for r in listing(path, capsys)] == [131.6, 82.0]
+
+
 @pytest.mark.parametrize(
     ("verb", "status"),
     [("ack", "acknowledged"), ("confirm", "confirmed"), ("dismiss", "dismissed")],

@@ -223,3 +223,26 @@ def test_a_malformed_alert_revision_is_refused(bad: object) -> None:
     doc["alerts"][0]["revision"] = bad
     with pytest.raises(BatchFormatError, match="revision"):
         batch_decode(gzip.compress(json.dumps(doc).encode()))
+
+
+def test_alert_rate_round_trips_and_is_optional() -> None:
+    plain = AlertOutcome("ab" * 12, "af", "warning", 4, 15, "open", None, 0.9, "m1")
+    rapid = AlertOutcome("ab" * 12, "af", "warning", 4, 15, "open", None, 0.9, "m1", 0, 132)
+    for alert in (plain, rapid):
+        batch = AggregateBatch(BatchKind.ALERTS, PSEUDONYM, alerts=(alert,))
+        assert batch_decode(batch_encode(batch)).alerts == (alert,)
+    doc = json.loads(
+        gzip.decompress(batch_encode(AggregateBatch(BatchKind.ALERTS, PSEUDONYM, alerts=(plain,))))
+    )
+    assert "rate_bpm" not in doc["alerts"][0]
+
+
+@pytest.mark.parametrize("bad", [0, 400, 120.5, True, "120"])
+def test_a_malformed_alert_rate_is_refused(bad: object) -> None:
+    alert = AlertOutcome("ab" * 12, "af", "warning", 4, 15, "open", None, 0.9, "m1", 0, 120)
+    doc = json.loads(
+        gzip.decompress(batch_encode(AggregateBatch(BatchKind.ALERTS, PSEUDONYM, alerts=(alert,))))
+    )
+    doc["alerts"][0]["rate_bpm"] = bad
+    with pytest.raises(BatchFormatError, match="rate_bpm"):
+        batch_decode(gzip.compress(json.dumps(doc).encode()))
