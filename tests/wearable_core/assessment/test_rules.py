@@ -35,6 +35,20 @@ def test_tachycardia_not_in_the_minutes_after_a_walk() -> None:
     assert evaluate_rules(rested)[AlertType.TACHYCARDIA]
 
 
+def test_tachycardia_at_known_rest_is_the_clinical_definition() -> None:
+    # A fever's 104 bpm at rest is a tachycardia (labelled so, with its cause).
+    def at_rest(hr: float) -> bool:
+        x = RuleInputs(hr_mean_bpm=hr, activity_enmo_g=0.01, at_rest=True)
+        return evaluate_rules(x)[AlertType.TACHYCARDIA]
+
+    assert at_rest(100.1) and at_rest(104.0)
+    assert not at_rest(100.0)  # the definition is "above 100"
+    # Rest unknown (no activity seen yet): only the 130 bpm margin.
+    assert not evaluate_rules(RuleInputs(hr_mean_bpm=104.0, activity_enmo_g=0.01))[
+        AlertType.TACHYCARDIA
+    ]
+
+
 def test_bradycardia() -> None:
     known = {"hr_floor_bpm": 60.0}
     assert fired(hr_mean_bpm=40, **known) == {AlertType.BRADYCARDIA}
