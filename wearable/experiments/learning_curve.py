@@ -499,8 +499,10 @@ def curve_run(
 
 
 def figure_curve(doc: Mapping[str, Any]) -> Any:
-    """Held-out recall per type (one line each) and false alerts per user-day, by round;
-    rounds whose release the gateways installed are marked.
+    """Three panels by round: held-out recall per type (one line each), held-out false
+    alerts per user-day, and the gate's view on the validation cohort (per-window recall
+    of each round's challenger, dashed, against the serving model's, solid). Rounds whose
+    release the gateways installed are shaded.
 
     Examples
     --------
@@ -508,7 +510,7 @@ def figure_curve(doc: Mapping[str, Any]) -> Any:
     >>> rounds = [{"round": r, "heldout": {"per_type": per, "false_alerts_per_user_day": 0.2},
     ...            "install": {"status": "up_to_date"}} for r in range(3)]
     >>> len(figure_curve({"rounds": rounds, "settings": {}}).axes)
-    2
+    3
     """
     import matplotlib
 
@@ -517,24 +519,35 @@ def figure_curve(doc: Mapping[str, Any]) -> Any:
 
     rounds = doc["rounds"]
     xs = [r["round"] for r in rounds]
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(8, 7), sharex=True, constrained_layout=True, height_ratios=[2, 1]
+    fig, (top, middle, bottom) = plt.subplots(
+        3, 1, figsize=(8, 9), sharex=True, constrained_layout=True, height_ratios=[2, 1, 2]
     )
-    for t in ANOMALY_TYPES:
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    judged = [r for r in rounds if (r.get("job") or {}).get("gate_challenger")]
+    for t, colour in zip(ANOMALY_TYPES, colours, strict=False):
         ys = [r["heldout"]["per_type"][t]["recall"] for r in rounds]
-        top.plot(xs, [np.nan if y is None else y for y in ys], marker="o", label=t)
+        top.plot(xs, [np.nan if y is None else y for y in ys], marker="o", label=t, color=colour)
+        if judged:
+            gx = [r["round"] for r in judged]
+            new = [r["job"]["gate_challenger"][t]["recall"] for r in judged]
+            old = [r["job"]["gate_champion"][t]["recall"] for r in judged]
+            bottom.plot(gx, [np.nan if y is None else y for y in old], color=colour, lw=1)
+            bottom.plot(gx, [np.nan if y is None else y for y in new], "--o", color=colour)
     top.set_ylabel("held-out recall")
     top.set_ylim(-0.02, 1.05)
     top.legend(loc="lower left", ncol=3, fontsize=8)
-    bottom.plot(
+    middle.plot(
         xs, [r["heldout"]["false_alerts_per_user_day"] for r in rounds], marker="o", color="k"
     )
-    bottom.set_ylabel("false alerts per user-day")
+    middle.set_ylabel("held-out false\nalerts per user-day")
+    middle.set_ylim(bottom=0)
+    bottom.set_ylabel("gate: validation recall\n(dashed: challenger)")
+    bottom.set_ylim(-0.02, 1.05)
     bottom.set_xlabel("round (0 = shipped baseline)")
     bottom.set_xticks(xs)
     for r in rounds:
         if r.get("install", {}).get("status") == "installed":
-            for ax in (top, bottom):
+            for ax in (top, middle, bottom):
                 ax.axvline(r["round"], color="#2ca02c", alpha=0.3, lw=6)
     s = doc["settings"]
     fig.suptitle(
