@@ -174,3 +174,11 @@ def test_a_tiny_experiment_runs_end_to_end_and_repeats(tmp_path: Path) -> None:
     first.pop("timings")
     second.pop("timings")
     assert second == first
+
+
+def test_the_training_job_takes_the_ablation_switch() -> None:
+    from wearable.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["train", "--bucket", "b"]).weak_labels is True
+    assert parser.parse_args(["train", "--bucket", "b", "--no-weak-labels"]).weak_labels is False
