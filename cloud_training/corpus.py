@@ -765,7 +765,7 @@ def _alerts_latest(
     )
 
 
-def weak_labels(corpus: Corpus) -> npt.NDArray[np.float32]:
+def weak_labels(corpus: Corpus, *, fleet_negatives: bool = True) -> npt.NDArray[np.float32]:
     """Targets from the clinicians' verdicts, the sampling and the model's confidence.
 
     Rules, per row and type, first match wins (details in the module docstring):
@@ -777,6 +777,13 @@ def weak_labels(corpus: Corpus) -> npt.NDArray[np.float32]:
     ----------
     corpus
         From :func:`corpus_load` (alerts already reduced to one revision per id).
+    fleet_negatives
+        Apply rules 3 and 4, the negatives the fleet implies without a clinician (the
+        sampling and the serving model's own confidence). ``False`` keeps only the
+        verdicts (rules 1 and 2) and leaves every other row unknown: the ablation that
+        measures what those implied labels contribute (``wearable train
+        --no-weak-labels``, ``docs/learning.md``). Both rules take the serving model's
+        silence as "no anomaly", so a window it missed becomes a negative.
 
     Returns
     -------
@@ -792,6 +799,8 @@ def weak_labels(corpus: Corpus) -> npt.NDArray[np.float32]:
     y = np.where(~rule_set & confident, np.float32(0.0), np.float32(np.nan)).astype(np.float32)
     notable = corpus.weight == 1
     y[~notable] = 0.0
+    if not fleet_negatives:
+        y[:] = np.nan
 
     confirmed = np.zeros((n, n_types), dtype=bool)
     dismissed = np.zeros((n, n_types), dtype=bool)

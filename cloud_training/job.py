@@ -132,6 +132,9 @@ class JobSettings:
     target_fpr: float = 0.01
     force: bool = False
     max_batches: int | None = None
+    #: Label the fleet's windows the clinicians did not review (``weak_labels``' rules 3
+    #: and 4); ``False`` trains on the cohort plus the verdicts only (an ablation).
+    weak_labels: bool = True
 
 
 @dataclass
@@ -370,7 +373,7 @@ def _job_run(
 
     def load() -> tuple[Any, ...]:
         corpus = corpus_load(bucket)
-        y_fleet = weak_labels(corpus)
+        y_fleet = weak_labels(corpus, fleet_negatives=settings.weak_labels)
         cohort = cohort_load(bucket, "train")
         validation = cohort_load(bucket, "validation")
         X = np.concatenate([cohort.X, corpus.X]).astype(np.float32)
@@ -388,6 +391,7 @@ def _job_run(
         },
         "labels_known_fraction": round(float(known.mean()), 4) if Y.size else 0.0,
         "validation_windows": len(validation.X),
+        "weak_labels": settings.weak_labels,
         "fleet_hours": [int(corpus.hour.min()), int(corpus.hour.max())]
         if len(corpus.hour)
         else None,

@@ -547,3 +547,16 @@ def test_a_lost_checkpoint_response_is_not_a_conflict(
     corpus = corpus_load(bucket)
     assert corpus.shards == (first.shard, report.shard)
     assert corpus_ingest(bucket).new_batches == 0
+
+
+def test_without_fleet_negatives_only_the_verdicts_label() -> None:
+    rows = [(P, h, 1.0, 0, LOW) for h in (100, 101, 105)] + [(P, 105, 10.0, 0, LOW)]
+    corpus = hand_corpus(
+        rows, [(P, "fall", 100, 30, "confirmed"), (P, "tachycardia", 101, 30, "dismissed")]
+    )
+    y = weak_labels(corpus, fleet_negatives=False)
+    # The confirmed fall covers hours 100..101, the dismissed tachycardia 101..102.
+    assert y[0, FALL] == 1.0 and y[1, FALL] == 1.0 and y[1, TACHY] == 0.0
+    # Everything else, the sampled unremarkable row and confident outputs included, is
+    # unknown: only the clinicians' verdicts label the fleet.
+    assert int((~np.isnan(y)).sum()) == 3

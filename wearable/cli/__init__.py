@@ -16,6 +16,7 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     from wearable import demo
     from wearable.cli import eval as eval_cli
+    from wearable.cli import experiment as experiment_cli
     from wearable.cli import export as export_cli
     from wearable.cli import gateway as gateway_cli
     from wearable.cli import keys as keys_cli
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys_cli.register(commands)
     train_cli.register(commands)
     export_cli.register(commands)
+    experiment_cli.register(commands)
     return parser
 
 

@@ -57,6 +57,13 @@ def register(commands: Any) -> None:
     )
     train.add_argument("--force", action="store_true", help="train even without new batches")
     train.add_argument("--max-batches", type=int, help="ingest at most this many new batches")
+    train.add_argument(
+        "--no-weak-labels",
+        dest="weak_labels",
+        action="store_false",
+        help="label the fleet's windows from clinicians' verdicts only, not from the "
+        "sampling and the serving model's confidence (an ablation: docs/learning.md)",
+    )
     train.add_argument("--json", action="store_true", help="print the report as JSON")
     train.set_defaults(handler=_train)
 
@@ -220,6 +227,7 @@ def _train(args: argparse.Namespace) -> int:
         target_fpr=args.target_fpr,
         force=args.force,
         max_batches=args.max_batches,
+        weak_labels=args.weak_labels,
     )
 
     def progress(line: str) -> None:

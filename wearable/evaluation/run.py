@@ -15,10 +15,13 @@ people without the anomalies, each one is a false alert.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
+import random
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from firmware_sim.cohort import build_firmware, clinical_labeller, identity_of
 from firmware_sim.firmware.watch_firmware import WatchFirmware
 from firmware_sim.scenario import Scenario, load_scenario
 from gateway.config import DEFAULT_HOP_S
+from gateway.store.store import Store
 from wearable.evaluation.metrics import (
     ScoredAlert,
     TruthEpisode,
@@ -50,6 +54,56 @@ def produced_batches(firmware: WatchFirmware) -> Iterator[list[tuple[Stream, byt
 PolicyOverrides = dict[str, dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class SyncTarget:
+    """Sync each watch's gateway store to a bucket as the service does (picklable).
+
+    A sync cycle runs after every simulated hour, with the gateway's default ``[sync]``
+    settings and this pseudonym key, on the gateway's (simulated) clock. Model delivery
+    is not polled here: whoever runs the fleet installs releases between runs.
+    """
+
+    bucket: str
+    pseudonym_key: bytes
+
+
+def watch_store_path(workdir: Path, index: int) -> Path:
+    """The SQLite store of watch ``index`` of a scenario run in ``workdir``."""
+    return workdir / f"watch-{index:03d}.sqlite"
+
+
+def sync_once(target: SyncTarget, store: Store, now_ms: int, *, flush: bool = False) -> None:
+    """One sync cycle of ``store`` into ``target`` at gateway time ``now_ms``, with the
+    gateway's default ``[sync]`` settings; ``flush`` batches every pending window now
+    (the end of a run, as at the next cycle)."""
+    from gateway.config import GatewayConfig
+    from gateway.privacy.pseudonym import PseudonymKey
+    from gateway.sync.engine import SyncEngine
+    from gateway.sync.setup import sync_settings
+    from wearable_core.buckets import bucket_open
+
+    engine = SyncEngine(
+        store,
+        PseudonymKey(target.pseudonym_key),
+        bucket_open(target.bucket),
+        sync_settings(GatewayConfig()),
+        # The simulated clock and seeded jitter: the same run uploads the same batches.
+        clock=lambda: now_ms,
+        rng=random.Random(now_ms),
+    )
+    engine.run_once(flush=flush)
+
+
+def _sync_hook(target: SyncTarget) -> Callable[[Store, int], None]:
+    """An ``after_batch`` hook: a sync cycle after every simulated hour, as the service
+    runs them (the engine keeps its state in the store, so one per cycle is the same)."""
+
+    def sync(store: Store, now_ms: int) -> None:
+        sync_once(target, store, now_ms)
+
+    return sync
+
+
 def _run_planned_watch(
     scenario_path: str,
     seed: int,
@@ -58,36 +112,44 @@ def _run_planned_watch(
     workdir: str,
     model: str | None,
     policies: PolicyOverrides | None = None,
+    sync: SyncTarget | None = None,
     hop_s: int = DEFAULT_HOP_S,
 ) -> WatchRun:
     """One watch of a scenario (a worker-process entry point: arguments are picklable)."""
     scenario = load_scenario(scenario_path)
+    if index >= scenario.watches:
+        # More watches than the file lists: each plan depends only on (seed, index).
+        scenario = dataclasses.replace(scenario, watches=index + 1)
     plan = scenario.plan_watch(index, seed)
     device = identity_of(plan).address
     labeller = clinical_labeller(plan, scenario, duration_s)
     firmware = build_firmware(plan, scenario, duration_s, labeller=labeller)
     loaded = model_load(None if model is None else Path(model))
-    store = Path(workdir) / f"watch-{index:03d}.sqlite"
     run = run_watch(
         device,
         produced_batches(firmware),
         scenario.start_epoch_s,
-        store,
+        watch_store_path(Path(workdir), index),
         loaded,
         load_policies(policies),
         hop_s=hop_s,
+        after_batch=None if sync is None else _sync_hook(sync),
     )
     run.labels = labeller.labels()
     return run
 
 
-def scenario_episodes(scenario: Scenario, seed: int, duration_s: int) -> list[TruthEpisode]:
-    """The planned episodes and faults of every watch that begin before ``duration_s``,
-    clipped to it, on the gateway's time axis (Unix ms). The demo's timeline uses them;
-    detection is scored against :func:`clinical_episodes`."""
+def scenario_episodes(
+    scenario: Scenario, seed: int, duration_s: int, watches: int | None = None
+) -> list[TruthEpisode]:
+    """The planned episodes and faults of every watch (the first ``watches``, default
+    the scenario's count) that begin before ``duration_s``, clipped to it, on the
+    gateway's time axis (Unix ms). The demo's timeline uses them; detection is scored
+    against :func:`clinical_episodes`."""
     base_ms = round(scenario.start_epoch_s * 1000)
+    count = scenario.watches if watches is None else watches
     out = []
-    for plan in scenario.plan(seed):
+    for plan in dataclasses.replace(scenario, watches=count).plan(seed):
         device = identity_of(plan).address
         for episode in plan.episodes:
             if episode.onset_s >= duration_s:
@@ -105,11 +167,15 @@ def scenario_episodes(scenario: Scenario, seed: int, duration_s: int) -> list[Tr
 
 
 def clinical_episodes(
-    scenario: Scenario, seed: int, duration_s: int, runs: Sequence[WatchRun]
+    scenario: Scenario,
+    seed: int,
+    duration_s: int,
+    runs: Sequence[WatchRun],
+    watches: int | None = None,
 ) -> list[TruthEpisode]:
     """The ground truth of a scenario run, on the gateway's time axis (Unix ms): the
     clinical labels of every watch's run (medical) and the planned sensor faults that
-    begin before ``duration_s``, clipped to it."""
+    begin before ``duration_s``, clipped to it (of the first ``watches`` watches)."""
     base_ms = round(scenario.start_epoch_s * 1000)
     out = [
         TruthEpisode(
@@ -124,7 +190,7 @@ def clinical_episodes(
         for run in runs
         for label in run.labels
     ]
-    out.extend(e for e in scenario_episodes(scenario, seed, duration_s) if e.is_fault)
+    out.extend(e for e in scenario_episodes(scenario, seed, duration_s, watches) if e.is_fault)
     return out
 
 
@@ -158,11 +224,60 @@ def _pipeline_counts(runs: Sequence[WatchRun]) -> dict[str, int]:
     }
 
 
+def scenario_runs(
+    scenario_path: Path,
+    seed: int,
+    duration_s: int,
+    workdir: Path,
+    *,
+    watches: int | None = None,
+    model: Path | None = None,
+    policies: PolicyOverrides | None = None,
+    hop_s: int = DEFAULT_HOP_S,
+    workers: int = 1,
+    sync: SyncTarget | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[WatchRun]:
+    """Simulate ``watches`` watches of the scenario through the gateway pipeline.
+
+    Each watch gets its own store in ``workdir`` (:func:`watch_store_path`); with
+    ``sync`` each store syncs to that bucket after every simulated hour. Returns the
+    runs in device order, so the result does not depend on ``workers``.
+    """
+    count = load_scenario(scenario_path).watches if watches is None else watches
+    workdir.mkdir(parents=True, exist_ok=True)
+    model_arg = None if model is None else str(model)
+    args = [
+        (str(scenario_path), seed, i, duration_s, str(workdir), model_arg, policies, sync, hop_s)
+        for i in range(count)
+    ]
+    runs: list[WatchRun] = []
+    if workers > 1:
+        # Spawned, not forked: a fork copies whatever the caller's process holds
+        # (TensorFlow's runtime and threads when the caller trained a model), and a
+        # forked child that touches it can crash (seen: a segfault in TF's GC).
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+            futures = [pool.submit(_run_planned_watch, *a) for a in args]
+            for future in as_completed(futures):
+                runs.append(future.result())
+                if progress is not None:
+                    progress(len(runs), len(args))
+    else:
+        for a in args:
+            runs.append(_run_planned_watch(*a))
+            if progress is not None:
+                progress(len(runs), len(args))
+    runs.sort(key=lambda r: r.device)
+    return runs
+
+
 def evaluate_scenario(
     scenario_path: Path,
     seed: int | None = None,
     *,
     duration_s: int | None = None,
+    watches: int | None = None,
     model: Path | None = None,
     policies: PolicyOverrides | None = None,
     hop_s: int = DEFAULT_HOP_S,
@@ -180,6 +295,8 @@ def evaluate_scenario(
         Cohort seed (default: the scenario's). Never tune on the evaluation seed.
     duration_s
         Simulate only this long (default: the scenario's duration).
+    watches
+        Simulate this many watches (default: the scenario's count).
     model
         Model file with its manifest (default: the gateway's shipped baseline).
     policies
@@ -202,41 +319,29 @@ def evaluate_scenario(
     scenario = load_scenario(scenario_path)
     used_seed = scenario.seed if seed is None else seed
     duration = scenario.duration_s if duration_s is None else duration_s
+    count = scenario.watches if watches is None else watches
     with tempfile.TemporaryDirectory(prefix="wearable-eval-") as tmp:
-        where = str(workdir or tmp)
-        Path(where).mkdir(parents=True, exist_ok=True)
-        model_arg = None if model is None else str(model)
-        args = [
-            (str(scenario_path), used_seed, i, duration, where, model_arg, policies, hop_s)
-            for i in range(scenario.watches)
-        ]
-        runs: list[WatchRun] = []
-        if workers > 1:
-            # Spawned, not forked: a fork copies whatever the caller's process holds
-            # (TensorFlow's runtime and threads when the caller trained a model), and a
-            # forked child that touches it can crash (seen: a segfault in TF's GC).
-            spawn = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
-                futures = [pool.submit(_run_planned_watch, *a) for a in args]
-                for future in as_completed(futures):
-                    runs.append(future.result())
-                    if progress is not None:
-                        progress(len(runs), len(args))
-        else:
-            for a in args:
-                runs.append(_run_planned_watch(*a))
-                if progress is not None:
-                    progress(len(runs), len(args))
-    runs.sort(key=lambda r: r.device)
-    user_days = scenario.watches * duration / 86_400
+        runs = scenario_runs(
+            scenario_path,
+            used_seed,
+            duration,
+            workdir or Path(tmp),
+            watches=count,
+            model=model,
+            policies=policies,
+            hop_s=hop_s,
+            workers=workers,
+            progress=progress,
+        )
+    user_days = count * duration / 86_400
     windows = [w for r in runs for w in r.outcomes]
-    truth = clinical_episodes(scenario, used_seed, duration, runs)
+    truth = clinical_episodes(scenario, used_seed, duration, runs, count)
     result = evaluate(truth, _alerts(runs), windows, user_days)
     loaded = model_load(model)
     report: dict[str, Any] = {
         "scenario": scenario.name,
         "seed": used_seed,
-        "watches": scenario.watches,
+        "watches": count,
         "duration_s": duration,
         "model": loaded.manifest.version,
         "policy_overrides": policies or {},

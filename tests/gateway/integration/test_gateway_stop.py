@@ -11,7 +11,6 @@ gateway in time.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli_processes import cli_spawn, cli_terminate, radio_hub
 from wearable_core.contracts.record_csv import file_name
 from wearable_core.contracts.streams import Stream
 
@@ -51,37 +51,11 @@ level = "INFO"
 SCENARIO = '[scenario]\nname = "stop"\nseed = 5\nwatches = 2\nduration = "30min"\n'
 
 
-def _spawn(*args: str, log: Path) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    with log.open("w", encoding="utf-8") as handle:
-        return subprocess.Popen(
-            [sys.executable, "-m", "wearable.cli", *args],
-            stdout=subprocess.PIPE,
-            stderr=handle,
-            text=True,
-            env=env,
-        )
-
-
-def _terminate(process: subprocess.Popen[str]) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.wait()
-
-
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[str]:
     """A ``wearable sim radio`` hub on a free port; yields HOST:PORT."""
-    process = _spawn("sim", "radio", "--listen", "127.0.0.1:0", log=tmp_path / "hub.log")
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert "listening on" in line, (tmp_path / "hub.log").read_text()
-    yield line.strip().rsplit(" ", 1)[-1]
-    _terminate(process)
+    with radio_hub(tmp_path) as (address, _):
+        yield address
 
 
 def _status(store: Path) -> dict[str, Any]:
@@ -126,11 +100,11 @@ def test_sigterm_with_connects_pending_stops_within_5_s_with_the_store_checkpoin
     config.write_text(GATEWAY_TOML, encoding="utf-8")
     scenario = tmp_path / "stop.toml"
     scenario.write_text(SCENARIO, encoding="utf-8")
-    gateway = _spawn(
+    gateway = cli_spawn(
         "gateway", "run", "--config", str(config), "--store", str(store), "--radio", hub,
         log=tmp_path / "gateway.log",
     )  # fmt: skip
-    farm = _spawn(
+    farm = cli_spawn(
         "sim", "watches", "--radio", hub, "--scenario", str(scenario), "--speed", "1",
         log=tmp_path / "farm.log",
     )  # fmt: skip
@@ -155,8 +129,8 @@ def test_sigterm_with_connects_pending_stops_within_5_s_with_the_store_checkpoin
             code = None
         elapsed = time.monotonic() - started
     finally:
-        _terminate(gateway)
-        _terminate(farm)
+        cli_terminate(gateway)
+        cli_terminate(farm)
     log = (tmp_path / "gateway.log").read_text(encoding="utf-8")
     print(json.dumps({"stop_s": round(elapsed, 2), "records_committed": committed}))
     assert code == 0, log[-3000:]

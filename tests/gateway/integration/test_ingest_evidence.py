@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli_processes import cli_spawn, cli_terminate, radio_hub
 from wearable_core.contracts.record_csv import file_name
 from wearable_core.contracts.streams import Stream
 
@@ -39,27 +39,12 @@ level = "INFO"
 Key = tuple[str, str, int]
 
 
-def _spawn(*args: str, log: Path) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    handle = log.open("w", encoding="utf-8")
-    return subprocess.Popen(
-        [sys.executable, "-m", "wearable.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=handle,
-        text=True,
-        env=env,
-    )
-
-
-def _terminate(process: subprocess.Popen[str], timeout: float = 30) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    return process.returncode
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[str]:
+    """A ``wearable sim radio`` hub on a free port; yields HOST:PORT; it must stop cleanly."""
+    with radio_hub(tmp_path) as (address, process):
+        yield address
+    assert process.returncode == 0
 
 
 def _keys(directory: Path) -> set[Key]:
@@ -82,20 +67,10 @@ def _stored(store: Path, out: Path) -> set[Key]:
     return _keys(out)
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[str]:
-    process = _spawn("sim", "radio", "--listen", "127.0.0.1:0", log=tmp_path / "hub.log")
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert "listening on" in line, (tmp_path / "hub.log").read_text()
-    yield line.strip().rsplit(" ", 1)[-1]
-    assert _terminate(process) == 0
-
-
 def _gateway(hub: str, tmp_path: Path, store: Path, tag: str) -> subprocess.Popen[str]:
     config = tmp_path / "gateway.toml"
     config.write_text(GATEWAY_TOML, encoding="utf-8")
-    return _spawn(
+    return cli_spawn(
         "gateway", "run", "--config", str(config), "--store", str(store), "--radio", hub,
         log=tmp_path / f"gateway-{tag}.log",
     )  # fmt: skip
@@ -133,7 +108,7 @@ def _run_farm(
     hub: str, tmp_path: Path, scenario: Path, speed: str
 ) -> tuple[subprocess.Popen[str], Path]:
     truth = tmp_path / "truth"
-    farm = _spawn(
+    farm = cli_spawn(
         "sim", "watches", "--radio", hub, "--scenario", str(scenario), "--speed", speed,
         "--truth", str(truth), log=tmp_path / "farm.log",
     )  # fmt: skip
@@ -152,8 +127,8 @@ def test_ward_with_link_drops_and_out_of_range_loses_and_duplicates_nothing(
         truth = _keys(truth_dir)
         stored = _converge(store, truth, tmp_path / "export", 120)
     finally:
-        gateway_code = _terminate(gateway)
-        farm_code = _terminate(farm)
+        gateway_code = cli_terminate(gateway)
+        farm_code = cli_terminate(farm)
     assert farm.stdout is not None
     stats = _wait_for_line(farm, "stopped", 10)["stats"]
     assert isinstance(stats, dict)
@@ -211,8 +186,8 @@ def test_kill_9_of_the_gateway_mid_ingest_then_restart(hub: str, tmp_path: Path)
         truth = _keys(truth_dir)
         stored = _converge(store, truth, tmp_path / "export", 120)
     finally:
-        gateway_code = _terminate(gateway)
-        _terminate(farm)
+        gateway_code = cli_terminate(gateway)
+        cli_terminate(farm)
     print(json.dumps({"truth_records": len(truth), "stored_records": len(stored)}))
     assert gateway_code == 0, (tmp_path / "gateway-b.log").read_text()[-3000:]
     assert stored == truth, {"missing": len(truth - stored), "unexpected": len(stored - truth)}

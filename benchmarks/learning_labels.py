@@ -1,0 +1,213 @@
+"""What the fleet's labels say about windows whose ground truth is known.
+
+The training job labels the fleet's windows from what the gateway uploads
+(``cloud_training.corpus.weak_labels``), per row and type, first rule that applies:
+
+1. a **confirmed** alert of the type covers the row's hour and the row is notable: 1;
+2. a **dismissed** alert of the type covers the row's hour: 0;
+3. the row is an unremarkable window sampled 1 in ``k`` (weight ``k``): 0;
+4. a notable row with the type's model output under 0.1 and no rule fired: 0;
+5. else unknown.
+
+This replays one fleet round of ``wearable experiment learning-curve`` (same scenario,
+seed, serving model, pseudonym key, and the same seeded fallible clinician) through the
+gateway's pipeline, keeps every window summary with its time, and scores each rule's
+labels against the clinical labels (a window is truly of a type when its midpoint lies
+inside a required label of that type): how many positives the verdicts give and how
+many of them are true, and how much negative weight true anomaly windows carry.
+
+Run: ``.venv/bin/python benchmarks/learning_labels.py --round 1 --watches 6 --hours 24``
+(the fleet of round ``r`` of ``--seed 1`` has seed ``101000 + r``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cloud_training.corpus import NEGATIVE_OUTPUT_MAX
+from firmware_sim.cohort import build_firmware, clinical_labeller, identity_of
+from firmware_sim.scenario import load_scenario
+from gateway.config import GatewayConfig
+from gateway.privacy.pseudonym import PseudonymKey
+from gateway.store.store import Store
+from gateway.sync.aggregates import alert_outcome
+from wearable.demo.clinician import clinician_review
+from wearable.evaluation.pipeline import WatchRun, run_watch
+from wearable.evaluation.run import clinical_episodes, produced_batches
+from wearable.experiments.learning_curve import CurveSettings
+from wearable_core.assessment.policy import load_policies
+from wearable_core.contracts.aggregate_batch import hour_of
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import feature_index
+from wearable_core.model.model_file import model_load
+
+SCENARIO = Path(__file__).resolve().parents[1] / "examples" / "eval.toml"
+N = len(ANOMALY_TYPES)
+HR_MEAN = feature_index("hr_mean")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--round", type=int, default=1, help="the experiment's round")
+    parser.add_argument("--seed", type=int, default=1, help="the experiment's seed")
+    parser.add_argument("--watches", type=int, default=6)
+    parser.add_argument("--hours", type=int, default=24)
+    parser.add_argument("--error-rate", type=float, default=0.10)
+    parser.add_argument("--unreviewed", type=float, default=0.20)
+    parser.add_argument("--model", type=Path, help="serving model (default: shipped)")
+    args = parser.parse_args()
+    settings = CurveSettings(seed=args.seed)
+    fleet_seed = settings.fleet_seed(args.round)
+    scenario = load_scenario(SCENARIO)
+    model = model_load(args.model)
+    secret = f"wearable-learning-curve-pseudonym-key:{args.seed}".encode()
+    key = PseudonymKey(hashlib.sha256(secret).digest())
+    k = GatewayConfig().sync.sample_every
+    base_ms = round(scenario.start_epoch_s * 1000)
+    duration = args.hours * 3600
+    rows: list[dict[str, Any]] = []
+    runs: list[WatchRun] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for index in range(args.watches):
+            plan = scenario.plan_watch(index, fleet_seed)
+            device = identity_of(plan).address
+            labeller = clinical_labeller(plan, scenario, duration)
+            firmware = build_firmware(plan, scenario, duration, labeller=labeller)
+            path = Path(tmp) / f"w{index}.sqlite"
+            # A no-op hook keeps the window summaries in the store (as for sync).
+            run = run_watch(
+                device,
+                produced_batches(firmware),
+                scenario.start_epoch_s,
+                path,
+                model,
+                load_policies(None),
+                after_batch=lambda _store, _now: None,
+            )
+            run.labels = labeller.labels()
+            runs.append(run)
+        truth_episodes = clinical_episodes(scenario, fleet_seed, duration, runs, args.watches)
+        for index, run in enumerate(runs):
+            labels = [
+                (ANOMALY_TYPES.index(lab.kind.value), lab.onset_s, lab.end_s)
+                for lab in run.labels
+                if not lab.borderline
+            ]
+            with Store(Path(tmp) / f"w{index}.sqlite") as store:
+                windows = store.pending_windows(run.device)
+                # The experiment's clinician, with the experiment's seeds.
+                clinician_review(
+                    store,
+                    truth_episodes,
+                    error_rate=args.error_rate,
+                    unreviewed=args.unreviewed,
+                    rng=np.random.default_rng([args.seed, args.round, index]),
+                    confirm_duplicates=True,
+                )
+                reviewed = [
+                    (ANOMALY_TYPES.index(a.type), alert_outcome(key, a))
+                    for a in store.list_alerts(run.device)
+                    if a.type in ANOMALY_TYPES
+                ]
+            for w in windows:
+                s = w.summary
+                mid_s = (s.start_ms - base_ms) / 1000 + 30
+                truth = np.zeros(N, dtype=bool)
+                for j, onset, end in labels:
+                    truth[j] |= onset <= mid_s < end
+                hour = hour_of(s.start_ms)
+                confirmed = np.zeros(N, dtype=bool)
+                dismissed = np.zeros(N, dtype=bool)
+                for j, outcome in reviewed:
+                    dur = outcome.duration_min
+                    end_hour = outcome.hour + (math.ceil(dur / 60) if dur is not None else 0)
+                    if outcome.hour <= hour <= end_hour:
+                        if outcome.status == "confirmed":
+                            confirmed[j] = True
+                        elif outcome.status == "dismissed":
+                            dismissed[j] = True
+                outputs = np.full(N, np.nan) if s.outputs is None else s.outputs.astype(float)
+                rule = np.array([(s.rules >> j) & 1 for j in range(N)], dtype=bool)
+                if s.notable:
+                    weight = 1.0
+                elif key.draw(run.device, s.start_ms) % k == 0:
+                    weight = float(k)
+                else:
+                    continue  # never uploaded
+                label = np.full(N, np.nan)
+                with np.errstate(invalid="ignore"):
+                    label[~rule & (outputs < NEGATIVE_OUTPUT_MAX)] = 0.0
+                if not s.notable:
+                    label[:] = 0.0
+                label[dismissed] = 0.0
+                label[confirmed & s.notable] = 1.0
+                rows.append(
+                    {
+                        "truth": truth,
+                        "label": label,
+                        "weight": weight,
+                        "watch": index,
+                        "hr_mean": float(s.features[HR_MEAN]),
+                    }
+                )
+    truth = np.array([r["truth"] for r in rows]).reshape(-1, N)
+    label = np.array([r["label"] for r in rows]).reshape(-1, N)
+    weight = np.array([r["weight"] for r in rows])
+    watch = np.array([r["watch"] for r in rows])
+    with np.errstate(invalid="ignore"):
+        slow = np.array([r["hr_mean"] for r in rows]) < 50
+    brady = ANOMALY_TYPES.index("bradycardia")
+    # Windows under 50 bpm that are not bradycardia by the definition (a person's usual
+    # rate is low): what the fleet teaches the model about slow hearts, per watch.
+    slow_negative = slow & (label[:, brady] == 0) & ~truth[:, brady]
+    slow_by_watch = {
+        str(i): {
+            "negative_weight": float(weight[slow_negative & (watch == i)].sum()),
+            "rows": int((slow_negative & (watch == i)).sum()),
+        }
+        for i in range(args.watches)
+    }
+    per_type = {}
+    for j, t in enumerate(ANOMALY_TYPES):
+        positive, negative = label[:, j] == 1, label[:, j] == 0
+        per_type[t] = {
+            "uploaded_true_windows": int(truth[:, j].sum()),
+            "labelled_positive": int(positive.sum()),
+            "labelled_positive_true": int((positive & truth[:, j]).sum()),
+            "true_labelled_negative": int((negative & truth[:, j]).sum()),
+            "true_labelled_negative_weight": float((weight * (negative & truth[:, j])).sum()),
+            "true_unknown": int((np.isnan(label[:, j]) & truth[:, j]).sum()),
+            "negative_weight": float((weight * negative).sum()),
+        }
+    print(
+        json.dumps(
+            {
+                "scenario": "examples/eval.toml",
+                "round": args.round,
+                "fleet_seed": fleet_seed,
+                "watches": args.watches,
+                "hours": args.hours,
+                "model": model.manifest.version,
+                "sample_every": k,
+                "uploaded_rows": len(rows),
+                "per_type": per_type,
+                "bradycardia_negatives_under_50_bpm_by_watch": slow_by_watch,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
