@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -240,3 +241,36 @@ def test_a_full_disk_leaves_the_last_status_file_and_no_temp_file(
     Gateway._write_status(fake)  # type: ignore[arg-type]
     assert json.loads(status.read_text()) == {"links": [1]}
     assert sorted(p.name for p in tmp_path.iterdir()) == [STATUS_FILE]
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (errno.ENOSPC, "the disk is full: free space"),
+        (errno.EACCES, "permission denied: choose a location this user can write"),
+        (errno.EROFS, "read-only: choose a writable location"),
+        (errno.EADDRINUSE, "choose another port"),
+    ],
+)
+def test_operating_system_errors_name_the_path_and_the_fix(code: int, words: str) -> None:
+    message = user_error_message(OSError(code, os.strerror(code), "/data/store.sqlite"))
+    assert message is not None
+    assert message.startswith("/data/store.sqlite: ") and words in message
+
+
+def test_an_unwritable_output_is_refused_at_run_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What root cannot be denied in a test: the first write hits a read-only file system.
+    import firmware_sim.truth
+
+    def read_only(self: Path, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(firmware_sim.truth.Path, "mkdir", read_only)
+    out = tmp_path / "o"
+    line = _refused(["sim", "replay", "--recording", str(RR), "--out", str(out)], capsys)
+    assert (
+        line
+        == f"wearable sim replay: {out}: the file system is read-only: choose a writable location"
+    )
