@@ -18,3 +18,28 @@ def parse_radio_address(text: str, *, listening: bool = False) -> tuple[str, int
     if not sep or not host or not port.isdigit() or not lowest <= int(port) < 65536:
         raise ValueError(f"radio address {text!r} is not HOST:PORT (e.g. 127.0.0.1:7000)")
     return host, int(port)
+
+
+class RadioError(Exception):
+    """The radio hub cannot be used; the message names the address and the fix."""
+
+
+class RadioUnreachableError(RadioError):
+    """Nothing accepts connections at the radio hub's address."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(
+            f"cannot reach the radio hub at {address} ({reason}): start it with "
+            f"`wearable sim radio --listen {address}`, or pass the address it listens on"
+        )
+
+
+class RadioListenError(RadioError):
+    """The hub cannot listen on its address (in use, not this machine's, privileged)."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(
+            f"cannot listen on {address} ({reason}): stop the program using that port "
+            "(is a radio hub already running?) or pick another address, e.g. --listen "
+            "127.0.0.1:0 for any free port"
+        )

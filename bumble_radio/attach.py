@@ -8,16 +8,24 @@ from collections.abc import AsyncIterator
 from bumble.host import Host
 from bumble.transport import open_transport
 
-from bumble_radio.address import parse_radio_address
+from bumble_radio.address import RadioUnreachableError, parse_radio_address
 from bumble_radio.local import VirtualRadio
 from bumble_radio.quiet import QuietHost
 
 
 @contextlib.asynccontextmanager
 async def open_hub_host(address: str) -> AsyncIterator[Host]:
-    """A host whose controller lives in a ``wearable sim radio`` hub at ``HOST:PORT``."""
+    """A host whose controller lives in a ``wearable sim radio`` hub at ``HOST:PORT``.
+
+    Raises :class:`~bumble_radio.address.RadioUnreachableError` (naming the fix) when
+    nothing listens there; only the connect is translated, not errors of the body.
+    """
     host_name, port = parse_radio_address(address)
-    async with await open_transport(f"tcp-client:{host_name}:{port}") as transport:
+    try:
+        transport = await open_transport(f"tcp-client:{host_name}:{port}")
+    except OSError as error:
+        raise RadioUnreachableError(address, error.strerror or str(error)) from error
+    async with transport:
         yield QuietHost(transport.source, transport.sink)
 
 

@@ -18,6 +18,7 @@ from bumble import hci
 from bumble.link import LocalLink
 from bumble.transport.common import StreamPacketSink, StreamPacketSource
 
+from bumble_radio.address import RadioListenError
 from bumble_radio.quiet import QuietController
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,15 @@ class RadioHub:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _ClientProtocol(self), self.host, self.port)
+        try:
+            self._server = await loop.create_server(
+                lambda: _ClientProtocol(self), self.host, self.port
+            )
+        except OSError as error:
+            # EADDRINUSE, EADDRNOTAVAIL (a host not on this machine), EACCES (port < 1024).
+            raise RadioListenError(
+                f"{self.host}:{self.port}", error.strerror or str(error)
+            ) from error
         self.port = self._server.sockets[0].getsockname()[1]
         logger.info("radio hub listening on %s:%d", self.host, self.port)
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -198,7 +199,8 @@ def load_recording(paths: Sequence[Path | str]) -> Recording:
             raise RecordingError(
                 table.path,
                 1,
-                f"a second {_describe(table.kind)} file (the first was {tables[table.kind].path})",
+                f"a second {describe_kind(table.kind)} file "
+                f"(the first was {tables[table.kind].path})",
                 "give one file per stream",
             )
         tables[table.kind] = table
@@ -230,7 +232,7 @@ def load_recording(paths: Sequence[Path | str]) -> Recording:
     return Recording(**arrays, start_epoch_s=start)
 
 
-def _describe(kind: StreamKind) -> str:
+def describe_kind(kind: StreamKind) -> str:
     return {
         StreamKind.RR: "RR-interval",
         StreamKind.HEART_RATE: "heart-rate",
@@ -240,9 +242,45 @@ def _describe(kind: StreamKind) -> str:
     }[kind]
 
 
+#: Rows parsed at a time: a file is read block by block, never whole into memory.
+BLOCK_ROWS = 100_000
+
+
 def _read_table(path: Path) -> _Table:
+    """The whole file as one table (for recordings small enough to hold in memory)."""
+    blocks = list(read_blocks(path))
+    first = blocks[0]
+    return _Table(
+        path,
+        first.kind,
+        first.iso,
+        np.concatenate([b.times for b in blocks]),
+        np.concatenate([b.values for b in blocks]),
+        np.concatenate([b.lines for b in blocks]),
+    )
+
+
+def read_blocks(path: Path, block_rows: int = BLOCK_ROWS) -> Iterator[_Table]:
+    """Read and validate ``path`` in blocks of at most ``block_rows`` data rows.
+
+    Each block is checked as it is read, and against the last row of the block before
+    it (times keep increasing), so a file of any size is validated with one block in
+    memory. The accelerometer's median-magnitude check needs every row: it runs after
+    the last block, on the magnitudes alone (8 bytes a row).
+
+    Raises
+    ------
+    RecordingError
+        On any problem, naming the file, the line and the fix.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        handle = open(path, encoding="utf-8-sig")  # noqa: SIM115 - closed in finally
+    except OSError as error:
+        raise RecordingError(
+            path, None, f"cannot read it ({error.strerror or error})", "check the path"
+        ) from None
+    try:
+        yield from _blocks_of(path, handle, block_rows)
     except UnicodeDecodeError as error:
         raise RecordingError(
             path, None, f"not UTF-8 text ({error.reason})", "save the file as UTF-8 CSV"
@@ -251,17 +289,64 @@ def _read_table(path: Path) -> _Table:
         raise RecordingError(
             path, None, f"cannot read it ({error.strerror or error})", "check the path"
         ) from None
-    all_lines = text.splitlines()
-    if not all_lines or not all_lines[0].strip():
+    finally:
+        handle.close()
+
+
+def _blocks_of(path: Path, handle: TextIO, block_rows: int) -> Iterator[_Table]:
+    header = handle.readline()
+    if not header.strip():
         raise RecordingError(
             path, 1, "no header", f"the first line must be one of: {' | '.join(ACCEPTED_HEADERS)}"
         )
-    columns = tuple(c.strip().lower() for c in all_lines[0].split(","))
+    columns = tuple(c.strip().lower() for c in header.split(","))
     kind = _kind_of(path, columns)
     iso = columns[0] == "time"
-    numbered = [(n, s) for n, s in enumerate(all_lines[1:], start=2) if s.strip()]
-    if not numbered:
+    line = 1
+    previous: tuple[float, int] | None = None
+    magnitudes: list[FloatArray] = []
+    first_line = 0
+    while True:
+        numbered: list[tuple[int, str]] = []
+        read = 0
+        for text in itertools.islice(handle, block_rows):
+            read += 1
+            line += 1
+            if text.strip():
+                numbered.append((line, text))
+        if read == 0:
+            break
+        if not numbered:
+            continue  # a block of blank lines
+        block = _parse_block(path, columns, kind, iso, numbered, previous)
+        previous = (float(block.times[-1]), int(block.lines[-1]))
+        if first_line == 0:
+            first_line = int(block.lines[0])
+        if kind is StreamKind.ACCEL:
+            magnitudes.append(np.linalg.norm(block.values, axis=1))
+        yield block
+    if previous is None:
         raise RecordingError(path, 2, "no data rows after the header", "add at least one row")
+    if magnitudes:
+        median = float(np.median(np.concatenate(magnitudes)))
+        if median > 5.0:
+            raise RecordingError(
+                path,
+                first_line,
+                f"the median acceleration is {median:.2f} g, far above gravity (1 g)",
+                "give x_g,y_g,z_g in g: divide values in m/s² by 9.80665",
+            )
+
+
+def _parse_block(
+    path: Path,
+    columns: tuple[str, ...],
+    kind: StreamKind,
+    iso: bool,
+    numbered: list[tuple[int, str]],
+    previous: tuple[float, int] | None,
+) -> _Table:
+    """Parse and validate one block of rows; ``previous`` is the last row before it."""
     lines = np.fromiter((n for n, _ in numbered), dtype=np.int64, count=len(numbered))
     rows = [s for _, s in numbered]
     width = len(columns)
@@ -289,10 +374,20 @@ def _read_table(path: Path) -> _Table:
             raise _width_error(path, columns, int(lines[i]), int(widths[i]))
         times = _parse_iso(path, stamps, lines)
     else:
-        times = table[:, 0]
-    _check_times(path, columns[0], times, lines, iso)
+        times = np.ascontiguousarray(table[:, 0])
+    if previous is None:
+        _check_times(path, columns[0], times, lines, iso)
+    else:
+        # The first row must come after the last row of the block before.
+        _check_times(
+            path,
+            columns[0],
+            np.concatenate(([previous[0]], times)),
+            np.concatenate(([previous[1]], lines)),
+            iso,
+        )
     _check_values(path, kind, columns[1:], values, lines)
-    return _Table(path, kind, iso, times, values, lines)
+    return _Table(path, kind, iso, times, np.ascontiguousarray(values), lines)
 
 
 def _kind_of(path: Path, columns: tuple[str, ...]) -> StreamKind:
@@ -433,15 +528,7 @@ def _check_values(
             f"(a heart stream silent for over {HEART_GAP_S:g} s becomes a data gap)",
         )
     if kind is StreamKind.ACCEL:
-        magnitude = np.linalg.norm(values, axis=1)
-        median = float(np.median(magnitude))
-        if median > 5.0:
-            raise RecordingError(
-                path,
-                int(lines[0]),
-                f"the median acceleration is {median:.2f} g, far above gravity (1 g)",
-                "give x_g,y_g,z_g in g: divide values in m/s² by 9.80665",
-            )
+        # The median-magnitude check needs the whole file: read_blocks runs it at the end.
         return
     lo, hi, fix = _LIMITS[kind]
     column = values[:, 0]
@@ -461,6 +548,16 @@ def _check_values(
 # ----------------------------------------------------------------------- resampling
 
 
+def recording_duration_s(duration_s: float) -> int:
+    """A chunk's length for a recording lasting ``duration_s``: whole minutes, >= 1."""
+    return max(MINUTE_S, math.ceil(duration_s / MINUTE_S) * MINUTE_S)
+
+
+def accel_is_fast(times: FloatArray) -> bool:
+    """Whether an accelerometer recording is faster than 25 Hz (its median spacing)."""
+    return times.size > 1 and float(np.median(np.diff(times))) < 1.0 / ACCEL_SAMPLE_RATE_HZ
+
+
 def recording_to_chunk(rec: Recording) -> SignalChunk:
     """Resample a recording into one :class:`SignalChunk` starting at second 0.
 
@@ -469,37 +566,98 @@ def recording_to_chunk(rec: Recording) -> SignalChunk:
     samples, the linear interpolation at its middle; the accelerometer is resampled to
     25 Hz (averaged over each 40 ms window when recorded faster). Missing streams and
     silences are filled as documented in ``docs/formats/recordings.md``.
-    """
-    n = max(MINUTE_S, math.ceil(rec.duration_s / MINUTE_S) * MINUTE_S)
-    end = float(n)
-    gap = _heart_gap(rec.heart_time_s, n)
 
+    This holds the whole recording in memory; ``firmware_sim.recording_stream`` makes
+    the same chunks an hour at a time from files of any size.
+    """
+    n = recording_duration_s(rec.duration_s)
+    fast = rec.accel_time_s is not None and accel_is_fast(rec.accel_time_s)
+    chunk, _ = window_chunk(rec, 0, n, n, BeatState(), fast)
+    return chunk
+
+
+@dataclass(frozen=True)
+class BeatState:
+    """Where beat synthesis stands at a window's start (beats made from a heart rate).
+
+    ``phase`` is the integrated number of beats since the recording's start; ``last_beat_s``
+    the time of the latest beat (0 at the start, from which the first RR is measured).
+    """
+
+    phase: float = 0.0
+    last_beat_s: float = 0.0
+
+
+def window_heart(
+    rec: Recording, first: int, last: int, n: int, state: BeatState
+) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray, FloatArray, BeatState]:
+    """Heart rate, gaps, beats and RR intervals of seconds ``[first, last)`` of ``n``.
+
+    ``rec`` holds the samples around the window (absolute times, seconds from the
+    recording's start): at least those within the longest silence that matters (5 s)
+    of it, plus the 5 beats before it, or the whole recording. Returns the rounded
+    per-second rate (NaN in gaps), the gap mask, the window's beats and RR intervals,
+    and the beat state at ``last``.
+    """
+    count = last - first
+    end = float(n)
+    gap = _heart_gap(rec.heart_time_s, first, count, n)
+    rate: FloatArray | None = None
     if rec.hr_time_s is not None and rec.hr_bpm is not None:
         # Defined everywhere: gap seconds are never reported, but beats need a rate.
-        rate = _per_period(rec.hr_time_s, rec.hr_bpm, n, 1.0, math.inf, end)
+        rate = _per_period(rec.hr_time_s, rec.hr_bpm, first, count, 1.0, math.inf, end)
         hr = rate.copy()
     if rec.rr_time_s is not None and rec.rr_ms is not None:
-        keep = rec.rr_time_s < end
-        beat_times, rr_ms = rec.rr_time_s[keep], rec.rr_ms[keep]
+        known = rec.rr_time_s < end
+        around_t, around_rr = rec.rr_time_s[known], rec.rr_ms[known]
+        inside = around_t >= first
+        inside &= around_t < last
+        beat_times, rr_ms = around_t[inside], around_rr[inside]
         if rec.hr_bpm is None:
             # As the watch computes it: 60000 / mean of the last 5 RR before each second ends.
-            seconds_end = np.arange(1, n + 1, dtype=np.float64)
-            hr = hr_average_beats(beat_times, rr_ms, seconds_end, HR_AVERAGE_BEATS, HR_STALE_S)
+            seconds_end = np.arange(first + 1, last + 1, dtype=np.float64)
+            hr = hr_average_beats(around_t, around_rr, seconds_end, HR_AVERAGE_BEATS, HR_STALE_S)
     else:
-        beat_times, rr_ms = _beats_from_rate(rate)
+        assert rate is not None
+        beat_times, rr_ms, state = _beats_from_rate(rate, first, state)
     hr = np.rint(hr)
     hr[gap] = np.nan
+    return hr, gap, beat_times, rr_ms, state
+
+
+def window_chunk(
+    rec: Recording, first: int, last: int, n: int, state: BeatState, accel_fast: bool
+) -> tuple[SignalChunk, BeatState]:
+    """The :class:`SignalChunk` of seconds ``[first, last)`` of a recording of ``n`` s.
+
+    ``first`` and ``last`` are whole minutes. ``rec`` holds the samples around the
+    window (see :func:`window_heart`; 600 s around it for the skin temperature).
+    ``accel_fast`` is :func:`accel_is_fast` of the whole accelerometer recording.
+    Chunks of consecutive windows, each with the state the one before returned, carry
+    the same records as :func:`recording_to_chunk` of the whole recording.
+    """
+    count = last - first
+    end = float(n)
+    hr, gap, beat_times, rr_ms, state = window_heart(rec, first, last, n, state)
 
     if rec.spo2_time_s is not None and rec.spo2_pct is not None:
-        spo2 = np.rint(_per_period(rec.spo2_time_s, rec.spo2_pct, n, 1.0, SPO2_MAX_SILENCE_S, end))
+        spo2 = np.rint(
+            _per_period(rec.spo2_time_s, rec.spo2_pct, first, count, 1.0, SPO2_MAX_SILENCE_S, end)
+        )
     else:
-        spo2 = np.full(n, np.nan)
+        spo2 = np.full(count, np.nan)
 
-    minutes = n // MINUTE_S
+    minutes = count // MINUTE_S
     if rec.temp_time_s is not None and rec.temp_c is not None:
         temp = np.round(
             _per_period(
-                rec.temp_time_s, rec.temp_c, minutes, float(MINUTE_S), TEMP_MAX_SILENCE_S, end
+                rec.temp_time_s,
+                rec.temp_c,
+                first // MINUTE_S,
+                minutes,
+                float(MINUTE_S),
+                TEMP_MAX_SILENCE_S,
+                end,
             ),
             2,
         )
@@ -507,13 +665,15 @@ def recording_to_chunk(rec: Recording) -> SignalChunk:
         temp = np.full(minutes, np.nan)
 
     if rec.accel_time_s is not None and rec.accel_g is not None:
-        accel = _resample_accel(rec.accel_time_s, rec.accel_g, n)
+        accel = _resample_accel(rec.accel_time_s, rec.accel_g, first, count, n, accel_fast)
     else:
-        accel = np.tile(np.asarray(STILL_WRIST_G, dtype=np.float32), (n * ACCEL_SAMPLE_RATE_HZ, 1))
+        accel = np.tile(
+            np.asarray(STILL_WRIST_G, dtype=np.float32), (count * ACCEL_SAMPLE_RATE_HZ, 1)
+        )
 
-    return SignalChunk(
-        start_s=0,
-        duration_s=n,
+    chunk = SignalChunk(
+        start_s=first,
+        duration_s=count,
         beat_times_s=beat_times,
         rr_ms=rr_ms,
         hr_bpm=hr,
@@ -521,9 +681,10 @@ def recording_to_chunk(rec: Recording) -> SignalChunk:
         skin_temp_c=temp,
         accel_g=accel,
         contact=~gap,
-        activity=np.full(n, Activity.SEDENTARY, dtype=np.int8),
+        activity=np.full(count, Activity.SEDENTARY, dtype=np.int8),
         gap=gap,
     )
+    return chunk, state
 
 
 def _silence_ok(
@@ -542,9 +703,9 @@ def _silence_ok(
     return covered
 
 
-def _heart_gap(heart_t: FloatArray, n: int) -> npt.NDArray[np.bool_]:
+def _heart_gap(heart_t: FloatArray, first: int, count: int, n: int) -> npt.NDArray[np.bool_]:
     """Seconds without any heart sample inside a silence longer than ``HEART_GAP_S``."""
-    seconds = np.arange(n + 1, dtype=np.float64)
+    seconds = np.arange(first, first + count + 1, dtype=np.float64)
     counts = np.diff(np.searchsorted(heart_t, seconds, side="left"))
     covered = _silence_ok(heart_t, seconds[:-1] + 0.5, HEART_GAP_S, float(n))
     gap: npt.NDArray[np.bool_] = (counts == 0) & ~covered
@@ -554,20 +715,22 @@ def _heart_gap(heart_t: FloatArray, n: int) -> npt.NDArray[np.bool_]:
 def _per_period(
     times: FloatArray,
     values: FloatArray,
+    first: int,
     periods: int,
     period_s: float,
     max_silence_s: float,
     end_s: float,
 ) -> FloatArray:
-    """One value per period: the mean of its samples, else interpolated at its middle.
+    """One value per period ``first .. first + periods``: the mean of its samples, else
+    interpolated at its middle.
 
     Periods without samples inside a silence longer than ``max_silence_s`` are NaN.
     """
-    index = np.floor(times / period_s).astype(np.int64)
-    inside = index < periods
+    index = np.floor(times / period_s).astype(np.int64) - first
+    inside = (index >= 0) & (index < periods)
     counts = np.bincount(index[inside], minlength=periods)
     sums = np.bincount(index[inside], weights=values[inside], minlength=periods)
-    middles = (np.arange(periods, dtype=np.float64) + 0.5) * period_s
+    middles = (np.arange(first, first + periods, dtype=np.float64) + 0.5) * period_s
     out = np.interp(middles, times, values)
     sampled = counts > 0
     out[sampled] = sums[sampled] / counts[sampled]
@@ -577,34 +740,44 @@ def _per_period(
     return out
 
 
-def _beats_from_rate(hr_per_s: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _beats_from_rate(
+    hr_per_s: FloatArray, first: int, state: BeatState
+) -> tuple[FloatArray, FloatArray, BeatState]:
     """Regular beats at a per-second rate: beat k where the integrated phase reaches k.
 
     The phase starts at 0 at time 0 and grows by ``hr / 60`` per second, linearly within
     each second; RR intervals are the spacing of consecutive beats (the first measured
-    from time 0).
+    from time 0). ``hr_per_s`` are the seconds from ``first``; ``state`` the phase and
+    last beat there.
     """
     rate = hr_per_s / 60.0
-    phase = np.concatenate(([0.0], np.cumsum(rate)))
-    edges = np.arange(rate.size + 1, dtype=np.float64)
-    beats = np.interp(np.arange(1.0, math.floor(phase[-1]) + 1.0), phase, edges)
-    beats = beats[beats < edges[-1]]  # a chunk holds the beats of [0, duration)
-    rr = np.diff(np.concatenate(([0.0], beats))) * 1000.0
-    return beats, rr
+    # One running sum from the recording's start, window after window: the same
+    # additions in the same order as over the whole recording at once.
+    phase = np.cumsum(np.concatenate(([state.phase], rate)))
+    edges = np.arange(first, first + rate.size + 1, dtype=np.float64)
+    lowest = max(1.0, math.ceil(phase[0]))
+    beats = np.interp(np.arange(lowest, math.floor(phase[-1]) + 1.0), phase, edges)
+    beats = beats[(beats >= edges[0]) & (beats < edges[-1])]  # the beats of this window
+    rr = np.diff(np.concatenate(([state.last_beat_s], beats))) * 1000.0
+    last_beat = float(beats[-1]) if beats.size else state.last_beat_s
+    return beats, rr, BeatState(float(phase[-1]), last_beat)
 
 
-def _resample_accel(times: FloatArray, accel_g: FloatArray, n: int) -> npt.NDArray[np.float32]:
-    """Accelerometer samples on the 25 Hz grid of ``n`` seconds, shape ``(n * 25, 3)``.
+def _resample_accel(
+    times: FloatArray, accel_g: FloatArray, first: int, count: int, n: int, fast: bool
+) -> npt.NDArray[np.float32]:
+    """Accelerometer samples on the 25 Hz grid of seconds ``[first, first + count)``.
 
-    Recordings faster than 25 Hz are averaged over a 40 ms window centred on each output
-    sample (the exact mean of the linearly interpolated signal: a box anti-aliasing
-    filter with no phase shift, as the watch's sensor filters before its 25 Hz output);
-    others are linearly interpolated. Grid points in a silence of more than
-    ``ACCEL_MAX_SILENCE_S`` are a still wrist; values saturate at the watch's ±16 g.
+    Shape ``(count * 25, 3)``. Recordings faster than 25 Hz (``fast``) are averaged
+    over a 40 ms window centred on each output sample (the exact mean of the linearly
+    interpolated signal: a box anti-aliasing filter with no phase shift, as the watch's
+    sensor filters before its 25 Hz output); others are linearly interpolated. Grid
+    points in a silence of more than ``ACCEL_MAX_SILENCE_S`` are a still wrist; values
+    saturate at the watch's ±16 g.
     """
     rate = ACCEL_SAMPLE_RATE_HZ
-    grid = np.arange(n * rate, dtype=np.float64) / rate
-    if times.size > 1 and float(np.median(np.diff(times))) < 1.0 / rate:
+    grid = np.arange(first * rate, (first + count) * rate, dtype=np.float64) / rate
+    if fast and times.size > 1:
         half = 0.5 / rate
         upper = _integral(times, accel_g, grid + half)
         lower = _integral(times, accel_g, grid - half)

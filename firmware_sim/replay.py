@@ -1,8 +1,10 @@
 """``wearable sim replay``: push real recordings through the watch firmware and GATT server.
 
-The recording (``firmware_sim.recording``) becomes one signal chunk that drives the same
-:class:`~firmware_sim.firmware.watch_firmware.WatchFirmware` as simulated watches, so the
-records have the same encoding, sequencing, flash buffer and clock. With ``--radio`` one
+The recording (``firmware_sim.recording``) becomes signal chunks, an hour at a time
+(``firmware_sim.recording_stream``: a recording of any size replays in bounded memory),
+that drive the same :class:`~firmware_sim.firmware.watch_firmware.WatchFirmware` as
+simulated watches, so the records have the same encoding, sequencing, flash buffer and
+clock. With ``--radio`` one
 :class:`~firmware_sim.watch.SimulatedWatch` serves them on a radio hub in real time ×
 ``--speed``; with ``--out`` the records are written to per-stream CSV files, like
 ``wearable sim export``. Formats: ``docs/formats/recordings.md``.
@@ -25,7 +27,8 @@ from bumble.host import Host
 from firmware_sim.firmware.watch_firmware import FirmwareConfig, ProducedRecord, WatchFirmware
 from firmware_sim.physiology.generator import SignalChunk
 from firmware_sim.physiology.profile import RESTING_HR_RANGE_BPM
-from firmware_sim.recording import Recording, RecordingError, load_recording, recording_to_chunk
+from firmware_sim.recording import Recording, RecordingError
+from firmware_sim.recording_stream import StreamedRecording, scan_recording, streamed
 from firmware_sim.replay_defaults import DEFAULT_NAME, DEFAULT_SEED
 from firmware_sim.scenario import DEFAULT_START
 from firmware_sim.simclock import SimClock
@@ -58,7 +61,9 @@ def replay_identity(name: str = DEFAULT_NAME, seed: int = DEFAULT_SEED) -> Watch
     return WatchIdentity(name=name, serial=identity.address.replace(":", ""), seed=seed)
 
 
-def replay_start_epoch_s(recording: Recording, start: str | None = None) -> float:
+def replay_start_epoch_s(
+    recording: Recording | StreamedRecording, start: str | None = None
+) -> float:
     """Unix time of the recording's first second on the watch clock.
 
     ``start`` (ISO 8601 with a zone) wins; else the recording's own ISO timestamps; else
@@ -87,17 +92,33 @@ def replay_firmware(chunk: SignalChunk, start_epoch_s: float) -> WatchFirmware:
     heart = chunk.hr_bpm[~chunk.gap]
     # A long pause between beats leaves seconds without a rate that are not gaps.
     heart = heart[np.isfinite(heart)]
-    resting = (
-        float(np.clip(np.percentile(heart, 5), *RESTING_HR_RANGE_BPM))
-        if heart.size
-        else _FALLBACK_RESTING_HR_BPM
-    )
-    config = FirmwareConfig(epoch_at_start_s=start_epoch_s, resting_hr_bpm=resting)
+    resting = float(np.percentile(heart, 5)) if heart.size else None
+    config = FirmwareConfig(epoch_at_start_s=start_epoch_s, resting_hr_bpm=_resting(resting))
     return WatchFirmware(config, iter((chunk,)), int(chunk.duration_s))
 
 
+def streamed_firmware(recording: StreamedRecording, start_epoch_s: float) -> WatchFirmware:
+    """Firmware fed the recording an hour at a time: the records of :func:`replay_firmware`
+    of the whole recording, in memory bounded whatever the recording's length."""
+    config = FirmwareConfig(
+        epoch_at_start_s=start_epoch_s, resting_hr_bpm=_resting(recording.resting_hr_bpm())
+    )
+    return WatchFirmware(config, recording.chunks(), recording.chunk_s)
+
+
+def _resting(percentile_5: float | None) -> float:
+    """The firmware's resting heart rate from the recording's 5th-percentile rate."""
+    if percentile_5 is None:
+        return _FALLBACK_RESTING_HR_BPM
+    return float(np.clip(percentile_5, *RESTING_HR_RANGE_BPM))
+
+
+def _streamed(recording: Recording | StreamedRecording) -> StreamedRecording:
+    return recording if isinstance(recording, StreamedRecording) else streamed(recording)
+
+
 def export_replay(
-    recording: Recording,
+    recording: Recording | StreamedRecording,
     out_dir: str | Path,
     identity: WatchIdentity,
     start_epoch_s: float,
@@ -105,8 +126,8 @@ def export_replay(
 ) -> ReplaySummary:
     """Write the records a replay produces to ``out_dir`` (no radio); same input, same bytes."""
     out = Path(out_dir)
-    chunk = recording_to_chunk(recording)
-    firmware = replay_firmware(chunk, start_epoch_s)
+    source = _streamed(recording)
+    firmware = streamed_firmware(source, start_epoch_s)
     with TruthWriter(out) as truth:
         while not firmware.finished:
             for item in firmware.advance(firmware.produced_until_s + 3600):
@@ -117,7 +138,7 @@ def export_replay(
         name=identity.name,
         recordings=[str(p) for p in sources],
         recording_s=recording.duration_s,
-        duration_s=int(chunk.duration_s),
+        duration_s=firmware.duration_s,
         start_utc=_utc(start_epoch_s),
         records=records,
     )
@@ -127,7 +148,7 @@ def export_replay(
 
 @contextlib.asynccontextmanager
 async def replay_watch(
-    recording: Recording,
+    recording: Recording | StreamedRecording,
     host: Host,
     clock: SimClock,
     identity: WatchIdentity,
@@ -138,7 +159,7 @@ async def replay_watch(
 
     Every record produced is also written to ``truth_dir`` when given.
     """
-    firmware = replay_firmware(recording_to_chunk(recording), start_epoch_s)
+    firmware = streamed_firmware(_streamed(recording), start_epoch_s)
     truth = TruthWriter(truth_dir) if truth_dir is not None else None
 
     def record(item: ProducedRecord) -> None:
@@ -181,7 +202,8 @@ def run_replay_command(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise _fail(f"--seed: {error}") from error
     try:
-        recording = load_recording(args.recording)
+        # Validated block by block now, read again an hour at a time as it replays.
+        recording = scan_recording(args.recording)
     except RecordingError as error:
         raise _fail(str(error)) from error
     try:
@@ -203,7 +225,10 @@ def run_replay_command(args: argparse.Namespace) -> int:
 
 
 async def _serve(
-    args: argparse.Namespace, recording: Recording, identity: WatchIdentity, start: float
+    args: argparse.Namespace,
+    recording: StreamedRecording,
+    identity: WatchIdentity,
+    start: float,
 ) -> None:
     # Shared with `wearable sim watches`: the same SIGINT/SIGTERM handling.
     from bumble_radio.attach import open_hub_host

@@ -327,6 +327,15 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        # A binary file or another encoding: TOML is UTF-8 text.
+        raise ScenarioError(
+            "",
+            f"not a scenario: not UTF-8 text ({exc.reason} at byte {exc.start}); pass a "
+            "TOML scenario file such as examples/quick.toml",
+            None,
+            str(path),
+        ) from None
     except OSError as exc:
         raise ScenarioError("", f"cannot read scenario file: {exc}", str(path), str(path)) from exc
     return parse_scenario(text, source=str(path))

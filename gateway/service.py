@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -139,6 +140,7 @@ class Gateway:
         )
         self.stop_event = asyncio.Event()
         self._last_seen: dict[str, int] = {}
+        self._status_write_failed = False
         self.sinks: list[AlertSink] = []
         self.detector: Detector | None = None
         detection = config.detection
@@ -311,11 +313,40 @@ class Gateway:
         }
 
     def _write_status(self) -> None:
+        """Replace the status file atomically; on failure keep the last one, leave no temp.
+
+        The status file is a convenience for ``gateway status``: failing to write it (a
+        full disk) must not stop the service, but is logged once until a write succeeds.
+        """
         path = Path(self.config.store.path).parent / STATUS_FILE
-        tmp = path.with_suffix(".tmp")
-        with contextlib.suppress(OSError):
-            tmp.write_text(json.dumps(self.status(), indent=1), encoding="utf-8")
-            tmp.replace(path)
+        try:
+            write_text_atomic(path, json.dumps(self.status(), indent=1))
+        except OSError as error:
+            if not self._status_write_failed:
+                logger.warning(
+                    "cannot write the status file; `gateway status` shows stale link state",
+                    extra={"path": str(path), "error": str(error)},
+                )
+            self._status_write_failed = True
+        else:
+            self._status_write_failed = False
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``: readers see the old or the new file, never a part.
+
+    The temporary file beside it is removed when the write fails (a full disk), so a
+    failure leaves the previous file and nothing else. Not fsynced: the status file is
+    rewritten every few seconds and worthless after a crash.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 async def run_service(config: GatewayConfig) -> int:

@@ -169,20 +169,25 @@ def test_bad_options_exit_with_the_fix(
     vitals: tuple[list[Path], np.ndarray, np.ndarray],
     extra: list[str],
     words: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     files, _, _ = vitals
     args = ["sim", "replay", "--recording", str(files[0]), "--out", str(tmp_path / "o"), *extra]
     with pytest.raises(SystemExit) as caught:
         main(args)
-    assert words in str(caught.value)
+    assert caught.value.code == 2
+    assert words in capsys.readouterr().err
 
 
-def test_a_bad_recording_exits_naming_the_file_and_line(tmp_path: Path) -> None:
+def test_a_bad_recording_exits_naming_the_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "hr.csv"
     bad.write_text("time_s,heart_rate_bpm\n0,70\n0.5,-3\n", encoding="utf-8")
     with pytest.raises(SystemExit) as caught:
         main(["sim", "replay", "--recording", str(bad), "--out", str(tmp_path / "o")])
-    assert f"wearable sim replay: {bad}:3: heart_rate_bpm=-3" in str(caught.value)
+    assert caught.value.code == 2
+    assert f"wearable sim replay: {bad}:3: heart_rate_bpm=-3" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 

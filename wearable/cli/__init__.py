@@ -3,6 +3,10 @@
 ``wearable sim ...`` runs simulated watches and the virtual radio; ``wearable demo``
 runs the end-to-end demo. The gateway, training and evaluation commands join as those
 parts land.
+
+Exit status 2 with one line on stderr is a user error (see ``wearable.cli.errors``): a
+bad argument, a path that cannot be written, a radio hub that is not running, a port in
+use, a full disk. A traceback means a bug.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+
+from wearable.cli.errors import EXIT_USAGE, command_name, user_error_message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,4 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.handler(args)
     except KeyboardInterrupt:
         return 130
+    except SystemExit as stop:
+        # `raise SystemExit("message")` would print the message and exit 1, which is the
+        # status of a failure, not of a refused input: every such message is a user error.
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+            raise SystemExit(EXIT_USAGE) from None
+        raise
+    except Exception as error:
+        message = user_error_message(error)
+        if message is None:
+            raise  # a bug: keep the traceback
+        print(f"{command_name(args)}: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
     return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sqlite3
 import sys
 from dataclasses import asdict
@@ -21,9 +22,12 @@ from typing import TYPE_CHECKING, Any
 from gateway.config import DEFAULT_STORE_PATH, ConfigError, load_config, with_overrides
 from wearable.cli import gateway_review as review_cli
 from wearable.cli import gateway_sync as sync_cli
+from wearable.cli.errors import output_dir, user_error_message, writable_file
 
 if TYPE_CHECKING:
     from gateway.store.store import Store
+
+_logger = logging.getLogger("gateway.service")
 
 #: Exit status: the store is damaged (corrupt pages).
 EXIT_DAMAGED = 1
@@ -50,7 +54,7 @@ def register(commands: Any) -> None:
         ),
     )
     run.add_argument("--config", type=Path, help="gateway TOML (see examples/config/gateway.toml)")
-    run.add_argument("--store", type=Path, help="store file (overrides store.path)")
+    run.add_argument("--store", type=writable_file, help="store file (overrides store.path)")
     run.add_argument(
         "--radio",
         metavar="HOST:PORT",
@@ -82,7 +86,7 @@ def register(commands: Any) -> None:
         ),
     )
     export.add_argument("--store", type=Path, required=True, help="store file")
-    export.add_argument("--out", type=Path, required=True, help="output directory")
+    export.add_argument("--out", type=output_dir, required=True, help="output directory")
     export.set_defaults(handler=_export)
 
     _register_alerts(sub)
@@ -143,17 +147,38 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """``gateway run``: exit 0 after SIGTERM/SIGINT; 2 when another gateway holds the store."""
+    """``gateway run``: exit 0 after SIGTERM/SIGINT; 2 on a user error, 1 on a bug.
+
+    A fatal error is logged as the service's own log line (one JSON object with
+    ``log.format = "json"``), so a log shipper sees it like every other line: a user
+    error (another gateway holds the store, the radio hub is not running, a full disk)
+    as ``wearable gateway run: <the fix>`` with ``exit_code`` 2, a bug with its
+    traceback in the line's ``exc`` field and exit 1.
+    """
     from gateway.logs import configure_logging
     from gateway.service import run_service
-    from gateway.store.errors import StoreLockedError
 
     config = _config(args)
     configure_logging(config.log.level, config.log.format, config.log.file)
+    # With logs on stderr the log line is the one line; with a log file, stderr (what an
+    # operator at a terminal sees) gets the plain message or the traceback as well.
+    logs_on_stderr = config.log.file is None
     try:
         return asyncio.run(run_service(config))
-    except StoreLockedError as error:
-        raise _fail("run", str(error)) from error
+    except Exception as error:
+        message = user_error_message(error)
+        if message is None:
+            if logs_on_stderr and config.log.format == "text":
+                raise  # the plain traceback is the text log's form
+            _logger.critical("gateway stopped by an unexpected error", exc_info=True)
+            if logs_on_stderr:
+                return 1
+            raise
+        text = f"wearable gateway run: {message}"
+        _logger.critical(text, extra={"exit_code": EXIT_USAGE})
+        if not logs_on_stderr:
+            print(text, file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
 
 
 def _store_path(args: argparse.Namespace) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from firmware_sim.signals import until_signalled
+from wearable.cli.errors import non_negative_float, output_dir, positive_float, positive_int
 
 if TYPE_CHECKING:
     from firmware_sim.watch import RadioQuality
@@ -54,7 +55,7 @@ def register(commands: Any) -> None:
     radio.add_argument("--listen", default="127.0.0.1:7000", help="HOST:PORT (default %(default)s)")
     radio.add_argument(
         "--supervision-timeout",
-        type=float,
+        type=positive_float,
         default=2.0,
         metavar="S",
         help="seconds before peers of a vanished client see the link drop (default %(default)s)",
@@ -68,10 +69,15 @@ def register(commands: Any) -> None:
     )
     watches.add_argument("--radio", required=True, metavar="HOST:PORT", help="radio hub address")
     watches.add_argument("--scenario", required=True, type=Path, help="scenario TOML file")
-    watches.add_argument("--count", type=int, help="number of watches (default: the scenario's)")
+    watches.add_argument(
+        "--count", type=positive_int, help="number of watches, >= 1 (default: the scenario's)"
+    )
     watches.add_argument("--seed", type=int, help="seed (default: the scenario's)")
     watches.add_argument(
-        "--speed", type=float, default=1.0, help="simulated seconds per second (default 1)"
+        "--speed",
+        type=positive_float,
+        default=1.0,
+        help="simulated seconds per second, > 0 (default 1)",
     )
     watches.add_argument(
         "--duration",
@@ -79,9 +85,14 @@ def register(commands: Any) -> None:
         metavar="SECONDS",
         help="stop producing records after this much simulated time; keep serving backfill",
     )
-    watches.add_argument("--truth", type=Path, metavar="DIR", help="write every record to DIR")
     watches.add_argument(
-        "--delay-ms", type=float, default=0.0, help="added latency per notification batch"
+        "--truth", type=output_dir, metavar="DIR", help="write every record to DIR"
+    )
+    watches.add_argument(
+        "--delay-ms",
+        type=non_negative_float,
+        default=0.0,
+        help="added latency per notification batch",
     )
     watches.add_argument(
         "--loss", type=float, default=0.0, help="probability a live notification is lost"
@@ -98,7 +109,7 @@ def register(commands: Any) -> None:
     )
     export.add_argument("--scenario", required=True, type=Path, help="scenario TOML file")
     export.add_argument("--seed", type=int, help="seed (default: the scenario's)")
-    export.add_argument("--out", required=True, type=Path, help="output directory")
+    export.add_argument("--out", required=True, type=output_dir, help="output directory")
     export.add_argument(
         "--duration",
         type=duration_seconds,
@@ -116,9 +127,9 @@ def register(commands: Any) -> None:
         ),
     )
     probe.add_argument("--radio", required=True, metavar="HOST:PORT", help="radio hub address")
-    probe.add_argument("--count", type=int, required=True, help="watches to follow")
+    probe.add_argument("--count", type=positive_int, required=True, help="watches to follow")
     probe.add_argument(
-        "--seconds", type=float, required=True, help="wall-clock seconds to follow them"
+        "--seconds", type=positive_float, required=True, help="wall-clock seconds to follow them"
     )
     probe.set_defaults(handler=_run_probe)
 

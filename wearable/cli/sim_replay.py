@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware_sim.replay_defaults import DEFAULT_NAME, DEFAULT_SEED
+from wearable.cli.errors import output_dir, positive_float
 
 
 def register(sub: Any) -> None:
@@ -36,9 +37,12 @@ def register(sub: Any) -> None:
     )
     target = replay.add_mutually_exclusive_group(required=True)
     target.add_argument("--radio", metavar="HOST:PORT", help="radio hub address")
-    target.add_argument("--out", type=Path, metavar="DIR", help="write record CSVs, no radio")
+    target.add_argument("--out", type=output_dir, metavar="DIR", help="write record CSVs, no radio")
     replay.add_argument(
-        "--speed", type=float, default=1.0, help="recorded seconds per second (default 1)"
+        "--speed",
+        type=positive_float,
+        default=1.0,
+        help="recorded seconds per second, > 0 (default 1)",
     )
     replay.add_argument(
         "--name", default=DEFAULT_NAME, help="advertised name (default %(default)s)"
@@ -56,7 +60,10 @@ def register(sub: Any) -> None:
         "(default: the recording's own timestamps, else 2026-01-05T00:00:00Z)",
     )
     replay.add_argument(
-        "--truth", type=Path, metavar="DIR", help="with --radio: also write every record to DIR"
+        "--truth",
+        type=output_dir,
+        metavar="DIR",
+        help="with --radio: also write every record to DIR",
     )
     replay.set_defaults(handler=_run)
 

@@ -83,9 +83,13 @@ def _starter(bucket: Path, key: Path) -> dict[str, Any]:
         check=False,
     )
     if result.returncode != 0:
-        raise SystemExit(
-            f"wearable demo: training the first release failed:\n{result.stderr[-3000:]}"
+        # A failure, not a refused input: exit 1 (a message exit would be taken for a
+        # user error, exit 2, by wearable.cli.main).
+        print(
+            f"wearable demo: training the first release failed:\n{result.stderr[-3000:]}",
+            file=sys.stderr,
         )
+        raise SystemExit(1)
     manifest: dict[str, Any] = json.loads(result.stdout)
     return manifest
 

@@ -32,18 +32,22 @@ def test_help_names_the_options(
         assert word in out
 
 
-def test_missing_scenario_is_a_clear_error(tmp_path: Path) -> None:
+def test_missing_scenario_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["sim", "export", "--scenario", str(tmp_path / "nope.toml"), "--out", str(tmp_path)])
-    assert "nope.toml" in str(raised.value)
+    assert raised.value.code == 2
+    assert "nope.toml" in capsys.readouterr().err
 
 
-def test_bad_scenario_names_the_field(tmp_path: Path) -> None:
+def test_bad_scenario_names_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[scenario]\nwatches = "many"\n')
     with pytest.raises(SystemExit) as raised:
         main(["sim", "export", "--scenario", str(path), "--out", str(tmp_path / "out")])
-    assert "scenario.watches" in str(raised.value)
+    assert raised.value.code == 2
+    assert "scenario.watches" in capsys.readouterr().err
 
 
 def test_console_script_runs() -> None:
