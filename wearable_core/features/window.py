@@ -339,13 +339,7 @@ def windows_from_records(
         if device is None or start_ms is None or end_ms is None:
             return iter(())
         return _cut(_Builder().tables(), device, window_s, start_ms, end_ms)
-    tables = _decode_batched(rows)
-    if tables is None:
-        # Several devices, or values numpy cannot hold: the per-record path raises (or
-        # decodes) exactly as before.
-        device, tables = _decode_per_record(rows)
-    else:
-        device = rows[0].device
+    device, tables = _decode(rows)
     assert device is not None
     return _cut(tables, device, window_s, start_ms, end_ms)
 
@@ -394,12 +388,7 @@ def windows_overlapping(
         raise ValueError(f"start_ms and end_ms must be multiples of {hop_ms}")
     if end_ms - start_ms < wms:
         return []
-    if records:
-        tables = _decode_batched(records)
-        if tables is None:
-            _, tables = _decode_per_record(records)
-    else:
-        tables = _Builder().tables()
+    tables = _decode(records)[1] if records else _Builder().tables()
     out: list[WindowData] = []
     for first in range(start_ms, min(start_ms + wms, end_ms - wms + hop_ms), hop_ms):
         # Windows of one phase tile [first, last end) without overlap: one cut each.
@@ -436,6 +425,16 @@ def _spans(
     for lo, hi in zip(run_lo.tolist(), run_hi.tolist(), strict=True):
         a, b = np.searchsorted(t, [lo - context_ms, hi])
         yield from windows_from_records(rows[int(a) : int(b)], window_s, lo, hi)
+
+
+def _decode(rows: list[IngestRecord]) -> tuple[str | None, _Tables]:
+    """The device and the decoded tables of non-empty ``rows``: batched where it can."""
+    tables = _decode_batched(rows)
+    if tables is None:
+        # Several devices, or values numpy cannot hold: the per-record path raises (or
+        # decodes) exactly as before.
+        return _decode_per_record(rows)
+    return rows[0].device, tables
 
 
 def _decode_per_record(records: Iterable[IngestRecord]) -> tuple[str | None, _Tables]:
