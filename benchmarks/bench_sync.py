@@ -53,6 +53,8 @@ from wearable.evaluation.run import produced_batches
 from wearable_core.assessment.policy import load_policies
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket
+from wearable_core.contracts.anomalies import ANOMALY_TYPES
+from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.model.model_file import model_load
 
 SCENARIO = Path(__file__).resolve().parents[1] / "examples" / "eval.toml"
@@ -136,7 +138,7 @@ def _outage(store: Store, devices: int, days: int) -> SyncEngine:
         rng=random.Random(0),
     )
     rng = np.random.default_rng(0)
-    base = rng.uniform(0.0, 100.0, 25)
+    base = rng.uniform(0.0, 100.0, len(FEATURE_NAMES))
     for step in range(days * 96):
         start = t0 + step * 900_000
         clock[0] = start + 900_000
@@ -146,8 +148,8 @@ def _outage(store: Store, devices: int, days: int) -> SyncEngine:
                 WindowSummary(
                     start + i * 60_000,
                     "baseline-1",
-                    (base + rng.normal(0, 1, 25)).astype(np.float32),
-                    rng.uniform(0.0, 0.1, 6).astype(np.float32),
+                    (base + rng.normal(0, 1, base.size)).astype(np.float32),
+                    rng.uniform(0.0, 0.1, len(ANOMALY_TYPES)).astype(np.float32),
                     0,
                     0,
                     notable=(step * 15 + i) % 40 == 0,
