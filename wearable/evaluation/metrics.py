@@ -199,6 +199,9 @@ class ScoredAlert:
         The evidence that opened it.
     closed_ms
         When it closed, or ``None`` if still open (not used for scoring).
+    rule
+        The safety rule that opened it, or ``None`` for the model (reported with false
+        alerts, not used for scoring).
     """
 
     device: str
@@ -207,6 +210,7 @@ class ScoredAlert:
     evidence_start_ms: int
     evidence_end_ms: int
     closed_ms: int | None
+    rule: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", _plain(self.type))
@@ -604,6 +608,7 @@ def evaluate(
                     "type": alert.type,
                     "opened_ms": int(alert.opened_ms),
                     "fault_kinds": kinds,
+                    "rule": alert.rule,
                 }
             )
 
@@ -634,6 +639,7 @@ def evaluate(
                 "type": alerts[j].type,
                 "opened_ms": int(alerts[j].opened_ms),
                 "evidence_start_ms": int(alerts[j].evidence_start_ms),
+                "rule": alerts[j].rule,
             }
             for j in sorted(range(len(alerts)), key=lambda j: alerts[j].opened_ms)
             if outcome[j] == _FALSE

@@ -207,7 +207,13 @@ def labels_by_cause(truth: Sequence[TruthEpisode]) -> dict[str, dict[str, int]]:
 def _alerts(runs: Sequence[WatchRun]) -> list[ScoredAlert]:
     return [
         ScoredAlert(
-            a.device, a.type, a.opened_ms, a.evidence_start_ms, a.evidence_end_ms, a.closed_ms
+            a.device,
+            a.type,
+            a.opened_ms,
+            a.evidence_start_ms,
+            a.evidence_end_ms,
+            a.closed_ms,
+            a.rule,
         )
         for run in runs
         for a in run.alerts
