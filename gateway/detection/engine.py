@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,7 @@ from gateway.ingest import now_ms
 from gateway.store.outbox import WindowSummary
 from gateway.store.store import Store
 from wearable_core.assessment.assess import (
+    ArtifactSettle,
     assess_window,
     scores_from_outputs,
 )
@@ -87,6 +88,9 @@ class WindowResult:
 class _DeviceProgress:
     processed_until_ms: int | None
     baselines: PersonalBaselines
+    # Not kept across restarts: a restart inside an artifact's settle time reopens the
+    # model's fall and desaturation at most ARTIFACT_SETTLE_S early.
+    artifact: ArtifactSettle = field(default_factory=ArtifactSettle)
 
 
 class Detector:
@@ -327,6 +331,7 @@ class Detector:
                 hr_floor_bpm=context.hr_floor_bpm,
                 at_rest=context.at_rest,
                 lying_still=context.lying_still,
+                after_artifact=progress.artifact.after_artifact(window.start_ms, vectors[i]),
             )
             faults = assessment.quality.faults()
             events.extend(self.manager.assess(assessment))

@@ -120,13 +120,21 @@ def quality_from_features(vector: npt.NDArray[np.float32]) -> QualityFlags:
     )
 
 
-def model_gates(vector: npt.NDArray[np.float32], inputs: RuleInputs) -> dict[AlertType, bool]:
+#: After a window with a motion-artifact second, the model's fall and desaturation stay
+#: closed until this long after that window ends (see :class:`ArtifactSettle`).
+ARTIFACT_SETTLE_S = 15
+
+
+def model_gates(
+    vector: npt.NDArray[np.float32], inputs: RuleInputs, *, after_artifact: bool = False
+) -> dict[AlertType, bool]:
     """Whether each type's model score may count in this window.
 
     The clinical definitions (``wearable_core.assessment.rules.model_plausible``), and no
-    model fall or desaturation in a window with any motion-artifact second (falls are
-    then left to the impact-and-stillness rule: an artifact looks like an impact to the
-    model; motion pulls a wrist oximeter's reading down).
+    model fall or desaturation in a window with any motion-artifact second, nor in one
+    that ``after_artifact`` says begins as an artifact fades (falls are then left to the
+    impact-and-stillness rule: an artifact looks like an impact to the model; motion
+    pulls a wrist oximeter's reading down).
     ``inputs`` is :func:`rules_inputs_from_features` of ``vector`` with the person's
     baselines.
 
@@ -142,13 +150,49 @@ def model_gates(vector: npt.NDArray[np.float32], inputs: RuleInputs) -> dict[Ale
     """
     plausible = model_plausible(inputs)
     artifact = _value(vector, "q_motion_artifact")
-    if artifact is not None and artifact > 0:
+    if after_artifact or (artifact is not None and artifact > 0):
         # Any artifact second, not only a window flagged as faulty: a window that an
         # artifact only partly covers still carries its impact-like peaks and its
         # motion-lowered SpO2 readings.
         plausible[AlertType.FALL] = False
         plausible[AlertType.DESATURATION] = False
     return plausible
+
+
+class ArtifactSettle:
+    """One device's motion-artifact history, for :func:`model_gates`' ``after_artifact``.
+
+    An artifact's last seconds of movement count as artifact seconds only where an RR
+    interval jumps, so the window that begins as an artifact fades can hold its last
+    spike followed by rest: to the model, an impact and stillness (a false fall measured
+    on a development seed, ``docs/detection.md``). Windows that start before
+    :data:`ARTIFACT_SETTLE_S` after the end of the last window with an artifact second
+    are therefore treated as the artifact's. Feed every window of a device in time order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wearable_core.contracts.features import FEATURE_NAMES
+    >>> shaken = np.zeros(len(FEATURE_NAMES), dtype=np.float32)
+    >>> shaken[FEATURE_NAMES.index("q_motion_artifact")] = 0.2
+    >>> calm = np.zeros(len(FEATURE_NAMES), dtype=np.float32)
+    >>> settle = ArtifactSettle()
+    >>> [settle.after_artifact(t, v) for t, v in ((0, shaken), (60_000, calm), (120_000, calm))]
+    [False, True, False]
+    """
+
+    def __init__(self) -> None:
+        self.until_ms: int | None = None
+
+    def after_artifact(self, start_ms: int, vector: npt.NDArray[np.float32]) -> bool:
+        """Whether the window at ``start_ms`` begins within an earlier artifact's settle
+        time; then note the window's own artifact seconds for the windows after it."""
+        recent = self.until_ms is not None and start_ms < self.until_ms
+        artifact = _value(vector, "q_motion_artifact")
+        if artifact is not None and artifact > 0:
+            until = start_ms + (WINDOW_S + ARTIFACT_SETTLE_S) * 1000
+            self.until_ms = until if self.until_ms is None else max(self.until_ms, until)
+        return recent
 
 
 def assess_window(
@@ -161,13 +205,15 @@ def assess_window(
     hr_floor_bpm: float | None = None,
     at_rest: bool | None = None,
     lying_still: bool | None = None,
+    after_artifact: bool = False,
 ) -> WindowAssessment:
     """The alert manager's input for one window of one device.
 
-    Model scores of types that :func:`model_gates` closes for the window are set to 0.
+    Model scores of types that :func:`model_gates` closes for the window are set to 0
+    (``after_artifact``: :meth:`ArtifactSettle.after_artifact` of the window).
     """
     inputs = rules_inputs_from_features(vector, temp_baseline_c, hr_floor_bpm, at_rest, lying_still)
-    plausible = model_gates(vector, inputs)
+    plausible = model_gates(vector, inputs, after_artifact=after_artifact)
     return WindowAssessment(
         device=device,
         start_ms=start_ms,

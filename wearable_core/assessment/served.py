@@ -11,7 +11,9 @@ does not let that count unless the temperature is also above *this* person's bas
 The training job judges models by what gateways would flag, so it needs the same view
 of a labelled cohort: :func:`served_outputs`. Per device, windows go in time order and
 the baselines are updated the way :class:`gateway.detection.engine.Detector` updates
-them: after each window, and only from windows without a sensor fault.
+them: after each window, and only from windows without a sensor fault; a window that
+begins as a motion artifact fades is gated as the artifact's
+(:class:`~wearable_core.assessment.assess.ArtifactSettle`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wearable_core.assessment.assess import (
+    ArtifactSettle,
     model_gates,
     rules_inputs_from_features,
 )
@@ -94,11 +97,13 @@ def served_outputs(
     for person in np.unique(devices):
         rows = np.flatnonzero(devices == person)
         rows = rows[np.argsort(starts[rows], kind="stable")]
+        settle = ArtifactSettle()
         for row, c in zip(rows.tolist(), baselines_replay(starts[rows], X[rows]), strict=True):
             inputs = rules_inputs_from_features(
                 X[row], c.temp_expected_c, c.hr_floor_bpm, c.at_rest, c.lying_still
             )
-            gates = model_gates(X[row], inputs)
+            after = settle.after_artifact(int(starts[row]), X[row])
+            gates = model_gates(X[row], inputs, after_artifact=after)
             closed = [j for j, kind in enumerate(AnomalyType) if not gates[kind]]
             served[row, closed] = 0.0
     return served

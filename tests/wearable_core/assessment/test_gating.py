@@ -9,7 +9,12 @@ import numpy.typing as npt
 import pytest
 
 from gateway.alerts.manager import suppressed_by
-from wearable_core.assessment.assess import assess_window, scores_from_outputs
+from wearable_core.assessment.assess import (
+    ARTIFACT_SETTLE_S,
+    ArtifactSettle,
+    assess_window,
+    scores_from_outputs,
+)
 from wearable_core.assessment.policy import DEFAULT_POLICIES, AlertPolicy, load_policies
 from wearable_core.assessment.rules import AF_NN_NRMSSD, RuleInputs, evaluate_rules, model_plausible
 from wearable_core.assessment.types import AlertType, FaultKind
@@ -223,6 +228,34 @@ def test_a_window_partly_covered_by_an_artifact_leaves_falls_to_the_rule() -> No
     a = assess_window(DEV, 0, partly, ALL_HIGH)
     assert a.quality.faults() == frozenset()
     assert a.scores[T.FALL] == 0.0
+
+
+def test_the_window_an_artifact_fades_into_leaves_falls_to_the_rule() -> None:
+    """Measured on a development seed: the artifact's last spike, then rest, scored as a
+    model fall in the window that began as the artifact stopped jumping the RR series."""
+    shaken = vector(fall_peak=2.6, fall_stillness=0.3, q_motion_artifact=0.17, spo2_min=85.0)
+    faded = vector(fall_peak=2.6, fall_stillness=0.01, spo2_min=85.0)
+    settle = ArtifactSettle()
+    hop_ms = 15_000
+    seen = []
+    for start in range(0, 180_000, hop_ms):
+        v = shaken if start == 0 else faded
+        a = assess_window(DEV, start, v, ALL_HIGH, after_artifact=settle.after_artifact(start, v))
+        seen.append((start, a.scores[T.FALL], a.scores[T.DESATURATION]))
+    settled = (60 + ARTIFACT_SETTLE_S) * 1000
+    assert [s for s, fall, _ in seen if fall == 0.0] == list(range(0, settled, hop_ms))
+    assert all(desat == 0.0 for s, _, desat in seen if s < settled)
+    assert all(fall == desat == 0.95 for s, fall, desat in seen if s >= settled)
+
+
+def test_a_fall_after_an_artifact_still_raises_the_rule() -> None:
+    settle = ArtifactSettle()
+    settle.after_artifact(0, vector(q_motion_artifact=0.5))
+    fall = vector(fall_peak=4.0, fall_stillness=0.01)
+    a = assess_window(
+        DEV, 15_000, fall, ALL_HIGH, after_artifact=settle.after_artifact(15_000, fall)
+    )
+    assert a.scores[T.FALL] == 0.0 and a.rules[T.FALL]
 
 
 def test_af_gate_needs_irregular_nn_intervals() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from wearable_core.assessment.assess import assess_window
+from wearable_core.assessment.assess import ArtifactSettle, assess_window
 from wearable_core.assessment.served import baselines_replay, served_outputs
 from wearable_core.assessment.types import AlertType
 from wearable_core.assessment.wrist_temperature import MIN_WINDOWS
@@ -94,6 +94,7 @@ def test_the_same_gates_as_the_detector_on_random_windows() -> None:
     served = served_outputs(outputs, X, np.zeros(len(X)), starts)
     context = baselines_replay(starts, X)
     ones = dict.fromkeys(AlertType, 1.0)
+    settle = ArtifactSettle()  # the detector keeps one per device
     for i, c in enumerate(context):
         a = assess_window(
             "d",
@@ -104,6 +105,7 @@ def test_the_same_gates_as_the_detector_on_random_windows() -> None:
             hr_floor_bpm=c.hr_floor_bpm,
             at_rest=c.at_rest,
             lying_still=c.lying_still,
+            after_artifact=settle.after_artifact(int(starts[i]), X[i]),
         )
         assert [a.scores[kind] for kind in AlertType] == served[i].tolist(), i
     assert 0 < served[:, TACHY].sum() < len(X)  # both open and closed gates were exercised
