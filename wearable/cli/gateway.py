@@ -306,21 +306,26 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _existing_store(args: argparse.Namespace, command: str) -> Path:
-    """The store path of a command that writes to an existing store, or exit 2.
+def existing_store(path: Path, command: str) -> Path:
+    """``path`` when it holds a store a writing command may open, or exit 2 with one line.
 
     Refuses a missing path, an empty file and a file that is not SQLite, which opening
-    it for writing would silently turn into a new, empty store.
+    it for writing would silently turn into a new, empty store. ``command`` names the
+    subcommand in the message (``"sync"``, ``"alerts confirm"``).
     """
     from gateway.store.errors import StoreError
     from gateway.store.readonly import check_store_file
 
-    path = _store_path(args)
     try:
         check_store_file(path, check_wal=False)
     except StoreError as error:
-        raise _fail(f"alerts {command}", str(error)) from error
+        raise _fail(command, str(error)) from error
     return path
+
+
+def _existing_store(args: argparse.Namespace, command: str) -> Path:
+    """The store path of an ``alerts`` action that writes to an existing store, or exit 2."""
+    return existing_store(_store_path(args), f"alerts {command}")
 
 
 def _rate(kind: str, rate_bpm: float | None) -> str:
