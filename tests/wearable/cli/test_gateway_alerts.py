@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store import Store
 from wearable.cli import main
 
@@ -107,6 +108,24 @@ def test_status_shows_open_alerts_progress_and_the_serving_model(
     assert devices["C4:12:00:00:00:0B"]["assessed_until_ms"] is None
     assert main(["gateway", "status", "--store", str(store_path)]) == 0
     assert "model baseline-1" in capsys.readouterr().out
+
+
+def test_status_names_each_device_as_redacted_logs_do(
+    store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def devices() -> dict[str, dict[str, object]]:
+        capsys.readouterr()
+        assert main(["gateway", "status", "--store", str(store_path), "--json"]) == 0
+        return {d["id"]: d for d in json.loads(capsys.readouterr().out)["devices"]}
+
+    key_file = store_path.parent / "pseudonym.key"
+    # No key yet (the service never ran): no pseudonym, and status does not create one.
+    assert devices()[WATCH]["pseudonym"] is None
+    assert not key_file.exists()
+    key = PseudonymKey.load_or_create(key_file)
+    assert devices()[WATCH]["pseudonym"] == key.device(WATCH)
+    assert main(["gateway", "status", "--store", str(store_path)]) == 0
+    assert f"in logs {key.device(WATCH)}" in capsys.readouterr().out
 
 
 def test_a_review_on_an_empty_file_is_refused_not_turned_into_a_store(
