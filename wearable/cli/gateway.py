@@ -16,6 +16,7 @@ import logging
 import sqlite3
 import sys
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -372,6 +373,20 @@ def _rate(kind: str, rate_bpm: float | None) -> str:
     return f" at {rate_bpm:.0f} bpm{rapid}"
 
 
+def local_time(ms: int) -> str:
+    """Epoch milliseconds as the machine's local time, ISO 8601 with its UTC offset.
+
+    To the second, as a clinician reads a clock; the offset keeps it unambiguous across
+    daylight-saving changes and in a copied terminal. (``--json`` keeps milliseconds.)
+
+    Examples
+    --------
+    >>> len(local_time(1_796_771_645_000))  # e.g. '2026-12-06 23:14:05+01:00'
+    25
+    """
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone().isoformat(" ", "seconds")
+
+
 def _alerts_list(args: argparse.Namespace) -> int:
     path = _store_path(args)
     with _open_read_only(path, "alerts list") as store:
@@ -385,12 +400,12 @@ def _alerts_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no alerts")
     for row in rows:
-        closed = "ongoing" if row.closed_ms is None else f"closed {row.closed_ms}"
+        closed = "ongoing" if row.closed_ms is None else f"closed {local_time(row.closed_ms)}"
         rule = f", rule {row.rule}" if row.rule else ""
         note = f" - {row.note}" if row.note else ""
         print(
             f"{row.id:>5} {row.device} {row.type}{_rate(row.type, row.rate_bpm)} "
-            f"({row.severity}) opened {row.opened_ms}, "
+            f"({row.severity}) opened {local_time(row.opened_ms)}, "
             f"{closed}, peak {row.peak_score}{rule}: {row.status}{note}"
         )
     return 0
