@@ -8,8 +8,9 @@ job retrains on the labelled cohort plus the fleet's aggregates and verdicts, an
 publishes a signed model only if it beats the serving one; the running gateway picks it
 up. The summary compares detections with the ground truth and uploaded bytes with what
 the watches sent, and names the model versions; ``report.html`` has the figures.
-Everything stays in ``--out`` (default ``demo-run/``) for the notebooks. Details and
-measured runs: ``docs/demo.md``.
+Everything stays in ``--out`` (default ``demo-run/``) for the notebooks, the gateway's
+log included (``gateway.log``, device addresses redacted as the service does). Details
+and measured runs: ``docs/demo.md``.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wearable.demo.workspace import EXAMPLES, WorkspaceError
+from wearable.demo.workspace import EXAMPLES, Workspace, WorkspaceError
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
 
 #: Simulated seconds per second.
 SPEED = 60.0
@@ -94,6 +99,19 @@ def _starter(bucket: Path, key: Path) -> dict[str, Any]:
     return manifest
 
 
+def _log_to_file(space: Workspace, config: GatewayConfig) -> None:
+    """Send every log line of this process (the gateway's, bumble's, Python warnings) to
+    ``gateway.log`` in the workspace instead of the terminal, redacted like the service's
+    (``log.redact``): the terminal keeps the progress display and the summary."""
+    from gateway.logs import AddressRedactor, configure_logging
+
+    redactor = AddressRedactor() if config.log.redact else None
+    if redactor is not None:
+        redactor.load_key(config.key_file)
+    configure_logging(config.log.level, config.log.format, space.log, redactor=redactor)
+    logging.captureWarnings(True)
+
+
 def run(args: argparse.Namespace) -> int:
     """``wearable demo``: exit 0 when nothing was lost or duplicated, else 1."""
     from firmware_sim.farm import FarmOptions
@@ -116,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     duration = min(QUICK_S, scenario.duration_s) if args.quick else scenario.duration_s
     config = gateway_config(space, public_key, args.speed)
+    _log_to_file(space, config)
     timings: dict[str, float] = {}
     train_at_s = None
     if not args.no_train:
