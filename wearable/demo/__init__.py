@@ -9,8 +9,9 @@ publishes a signed model only if it beats the serving one; the running gateway p
 up. The summary compares detections with the ground truth and uploaded bytes with what
 the watches sent, and names the model versions; ``report.html`` has the figures.
 Everything stays in ``--out`` (default ``demo-run/``) for the notebooks, the gateway's
-log included (``gateway.log``, device addresses redacted as the service does). Details
-and measured runs: ``docs/demo.md``.
+log included (``gateway.log``, device addresses redacted as the service does). On a
+terminal a live progress bar shows the phase and the simulated time. Details and
+measured runs: ``docs/demo.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wearable.demo.workspace import EXAMPLES, Workspace, WorkspaceError
+from wearable.progress import TerminalProgress, simulated_minutes
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
@@ -137,26 +139,35 @@ def run(args: argparse.Namespace) -> int:
     _log_to_file(space, config)
     timings: dict[str, float] = {}
     train_at_s = None
-    if not args.no_train:
-        _starter(space.bucket, space.private_key)
-        timings["starter"] = time.perf_counter() - started
-        # The gateway's own sync installs the first release before the watches start.
-        with Store(space.store) as store:
-            engine = sync_engine_build(config, store, serving_version=lambda: "")
-            if engine is not None:
-                engine.run_once()
-        train_at_s = 60 * args.train_at if args.train_at is not None else duration / 2
-    episodes = scenario_episodes(scenario, seed, duration)
-    options = FarmOptions(seed=args.seed, speed=args.speed, duration_s=duration)
-    live = asyncio.run(live_run(scenario, options, config, space, episodes, train_at_s))
-    live.timings.update(timings)
-    summary = summary_build(
-        live, space, episodes, len(live.per_watch), time.perf_counter() - started
-    )
-    (space.root / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    (space.root / "report.html").write_text(report_html(summary, live, episodes), encoding="utf-8")
+    with TerminalProgress(sys.stderr, duration, simulated_minutes) as progress:
+        if not args.no_train:
+            progress.phase("training the first release")
+            _starter(space.bucket, space.private_key)
+            timings["starter"] = time.perf_counter() - started
+            # The gateway's own sync installs the first release before the watches start.
+            progress.phase("installing the first release")
+            with Store(space.store) as store:
+                engine = sync_engine_build(config, store, serving_version=lambda: "")
+                if engine is not None:
+                    engine.run_once()
+            train_at_s = 60 * args.train_at if args.train_at is not None else duration / 2
+        episodes = scenario_episodes(scenario, seed, duration)
+        options = FarmOptions(seed=args.seed, speed=args.speed, duration_s=duration)
+        live = asyncio.run(
+            live_run(scenario, options, config, space, episodes, train_at_s, progress)
+        )
+        live.timings.update(timings)
+        progress.phase("writing the report")
+        summary = summary_build(
+            live, space, episodes, len(live.per_watch), time.perf_counter() - started
+        )
+        summary_text = json.dumps(summary, indent=2)
+        (space.root / "summary.json").write_text(summary_text + "\n", encoding="utf-8")
+        (space.root / "report.html").write_text(
+            report_html(summary, live, episodes), encoding="utf-8"
+        )
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(summary_text)
     else:
         _print_summary(summary)
     return 0 if summary["records_lost"] == 0 and summary["records_duplicated"] == 0 else 1
