@@ -11,7 +11,6 @@ import asyncio
 import doctest
 import json
 import logging
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,25 +20,16 @@ from gateway import logs as logs_module
 from gateway.alerts.sinks import LogSink
 from gateway.logs import REDACTED, AddressRedactor, configure_logging
 from gateway.privacy.pseudonym import PseudonymKey
+from tests.support.log_lines import MAC_SHAPED, root_logger_restored
 from wearable_core.assessment import AlertEvent, AlertType, Severity
 
 WATCH = "C4:12:00:00:00:0A"
-#: Anything shaped like a MAC address, independently of ``gateway.logs.DEVICE_ADDRESS``.
-MAC_SHAPED = re.compile(r"[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}", re.IGNORECASE)
 
 
 @pytest.fixture
 def restore_root_logger() -> Iterator[None]:
-    """Put the root logger's handlers and level back (``configure_logging`` replaces them)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
+    with root_logger_restored():
+        yield
 
 
 def _log_everything() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.store import Store
+from tests.support.log_lines import MAC_SHAPED, root_logger_restored
 from wearable.demo import _log_to_file
 from wearable.demo.clinician import clinician_review
 from wearable.demo.workspace import MARKER, WorkspaceError, gateway_config, workspace_prepare
@@ -35,10 +35,6 @@ REQUIRED = {
     "model_version_end",
     "wall_seconds",
 }
-
-
-#: Anything shaped like a MAC address (a device address).
-MAC_SHAPED = re.compile(r"[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}", re.IGNORECASE)
 
 
 @pytest.mark.e2e
@@ -140,17 +136,8 @@ def test_the_clinician_confirms_true_alerts_and_dismisses_the_rest(tmp_path: Pat
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    """Put the root logger back after a test that reconfigures it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    logging.captureWarnings(False)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
+    with root_logger_restored():
+        yield
 
 
 @pytest.mark.usefixtures("restore_logging")

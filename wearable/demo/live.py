@@ -116,6 +116,7 @@ async def _train(space: Workspace) -> tuple[dict[str, Any] | None, float]:
 
 
 async def _watch_progress(gateway: Gateway, clock: SimClock, progress: TerminalProgress) -> None:
+    """Show the simulated time, the records stored and the alerts raised, twice a second."""
     while True:
         alerts = len(gateway.store.list_alerts())
         progress.advance(clock.now(), f"{gateway.ingestor.flushed} records, {alerts} alerts")
@@ -183,8 +184,10 @@ async def live_run(
         )
         serving = asyncio.ensure_future(gateway.run())
         watcher = asyncio.ensure_future(_watch_models(gateway, clock, models, started))
-        showing = asyncio.ensure_future(
-            _watch_progress(gateway, clock, progress) if progress.enabled else asyncio.sleep(0)
+        showing = (
+            asyncio.ensure_future(_watch_progress(gateway, clock, progress))
+            if progress.enabled
+            else None
         )
         progress.phase("streaming")
         producing = asyncio.ensure_future(farm.run())
@@ -232,7 +235,8 @@ async def live_run(
                 }
             )
         watcher.cancel()
-        showing.cancel()
+        if showing is not None:
+            showing.cancel()
         gateway.stop()
         await serving
     await adapter.close()

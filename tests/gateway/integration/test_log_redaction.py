@@ -10,7 +10,6 @@ formatter, is in ``tests/gateway/test_logs.py``.
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
@@ -18,11 +17,9 @@ import pytest
 
 from gateway.privacy.pseudonym import PseudonymKey
 from tests.support.cli_processes import cli_spawn, cli_terminate, radio_hub
+from tests.support.log_lines import MAC_SHAPED
 
 pytestmark = pytest.mark.integration
-
-#: Anything shaped like a MAC address, independently of ``gateway.logs.DEVICE_ADDRESS``.
-MAC_SHAPED = re.compile(r"[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}", re.IGNORECASE)
 
 GATEWAY_TOML = """
 [store]
