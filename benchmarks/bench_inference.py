@@ -62,9 +62,12 @@ def main() -> None:
     runner.predict(X[:1])
     litert = _time_each(runner.predict, X)
 
-    import tensorflow as tf
-
+    # cloud_training first: it pins TensorFlow's CPU kernels (oneDNN off) before import,
+    # so the Keras timings are of the kernels the training job runs.
     from cloud_training.model import build_model
+
+    # isort: split
+    import tensorflow as tf
 
     keras_model = build_model(X, seed=0)  # same architecture and size; weights irrelevant
     keras_model.predict(X[:1], verbose=0)

@@ -423,17 +423,24 @@ class LogConfig:
     file
         Log to this file instead of stderr; ``None`` (the key left out, or ``""``) logs to
         stderr, which systemd sends to the journal.
+    redact
+        ``true`` (the default): every device address in a log line is replaced by the
+        device's pseudonym (the one sync uploads, keyed by ``privacy.key_file``), so a
+        log shipper never carries an address off the gateway. ``false`` logs addresses
+        as they are (debugging on a bench).
     """
 
     level: str = "INFO"
     format: Literal["json", "text"] = "json"
     file: Path | None = None
+    redact: bool = True
 
     def __post_init__(self) -> None:
         set_ = _setter(self)
         set_("level", _choice("log.level", self.level, _LOG_LEVELS, upper=True))
         set_("format", _choice("log.format", self.format, _LOG_FORMATS, upper=False))
         set_("file", _path("log.file", self.file, optional=True))
+        set_("redact", _bool("log.redact", self.redact))
 
 
 def _webhook_url(path: str, value: object) -> str:

@@ -81,10 +81,23 @@ class PseudonymKey:
         return self._mac("fingerprint")[:8]
 
     @classmethod
+    def load(cls, path: Path) -> PseudonymKey:
+        """Read the key at ``path``, never creating it (for the read-only commands).
+
+        Raises
+        ------
+        FileNotFoundError
+            No key at ``path`` (the gateway has not created one yet).
+        PseudonymKeyError
+            The file cannot be read or is not a key.
+        """
+        return cls(_read(path))
+
+    @classmethod
     def load_or_create(cls, path: Path) -> PseudonymKey:
         """Read the key at ``path``, creating it (mode 0600, atomically) if absent."""
         try:
-            return cls(_read(path))
+            return cls.load(path)
         except FileNotFoundError:
             pass
         private_dir(path.parent)

@@ -43,7 +43,7 @@ def test_defaults() -> None:
     assert (ble.backoff_initial_s, ble.backoff_max_s, ble.backoff_jitter) == (1.0, 60.0, 0.2)
     assert (ble.watchdog_s, ble.set_clock, ble.clock_resync_s) == (15.0, True, 3600.0)
     assert ble.subscribe_standard is False
-    assert config.log == LogConfig(level="INFO", format="json", file=None)
+    assert config.log == LogConfig(level="INFO", format="json", file=None, redact=True)
 
 
 def test_every_field_parses() -> None:
@@ -79,6 +79,7 @@ def test_every_field_parses() -> None:
         level = "debug"
         format = "TEXT"
         file = "gateway.log"
+        redact = false
         """
     )
     assert config.store == StoreConfig(
@@ -109,7 +110,9 @@ def test_every_field_parses() -> None:
     )
     assert dict(config.ble.passkeys) == {"F0:F1:F2:F3:F4:F5": 123456, "WearSim-0004": 12345}
     assert isinstance(config.store.flush_interval_s, float)
-    assert config.log == LogConfig(level="DEBUG", format="text", file=Path("gateway.log"))
+    assert config.log == LogConfig(
+        level="DEBUG", format="text", file=Path("gateway.log"), redact=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -188,6 +191,7 @@ BAD_INPUTS = [
     ('[log]\nlevel = "loud"', "log.level", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     ('[log]\nformat = "xml"', "log.format", "json, text"),
     ("[log]\nfile = 3", "log.file", "file path"),
+    ('[log]\nredact = "yes"', "log.redact", "must be true or false"),
     ("store = 3", "store", "must be a table"),
     ("[bel]\nradio = ''", "bel", "did you mean 'ble'"),
     ("[ble]\nbackof_max_s = 3", "ble.backof_max_s", "did you mean 'backoff_max_s'"),

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.store import Store
+from tests.support.log_lines import MAC_SHAPED, root_logger_restored
+from wearable.demo import _log_to_file
 from wearable.demo.clinician import clinician_review
-from wearable.demo.workspace import MARKER, WorkspaceError, workspace_prepare
+from wearable.demo.workspace import MARKER, WorkspaceError, gateway_config, workspace_prepare
 from wearable.evaluation.metrics import TruthEpisode
 
 #: The keys the issue asks ``wearable demo --json`` for.
@@ -45,6 +50,10 @@ def test_quick_demo_runs_the_whole_loop(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    # The gateway's log lines went to the workspace, redacted; the terminal got none.
+    log = (out / "gateway.log").read_text(encoding="utf-8")
+    assert "alert opened" in log and "alert opened" not in result.stderr
+    assert MAC_SHAPED.findall(log + result.stderr) == []
     summary = json.loads(result.stdout)
     assert summary.keys() >= REQUIRED
     assert json.loads((out / "summary.json").read_text()) == summary
@@ -123,3 +132,25 @@ def test_the_clinician_confirms_true_alerts_and_dismisses_the_rest(tmp_path: Pat
         # A second round changes nothing already decided.
         again = clinician_review(store, episodes)
         assert (again.confirmed, again.dismissed) == (0, 0)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    with root_logger_restored():
+        yield
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_the_demo_logs_to_its_workspace_redacted_not_to_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space, public = workspace_prepare(tmp_path / "demo", seed=42)
+    config = gateway_config(space, public, 60.0)
+    _log_to_file(space, config)
+    logging.getLogger("gateway.alerts.sinks").warning(
+        "alert opened: fall on C4:12:00:00:00:0A", extra={"device": "C4:12:00:00:00:0A"}
+    )
+    assert capsys.readouterr().err == ""
+    log = space.log.read_text(encoding="utf-8")
+    pseudonym = PseudonymKey.load(config.key_file).device("C4:12:00:00:00:0A")
+    assert MAC_SHAPED.findall(log) == [] and log.count(pseudonym) == 2

@@ -34,6 +34,7 @@ _USER_ERROR_TYPES: tuple[tuple[str, str], ...] = (
     ("firmware_sim.recording", "RecordingError"),
     ("gateway.config", "ConfigError"),
     ("gateway.store.errors", "StoreError"),
+    ("gateway.privacy.pseudonym", "PseudonymKeyError"),
     ("bumble_radio.address", "RadioError"),
     ("wearable_core.buckets.base", "BucketConfigError"),
     ("wearable.demo.workspace", "WorkspaceError"),

@@ -97,7 +97,7 @@ def _summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _progress(done: int, total: int) -> None:
+def _progress_lines(done: int, total: int) -> None:
     """One line per finished watch on stderr: a long evaluation is never silent."""
     print(f"wearable eval: {done}/{total} watches done", file=sys.stderr, flush=True)
 
@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from firmware_sim.scenario import ScenarioError
     from gateway.config import ConfigError, load_config
     from wearable.evaluation.run import evaluate_recording, evaluate_scenario
+    from wearable.progress import TerminalProgress, watches
     from wearable_core.model.runtime import ModelError
     from wearable_core.units import parse_duration
 
@@ -124,16 +125,26 @@ def run(args: argparse.Namespace) -> int:
                 args.recording, model=model, policies=policies, hop_s=detection.hop_s
             )
         else:
-            report = evaluate_scenario(
-                args.scenario or EXAMPLES / "eval.toml",
-                args.seed,
-                duration_s=duration,
-                model=model,
-                policies=policies,
-                hop_s=detection.hop_s,
-                workers=args.workers,
-                progress=_progress,
-            )
+            # On a terminal a live bar; elsewhere (a pipe, a log, the tests) the lines.
+            with TerminalProgress(sys.stderr, 0, watches) as bar:
+                bar.phase("evaluating")
+
+                def progress(done: int, total: int) -> None:
+                    if bar.enabled:
+                        bar.advance(done, total=total)
+                    else:
+                        _progress_lines(done, total)
+
+                report = evaluate_scenario(
+                    args.scenario or EXAMPLES / "eval.toml",
+                    args.seed,
+                    duration_s=duration,
+                    model=model,
+                    policies=policies,
+                    hop_s=detection.hop_s,
+                    workers=args.workers,
+                    progress=progress,
+                )
     except (ConfigError, ScenarioError, RecordingError, ModelError, OSError, ValueError) as exc:
         print(f"wearable eval: {exc}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ import logging
 import sqlite3
 import sys
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ from wearable.cli import gateway_sync as sync_cli
 from wearable.cli.errors import output_dir, user_error_message, writable_file
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from gateway.store.store import Store
 
 _logger = logging.getLogger("gateway.service")
@@ -149,21 +152,28 @@ def _config(args: argparse.Namespace) -> Any:
 def _run(args: argparse.Namespace) -> int:
     """``gateway run``: exit 0 after SIGTERM/SIGINT; 2 on a user error, 1 on a bug.
 
+    With ``log.redact`` (the default) every log line names devices by their pseudonyms
+    (``gateway.logs.AddressRedactor``), the fatal one included.
+
     A fatal error is logged as the service's own log line (one JSON object with
     ``log.format = "json"``), so a log shipper sees it like every other line: a user
     error (another gateway holds the store, the radio hub is not running, a full disk)
     as ``wearable gateway run: <the fix>`` with ``exit_code`` 2, a bug with its
     traceback in the line's ``exc`` field and exit 1.
     """
-    from gateway.logs import configure_logging
+    from gateway.logs import AddressRedactor, configure_logging
     from gateway.service import run_service
 
     config = _config(args)
-    configure_logging(config.log.level, config.log.format, config.log.file)
+    redactor = AddressRedactor() if config.log.redact else None
+    configure_logging(config.log.level, config.log.format, config.log.file, redactor=redactor)
     # With logs on stderr the log line is the one line; with a log file, stderr (what an
     # operator at a terminal sees) gets the plain message or the traceback as well.
     logs_on_stderr = config.log.file is None
     try:
+        if redactor is not None:
+            # The pseudonyms sync uploads: one key, so logs and uploads name a device alike.
+            redactor.load_key(config.key_file)
         return asyncio.run(run_service(config))
     except Exception as error:
         message = user_error_message(error)
@@ -219,6 +229,7 @@ def _status(args: argparse.Namespace) -> int:
     from gateway.service import STATUS_FILE
 
     path = _store_path(args)
+    pseudonym = _log_pseudonyms(args)
     with _open_read_only(path, "status") as store:
         problems = store.quick_check()
         if problems:
@@ -226,12 +237,33 @@ def _status(args: argparse.Namespace) -> int:
                 print(json.dumps({"store": str(path), "integrity": problems}, indent=2))
             raise _fail("status", _damaged(path, problems), EXIT_DAMAGED)
         try:
-            return _status_report(args, path, store, STATUS_FILE)
+            return _status_report(args, path, store, STATUS_FILE, pseudonym)
         except sqlite3.DatabaseError as error:
             raise _fail("status", _damaged(path, [str(error)]), EXIT_DAMAGED) from error
 
 
-def _status_report(args: argparse.Namespace, path: Path, store: Store, status_name: str) -> int:
+def _log_pseudonyms(args: argparse.Namespace) -> Callable[[str], str | None]:
+    """A device's pseudonym, as redacted log lines name it (``None``: no key yet).
+
+    Reads the key without creating it: ``status`` changes nothing.
+    """
+    from gateway.privacy.pseudonym import PseudonymKey, PseudonymKeyError
+
+    key_file = _config(args).key_file
+    try:
+        key = PseudonymKey.load(key_file)
+    except (FileNotFoundError, PseudonymKeyError):
+        return lambda address: None
+    return key.device
+
+
+def _status_report(
+    args: argparse.Namespace,
+    path: Path,
+    store: Store,
+    status_name: str,
+    pseudonym: Callable[[str], str | None],
+) -> int:
     """Print the status of a sound store (``--json``: as JSON); return 0."""
     live: dict[str, Any] = {}
     status_file = path.parent / status_name
@@ -242,6 +274,8 @@ def _status_report(args: argparse.Namespace, path: Path, store: Store, status_na
     usage = asdict(store.usage())
     open_alerts = store.list_alerts(status="open")
     for device in devices:
+        # What redacted log lines (log.redact) call the device.
+        device["pseudonym"] = pseudonym(device["id"])
         saved = store.detection_state(device["id"])
         device["assessed_until_ms"] = None if saved is None else saved[0]
         device["open_alerts"] = sum(1 for a in open_alerts if a.device == device["id"])
@@ -275,6 +309,7 @@ def _status_report(args: argparse.Namespace, path: Path, store: Store, status_na
             f"last seen {device.get('last_seen_ms')}, battery {device.get('battery_pct')} %, "
             f"backlog {device.get('backlog')}, rejected {device.get('rejected')}, "
             f"gaps {device.get('gaps')}, open alerts {device['open_alerts']}"
+            + (f"; in logs {device['pseudonym']}" if device["pseudonym"] else "")
         )
     backlog = ", ".join(f"{n} {k}" for k, n in sorted(sync["backlog_items"].items())) or "empty"
     print(
@@ -306,21 +341,26 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _existing_store(args: argparse.Namespace, command: str) -> Path:
-    """The store path of a command that writes to an existing store, or exit 2.
+def existing_store(path: Path, command: str) -> Path:
+    """``path`` when it holds a store a writing command may open, or exit 2 with one line.
 
     Refuses a missing path, an empty file and a file that is not SQLite, which opening
-    it for writing would silently turn into a new, empty store.
+    it for writing would silently turn into a new, empty store. ``command`` names the
+    subcommand in the message (``"sync"``, ``"alerts confirm"``).
     """
     from gateway.store.errors import StoreError
     from gateway.store.readonly import check_store_file
 
-    path = _store_path(args)
     try:
         check_store_file(path, check_wal=False)
     except StoreError as error:
-        raise _fail(f"alerts {command}", str(error)) from error
+        raise _fail(command, str(error)) from error
     return path
+
+
+def _existing_store(args: argparse.Namespace, command: str) -> Path:
+    """The store path of an ``alerts`` action that writes to an existing store, or exit 2."""
+    return existing_store(_store_path(args), f"alerts {command}")
 
 
 def _rate(kind: str, rate_bpm: float | None) -> str:
@@ -331,6 +371,20 @@ def _rate(kind: str, rate_bpm: float | None) -> str:
         return ""
     rapid = ", rapid ventricular response" if kind == "af" and rate_bpm > AF_RAPID_BPM else ""
     return f" at {rate_bpm:.0f} bpm{rapid}"
+
+
+def local_time(ms: int) -> str:
+    """Epoch milliseconds as the machine's local time, ISO 8601 with its UTC offset.
+
+    To the second, as a clinician reads a clock; the offset keeps it unambiguous across
+    daylight-saving changes and in a copied terminal. (``--json`` keeps milliseconds.)
+
+    Examples
+    --------
+    >>> len(local_time(1_796_771_645_000))  # e.g. '2026-12-06 23:14:05+01:00'
+    25
+    """
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone().isoformat(" ", "seconds")
 
 
 def _alerts_list(args: argparse.Namespace) -> int:
@@ -346,12 +400,12 @@ def _alerts_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no alerts")
     for row in rows:
-        closed = "ongoing" if row.closed_ms is None else f"closed {row.closed_ms}"
+        closed = "ongoing" if row.closed_ms is None else f"closed {local_time(row.closed_ms)}"
         rule = f", rule {row.rule}" if row.rule else ""
         note = f" - {row.note}" if row.note else ""
         print(
             f"{row.id:>5} {row.device} {row.type}{_rate(row.type, row.rate_bpm)} "
-            f"({row.severity}) opened {row.opened_ms}, "
+            f"({row.severity}) opened {local_time(row.opened_ms)}, "
             f"{closed}, peak {row.peak_score}{rule}: {row.status}{note}"
         )
     return 0

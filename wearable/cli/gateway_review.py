@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -61,7 +60,7 @@ def _reopen(args: argparse.Namespace) -> int:
 def _history(args: argparse.Namespace) -> int:
     from gateway.store.errors import StoreError
     from gateway.store.store import Store
-    from wearable.cli.gateway import _existing_store
+    from wearable.cli.gateway import _existing_store, local_time
 
     with Store(_existing_store(args, "history")) as store:
         try:
@@ -78,10 +77,5 @@ def _history(args: argparse.Namespace) -> int:
     for step in steps:
         before = "(unknown)" if step.from_status is None else step.from_status
         note = f" - {step.note}" if step.note else ""
-        print(f"  {_local_time(step.at_ms)} {step.action}: {before} -> {step.to_status}{note}")
+        print(f"  {local_time(step.at_ms)} {step.action}: {before} -> {step.to_status}{note}")
     return 0
-
-
-def _local_time(ms: int) -> str:
-    """The machine's local time, to the second (what a clinician reads off a clock)."""
-    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(ms / 1000))

@@ -3,8 +3,11 @@
 Exit codes of ``sync`` (for cron, systemd timers and monitors) come from the cycle's
 outcome (``gateway.sync.outcome.SyncOutcome``), never from its log: see
 :data:`SYNC_EXIT_CODES`. 0 means everything that should have happened did.
-``rotate-key`` exits 0 (rotated) or 2 (no store at the path, or the key's directory is
-missing): it never creates a store, a directory or a key for a store that does not exist.
+Neither ``sync`` nor ``rotate-key`` creates a store: a missing path, an empty file or a
+file that is not SQLite exits 2 with one line naming the fix (the check the other
+writing commands use, ``wearable.cli.gateway.existing_store``). ``rotate-key`` exits 0
+(rotated) or 2 (no store at the path, or the key's directory is missing): it never
+creates a directory or a key for a store that does not exist.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ SYNC_EXIT_CODES: tuple[tuple[int, str, str], ...] = (
         "ok",
         "everything due was done (or nothing was due, or the network setting allowed nothing)",
     ),
-    (2, "", "bad arguments or config: fix the command (nothing was tried)"),
+    (2, "", "bad arguments or config, or no store at --store: fix the command (nothing tried)"),
     (3, "backing_off", "skipped: an earlier failure's retry time has not come; run again later"),
     (4, "bucket_unreachable", "the bucket did not answer (upload or model check); outbox kept"),
     (4, "bucket_unusable", "the bucket refused the credentials or settings; outbox kept"),
@@ -118,6 +121,7 @@ def _load(args: argparse.Namespace, command: str) -> GatewayConfig:
 def _sync(args: argparse.Namespace) -> int:
     from gateway.store.store import Store
     from gateway.sync.setup import sync_engine_build
+    from wearable.cli.gateway import existing_store
     from wearable_core.buckets.base import BucketConfigError
 
     config = _load(args, "sync")
@@ -125,9 +129,10 @@ def _sync(args: argparse.Namespace) -> int:
         raise _usage_error(
             "wearable gateway sync: no bucket: pass --bucket URL or set sync.bucket in the config"
         )
-    if not Path(config.store.path).exists():
-        raise _usage_error(f"wearable gateway sync: no store at {config.store.path}; pass --store")
-    with Store(config.store.path, budget_bytes=config.store.budget_bytes) as store:
+    # Opening a missing or empty file for writing would create a new, empty store and
+    # "sync" it: refuse what is not a store, as the other writing commands do.
+    path = existing_store(Path(config.store.path), "sync")
+    with Store(path, budget_bytes=config.store.budget_bytes) as store:
         try:
             engine = sync_engine_build(config, store, serving_version=_installed_version(config))
         except BucketConfigError as error:
@@ -172,16 +177,12 @@ def _installed_version(config: GatewayConfig) -> Any:
 
 def _rotate(args: argparse.Namespace) -> int:
     from gateway.privacy.pseudonym import PseudonymKeyError, key_rotate
+    from wearable.cli.gateway import existing_store
 
     config = _load(args, "rotate-key")
-    store = Path(config.store.path)
-    # A mistyped --store must not grow a directory and a key nobody uses: the key
-    # belongs to an existing store.
-    if not store.is_file():
-        raise _usage_error(
-            f"wearable gateway rotate-key: no store at {store}; pass --store (or --config) "
-            "with the store `wearable gateway run` uses"
-        )
+    # A mistyped --store (or an empty file) must not grow a directory and a key nobody
+    # uses: the key belongs to an existing store.
+    existing_store(Path(config.store.path), "rotate-key")
     try:
         key = key_rotate(config.key_file)
     except PseudonymKeyError as error:

@@ -8,7 +8,9 @@ job retrains on the labelled cohort plus the fleet's aggregates and verdicts, an
 publishes a signed model only if it beats the serving one; the running gateway picks it
 up. The summary compares detections with the ground truth and uploaded bytes with what
 the watches sent, and names the model versions; ``report.html`` has the figures.
-Everything stays in ``--out`` (default ``demo-run/``) for the notebooks. Details and
+Everything stays in ``--out`` (default ``demo-run/``) for the notebooks, the gateway's
+log included (``gateway.log``, device addresses redacted as the service does). On a
+terminal a live progress bar shows the phase and the simulated time. Details and
 measured runs: ``docs/demo.md``.
 """
 
@@ -17,13 +19,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wearable.demo.workspace import EXAMPLES, WorkspaceError
+from wearable.demo.workspace import EXAMPLES, Workspace, WorkspaceError
+from wearable.progress import TerminalProgress, simulated_minutes
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
 
 #: Simulated seconds per second.
 SPEED = 60.0
@@ -94,6 +101,19 @@ def _starter(bucket: Path, key: Path) -> dict[str, Any]:
     return manifest
 
 
+def _log_to_file(space: Workspace, config: GatewayConfig) -> None:
+    """Send every log line of this process (the gateway's, bumble's, Python warnings) to
+    ``gateway.log`` in the workspace instead of the terminal, redacted like the service's
+    (``log.redact``): the terminal keeps the progress display and the summary."""
+    from gateway.logs import AddressRedactor, configure_logging
+
+    redactor = AddressRedactor() if config.log.redact else None
+    if redactor is not None:
+        redactor.load_key(config.key_file)
+    configure_logging(config.log.level, config.log.format, space.log, redactor=redactor)
+    logging.captureWarnings(True)
+
+
 def run(args: argparse.Namespace) -> int:
     """``wearable demo``: exit 0 when nothing was lost or duplicated, else 1."""
     from firmware_sim.farm import FarmOptions
@@ -116,28 +136,38 @@ def run(args: argparse.Namespace) -> int:
         return 2
     duration = min(QUICK_S, scenario.duration_s) if args.quick else scenario.duration_s
     config = gateway_config(space, public_key, args.speed)
+    _log_to_file(space, config)
     timings: dict[str, float] = {}
     train_at_s = None
-    if not args.no_train:
-        _starter(space.bucket, space.private_key)
-        timings["starter"] = time.perf_counter() - started
-        # The gateway's own sync installs the first release before the watches start.
-        with Store(space.store) as store:
-            engine = sync_engine_build(config, store, serving_version=lambda: "")
-            if engine is not None:
-                engine.run_once()
-        train_at_s = 60 * args.train_at if args.train_at is not None else duration / 2
-    episodes = scenario_episodes(scenario, seed, duration)
-    options = FarmOptions(seed=args.seed, speed=args.speed, duration_s=duration)
-    live = asyncio.run(live_run(scenario, options, config, space, episodes, train_at_s))
-    live.timings.update(timings)
-    summary = summary_build(
-        live, space, episodes, len(live.per_watch), time.perf_counter() - started
-    )
-    (space.root / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    (space.root / "report.html").write_text(report_html(summary, live, episodes), encoding="utf-8")
+    with TerminalProgress(sys.stderr, duration, simulated_minutes) as progress:
+        if not args.no_train:
+            progress.phase("training the first release")
+            _starter(space.bucket, space.private_key)
+            timings["starter"] = time.perf_counter() - started
+            # The gateway's own sync installs the first release before the watches start.
+            progress.phase("installing the first release")
+            with Store(space.store) as store:
+                engine = sync_engine_build(config, store, serving_version=lambda: "")
+                if engine is not None:
+                    engine.run_once()
+            train_at_s = 60 * args.train_at if args.train_at is not None else duration / 2
+        episodes = scenario_episodes(scenario, seed, duration)
+        options = FarmOptions(seed=args.seed, speed=args.speed, duration_s=duration)
+        live = asyncio.run(
+            live_run(scenario, options, config, space, episodes, train_at_s, progress)
+        )
+        live.timings.update(timings)
+        progress.phase("writing the report")
+        summary = summary_build(
+            live, space, episodes, len(live.per_watch), time.perf_counter() - started
+        )
+        summary_text = json.dumps(summary, indent=2)
+        (space.root / "summary.json").write_text(summary_text + "\n", encoding="utf-8")
+        (space.root / "report.html").write_text(
+            report_html(summary, live, episodes), encoding="utf-8"
+        )
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(summary_text)
     else:
         _print_summary(summary)
     return 0 if summary["records_lost"] == 0 and summary["records_duplicated"] == 0 else 1

@@ -33,6 +33,7 @@ from gateway.store.store import AlertRow, DataQualityRow
 from wearable.demo.clinician import Review, clinician_review
 from wearable.demo.workspace import Workspace
 from wearable.evaluation.metrics import TruthEpisode
+from wearable.progress import TerminalProgress, simulated_minutes
 from wearable_core.contracts.features import WINDOW_S
 from wearable_core.contracts.streams import Stream
 
@@ -114,6 +115,14 @@ async def _train(space: Workspace) -> tuple[dict[str, Any] | None, float]:
     return report, time.perf_counter() - started
 
 
+async def _watch_progress(gateway: Gateway, clock: SimClock, progress: TerminalProgress) -> None:
+    """Show the simulated time, the records stored and the alerts raised, twice a second."""
+    while True:
+        alerts = len(gateway.store.list_alerts())
+        progress.advance(clock.now(), f"{gateway.ingestor.flushed} records, {alerts} alerts")
+        await asyncio.sleep(0.5)
+
+
 def _counts(farm: WatchFarm, gateway: Gateway) -> tuple[dict[Any, int], dict[Any, int]]:
     produced = {
         (w.identity.address, s): w.firmware.flash.next_seq(s) for w in farm.watches for s in Stream
@@ -151,8 +160,13 @@ async def live_run(
     space: Workspace,
     episodes: Sequence[TruthEpisode],
     train_at_s: float | None,
+    progress: TerminalProgress | None = None,
 ) -> LiveResult:
-    """Run the watches and the gateway through the scenario, with the cloud step."""
+    """Run the watches and the gateway through the scenario, with the cloud step.
+
+    ``progress`` (a terminal's live display) is told the phase and the simulated time.
+    """
+    progress = progress or TerminalProgress(None, 0, simulated_minutes)
     started = time.perf_counter()
     radio = VirtualRadio()
     clock = SimClock(options.speed)
@@ -170,6 +184,12 @@ async def live_run(
         )
         serving = asyncio.ensure_future(gateway.run())
         watcher = asyncio.ensure_future(_watch_models(gateway, clock, models, started))
+        showing = (
+            asyncio.ensure_future(_watch_progress(gateway, clock, progress))
+            if progress.enabled
+            else None
+        )
+        progress.phase("streaming")
         producing = asyncio.ensure_future(farm.run())
         result = LiveResult(start_ms, farm.duration_s, {}, {}, [], [], [], models)
         if train_at_s is not None and train_at_s < farm.duration_s:
@@ -177,6 +197,7 @@ async def live_run(
             # run, and the next one on none, whatever the scheduling of the watches.
             await clock.sleep_until(train_at_s + WINDOW_S / 2)
             clock.pause()
+            progress.phase("clinician review, training job")
             result.train_started_s = clock.now()
             await _catch_up(farm, gateway)
             await gateway.sync_now(flush=True)
@@ -185,7 +206,9 @@ async def live_run(
             result.train_report, result.train_wall_s = await _train(space)
             await gateway.sync_now()  # installs and swaps in a published release
             clock.resume()
+            progress.phase("streaming")
         await producing
+        progress.phase("catching up, final sync")
         result.timings["live"] = time.perf_counter() - started
         produced, stored = await _catch_up(farm, gateway)
         # Everything left goes to the bucket.
@@ -212,6 +235,8 @@ async def live_run(
                 }
             )
         watcher.cancel()
+        if showing is not None:
+            showing.cancel()
         gateway.stop()
         await serving
     await adapter.close()

@@ -65,6 +65,11 @@ class Workspace:
     def reports(self) -> Path:
         return self.root / "train"
 
+    @property
+    def log(self) -> Path:
+        """The gateway's log (every log line of the demo's process)."""
+        return self.root / "gateway.log"
+
 
 def workspace_prepare(root: Path, seed: int = 0) -> tuple[Workspace, str]:
     """Create a fresh workspace at ``root``; return it and the public signing key.

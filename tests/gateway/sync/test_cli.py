@@ -74,6 +74,38 @@ def test_bad_input_exits_2_and_says_what_to_pass(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["sync", "rotate-key"])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no store at"),
+        (b"", "is not a gateway store (an empty file)"),
+        (b"not a database\n" * 10, "is not a gateway store (not a SQLite database)"),
+    ],
+)
+def test_a_path_that_is_not_a_store_is_refused_not_turned_into_one(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    content: bytes | None,
+    message: str,
+) -> None:
+    store = tmp_path / "gateway.sqlite"
+    if content is not None:
+        store.write_bytes(content)
+    bucket = ["--bucket", str(tmp_path / "bucket")] if command == "sync" else []
+    with pytest.raises(SystemExit) as info:
+        main(["gateway", command, "--store", str(store), *bucket])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"wearable gateway {command}: ")
+    assert message in err
+    # Nothing created or changed: no store, no -wal, no key, no bucket.
+    assert [p.name for p in tmp_path.iterdir()] == ([] if content is None else [store.name])
+    if content is not None:
+        assert store.read_bytes() == content
+
+
 def test_rotate_key_changes_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "gateway.sqlite"
     Store(store).close()

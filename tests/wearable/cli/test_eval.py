@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import wearable.evaluation.run
+from tests.wearable.test_progress import Terminal
 from wearable.cli import main
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
 
@@ -149,3 +153,27 @@ def test_eval_refuses_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture
     bad.write_text("[detection.policies]\nfevr = { min_duration_s = 60 }\n", encoding="utf-8")
     assert main(["eval", "--config", str(bad)]) == 2
     assert "detection.policies.fevr" in capsys.readouterr().err
+
+
+def _two_watches(*args: object, progress: Any, **kwargs: object) -> dict[str, object]:
+    """An evaluation that finishes two watches at once (no simulation)."""
+    progress(1, 2)
+    progress(2, 2)
+    return {"pipeline": {}}
+
+
+def test_on_a_terminal_the_progress_is_a_bar_not_lines(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(wearable.evaluation.run, "evaluate_scenario", _two_watches)
+    assert main(["eval", "--json"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "wearable eval: 1/2 watches done",
+        "wearable eval: 2/2 watches done",
+    ]
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["eval", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"pipeline": {}}
+    assert "2/2 watches" in terminal.getvalue()
+    assert "watches done" not in terminal.getvalue()

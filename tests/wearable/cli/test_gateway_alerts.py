@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store import Store
 from wearable.cli import main
 
@@ -51,6 +55,43 @@ def test_an_af_alert_lists_its_rate(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "af at 132 bpm, rapid ventricular response (warning)" in out[0]
     assert "af at 82 bpm (warning)" in out[1]
     assert [r["rate_bpm"] for r in listing(path, capsys)] == [131.6, 82.0]
+
+
+@pytest.fixture
+def berlin_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is Central European Time (a POSIX TZ rule)."""
+    monkeypatch.setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def _ms(moment: str) -> int:
+    return round(datetime.fromisoformat(moment).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+@pytest.mark.usefixtures("berlin_time")
+def test_list_prints_local_times_with_their_offset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "store.db"
+    opened, closed = _ms("2026-12-06T22:14:05.250"), _ms("2026-12-06T22:31:00")
+    summer = _ms("2026-07-01T10:00:00")
+    with Store(path) as store:
+        first = store.add_alert(WATCH, "tachycardia", "warning", opened, opened, opened, 0.9)
+        store.close_alert(first, closed)
+        store.add_alert(WATCH, "fall", "critical", summer, summer, summer, 1.0, "impact")
+    assert main(["gateway", "alerts", "list", "--store", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()  # oldest first
+    assert "opened 2026-07-01 12:00:00+02:00, ongoing" in out[0]
+    assert "opened 2026-12-06 23:14:05+01:00, closed 2026-12-06 23:31:00+01:00" in out[1]
+    assert str(opened) not in "\n".join(out)
+    # --json keeps epoch milliseconds for scripts.
+    assert [(r["opened_ms"], r["closed_ms"]) for r in listing(path, capsys)] == [
+        (summer, None),
+        (opened, closed),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -107,6 +148,24 @@ def test_status_shows_open_alerts_progress_and_the_serving_model(
     assert devices["C4:12:00:00:00:0B"]["assessed_until_ms"] is None
     assert main(["gateway", "status", "--store", str(store_path)]) == 0
     assert "model baseline-1" in capsys.readouterr().out
+
+
+def test_status_names_each_device_as_redacted_logs_do(
+    store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def devices() -> dict[str, dict[str, object]]:
+        capsys.readouterr()
+        assert main(["gateway", "status", "--store", str(store_path), "--json"]) == 0
+        return {d["id"]: d for d in json.loads(capsys.readouterr().out)["devices"]}
+
+    key_file = store_path.parent / "pseudonym.key"
+    # No key yet (the service never ran): no pseudonym, and status does not create one.
+    assert devices()[WATCH]["pseudonym"] is None
+    assert not key_file.exists()
+    key = PseudonymKey.load_or_create(key_file)
+    assert devices()[WATCH]["pseudonym"] == key.device(WATCH)
+    assert main(["gateway", "status", "--store", str(store_path)]) == 0
+    assert f"in logs {key.device(WATCH)}" in capsys.readouterr().out
 
 
 def test_a_review_on_an_empty_file_is_refused_not_turned_into_a_store(

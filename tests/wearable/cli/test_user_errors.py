@@ -188,6 +188,35 @@ def test_a_bug_in_the_service_is_logged_with_its_traceback_and_exits_1(
     assert entry["level"] == "critical" and "KeyError: 'a bug'" in entry["exc"]
 
 
+def test_a_malformed_pseudonym_key_is_one_json_line_naming_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # log.redact (the default) needs the key before the service starts.
+    (tmp_path / "pseudonym.key").write_bytes(b"abc")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main(["gateway", "run", "--store", str(tmp_path / "s.db"), "--radio", "h:1"])
+    assert stop.value.code == 2
+    (entry,) = _gateway_json_lines(capsys.readouterr().err)
+    assert "pseudonym.key holds 3 bytes" in entry["msg"] and "rotate-key" in entry["msg"]
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_a_fatal_line_carries_no_device_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gateway.service
+
+    async def bug(config: object) -> int:
+        raise KeyError("C4:12:00:00:00:0A")
+
+    monkeypatch.setattr(gateway.service, "run_service", bug)
+    capsys.readouterr()
+    assert main(["gateway", "run", "--store", str(tmp_path / "s.db"), "--radio", "h:1"]) == 1
+    (entry,) = _gateway_json_lines(capsys.readouterr().err)
+    assert "KeyError: '" in entry["exc"] and "C4:12" not in entry["exc"]
+
+
 def test_bugs_keep_their_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     import wearable.cli.sim
 

@@ -69,12 +69,12 @@ def test_corrupt_model(model_bytes: bytes, tmp_path: Path) -> None:
 
 
 def test_incompatible_model_width() -> None:
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras  # type: ignore[import-untyped]
-
+    # cloud_training first: it pins TensorFlow's CPU kernels and quiets it before import
+    # (tests/cloud_training/test_tensorflow_env.py).
     from cloud_training.train import convert
+
+    # isort: split
+    import keras  # type: ignore[import-untyped]
 
     inputs = keras.Input(shape=(F - 2,))
     model = keras.Model(inputs, keras.layers.Dense(len(ANOMALY_TYPES))(inputs))
