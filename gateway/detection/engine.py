@@ -89,7 +89,7 @@ class _DeviceProgress:
     processed_until_ms: int | None
     baselines: PersonalBaselines
     # Not kept across restarts: a restart inside an artifact's settle time reopens the
-    # model's fall and desaturation at most ARTIFACT_SETTLE_S early.
+    # model's fall at most ARTIFACT_SETTLE_S early.
     artifact: ArtifactSettle = field(default_factory=ArtifactSettle)
 
 

@@ -120,8 +120,8 @@ def quality_from_features(vector: npt.NDArray[np.float32]) -> QualityFlags:
     )
 
 
-#: After a window with a motion-artifact second, the model's fall and desaturation stay
-#: closed until this long after that window ends (see :class:`ArtifactSettle`).
+#: After a window with a motion-artifact second, the model's fall stays closed until this
+#: long after that window ends (see :class:`ArtifactSettle`).
 ARTIFACT_SETTLE_S = 15
 
 
@@ -130,11 +130,11 @@ def model_gates(
 ) -> dict[AlertType, bool]:
     """Whether each type's model score may count in this window.
 
-    The clinical definitions (``wearable_core.assessment.rules.model_plausible``), and no
-    model fall or desaturation in a window with any motion-artifact second, nor in one
-    that ``after_artifact`` says begins as an artifact fades (falls are then left to the
-    impact-and-stillness rule: an artifact looks like an impact to the model; motion
-    pulls a wrist oximeter's reading down).
+    The clinical definitions (``wearable_core.assessment.rules.model_plausible``), no
+    model fall or desaturation in a window with any motion-artifact second (falls are
+    then left to the impact-and-stillness rule: an artifact looks like an impact to the
+    model; motion pulls a wrist oximeter's reading down), and no model fall in a window
+    that ``after_artifact`` says begins as an artifact fades.
     ``inputs`` is :func:`rules_inputs_from_features` of ``vector`` with the person's
     baselines.
 
@@ -150,12 +150,17 @@ def model_gates(
     """
     plausible = model_plausible(inputs)
     artifact = _value(vector, "q_motion_artifact")
-    if after_artifact or (artifact is not None and artifact > 0):
+    if artifact is not None and artifact > 0:
         # Any artifact second, not only a window flagged as faulty: a window that an
         # artifact only partly covers still carries its impact-like peaks and its
         # motion-lowered SpO2 readings.
         plausible[AlertType.FALL] = False
         plausible[AlertType.DESATURATION] = False
+    if after_artifact:
+        # Its last spike, then rest, reads as an impact and stillness; SpO2 recovers with
+        # the motion (closing desaturation here too cost a development seed a short
+        # desaturation that followed an artifact).
+        plausible[AlertType.FALL] = False
     return plausible
 
 

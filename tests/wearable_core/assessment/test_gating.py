@@ -244,8 +244,8 @@ def test_the_window_an_artifact_fades_into_leaves_falls_to_the_rule() -> None:
         seen.append((start, a.scores[T.FALL], a.scores[T.DESATURATION]))
     settled = (60 + ARTIFACT_SETTLE_S) * 1000
     assert [s for s, fall, _ in seen if fall == 0.0] == list(range(0, settled, hop_ms))
-    assert all(desat == 0.0 for s, _, desat in seen if s < settled)
-    assert all(fall == desat == 0.95 for s, fall, desat in seen if s >= settled)
+    assert [s for s, _, desat in seen if desat == 0.0] == [0]  # SpO2 recovers with the motion
+    assert all(fall == 0.95 for s, fall, _ in seen if s >= settled)
 
 
 def test_a_fall_after_an_artifact_still_raises_the_rule() -> None:
