@@ -25,8 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from wearable_core.assessment.assess import quality_from_features
+from wearable_core.assessment.types import FaultKind
 from wearable_core.assessment.wrist_temperature import MOVING_ENMO_G, WristTemperatureModel
-from wearable_core.contracts.features import feature_index
+from wearable_core.contracts.features import WINDOW_S, feature_index
 
 #: Hours of history a baseline looks at.
 HISTORY_HOURS = 24
@@ -177,7 +178,10 @@ class PersonalBaselines:
     def step(self, start_ms: int, vector: npt.NDArray[np.float32]) -> PersonalContext:
         """The context a window is judged in; then learn from it if it has no sensor
         fault (a faulty window neither moves the activity state nor teaches anything)."""
-        clean = not quality_from_features(vector).faults()
+        faults = quality_from_features(vector).faults()
+        clean = not faults
+        if FaultKind.OFF_WRIST in faults:
+            self.wrist.off_wrist(start_ms + WINDOW_S * 1000)
         if clean:
             self.wrist.advance(start_ms, float(vector[_ENMO]), float(vector[_MAG_SD]))
         context = PersonalContext(

@@ -70,6 +70,13 @@ MIN_WINDOWS = 30
 #: may be a fever; before, the priors may still be far off and everything is learnt).
 EXCLUDE_AFTER_WINDOWS = 60
 EXCLUDE_RISE_C = 0.6
+#: After the watch is back on the wrist, its temperature is not learnt for this long, s:
+#: the sensor and strap warm from the room to the skin with a time constant of minutes
+#: (the simulated watch's is 4 min), and a rewarming wrist learnt as "normal" pulls the
+#: expectation down, so the night's ordinary warmth then reads as a fever (measured on a
+#: development seed, ``docs/detection.md``). 20 min is five 4-minute time constants: less
+#: than 1 % of the room-to-skin gap is left.
+SENSOR_SETTLE_S = 1200
 _DAY_MS = 86_400_000
 
 
@@ -105,7 +112,8 @@ class WristTemperatureModel:
 
     Call :meth:`advance` with every window (it tracks rest and movement), then
     :meth:`expected_at` for the window's expectation, then :meth:`update` with its
-    temperature if the window has no sensor fault.
+    temperature if the window has no sensor fault, or :meth:`off_wrist` if the watch was
+    off the wrist.
 
     Examples
     --------
@@ -125,6 +133,14 @@ class WristTemperatureModel:
     learnt: int = 0
     #: Start of the last window in which the wearer walked or exercised.
     last_moving_ms: int | None = None
+    #: Temperatures before this time are still settling after the watch was off the wrist.
+    settling_until_ms: int | None = None
+
+    def off_wrist(self, end_ms: int) -> None:
+        """The watch was off the wrist until ``end_ms``: learn no temperature for
+        :data:`SENSOR_SETTLE_S` after it."""
+        until = end_ms + SENSOR_SETTLE_S * 1000
+        self.settling_until_ms = max(until, self.settling_until_ms or until)
 
     def advance(self, start_ms: int, enmo_g: float | None, sd_g: float | None) -> None:
         """Track rest and movement through one window (unknown activity: held)."""
@@ -170,9 +186,12 @@ class WristTemperatureModel:
         return float(x @ np.array(self.theta)) + circadian_c(start_ms)
 
     def update(self, start_ms: int, temp_c: float | None) -> None:
-        """Learn from one fault-free window's temperature (``None``/``nan``: skipped)."""
+        """Learn from one fault-free window's temperature (``None``/``nan``, or still
+        settling after the watch was off the wrist: skipped)."""
         x = self._x(start_ms)
         if temp_c is None or not math.isfinite(temp_c):
+            return
+        if self.settling_until_ms is not None and start_ms < self.settling_until_ms:
             return
         theta = np.array(self.theta)
         y = temp_c - circadian_c(start_ms)
@@ -199,6 +218,7 @@ class WristTemperatureModel:
             "last_ms": self.last_ms,
             "learnt": self.learnt,
             "last_moving_ms": self.last_moving_ms,
+            "settling_until_ms": self.settling_until_ms,
         }
 
     @classmethod
@@ -211,6 +231,7 @@ class WristTemperatureModel:
                 raise ValueError("shape")
             rest, moving, last = state.get("rest"), state.get("moving"), state.get("last_ms")
             moved = state.get("last_moving_ms")
+            settling = state.get("settling_until_ms")
             return cls(
                 theta,
                 cov,
@@ -219,6 +240,7 @@ class WristTemperatureModel:
                 None if last is None else int(last),
                 int(state.get("learnt", 0)),
                 None if moved is None else int(moved),
+                None if settling is None else int(settling),
             )
         except (AttributeError, KeyError, TypeError, ValueError):
             return cls()

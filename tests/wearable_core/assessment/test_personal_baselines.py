@@ -102,3 +102,34 @@ def test_peek_judges_an_overlapping_window_without_learning_from_it() -> None:
     assert b.step(3 * HOUR_MS, _vector(61.0, 0.001)) == fresh.step(
         3 * HOUR_MS, _vector(61.0, 0.001)
     )
+
+
+def test_a_wrist_rewarming_after_the_watch_was_off_is_not_learnt() -> None:
+    """Measured on a development seed: the minutes in which the sensor warmed back up from
+    the room were learnt as normal, the expectation fell ~1 degC, and the night's usual
+    warmth then read as a fever."""
+    from wearable_core.assessment.personal_baselines import PersonalBaselines
+    from wearable_core.assessment.wrist_temperature import SENSOR_SETTLE_S
+    from wearable_core.contracts.features import feature_index
+
+    def window(temp: float, contact: float = 1.0) -> Any:
+        v = _vector(50.0, 0.002)
+        v[feature_index("temp_level")] = temp
+        v[feature_index("q_contact_fraction")] = contact
+        return v
+
+    b = PersonalBaselines()
+    for minute in range(60):
+        b.step(minute * MINUTE_MS, window(34.5))
+    learnt = b.wrist.to_state()
+    b.step(60 * MINUTE_MS, window(25.0, contact=0.0))  # on the table
+    settle_min = SENSOR_SETTLE_S // 60
+    for k in range(settle_min):  # back on: the sensor warms from the room to the skin
+        b.step((61 + k) * MINUTE_MS, window(34.5 - 9.5 * 0.78 ** (k + 1)))
+    rewarmed = b.wrist.to_state()
+    assert rewarmed["theta"] == learnt["theta"] and rewarmed["learnt"] == learnt["learnt"]
+    after = b.step((61 + settle_min) * MINUTE_MS, window(34.5))
+    assert after.temp_expected_c is not None and abs(after.temp_expected_c - 34.5) < 0.2
+    assert b.wrist.learnt == learnt["learnt"] + 1  # learning resumes once settled
+    restored = PersonalBaselines.from_state(json.loads(json.dumps(b.to_state())))
+    assert restored.wrist.settling_until_ms == b.wrist.settling_until_ms is not None
