@@ -11,8 +11,9 @@ normal. Until enough hours have been seen there is no baseline.
 
 * :class:`HeartRateFloor`: the person's usual low heart rate: the second-lowest hourly
   10th percentile of window mean HR (the lowest could be one odd hour; with one hour,
-  that hour's), available after one hour; windows more than
-  :data:`HR_FLOOR_EXCLUDE_BPM` below it are left out.
+  that hour's; before the first hour closes, the hour so far once it holds
+  :data:`MIN_WINDOWS_PER_HOUR` windows); windows more than :data:`HR_FLOOR_EXCLUDE_BPM`
+  below it are left out.
 """
 
 from __future__ import annotations
@@ -134,6 +135,20 @@ class HeartRateFloor(HourlyHistory):
     # a heart-rate floor is needed early, unlike a fever baseline.
     min_hours: ClassVar[int] = 1
 
+    @property
+    def value(self) -> float | None:
+        """The floor; before the first hour closes, the hour so far once it holds
+        :data:`MIN_WINDOWS_PER_HOUR` windows (``None`` before that).
+
+        Without it, a bradycardia that starts half an hour into wear was judged with no
+        floor at all, so the model's bradycardia stayed closed through a 36-minute episode
+        at 45-49 bpm in a person whose rate had been 60 (a development seed,
+        ``docs/detection.md``).
+        """
+        if not self.hours and len(self.current) >= MIN_WINDOWS_PER_HOUR:
+            return self._summary(self.current)
+        return super().value
+
     def _baseline(self, hourly: list[float]) -> float:
         return sorted(hourly)[min(1, len(hourly) - 1)]
 
@@ -156,7 +171,7 @@ class PersonalContext:
 
     #: Expected wrist temperature, degC (``None`` before enough wear).
     temp_expected_c: float | None
-    #: Usual low heart rate, bpm (``None`` before an hour of wear).
+    #: Usual low heart rate, bpm (``None`` in the first 20 minutes of wear).
     hr_floor_bpm: float | None
     #: No walking or exercise in the window nor the 5 minutes before.
     at_rest: bool | None

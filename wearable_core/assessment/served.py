@@ -53,11 +53,11 @@ def baselines_replay(start_ms: npt.ArrayLike, X: npt.NDArray[np.float32]) -> lis
     >>> context = baselines_replay(np.arange(4 * 60) * 60_000, X)
     >>> context[0].temp_expected_c, round(context[-1].temp_expected_c, 1)
     (None, 33.0)
-    >>> context[60].hr_floor_bpm, context[61].hr_floor_bpm, context[61].at_rest
+    >>> context[19].hr_floor_bpm, context[20].hr_floor_bpm, context[61].at_rest
     (None, 60.0, True)
 
-    An hour counts once the next one has begun, as in the detector: window 60 opens the
-    second hour and closes the first.
+    Before the first hour closes (window 60 opens the second hour and closes the first,
+    as in the detector), the floor is that hour's so far, once it holds 20 windows.
     """
     baselines = PersonalBaselines()
     return [

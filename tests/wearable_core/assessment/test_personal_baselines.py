@@ -44,7 +44,7 @@ def test_the_heart_rate_floor_is_the_second_lowest_hourly_low() -> None:
     assert f.value is None
     for minute in range(60):  # hour 0: 60..69 bpm, 10th percentile 60.9
         f.update(minute * MINUTE_MS, 60.0 + minute % 10)
-    assert f.value is None  # hour 0 still open
+    assert f.value == pytest.approx(60.9)  # hour 0 still open: the hour so far
     for minute in range(60):  # hour 1: asleep at 52..61
         f.update(HOUR_MS + minute * MINUTE_MS, 52.0 + minute % 10)
     assert f.value == pytest.approx(60.9)  # one closed hour is enough for a floor
@@ -52,6 +52,21 @@ def test_the_heart_rate_floor_is_the_second_lowest_hourly_low() -> None:
         f.update(2 * HOUR_MS + minute * MINUTE_MS, 51.0 + minute % 10)
     f.update(3 * HOUR_MS, 60.0)
     assert f.value == pytest.approx(52.9)  # second-lowest of 60.9, 52.9, 51.9
+
+
+def test_the_first_hour_gives_a_provisional_floor_after_twenty_windows() -> None:
+    """A development-seed bradycardia began 36 min into wear (60 -> 46 bpm): judged with
+    no floor, the model stayed closed through all 36 minutes of it."""
+    f = HeartRateFloor()
+    for minute in range(MIN_WINDOWS_PER_HOUR - 1):
+        f.update(minute * MINUTE_MS, 60.0)
+    assert f.value is None  # too few windows to say
+    for minute in range(MIN_WINDOWS_PER_HOUR - 1, 36):
+        f.update(minute * MINUTE_MS, 60.0 + minute % 3)
+    assert f.value == pytest.approx(60.0)
+    for minute in range(36, 60):  # the bradycardia: left out of the floor
+        f.update(minute * MINUTE_MS, 46.0)
+    assert f.value == pytest.approx(60.0)
 
 
 def test_bradycardic_windows_do_not_lower_the_floor() -> None:
