@@ -33,8 +33,9 @@ type when the cohort *shows* it is worse by more than a negligible margin:
 Why the burden of proof lies with the refusal: the gate exists to stop real regressions,
 and on a finite cohort a rule that demands proof of non-inferiority refuses every model
 whose cohort is too small to prove anything, while fixed margins refuse or pass on noise
-(a demo run was refused for one desaturation window of 32, recall 0.938 against 0.969). Here a difference within the noise never refuses, and a regression the
-cohort can see always does; how large a regression a cohort can see is the width of the
+(a demo run was refused for one desaturation window of 32, recall 0.938 against
+0.969). Here a difference within the noise never refuses, and a regression the cohort
+can see always does; how large a regression a cohort can see is the width of the
 reported intervals, which shrinks with the cohort. A type without positives in the
 cohort is judged on ``fpr`` only. Pure functions, no I/O: the same inputs give the same
 decision, whatever the order of the windows.
@@ -379,7 +380,8 @@ def gate_decide(
                     f"noise and the {RECALL_MARGIN:g} margin"
                 )
             else:
-                parts.append(f"{compared}: {_recall_verdict(k_new / n_new - k_old / n_old, lo)}")
+                change = k_new / n_new - k_old / n_old
+                parts.append(f"{compared}: {_recall_verdict(change, lo, hi)}")
         if new.negatives and old.negatives:
             lo, hi = newcombe_interval(new.flagged, new.negatives, old.flagged, old.negatives)
             compared = (
@@ -387,10 +389,8 @@ def gate_decide(
                 f"{_rate(old.flagged, old.negatives, 4)}"
             )
             if lo <= FPR_MARGIN:
-                more = new.fpr > old.fpr
                 parts.append(
-                    f"{compared}: "
-                    + ("the rise is within noise" if more else "no more false positives")
+                    f"{compared}: {_fpr_verdict(new.flagged / new.negatives > old.fpr, lo)}"
                 )
             else:
                 why = _higher_fpr_refused(name, new, old, matched_recall, fpr_budget)
@@ -406,13 +406,24 @@ def gate_decide(
     return GateDecision(not reasons, tuple(reasons), challenger, champion, tuple(notes))
 
 
-def _recall_verdict(change: float, lo: float) -> str:
-    """How a recall change that does not refuse reads: within noise, or a real gain."""
+def _recall_verdict(change: float, lo: float, hi: float) -> str:
+    """How a recall change that does not refuse reads (``lo``, ``hi``: its interval)."""
     if change < 0:
-        return "the drop is within noise"
+        # A drop beyond noise that passes is one the margin forgives.
+        return (
+            "the drop is within noise" if hi >= 0 else f"a drop within the {RECALL_MARGIN:g} margin"
+        )
     if change == 0:
         return "the same"
     return "a gain beyond noise" if lo > 0 else "the gain is within noise"
+
+
+def _fpr_verdict(higher: bool, lo: float) -> str:
+    """How a false-positive rate that does not refuse reads (``lo``: its difference's
+    lower bound)."""
+    if not higher:
+        return "no more false positives"
+    return "the rise is within noise" if lo <= 0 else f"a rise within the {FPR_MARGIN:g} margin"
 
 
 def _higher_fpr_refused(
