@@ -14,6 +14,13 @@ thresholds; the job passes the scores as gateways serve them
   interval far too narrow;
 * ``fpr``: windows flagged among negative windows (what becomes false alerts).
 
+Windows of one event are not independent either where the gate counts them: a
+tachycardia episode is 25 windows, a stretch of false flags often several. With the
+cohort's person and time, each interval therefore rests on an **effective sample size**
+of one per run (:func:`effective_counts`): recall on the number of episodes, the
+false-positive rate on the negatives divided by the mean length of the runs of flagged
+windows, each rate itself unchanged.
+
 Every rate gets a 95 % Wilson score interval (:func:`wilson_interval`; Wilson 1927), and
 every challenger-minus-champion difference a 95 % Newcombe hybrid score interval
 (:func:`newcombe_interval`; Newcombe 1998, method 10). The challenger is **refused** on a
@@ -72,8 +79,9 @@ class TypeScore:
     """Gate metrics of one model on one anomaly type.
 
     ``recall`` and ``fpr`` are per window. ``episodes`` and ``episodes_detected`` count
-    runs of positive windows (0 when the cohort's person and time were not given);
-    ``by_episode`` says the gate judges this type's recall on them.
+    runs of positive windows, ``false_alarms`` runs of flagged negative windows (all 0
+    when the cohort's person and time were not given); ``by_episode`` says the gate
+    judges this type's recall on episodes.
     """
 
     threshold: float
@@ -84,13 +92,18 @@ class TypeScore:
     episodes: int = 0
     episodes_detected: int = 0
     by_episode: bool = False
+    false_alarms: int = 0
 
     @property
-    def recall_counts(self) -> tuple[int, int]:
-        """``(detected, positives)`` the gate judges recall on: episodes or windows."""
+    def recall_counts(self) -> tuple[float, float]:
+        """``(detected, n)`` the gate judges recall on.
+
+        Episodes for :data:`EPISODE_TYPES`; otherwise windows, at an effective sample
+        size of one per episode when episodes were counted (:func:`effective_counts`).
+        """
         if self.by_episode:
             return self.episodes_detected, self.episodes
-        return _count(self.recall, self.positives), self.positives
+        return effective_counts(_count(self.recall, self.positives), self.positives, self.episodes)
 
     @property
     def flagged(self) -> int:
@@ -98,9 +111,50 @@ class TypeScore:
         return _count(self.fpr, self.negatives)
 
     @property
+    def fpr_counts(self) -> tuple[float, float]:
+        """``(flagged, n)`` the gate judges the false-positive rate on: windows, at an
+        effective sample size of one per run of flagged windows when runs were counted."""
+        flagged = self.flagged
+        if not self.false_alarms or not flagged:
+            return flagged, self.negatives
+        # The runs are the independent events; the rate stays flagged / negatives.
+        return self.false_alarms, self.negatives * self.false_alarms / flagged
+
+    @property
+    def basis(self) -> str:
+        """What recall rests on, in words: ``"493 positive windows in 12 episodes"``."""
+        if self.by_episode:
+            return f"{self.episodes} positive episodes"
+        runs = f" in {self.episodes} episodes" if self.episodes else ""
+        return f"{self.positives} positive windows{runs}"
+
+    @property
     def unit(self) -> str:
         """What recall counts: ``"episode"`` or ``"window"``."""
         return "episode" if self.by_episode else "window"
+
+
+def effective_counts(k: float, n: int, runs: int) -> tuple[float, float]:
+    """``(k, n)`` scaled to an effective sample size of ``runs`` observations.
+
+    Windows in one run (an episode, a stretch of false flags) are strongly correlated:
+    they are one person's one event seen many times. Dividing by the mean run length
+    ``n / runs`` counts each run once (the design effect of a cluster sample with an
+    intra-cluster correlation of 1: Kish 1965), which errs toward wider intervals. The
+    proportion ``k / n`` is kept. ``runs == 0`` (not counted) leaves the counts as they
+    are.
+
+    Examples
+    --------
+    >>> effective_counts(450, 500, 12)  # AF in the demo's validation cohort
+    (10.8, 12.0)
+    >>> effective_counts(30, 32, 0)
+    (30, 32)
+    """
+    if runs <= 0 or n <= 0:
+        return k, n
+    scale = runs / n
+    return k * scale, float(runs)
 
 
 @dataclass(frozen=True)
@@ -120,7 +174,7 @@ def _count(rate: float, n: int) -> int:
     return 0 if n == 0 or math.isnan(rate) else round(rate * n)
 
 
-def wilson_interval(k: int, n: int) -> Interval:
+def wilson_interval(k: float, n: float) -> Interval:
     """The 95 % Wilson score interval of the proportion ``k / n`` (Wilson 1927).
 
     Unlike the textbook ``p ± z·sqrt(p(1-p)/n)``, it stays inside [0, 1] and does not
@@ -149,7 +203,7 @@ def wilson_interval(k: int, n: int) -> Interval:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def newcombe_interval(k1: int, n1: int, k2: int, n2: int) -> Interval:
+def newcombe_interval(k1: float, n1: float, k2: float, n2: float) -> Interval:
     """The 95 % interval of ``k1/n1 - k2/n2`` by Newcombe's hybrid score method
     (Newcombe 1998, method 10), built from the two Wilson intervals.
 
@@ -249,15 +303,13 @@ def gate_scores(
         pos = keep & (Y[:, j] == 1)
         neg = keep & (Y[:, j] == 0)
         n_pos, n_neg = int(pos.sum()), int(neg.sum())
-        episodes = detected = 0
+        episodes = detected = false_alarms = 0
         if timed:
             known = pos | neg
-            episodes, detected = count_episodes(
-                pos[known],
-                flagged[known, j],
-                np.asarray(device)[known],
-                np.asarray(start_s)[known],
-            )
+            who, when = np.asarray(device)[known], np.asarray(start_s)[known]
+            hit = flagged[known, j]
+            episodes, detected = count_episodes(pos[known], hit, who, when)
+            false_alarms, _ = count_episodes(neg[known] & hit, hit, who, when)
         out[name] = TypeScore(
             float(th[j]),
             n_pos,
@@ -267,6 +319,7 @@ def gate_scores(
             episodes,
             detected,
             timed and name in EPISODE_TYPES,
+            false_alarms,
         )
     return out
 
@@ -321,7 +374,7 @@ def recall_at_fpr(
     return out
 
 
-def _rate(k: int, n: int, digits: int) -> str:
+def _rate(k: float, n: float, digits: int) -> str:
     """``0.610 [0.512–0.700]``: a rate and its Wilson interval."""
     lo, hi = wilson_interval(k, n)
     return f"{k / n:.{digits}f} [{lo:.{digits}f}–{hi:.{digits}f}]"
@@ -372,7 +425,7 @@ def gate_decide(
             lo, hi = newcombe_interval(k_new, n_new, k_old, n_old)
             compared = (
                 f"recall {_rate(k_new, n_new, 3)} vs serving {_rate(k_old, n_old, 3)} "
-                f"on {n_new} positive {new.unit}s"
+                f"on {new.basis}"
             )
             if hi < -RECALL_MARGIN:
                 reasons.append(
@@ -383,10 +436,10 @@ def gate_decide(
                 change = k_new / n_new - k_old / n_old
                 parts.append(f"{compared}: {_recall_verdict(change, lo, hi)}")
         if new.negatives and old.negatives:
-            lo, hi = newcombe_interval(new.flagged, new.negatives, old.flagged, old.negatives)
+            lo, hi = newcombe_interval(*new.fpr_counts, *old.fpr_counts)
             compared = (
-                f"false-positive rate {_rate(new.flagged, new.negatives, 4)} vs serving "
-                f"{_rate(old.flagged, old.negatives, 4)}"
+                f"false-positive rate {_rate(*new.fpr_counts, 4)} vs serving "
+                f"{_rate(*old.fpr_counts, 4)}"
             )
             if lo <= FPR_MARGIN:
                 parts.append(
@@ -436,7 +489,7 @@ def _higher_fpr_refused(
     """Why a higher false-positive rate is not bought by detection ("" when it is)."""
     if fpr_budget is None or matched_recall is None:
         return "and no budget to trade it for recall"
-    low, _ = wilson_interval(new.flagged, new.negatives)
+    low, _ = wilson_interval(*new.fpr_counts)
     if low > fpr_budget + FPR_MARGIN:
         return f"and over the {fpr_budget:g} budget (+ {FPR_MARGIN:g}) beyond noise"
     (k_new, n), (k_old, n_old) = new.recall_counts, old.recall_counts
@@ -445,18 +498,18 @@ def _higher_fpr_refused(
     matched = matched_recall.get(name, math.nan)
     if math.isnan(matched):
         return "and no recall at the serving rate to show a gain"
-    k_matched = round(matched * n)
+    k_matched = matched * n
     _, hi = newcombe_interval(k_matched, n, k_old, n_old)
     if hi < -RECALL_MARGIN:
         return (
             f"and at the serving rate it detects less (recall {_rate(k_matched, n, 3)} vs "
-            f"{_rate(k_old, n_old, 3)} on {n} positive {new.unit}s): only the threshold moved"
+            f"{_rate(k_old, n_old, 3)} on {new.basis}): only the threshold moved"
         )
     lo, hi = newcombe_interval(k_new, n, k_old, n_old)
     if lo <= RECALL_MARGIN:
         return (
             f"for a recall gain of {_gap(lo, hi, 3)} (recall {_rate(k_new, n, 3)} vs "
-            f"{_rate(k_old, n_old, 3)} on {n} positive {new.unit}s), not shown to exceed "
+            f"{_rate(k_old, n_old, 3)} on {new.basis}), not shown to exceed "
             f"{RECALL_MARGIN:g}"
         )
     return ""
@@ -470,10 +523,12 @@ def gate_intervals(
     """The intervals the gate judged on, per type, JSON-ready (rounded to 4 decimals;
     ``None`` where nothing was counted).
 
-    Per type: ``recall_by`` (``"window"`` or ``"episode"``), for ``challenger`` and
-    ``champion`` the counts and 95 % Wilson intervals of recall and false-positive rate,
-    and the 95 % Newcombe intervals of their differences (challenger minus champion)
-    and of the challenger's recall at the champion's rate minus the champion's recall.
+    Per type: ``recall_by`` (``"window"`` or ``"episode"``); for ``challenger`` and
+    ``champion`` the rates, their 95 % Wilson intervals and the effective sample sizes
+    they rest on (``recall_n``, ``fpr_n``: :attr:`TypeScore.recall_counts`,
+    :attr:`TypeScore.fpr_counts`) with the raw counts; and the 95 % Newcombe intervals
+    of the differences (challenger minus champion), including the challenger's recall at
+    the champion's rate minus the champion's recall.
 
     Examples
     --------
@@ -486,15 +541,17 @@ def gate_intervals(
         k, n = s.recall_counts
         return {
             "recall": _json(k / n if n else math.nan),
-            "recall_detected": k,
-            "recall_of": n,
             "recall_interval": _pair(wilson_interval(k, n)),
+            "recall_n": round(n, 2),
             "fpr": _json(s.fpr),
-            "fpr_flagged": s.flagged,
-            "fpr_of": s.negatives,
-            "fpr_interval": _pair(wilson_interval(s.flagged, s.negatives)),
+            "fpr_interval": _pair(wilson_interval(*s.fpr_counts)),
+            "fpr_n": round(s.fpr_counts[1], 2),
+            "positives": s.positives,
             "episodes": s.episodes,
             "episodes_detected": s.episodes_detected,
+            "negatives": s.negatives,
+            "flagged": s.flagged,
+            "false_alarms": s.false_alarms,
         }
 
     out: dict[str, dict[str, Any]] = {}
@@ -507,13 +564,11 @@ def gate_intervals(
             matched = math.nan if matched_recall is None else matched_recall.get(name, math.nan)
             entry["champion"] = side(old)
             entry["recall_difference"] = _pair(newcombe_interval(k_new, n, k_old, n_old))
-            entry["fpr_difference"] = _pair(
-                newcombe_interval(new.flagged, new.negatives, old.flagged, old.negatives)
-            )
+            entry["fpr_difference"] = _pair(newcombe_interval(*new.fpr_counts, *old.fpr_counts))
             entry["matched_recall_difference"] = _pair(
                 (math.nan, math.nan)
                 if math.isnan(matched) or not n
-                else newcombe_interval(round(matched * n), n, k_old, n_old)
+                else newcombe_interval(matched * n, n, k_old, n_old)
             )
         out[name] = entry
     return out

@@ -3,11 +3,13 @@ confidence intervals; NaN labels and faults ignored; fever counted per episode."
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import math
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -287,7 +289,31 @@ def test_fever_is_judged_per_episode_where_windows_mislead() -> None:
         in decision.notes[4]
     )
     report = gate_intervals(decision.challenger, decision.champion)["fever"]
-    assert report["recall_by"] == "episode" and report["challenger"]["recall_of"] == 6
+    assert report["recall_by"] == "episode" and report["challenger"]["recall_n"] == 6
     assert report["challenger"]["recall_interval"] == [0.6097, 1.0]
     # The other types stay per window.
     assert gate_intervals(decision.challenger, decision.champion)["af"]["recall_by"] == "window"
+
+
+def test_windows_of_one_episode_or_one_false_alarm_count_once() -> None:
+    # The demo's AF: 480 positive windows in 12 episodes. Per independent window a drop
+    # from 0.96 to 0.90 is a regression; on 12 episodes it is noise.
+    old = TypeScore(0.5, 480, 10_000, 0.96, 0.0011)
+    new = TypeScore(0.5, 480, 10_000, 0.90, 0.0026)
+    refused = gate_decide(dict.fromkeys(ANOMALY_TYPES, new), dict.fromkeys(ANOMALY_TYPES, old))
+    assert not refused.passed and "on 480 positive windows," in refused.reasons[0]
+    old, new = (dataclasses.replace(s, episodes=12, false_alarms=11) for s in (old, new))
+    assert new.recall_counts == (pytest.approx(10.8), 12.0)
+    decision = gate_decide(dict.fromkeys(ANOMALY_TYPES, new), dict.fromkeys(ANOMALY_TYPES, old))
+    assert decision.passed
+    assert "on 480 positive windows in 12 episodes: the drop is within noise" in decision.notes[0]
+    # 26 flagged windows in 2 runs are 2 false alarms: the rate's interval widens.
+    bunched = dataclasses.replace(new, false_alarms=2)
+    assert bunched.fpr_counts == (2, pytest.approx(10_000 * 2 / 26))
+    low, high = wilson_interval(*bunched.fpr_counts)
+    assert high - low > np.subtract(*wilson_interval(*new.fpr_counts)[::-1]) * 2
+    # gate_scores counts the runs: two false alarms of 2 and 1 windows, one person.
+    Y = np.zeros((6, 6), dtype=np.float32)
+    scores = np.array([[0.9], [0.9], [0.1], [0.9], [0.1], [0.1]] * np.ones(6), dtype=np.float32)
+    af = gate_scores(scores, Y, [0.5] * 6, device=[0] * 6, start_s=60.0 * np.arange(6))["af"]
+    assert (af.flagged, af.false_alarms, af.fpr_counts) == (3, 2, (2, 4.0))
