@@ -508,9 +508,9 @@ def _higher_fpr_refused(
     lo, hi = newcombe_interval(k_new, n, k_old, n_old)
     if lo <= RECALL_MARGIN:
         return (
-            f"for a recall gain of {_gap(lo, hi, 3)} (recall {_rate(k_new, n, 3)} vs "
-            f"{_rate(k_old, n_old, 3)} on {new.basis}), not shown to exceed "
-            f"{RECALL_MARGIN:g}"
+            f"and no detection pays for it: a recall gain of {_gap(lo, hi, 3)} (recall "
+            f"{_rate(k_new, n, 3)} vs {_rate(k_old, n_old, 3)} on {new.basis}), not shown "
+            f"to exceed {RECALL_MARGIN:g}"
         )
     return ""
 
