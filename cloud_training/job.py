@@ -62,12 +62,16 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from cloud_training import gate as gate_rule
 from cloud_training.cohort import cohort_load
 from cloud_training.corpus import corpus_ingest, corpus_load, corpus_shards, weak_labels
 from cloud_training.gate import (
+    CONFIDENCE,
+    EPISODE_TYPES,
     GateDecision,
     TypeScore,
     gate_decide,
+    gate_intervals,
     gate_scores,
     recall_at_fpr,
 )
@@ -252,10 +256,14 @@ def _thresholds(manifest: dict[str, Any]) -> npt.NDArray[np.float32]:
 
 def _scores_dict(scores: dict[str, TypeScore]) -> dict[str, dict[str, float | None]]:
     """Gate metrics as JSON (strict: an undefined recall, no positives, is ``None``)."""
-    return {
-        name: {k: None if math.isnan(v) else round(float(v), 4) for k, v in vars(s).items()}
-        for name, s in scores.items()
-    }
+    # The five per-window fields only: this dict is also the release manifest's
+    # ``validation``; the episode counts and intervals go to ``gate.intervals``.
+    fields = ("threshold", "positives", "negatives", "recall", "fpr")
+    return {name: {k: _json_number(getattr(s, k)) for k in fields} for name, s in scores.items()}
+
+
+def _json_number(value: float) -> float | None:
+    return None if math.isnan(value) else round(float(value), 4)
 
 
 def release_version(model_bytes: bytes, thresholds: npt.ArrayLike) -> str:
@@ -481,15 +489,21 @@ def _job_run(
             name: _scores_dict(gate_scores(scores, validation.Y, levels[name], validation.fault))
             for name, scores in raw.items()
         }
-        new = gate_scores(served["challenger"], validation.Y, thresholds, validation.fault)
-        old = gate_scores(served["champion"], validation.Y, champion_thresholds, validation.fault)
+        # Person and time let the gate count fever per episode, not per window.
+        who = {"device": validation.device_index, "start_s": validation.start_s}
+        new = gate_scores(served["challenger"], validation.Y, thresholds, validation.fault, **who)
+        old = gate_scores(
+            served["champion"], validation.Y, champion_thresholds, validation.fault, **who
+        )
         matched = recall_at_fpr(
             served["challenger"],
             validation.Y,
             {t: s.fpr for t, s in old.items()},
             validation.fault,
+            **who,
         )
         report.gate["matched_recall"] = {t: round(v, 4) for t, v in matched.items()}
+        report.gate["intervals"] = gate_intervals(new, old, matched)
         decision = gate_decide(new, old, matched_recall=matched, fpr_budget=settings.target_fpr)
         return decision, version
 
@@ -499,6 +513,14 @@ def _job_run(
         **report.gate,
         "passed": decision.passed,
         "reasons": list(decision.reasons),
+        "notes": list(decision.notes),
+        "rule": {
+            "confidence": CONFIDENCE,
+            "recall_margin": gate_rule.RECALL_MARGIN,
+            "fpr_margin": gate_rule.FPR_MARGIN,
+            "fpr_budget": settings.target_fpr,
+            "episode_types": sorted(EPISODE_TYPES),
+        },
         "challenger": _scores_dict(decision.challenger),
         "champion": None if decision.champion is None else _scores_dict(decision.champion),
     }
