@@ -139,7 +139,7 @@ def tachycardia(x: RuleInputs) -> bool:
 def bradycardia(x: RuleInputs) -> bool:
     """HR <= 40 bpm, unless that is this person's usual low rate and they are at rest.
 
-    Before the usual low rate is known (the first hour of wear), a trained athlete
+    Before the usual low rate is known (the first 20 minutes of wear), a trained athlete
     asleep at 40 bpm cannot be told from bradycardia: the rule then waits for a rate no
     healthy adult shows at rest (<= 35 bpm awake; <= 30 bpm lying still).
     """
