@@ -4,7 +4,8 @@ Pure and deterministic: :meth:`AlertManager.assess` takes one window's assessmen
 returns the events it causes; it does no I/O and reads no clock (times come from the
 windows). States per (device, type)::
 
-    idle ──active──▶ pending ──active for min_duration (and not in cooldown)──▶ open
+    idle ──active──▶ pending ──active for min_duration (and not in cooldown, or
+                               sustained RECURRENCE_FACTOR × as long in it)──▶ open
       ▲                 │ inactive / gap / fault                                │
       └─────────────────┘                    closed ◀──inactive for min_duration─┘
 
@@ -44,6 +45,16 @@ SUBSUMED_BY: dict[AlertType, AlertType] = {AlertType.TACHYCARDIA: AlertType.AF}
 #: still the AF's doing (the clinical labels leave the same span out,
 #: ``firmware_sim/clinical_labels.py``; resting rate is read after 5 minutes).
 SUBSUMED_SETTLE_MS = REST_AFTER_ACTIVITY_S * 1000
+
+
+#: Within a cooldown, a condition that stays active this many times the policy's minimum
+#: duration (at least :data:`RECURRENCE_MIN_S`) opens a new alert: a sustained recurrence,
+#: not the flapping around a threshold the cooldown is for. Without it a cooldown
+#: swallowed recurrences a clinician would want paged: on development seeds, a
+#: bradycardia at 37 bpm for 4 minutes 11 minutes after the last one closed, and a
+#: tachycardia at 143 bpm at rest 13 minutes after walking had closed the first alert.
+RECURRENCE_FACTOR = 3
+RECURRENCE_MIN_S = 180
 
 
 #: Faults that suppress only some types: motion artifacts the motion-sensitive ones,
@@ -246,9 +257,11 @@ class AlertManager:
         track.add_rate(window.hr_mean_bpm)
         if rule:
             track.rule = RULE_NAMES.get(kind, "rule")
-        if window.end_ms - track.streak_start_ms < min_ms:
+        sustained_ms = window.end_ms - track.streak_start_ms
+        if sustained_ms < min_ms:
             return None
-        if window.end_ms < track.cooldown_until_ms:
+        recurrence_ms = max(RECURRENCE_FACTOR * min_ms, RECURRENCE_MIN_S * 1000)
+        if window.end_ms < track.cooldown_until_ms and sustained_ms < recurrence_ms:
             return None
         track.open = AlertEvent(
             "opened",

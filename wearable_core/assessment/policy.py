@@ -23,7 +23,9 @@ class AlertPolicy:
     A window is *active* when the score is ``>= on_threshold`` or the rule fired; while
     an alert is open it stays active until the score is ``< off_threshold`` (hysteresis).
     It opens after ``min_duration_s`` of consecutive active windows and closes after as
-    long inactive; no new alert of the type opens within ``cooldown_s`` of a close.
+    long inactive; no new alert of the type opens within ``cooldown_s`` of a close unless
+    the condition is sustained three times as long (at least 3 minutes;
+    ``gateway.alerts.manager.RECURRENCE_FACTOR``).
     """
 
     on_threshold: float

@@ -77,12 +77,14 @@ def test_cooldown_from_the_last_close_is_honoured_after_resume() -> None:
     m = AlertManager()  # tachycardia: 60 s to open, cooldown 1800 s
     closed_ms = 10 * W
     m.resume(DEV, last_end_ms=10 * W, last_closed_ms={T.TACHYCARDIA: closed_ms})
-    active = {T.TACHYCARDIA: 0.95}
-    assert alerts(feed(m, [window(i, active) for i in range(10, 39)])) == []
-    # The cooldown ends 30 min after the close: the streak (still running) opens then.
-    [opened] = alerts(feed(m, [window(39, active)]))
-    assert opened.opened_ms == closed_ms + 1800 * 1000
-    assert opened.evidence_start_ms == 10 * W
+    active, quiet = {T.TACHYCARDIA: 0.95}, {T.TACHYCARDIA: 0.1}
+    # A 2-minute flap inside the cooldown does not open (it would without the cooldown).
+    assert alerts(feed(m, [window(10, active), window(11, active), window(12, quiet)])) == []
+    # A streak sustained for RECURRENCE_MIN_S (3 x the 60 s minimum) in it does.
+    assert alerts(feed(m, [window(i, active) for i in range(13, 15)])) == []
+    [opened] = alerts(feed(m, [window(15, active)]))
+    assert opened.opened_ms == 16 * W < closed_ms + 1800 * 1000
+    assert opened.evidence_start_ms == 13 * W
 
 
 def test_without_a_resumed_close_there_is_no_cooldown() -> None:
