@@ -49,23 +49,13 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from bench_simulate_day import EPISODES, START_EPOCH_S  # the same day, same episodes
 
-from firmware_sim.episodes import AnomalyKind, Episode, FaultKind
 from firmware_sim.firmware.watch_firmware import FirmwareConfig, WatchFirmware
 from firmware_sim.physiology import PersonProfile
 from firmware_sim.physiology.generator import SignalGenerator
 from wearable_core.contracts.gatt.record_envelope import HEADER_SIZE
 from wearable_core.contracts.streams import Stream
-
-# The day of bench_simulate_day.py: same start, same episodes.
-START_EPOCH_S = 1_699_920_000.0  # 2023-11-14 00:00 UTC
-EPISODES = (
-    Episode(2 * 3600, 2 * 3600 + 900, FaultKind.OFF_WRIST),
-    Episode(10 * 3600, 10 * 3600 + 1800, AnomalyKind.AF, 0.5),
-    Episode(13 * 3600, 13 * 3600 + 600, AnomalyKind.DESATURATION, 0.7),
-    Episode(15 * 3600, 15 * 3600 + 900, AnomalyKind.FALL, 0.8),
-    Episode(18 * 3600, 21 * 3600, AnomalyKind.FEVER, 0.6),
-)
 
 ATT_NOTIFICATION_HEADER = 3  # opcode 1 + attribute handle 2
 L2CAP_HEADER = 4  # length 2 + channel id 2
