@@ -35,10 +35,14 @@ def fault(kind: str, onset_s: float, end_s: float, device: str = "w1") -> TruthE
     return TruthEpisode(device, kind, int(onset_s * S), int(end_s * S), is_fault=True)
 
 
-def alert(kind: str, opened_s: float, device: str = "w1", evidence_s: float = 60) -> ScoredAlert:
+def alert(
+    kind: str, opened_s: float, device: str = "w1", evidence_s: float = 60, rule: str | None = None
+) -> ScoredAlert:
     opened = int(opened_s * S)
     # The gateway opens an alert at the end of its evidence.
-    return ScoredAlert(device, kind, opened, opened - int(evidence_s * S), opened, closed_ms=None)
+    return ScoredAlert(
+        device, kind, opened, opened - int(evidence_s * S), opened, closed_ms=None, rule=rule
+    )
 
 
 def window(
@@ -248,7 +252,7 @@ def test_fault_overlapping_false_alerts_are_counted() -> None:
         alert("af", 1000, evidence_s=60),  # evidence [940, 1000] only touches: no overlap
         alert("fall", 1560, evidence_s=60),  # evidence [1500, 1560] only touches: no overlap
         alert("fever", 3050, evidence_s=60),  # w1; the flat line is on w2
-        alert("bradycardia", 3050, device="w2", evidence_s=60),
+        alert("bradycardia", 3050, device="w2", evidence_s=60, rule="hr<=40bpm"),
     ]
     result = evaluate(episodes, alerts, [], user_days=1.0)
 
@@ -260,14 +264,20 @@ def test_fault_overlapping_false_alerts_are_counted() -> None:
             "type": "desaturation",
             "opened_ms": 1_150_000,
             "fault_kinds": ["motion_artifact", "off_wrist"],
+            "rule": None,  # the model opened it
         },
         {
             "device": "w2",
             "type": "bradycardia",
             "opened_ms": 3_050_000,
             "fault_kinds": ["flat_line"],
+            "rule": "hr<=40bpm",
         },
     ]
+    assert [(a["type"], a["rule"]) for a in result["false_alert_details"]][-1] == (
+        "bradycardia",
+        "hr<=40bpm",
+    )
 
 
 def test_faults_are_not_medical_episodes() -> None:
