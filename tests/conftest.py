@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.support.fault_proxy import FaultProxy
 from tests.support.gcs_emulator import GcsEmulator
+from tests.support.module_marks import wholly_deselected
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +61,12 @@ def fault_proxy(
     with FaultProxy(gcs_emulator.endpoint) as proxy:
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.endpoint)
         yield proxy, f"gs://{bucket}/pfx"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Do not import a module that ``-m`` deselects whole (``tests/support/module_marks.py``):
+    ``make unit`` then loads no TensorFlow. ``None`` leaves the decision to pytest."""
+    markexpr: str = config.getoption("markexpr") or ""
+    if collection_path.suffix != ".py" or not markexpr:
+        return None
+    return True if wholly_deselected(collection_path, markexpr) else None
