@@ -31,8 +31,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# One pytest-xdist worker per CPU core; the tests that share a slow session fixture
+# stay on one worker (tests/conftest.py). `make test` stays serial.
 unit: $(STAMP)
-	$(BIN)/pytest -m "not integration and not e2e and not slow"
+	$(BIN)/pytest -m "not integration and not e2e and not slow" -n auto --dist loadgroup
 
 test: lint typecheck
 	$(BIN)/pytest

@@ -70,3 +70,19 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path.suffix != ".py" or not markexpr:
         return None
     return True if wholly_deselected(collection_path, markexpr) else None
+
+
+# Session fixtures that take seconds to build (a simulated ward, a simulated clinic).
+# Under pytest-xdist (`make unit`, `--dist loadgroup`) the tests that use one run on a
+# single worker, so it is built once rather than once per worker.
+_SHARED_BUILDS = ("ward", "clinic")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        group = next((name for name in _SHARED_BUILDS if name in used), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
