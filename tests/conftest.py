@@ -73,8 +73,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 # Session fixtures that take seconds to build (a simulated ward, a simulated clinic).
-# Under pytest-xdist (`make unit`, `--dist loadgroup`) the tests that use one run on a
-# single worker, so it is built once rather than once per worker.
+# Under pytest-xdist (`make unit JOBS=2`, `--dist loadgroup`) the tests that use one run
+# on a single worker, so it is built once rather than once per worker.
 _SHARED_BUILDS = ("ward", "clinic")
 
 
