@@ -31,8 +31,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# `make unit JOBS=2` (or `auto`, a worker per core) runs on pytest-xdist workers; the tests
+# that share a slow session fixture stay on one worker (tests/conftest.py). Serial by
+# default: on a busy 2-core machine the workers were slower (README, Tests).
+JOBS ?= 0
 unit: $(STAMP)
-	$(BIN)/pytest -m "not integration and not e2e and not slow"
+	$(BIN)/pytest -m "not integration and not e2e and not slow" -n $(JOBS) --dist loadgroup
 
 test: lint typecheck
 	$(BIN)/pytest

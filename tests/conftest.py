@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.support.fault_proxy import FaultProxy
 from tests.support.gcs_emulator import GcsEmulator
+from tests.support.module_marks import wholly_deselected
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +61,28 @@ def fault_proxy(
     with FaultProxy(gcs_emulator.endpoint) as proxy:
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.endpoint)
         yield proxy, f"gs://{bucket}/pfx"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Do not import a module that ``-m`` deselects whole (``tests/support/module_marks.py``):
+    ``make unit`` then loads no TensorFlow. ``None`` leaves the decision to pytest."""
+    markexpr: str = config.getoption("markexpr") or ""
+    if collection_path.suffix != ".py" or not markexpr:
+        return None
+    return True if wholly_deselected(collection_path, markexpr) else None
+
+
+# Session fixtures that take seconds to build (a simulated ward, a simulated clinic).
+# Under pytest-xdist (`make unit JOBS=2`, `--dist loadgroup`) the tests that use one run
+# on a single worker, so it is built once rather than once per worker.
+_SHARED_BUILDS = ("ward", "clinic")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        group = next((name for name in _SHARED_BUILDS if name in used), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

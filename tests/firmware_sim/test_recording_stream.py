@@ -79,6 +79,7 @@ def test_percentile_of_counts_is_numpys(size: int) -> None:
     assert percentile_of_counts(Counter(), 5.0) is None
 
 
+@pytest.mark.slow
 def test_the_replay_writes_the_records_of_the_whole_recording(tmp_path: Path) -> None:
     # Through the command line: three hours and a bit, so the firmware gets four chunks.
     recording = _rr_file(tmp_path / "rr.csv", 13_000)
@@ -111,6 +112,7 @@ def _peak_bytes(path: Path) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_the_recording(tmp_path: Path) -> None:
     # 2 and 4 MB of RR intervals (1.5 and 3 days): the whole-recording path peaked at
     # ~120x the input; the streamed one holds a block of rows and an hour of signals.

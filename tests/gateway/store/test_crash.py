@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gateway.store import Store
 from wearable_core.contracts.streams import Stream
 
@@ -68,6 +70,7 @@ def run_and_kill(path: Path, rng: random.Random) -> int:
     return last
 
 
+@pytest.mark.slow
 def test_sigkill_loses_no_committed_batch_and_leaves_no_partial_one(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     rng = random.Random(1234)

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,6 +68,7 @@ def observed(store: Store) -> tuple[set[Delivered], dict[Key, State]]:
     return stored, state
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None)
 @given(
     ops=operations,
@@ -115,6 +117,7 @@ def test_any_interleaving_gives_the_same_records_and_frontiers(
             store.close()
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(batches=batches, order=st.randoms(use_true_random=False))
 def test_batch_order_does_not_matter(batches: list[list[Delivered]], order: random.Random) -> None:

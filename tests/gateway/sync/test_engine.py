@@ -126,6 +126,7 @@ def _engine(
     )
 
 
+@pytest.mark.slow
 def test_three_day_outage_then_everything_exactly_once(tmp_path: Path) -> None:
     clock, network = Clock(T0_MS), Network(NetworkState.OFFLINE)
     bucket = bucket_open(str(tmp_path / "bucket"))

@@ -73,6 +73,7 @@ def mornings(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+@pytest.mark.slow
 def test_states_agree_with_the_simulated_activity(mornings: pd.DataFrame) -> None:
     predicted = pd.concat(
         [activity_classify(group) for _, group in mornings.groupby(mornings.index // 240)],

@@ -193,12 +193,14 @@ def record_lists(draw: st.DrawFn, invalid: bool = False) -> list[IngestRecord]:
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(record_lists(), st.sampled_from([60, 120]))
 def test_batched_equals_per_record(records: list[IngestRecord], window_s: int) -> None:
     check(records, window_s)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(record_lists(invalid=True))
 def test_rejected_payloads_behave_as_per_record(records: list[IngestRecord]) -> None:

@@ -15,6 +15,9 @@ from wearable_core.contracts.anomalies import ANOMALY_TYPES
 from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.model.runtime import ModelError, ModelRunner
 
+# Every test here trains or builds a Keras model (TensorFlow): `make unit` leaves them out.
+pytestmark = pytest.mark.slow
+
 F = len(FEATURE_NAMES)
 
 
