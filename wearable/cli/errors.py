@@ -117,12 +117,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _number(text: str, example: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (e.g. {example})") from None
+
+
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0 (a speed, a number of seconds)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number (e.g. 2.5)") from None
+    value = _number(text, "2.5")
     # `not value > 0` also refuses NaN; inf would never finish.
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0 (e.g. 1 or 60)")
@@ -131,10 +135,7 @@ def positive_float(text: str) -> float:
 
 def non_negative_float(text: str) -> float:
     """argparse type: a finite number >= 0 (an added delay)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number (e.g. 20)") from None
+    value = _number(text, "20")
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text} must be a finite number >= 0 (e.g. 0 or 20)")
     return value

@@ -173,18 +173,29 @@ def test_the_service_logs_a_full_disk_as_one_json_line(
     assert "database or disk is full: the disk is full: free space" in entry["msg"]
 
 
-def test_a_bug_in_the_service_is_logged_with_its_traceback_and_exits_1(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _run_a_service_that_raises(
+    error: Exception,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> dict[str, Any]:
+    """``gateway run`` whose service dies of ``error``: exit 1, its one JSON log line."""
     import gateway.service
 
     async def bug(config: object) -> int:
-        raise KeyError("a bug")
+        raise error
 
     monkeypatch.setattr(gateway.service, "run_service", bug)
     capsys.readouterr()
     assert main(["gateway", "run", "--store", str(tmp_path / "s.db"), "--radio", "h:1"]) == 1
     (entry,) = _gateway_json_lines(capsys.readouterr().err)
+    return entry
+
+
+def test_a_bug_in_the_service_is_logged_with_its_traceback_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = _run_a_service_that_raises(KeyError("a bug"), tmp_path, monkeypatch, capsys)
     assert entry["level"] == "critical" and "KeyError: 'a bug'" in entry["exc"]
 
 
@@ -205,15 +216,8 @@ def test_a_malformed_pseudonym_key_is_one_json_line_naming_the_fix(
 def test_a_fatal_line_carries_no_device_address(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import gateway.service
-
-    async def bug(config: object) -> int:
-        raise KeyError("C4:12:00:00:00:0A")
-
-    monkeypatch.setattr(gateway.service, "run_service", bug)
-    capsys.readouterr()
-    assert main(["gateway", "run", "--store", str(tmp_path / "s.db"), "--radio", "h:1"]) == 1
-    (entry,) = _gateway_json_lines(capsys.readouterr().err)
+    error = KeyError("C4:12:00:00:00:0A")
+    entry = _run_a_service_that_raises(error, tmp_path, monkeypatch, capsys)
     assert "KeyError: '" in entry["exc"] and "C4:12" not in entry["exc"]
 
 
