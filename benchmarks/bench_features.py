@@ -138,6 +138,8 @@ def baseline_features(windows: list[WindowData]) -> npt.NDArray[np.float32]:
             "q_beat_coverage": quality.quality_beat_coverage(
                 rr, irregularity.irregularity_ectopic_mask(rr), w.window_s
             ),
+            "fall_free_fall": fall.fall_free_fall(acc),
+            "hr_nn_mean": irregularity.irregularity_nn_rate(rr) if irr else np.nan,
         }
         rows.append(np.array([values[name] for name in FEATURE_NAMES], dtype=np.float32))
     return np.stack(rows)

@@ -106,13 +106,30 @@ _NORMAL: dict[str, float] = {
     "irr_ectopic_fraction": 0.01,
     "irr_nn_nrmssd": 0.04,
     "q_beat_coverage": 1.0,
+    "fall_free_fall": 0.95,
+    "hr_nn_mean": 70.0,
 }
 # One archetype per anomaly type, so the canary exercises every output away from 0.
 _ARCHETYPES: tuple[dict[str, float], ...] = (
-    {"hr_mean": 145.0, "hr_min": 138.0, "hr_max": 152.0, "rr_count": 144.0, "hrv_rmssd": 8.0},
-    {"hr_mean": 38.0, "hr_min": 35.0, "hr_max": 42.0, "rr_count": 38.0, "hrv_rmssd": 40.0},
+    {
+        "hr_mean": 145.0,
+        "hr_min": 138.0,
+        "hr_max": 152.0,
+        "rr_count": 144.0,
+        "hrv_rmssd": 8.0,
+        "hr_nn_mean": 145.0,
+    },
+    {
+        "hr_mean": 38.0,
+        "hr_min": 35.0,
+        "hr_max": 42.0,
+        "rr_count": 38.0,
+        "hrv_rmssd": 40.0,
+        "hr_nn_mean": 38.0,
+    },
     {
         "hr_mean": 110.0,
+        "hr_nn_mean": 110.0,
         "hr_min": 80.0,
         "hr_max": 150.0,
         "hrv_rmssd": 160.0,
@@ -126,8 +143,21 @@ _ARCHETYPES: tuple[dict[str, float], ...] = (
         "q_beat_coverage": 0.6,
     },
     {"spo2_mean": 86.0, "spo2_min": 83.0, "spo2_s_below_90": 50.0, "spo2_s_below_88": 40.0},
-    {"temp_level": 36.0, "temp_trend": 1.2, "hr_mean": 92.0, "hr_min": 86.0, "hr_max": 99.0},
-    {"fall_peak": 4.5, "fall_stillness": 0.005, "act_enmo": 0.12, "act_mag_sd": 0.6},
+    {
+        "temp_level": 36.0,
+        "temp_trend": 1.2,
+        "hr_mean": 92.0,
+        "hr_min": 86.0,
+        "hr_max": 99.0,
+        "hr_nn_mean": 92.0,
+    },
+    {
+        "fall_peak": 4.5,
+        "fall_stillness": 0.005,
+        "fall_free_fall": 0.25,
+        "act_enmo": 0.12,
+        "act_mag_sd": 0.6,
+    },
 )
 
 

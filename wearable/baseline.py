@@ -28,7 +28,7 @@ MODELS_DIR = REPO / "wearable_core" / "models"
 MODEL_FILE = "baseline.tflite"
 MANIFEST_FILE = "baseline.json"
 SEED = 20261126
-VERSION = "baseline-2"
+VERSION = "baseline-3"
 
 
 def build_baseline(out_dir: Path, scenario_path: Path = TRAIN_SCENARIO) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def test_a_run_publishes_a_release_the_gateway_installs(
     assert report.ingest["new_batches"] >= 2 and report.ingest["quarantined"] == []
     assert report.data["training_cohort_windows"] > 0 and report.data["fleet_windows"] > 0
     assert report.data["fleet_labelled_positive"]["desaturation"] > 0
-    assert report.serving_version == "baseline-2" and report.version
+    assert report.serving_version == "baseline-3" and report.version
     assert report.training["parity"]["decision_agreement"] >= 0.995
     # Judged as served: the detector's gates only ever close scores, so no type flags
     # more validation windows than the bare model does, and the report keeps both views.

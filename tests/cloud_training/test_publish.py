@@ -229,7 +229,7 @@ def test_republishing_a_version_with_other_provenance_reuses_the_release(
     # The training job's rerun on unchanged data: same model and thresholds, so the same
     # version, but its manifest names another release it replaces. It used to fail
     # forever with "already exists with different content".
-    release_publish(bucket, MODEL, manifest("v1", training={"replaces": "baseline-2"}), KEY)
+    release_publish(bucket, MODEL, manifest("v1", training={"replaces": "baseline-3"}), KEY)
     stored = bucket.read(manifest_object("v1"))[0]
     release_publish(bucket, MODEL, manifest("v2"), KEY)
 

@@ -82,7 +82,7 @@ def test_the_readme_path_publishes_a_release_the_gateway_installs(tmp_path: Path
         bucket,
         ModelDirectory(tmp_path / "models"),
         public_key_parse(public),
-        serving_version="baseline-2",
+        serving_version="baseline-3",
     )
     result = updater.check()
     assert result.status == "installed", result

@@ -150,7 +150,7 @@ def test_a_tiny_experiment_runs_end_to_end_and_repeats(tmp_path: Path) -> None:
     assert first["settings"]["heldout_seed"] == 103_000
     assert first["settings"]["fleet_seeds"] == [103_001]
     base, one = first["rounds"]
-    assert base["model"] == "baseline-2" and base["check"] is None
+    assert base["model"] == "baseline-3" and base["check"] is None
     for r in first["rounds"]:
         per_type = r["heldout"]["per_type"]
         assert set(per_type) == set(ANOMALY_TYPES)
@@ -168,7 +168,7 @@ def test_a_tiny_experiment_runs_end_to_end_and_repeats(tmp_path: Path) -> None:
         assert one["check"] is not None
     else:
         assert job["gate_reasons"], job
-        assert one["install"]["status"] == "no_release" and one["model"] == "baseline-2"
+        assert one["install"]["status"] == "no_release" and one["model"] == "baseline-3"
     assert first["targets"].keys() >= {"false_alerts_halved", "recall_not_lower"}
     second = _run(tmp_path, "b")
     first.pop("timings")

@@ -20,7 +20,7 @@ from wearable_core.assessment.policy import AlertPolicy
 from wearable_core.assessment.rules import RuleInputs, evaluate_rules, model_plausible
 from wearable_core.assessment.types import AlertType, QualityFlags, WindowAssessment
 from wearable_core.contracts.features import FEATURE_NAMES, WINDOW_S, feature_index
-from wearable_core.features.extract import features_extract
+from wearable_core.features.extract import MIN_RR_IRREGULARITY, features_extract
 from wearable_core.features.window import WindowData
 
 _I = {name: feature_index(name) for name in FEATURE_NAMES}
@@ -37,8 +37,10 @@ def rules_inputs_from_features(
     hr_floor_bpm: float | None = None,
     at_rest: bool | None = None,
     lying_still: bool | None = None,
+    after_artifact: bool = False,
 ) -> RuleInputs:
-    """The safety rules' view of one window.
+    """The safety rules' view of one window (``after_artifact``: see
+    :meth:`ArtifactSettle.after_artifact`).
 
     Examples
     --------
@@ -55,6 +57,7 @@ def rules_inputs_from_features(
         spo2_min_pct=_value(vector, "spo2_min"),
         impact_peak_g=_value(vector, "fall_peak"),
         post_impact_sd_g=_value(vector, "fall_stillness"),
+        free_fall_g=_value(vector, "fall_free_fall"),
         temp_level_c=_value(vector, "temp_level"),
         motion_artifact_fraction=_value(vector, "q_motion_artifact"),
         temp_baseline_c=temp_baseline_c,
@@ -62,6 +65,9 @@ def rules_inputs_from_features(
         at_rest=at_rest,
         lying_still=lying_still,
         nn_nrmssd=_value(vector, "irr_nn_nrmssd"),
+        nn_rate_bpm=_value(vector, "hr_nn_mean"),
+        rr_reported=(_value(vector, "rr_count") or 0.0) >= MIN_RR_IRREGULARITY,
+        after_motion_artifact=after_artifact,
     )
 
 
@@ -125,16 +131,14 @@ def quality_from_features(vector: npt.NDArray[np.float32]) -> QualityFlags:
 ARTIFACT_SETTLE_S = 15
 
 
-def model_gates(
-    vector: npt.NDArray[np.float32], inputs: RuleInputs, *, after_artifact: bool = False
-) -> dict[AlertType, bool]:
+def model_gates(vector: npt.NDArray[np.float32], inputs: RuleInputs) -> dict[AlertType, bool]:
     """Whether each type's model score may count in this window.
 
     The clinical definitions (``wearable_core.assessment.rules.model_plausible``), no
     model fall or desaturation in a window with any motion-artifact second (falls are
     then left to the impact-and-stillness rule: an artifact looks like an impact to the
     model; motion pulls a wrist oximeter's reading down), and no model fall in a window
-    that ``after_artifact`` says begins as an artifact fades.
+    that begins as an artifact fades (``inputs.after_motion_artifact``).
     ``inputs`` is :func:`rules_inputs_from_features` of ``vector`` with the person's
     baselines.
 
@@ -156,7 +160,7 @@ def model_gates(
         # motion-lowered SpO2 readings.
         plausible[AlertType.FALL] = False
         plausible[AlertType.DESATURATION] = False
-    if after_artifact:
+    if inputs.after_motion_artifact:
         # Its last spike, then rest, reads as an impact and stillness; SpO2 recovers with
         # the motion (closing desaturation here too cost a development seed a short
         # desaturation that followed an artifact).
@@ -165,7 +169,7 @@ def model_gates(
 
 
 class ArtifactSettle:
-    """One device's motion-artifact history, for :func:`model_gates`' ``after_artifact``.
+    """One device's motion-artifact history: ``after_artifact`` of :func:`assess_window`.
 
     An artifact's last seconds of movement count as artifact seconds only where an RR
     interval jumps, so the window that begins as an artifact fades can hold its last
@@ -215,10 +219,13 @@ def assess_window(
     """The alert manager's input for one window of one device.
 
     Model scores of types that :func:`model_gates` closes for the window are set to 0
-    (``after_artifact``: :meth:`ArtifactSettle.after_artifact` of the window).
+    (``after_artifact``: :meth:`ArtifactSettle.after_artifact` of the window; the fall
+    rule then also asks for free fall).
     """
-    inputs = rules_inputs_from_features(vector, temp_baseline_c, hr_floor_bpm, at_rest, lying_still)
-    plausible = model_gates(vector, inputs, after_artifact=after_artifact)
+    inputs = rules_inputs_from_features(
+        vector, temp_baseline_c, hr_floor_bpm, at_rest, lying_still, after_artifact
+    )
+    plausible = model_gates(vector, inputs)
     return WindowAssessment(
         device=device,
         start_ms=start_ms,

@@ -11,13 +11,18 @@ Thresholds and their sources (``docs/alerts.md`` has the references):
 * tachycardia: the clinical definition, mean HR > 100 bpm *at rest* (ENMO below the
   sedentary cut-point of Hildebrand et al. 2014, 44.8 mg at the wrist, in the window and
   the 5 minutes before it). While rest is unknown (no activity seen yet) only >= 130 bpm
-  with a still wrist, a rate no one shows sitting still.
+  with a still wrist, a rate no one shows sitting still. The rate judged is that of the
+  normal-to-normal intervals (``hr_nn_mean``) when the watch reports RR intervals:
+  runs of premature beats raise the reported rate, not the sinus rate.
 * bradycardia: mean HR <= 40 bpm (below the 50-60 bpm definition; 2018 ACC/AHA/HRS
   bradycardia guideline), unless the wearer is at rest and 40 bpm is within 5 bpm of
   their own usual low rate (trained athletes asleep reach 40 bpm).
 * fall: impact peak >= 3 g followed by stillness (acceleration SD < 0.05 g): the
   impact-then-posture/stillness signature of threshold fall detectors (Bourke et al.
-  2007; Kangas et al. 2008).
+  2007; Kangas et al. 2008). During or right after a motion artifact the last spike of
+  the shaking followed by rest has that signature too; there the impact must also
+  follow a free-fall phase (|a| below 0.6 g, the start-of-fall threshold of Kangas et
+  al. 2008).
 * fever: wrist temperature >= 1.0 degC above the temperature expected for this person
   in this state at this time of day (``wearable_core.assessment.wrist_temperature``): the
   core-equivalent rise, against the 1.2 degC of the fever definition (38.0 degC over a
@@ -58,6 +63,9 @@ REST_ENMO_G = 0.0448
 FALL_IMPACT_G = 3.0
 #: Standard deviation of |a| (g) after the impact below which the wearer lies still.
 FALL_STILLNESS_SD_G = 0.05
+#: Free-fall level (``fall_free_fall``, g) below which a fall has begun (Kangas et al.
+#: 2008, start of fall: |a| < 0.6 g); required during and right after motion artifacts.
+FALL_FREE_FALL_G = 0.6
 FEVER_RISE_C = 1.2
 #: Definitions the model's score must agree with (see the module docstring).
 TACHY_DEFINITION_BPM = 100.0
@@ -109,6 +117,23 @@ class RuleInputs:
     nn_nrmssd: float | None = None
     #: Fraction of the window's seconds with a motion artifact (``q_motion_artifact``).
     motion_artifact_fraction: float | None = None
+    #: The window begins as an earlier motion artifact fades
+    #: (``wearable_core.assessment.assess.ArtifactSettle``).
+    after_motion_artifact: bool = False
+    #: Lowest short mean of |a| before the impact (``fall_free_fall``), g.
+    free_fall_g: float | None = None
+    #: Heart rate of the normal-to-normal intervals (``hr_nn_mean``); ``None`` when
+    #: too few intervals survive the ectopic-beat filter.
+    nn_rate_bpm: float | None = None
+    #: The watch reported enough RR intervals to judge the rhythm (``rr_count``).
+    rr_reported: bool = False
+
+    @property
+    def sinus_rate_bpm(self) -> float | None:
+        """The rate the tachycardia definition is about: the NN rate where RR intervals
+        are reported (``None`` if their rhythm cannot be judged), else the reported
+        mean."""
+        return self.nn_rate_bpm if self.rr_reported else self.hr_mean_bpm
 
 
 def desaturation(x: RuleInputs) -> bool:
@@ -129,11 +154,12 @@ def tachycardia(x: RuleInputs) -> bool:
     no one shows sitting still: >= 130 bpm. Unknown activity in the window: not at rest,
     the rule stays quiet; so does the rate recovering in the minutes after a walk.
     """
-    if x.hr_mean_bpm is None or x.activity_enmo_g is None or x.activity_enmo_g >= REST_ENMO_G:
+    hr = x.sinus_rate_bpm
+    if hr is None or x.activity_enmo_g is None or x.activity_enmo_g >= REST_ENMO_G:
         return False
     if x.at_rest is True:
-        return x.hr_mean_bpm > TACHY_DEFINITION_BPM
-    return x.hr_mean_bpm >= TACHY_HR_BPM and x.at_rest is not False
+        return hr > TACHY_DEFINITION_BPM
+    return hr >= TACHY_HR_BPM and x.at_rest is not False
 
 
 def bradycardia(x: RuleInputs) -> bool:
@@ -160,13 +186,21 @@ def _below_usual_or_moving(x: RuleInputs) -> bool:
 
 
 def fall(x: RuleInputs) -> bool:
-    """An impact of at least 3 g followed by stillness."""
-    return (
+    """An impact of at least 3 g followed by stillness; during or right after a motion
+    artifact, also preceded by free fall (the shaking's last spike, then rest, is not a
+    fall). Outside artifacts free fall is not required: at the wrist the arm's own
+    movement while falling can hide it."""
+    impact_then_still = (
         x.impact_peak_g is not None
         and x.post_impact_sd_g is not None
         and x.impact_peak_g >= FALL_IMPACT_G
         and x.post_impact_sd_g < FALL_STILLNESS_SD_G
     )
+    if not impact_then_still:
+        return False
+    if not ((x.motion_artifact_fraction or 0.0) > 0 or x.after_motion_artifact):
+        return True
+    return x.free_fall_g is not None and x.free_fall_g < FALL_FREE_FALL_G
 
 
 def fever(x: RuleInputs) -> bool:
@@ -222,9 +256,10 @@ def model_plausible(x: RuleInputs) -> dict[AlertType, bool]:
         if x.temp_level_c is None or x.temp_baseline_c is None
         else x.temp_level_c - x.temp_baseline_c
     )
+    sinus = x.sinus_rate_bpm
     return {
-        AlertType.TACHYCARDIA: hr is not None
-        and hr > TACHY_DEFINITION_BPM
+        AlertType.TACHYCARDIA: sinus is not None
+        and sinus > TACHY_DEFINITION_BPM
         and x.at_rest is not False
         and (enmo is None or enmo < MODERATE_ENMO_G),
         # Bradycardia is a new finding for this person: below the definition and below

@@ -100,10 +100,14 @@ def served_outputs(
         settle = ArtifactSettle()
         for row, c in zip(rows.tolist(), baselines_replay(starts[rows], X[rows]), strict=True):
             inputs = rules_inputs_from_features(
-                X[row], c.temp_expected_c, c.hr_floor_bpm, c.at_rest, c.lying_still
+                X[row],
+                c.temp_expected_c,
+                c.hr_floor_bpm,
+                c.at_rest,
+                c.lying_still,
+                settle.after_artifact(int(starts[row]), X[row]),
             )
-            after = settle.after_artifact(int(starts[row]), X[row])
-            gates = model_gates(X[row], inputs, after_artifact=after)
+            gates = model_gates(X[row], inputs)
             closed = [j for j, kind in enumerate(AnomalyType) if not gates[kind]]
             served[row, closed] = 0.0
     return served

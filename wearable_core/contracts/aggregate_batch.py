@@ -148,6 +148,8 @@ FEATURE_CODECS: Mapping[str, Codec] = {
     "irr_ectopic_fraction": _codec(0.0, 1e-3),
     "irr_nn_nrmssd": _codec(0.0, 1e-4),
     "q_beat_coverage": _codec(0.0, 1e-3),
+    "fall_free_fall": _codec(0.0, 1e-3),
+    "hr_nn_mean": _codec(0.0, 0.1),
 }
 #: Model outputs are probabilities in [0, 1].
 OUTPUT_CODEC = Codec(0.0, 1e-4)

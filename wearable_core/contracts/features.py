@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from wearable_core.contracts.streams import Stream
 
 #: Bumped on any change to :data:`FEATURES` (names, order, units or definitions).
-FEATURE_SCHEMA_VERSION = 2
+FEATURE_SCHEMA_VERSION = 3
 #: Length of one feature window, seconds; windows start at multiples of it (Unix time).
 WINDOW_S = 60
 #: Context of the temperature trend, seconds, ending at the window end.
@@ -72,6 +72,10 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         "q_beat_coverage", "1", "fraction of the window covered by RR left after the filter", _HR
     ),
+    # Schema 3: a fall starts with free fall; a motion artifact's last spike does not.
+    FeatureSpec("fall_free_fall", "g", "lowest 0.2 s mean |a| in the 1 s before the peak", _ACC),
+    # Schema 3: premature beats are not tachycardia (the rate of the underlying rhythm).
+    FeatureSpec("hr_nn_mean", "bpm", "60000 / mean RR left after the ectopic filter", _HR),
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)

@@ -102,6 +102,12 @@ def features_extract(window: WindowData) -> npt.NDArray[np.float32]:
             else np.nan
         ),
         "q_beat_coverage": quality.quality_beat_coverage(rr, ectopic, window.window_s),
+        "fall_free_fall": fall._free_fall_of(mag, ACCEL_SAMPLE_RATE_HZ),
+        "hr_nn_mean": (
+            irregularity._nn_rate_of(rr_finite, ectopic, irregularity.MIN_NN_PAIRS)
+            if irr_ok
+            else np.nan
+        ),
     }
     return np.array([values[name] for name in FEATURE_NAMES], dtype=np.float32)
 

@@ -1,4 +1,9 @@
-"""Fall signature: an impact of several g followed by stillness (Bourke et al. 2007)."""
+"""Fall signature: free fall, an impact of several g, then stillness.
+
+Threshold fall detectors look for the three phases of a fall from standing: a drop of
+|a| below 1 g while the body falls, the impact, and the lying still after it (Bourke
+et al. 2007; Kangas et al. 2008).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,12 @@ from wearable_core.features.activity import activity_magnitude
 SETTLE_S = 1.0
 #: Seconds after the peak over which stillness is measured.
 STILLNESS_S = 30.0
+#: Seconds before the peak searched for the free-fall phase: a fall from standing height
+#: takes about half a second to reach the ground.
+FREE_FALL_LOOKBACK_S = 1.0
+#: Length of the running mean of |a| whose lowest value is the free-fall level: long
+#: enough that one noisy sample near 0 g during vigorous motion does not count as a drop.
+FREE_FALL_MEAN_S = 0.2
 
 
 def fall_peak(accel_g: npt.ArrayLike) -> float:
@@ -67,3 +78,47 @@ def _stillness_of(m: npt.NDArray[np.float64], sample_rate_hz: float) -> float:
     if after.size < sample_rate_hz:
         return float("nan")
     return float(np.std(after))
+
+
+def fall_free_fall(accel_g: npt.ArrayLike, sample_rate_hz: float = ACCEL_SAMPLE_RATE_HZ) -> float:
+    """Lowest 0.2 s mean of |a| in the second before the peak: the free-fall level.
+
+    Near 1 g while the wrist is at rest or moves normally, well below it while the
+    wearer falls (the start-of-fall phase of Kangas et al. 2008, who use |a| < 0.6 g).
+    An impact-like spike at the end of vigorous shaking has no such drop before it.
+
+    Parameters
+    ----------
+    accel_g : array_like
+        ``(n, 3)`` samples, g, ``nan`` rows where missing.
+    sample_rate_hz : float, optional
+        Sampling rate (default 25 Hz).
+
+    Returns
+    -------
+    float
+        g; ``nan`` with fewer than 0.2 s of consecutive valid samples before the peak.
+
+    Examples
+    --------
+    >>> a = np.zeros((100, 3)); a[:, 2] = 1.0
+    >>> a[40:50, 2] = 0.25; a[50, 2] = 5.0
+    >>> fall_free_fall(a)
+    0.25
+    """
+    return _free_fall_of(activity_magnitude(accel_g), sample_rate_hz)
+
+
+def _free_fall_of(m: npt.NDArray[np.float64], sample_rate_hz: float) -> float:
+    # |a| computed once by features_extract; see fall_free_fall.
+    if not np.isfinite(m).any():
+        return float("nan")
+    peak = int(np.nanargmax(m))
+    k = max(round(FREE_FALL_MEAN_S * sample_rate_hz), 1)
+    before = m[max(peak - round(FREE_FALL_LOOKBACK_S * sample_rate_hz), 0) : peak]
+    if before.size < k:
+        return float("nan")
+    # A running mean containing a missing sample is itself missing (nan propagates).
+    means = np.convolve(before, np.full(k, 1.0 / k), mode="valid")
+    means = means[np.isfinite(means)]
+    return float(means.min()) if means.size else float("nan")

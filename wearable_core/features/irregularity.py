@@ -293,6 +293,46 @@ def irregularity_nn_nrmssd(rr_ms: npt.ArrayLike, min_pairs: int = MIN_NN_PAIRS) 
     return _nn_nrmssd_of(rr, irregularity_ectopic_mask(rr), min_pairs)
 
 
+def irregularity_nn_rate(rr_ms: npt.ArrayLike, min_intervals: int = MIN_NN_PAIRS) -> float:
+    """Heart rate from the normal-to-normal intervals: 60,000 / their mean, bpm.
+
+    The rate of the underlying (sinus) rhythm: premature beats shorten one interval and
+    lengthen the next, and a run of them raises the rate a watch reports from its last
+    few intervals; the ectopic-beat filter removes both (see the module docstring).
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals in ms, in beat order.
+    min_intervals : int, optional
+        Fewest retained intervals (default 8).
+
+    Returns
+    -------
+    float
+        bpm; ``nan`` with fewer than ``min_intervals`` retained intervals.
+
+    Examples
+    --------
+    >>> sinus = [800.0, 810.0] * 10
+    >>> with_pacs = sinus[:9] + [520.0, 600.0, 520.0] + sinus[12:]
+    >>> round(irregularity_nn_rate(with_pacs), 1)
+    74.5
+    >>> round(60000 / np.mean(with_pacs), 1)
+    78.3
+    """
+    rr = _rr(rr_ms)
+    return _nn_rate_of(rr, irregularity_ectopic_mask(rr), min_intervals)
+
+
+def _nn_rate_of(rr: FloatArray, marked: npt.NDArray[np.bool_], min_intervals: int) -> float:
+    """:func:`irregularity_nn_rate` of finite ``rr`` with its mask already computed."""
+    kept = rr[~marked]
+    if kept.size < min_intervals:
+        return float("nan")
+    return float(60_000.0 / np.mean(kept))
+
+
 def _nn_nrmssd_of(rr: FloatArray, marked: npt.NDArray[np.bool_], min_pairs: int) -> float:
     """:func:`irregularity_nn_nrmssd` of finite ``rr`` with its mask already computed."""
     kept = ~marked

@@ -88,7 +88,7 @@ def test_desaturation_raises_one_model_alert_around_the_episode(
         events = detector.run_until_idle()
         [row] = store.list_alerts(cohort.desat)
     onset, end = cohort.at(DESAT[0]), cohort.at(DESAT[1])
-    assert (row.type, row.severity, row.model_version) == ("desaturation", "critical", "baseline-2")
+    assert (row.type, row.severity, row.model_version) == ("desaturation", "critical", "baseline-3")
     # Evidence starts with the first (overlapping) window that is mostly inside the
     # episode, which may begin before the onset; the alert opens at its end.
     assert onset - WINDOW_MS // 2 <= row.evidence_start_ms < onset + 2 * WINDOW_MS
@@ -184,7 +184,7 @@ def test_progress_and_the_expected_wrist_temperature_are_saved(
         expected = DURATION_MIN - skipped
         assert temperature["learnt"] == expected, device
         assert temperature["last_ms"] == cohort.at(DURATION_MIN - 1)
-    assert described["model"] == "baseline-2"
+    assert described["model"] == "baseline-3"
     assert described["windows_assessed"] == 2 * DURATION_MIN
     assert described["processed_until_ms"] == {cohort.desat: end, cohort.off_wrist: end}
 

@@ -13,6 +13,7 @@ from wearable_core.assessment.assess import (
     ARTIFACT_SETTLE_S,
     ArtifactSettle,
     assess_window,
+    rules_inputs_from_features,
     scores_from_outputs,
 )
 from wearable_core.assessment.policy import DEFAULT_POLICIES, AlertPolicy, load_policies
@@ -251,11 +252,27 @@ def test_the_window_an_artifact_fades_into_leaves_falls_to_the_rule() -> None:
 def test_a_fall_after_an_artifact_still_raises_the_rule() -> None:
     settle = ArtifactSettle()
     settle.after_artifact(0, vector(q_motion_artifact=0.5))
-    fall = vector(fall_peak=4.0, fall_stillness=0.01)
+    fall = vector(fall_peak=4.0, fall_stillness=0.01, fall_free_fall=0.3)
     a = assess_window(
         DEV, 15_000, fall, ALL_HIGH, after_artifact=settle.after_artifact(15_000, fall)
     )
     assert a.scores[T.FALL] == 0.0 and a.rules[T.FALL]
+
+
+@pytest.mark.parametrize("artifact", [0.3, 0.0], ids=["during", "after"])
+def test_an_artifacts_last_spike_then_rest_is_not_a_fall(artifact: float) -> None:
+    """The rule's false falls during motion artifacts (docs/evaluation.md): an
+    impact-like spike of the shaking followed by rest, with no free fall before it; a
+    fall from standing has one (|a| < 0.6 g)."""
+    settle = ArtifactSettle()
+    settle.after_artifact(0, vector(q_motion_artifact=0.5))
+    spike = vector(fall_peak=3.4, fall_stillness=0.01, fall_free_fall=0.8)
+    spike[FEATURE_NAMES.index("q_motion_artifact")] = artifact
+    after = settle.after_artifact(15_000, spike)
+    assert not assess_window(DEV, 15_000, spike, ALL_HIGH, after_artifact=after).rules[T.FALL]
+    # The same window far from any artifact: the impact-and-stillness rule alone.
+    calm = vector(fall_peak=3.4, fall_stillness=0.01, fall_free_fall=0.8)
+    assert assess_window(DEV, 15_000, calm, ALL_HIGH).rules[T.FALL]
 
 
 def test_af_gate_needs_irregular_nn_intervals() -> None:
@@ -307,3 +324,12 @@ def test_no_desaturation_from_a_window_with_any_artifact_second() -> None:
     # Three artifact seconds (5 %): below the fault flag, enough to distrust the SpO2.
     shaken = assess_window(DEV, 0, vector(**low, q_motion_artifact=0.05), ALL_HIGH)
     assert shaken.scores[T.DESATURATION] == 0.0 and not shaken.rules[T.DESATURATION]
+
+
+def test_a_window_with_rr_intervals_is_judged_on_its_nn_rate() -> None:
+    pacs = vector(hr_mean=101.5, rr_count=95.0, hr_nn_mean=88.0, act_enmo=0.01)
+    inputs = rules_inputs_from_features(pacs, at_rest=True)
+    assert inputs.rr_reported and inputs.sinus_rate_bpm == 88.0
+    assert not evaluate_rules(inputs)[T.TACHYCARDIA]
+    few_beats = vector(hr_mean=101.5, rr_count=10.0, act_enmo=0.01)
+    assert rules_inputs_from_features(few_beats, at_rest=True).sinus_rate_bpm == 101.5

@@ -49,6 +49,25 @@ def test_tachycardia_at_known_rest_is_the_clinical_definition() -> None:
     ]
 
 
+def test_tachycardia_judges_the_rate_without_premature_beats() -> None:
+    """Development seed 4 (2026-12-07): runs of PACs raised an 84-year-old's reported
+    rate to 101-103 bpm over a minute while her sinus rate stayed at 88-93 bpm: four
+    false tachycardias. The NN rate is the sinus rate."""
+    rest = {"activity_enmo_g": 0.01, "at_rest": True}
+    pacs = RuleInputs(hr_mean_bpm=101.5, nn_rate_bpm=88.0, rr_reported=True, **rest)
+    assert pacs.sinus_rate_bpm == 88.0
+    assert not evaluate_rules(pacs)[AlertType.TACHYCARDIA]
+    assert not r.model_plausible(pacs)[AlertType.TACHYCARDIA]
+    sinus = RuleInputs(hr_mean_bpm=104.0, nn_rate_bpm=104.0, rr_reported=True, **rest)
+    assert evaluate_rules(sinus)[AlertType.TACHYCARDIA]
+    assert r.model_plausible(sinus)[AlertType.TACHYCARDIA]
+    # Beats reported but too ectopic to judge: no rate, no tachycardia.
+    unjudged = RuleInputs(hr_mean_bpm=104.0, rr_reported=True, **rest)
+    assert not evaluate_rules(unjudged)[AlertType.TACHYCARDIA]
+    # A watch that reports no RR intervals: the reported rate.
+    assert evaluate_rules(RuleInputs(hr_mean_bpm=104.0, **rest))[AlertType.TACHYCARDIA]
+
+
 def test_bradycardia() -> None:
     known = {"hr_floor_bpm": 60.0}
     assert fired(hr_mean_bpm=40, **known) == {AlertType.BRADYCARDIA}
@@ -65,6 +84,15 @@ def test_fall_needs_impact_then_stillness() -> None:
     assert fired(impact_peak_g=3.0, post_impact_sd_g=0.01) == {AlertType.FALL}
     assert fired(impact_peak_g=2.9, post_impact_sd_g=0.01) == set()
     assert fired(impact_peak_g=6.0, post_impact_sd_g=0.3) == set()  # got up and walked on
+
+
+def test_fall_during_or_after_an_artifact_needs_free_fall_too() -> None:
+    impact = {"impact_peak_g": 4.0, "post_impact_sd_g": 0.01}
+    for context in ({"motion_artifact_fraction": 0.2}, {"after_motion_artifact": True}):
+        assert fired(**impact, **context) == set()  # free fall not measured
+        assert fired(**impact, **context, free_fall_g=0.6) == set()
+        assert fired(**impact, **context, free_fall_g=0.59) == {AlertType.FALL}
+    assert fired(**impact, free_fall_g=0.9) == {AlertType.FALL}  # no artifact: not needed
 
 
 def test_fever_relative_to_the_expected_wrist_temperature() -> None:

@@ -24,7 +24,7 @@ def col(sim: Simulated, name: str) -> np.ndarray:
 
 
 def test_schema() -> None:
-    assert FEATURE_SCHEMA_VERSION == 2 and WINDOW_S == 60
+    assert FEATURE_SCHEMA_VERSION == 3 and WINDOW_S == 60
     assert len(set(FEATURE_NAMES)) == len(FEATURES) == len(FEATURE_NAMES)
     assert all(FEATURE_NAMES[feature_index(n)] == n for n in FEATURE_NAMES)
     with pytest.raises(KeyError):
@@ -67,6 +67,8 @@ def test_fall(simulated: Simulated) -> None:
     i = simulated.minute(15)
     assert col(simulated, "fall_peak")[i] > 3.0
     assert col(simulated, "fall_stillness")[i] < 0.02
+    assert col(simulated, "fall_free_fall")[i] < 0.6  # the fall began with free fall
+    assert col(simulated, "fall_free_fall")[simulated.minute(1)] > 0.6
     assert col(simulated, "fall_peak")[simulated.minute(1)] < 2.0
 
 

@@ -52,7 +52,7 @@ def model_copy(tmp_path: Path) -> Path:
 
 def test_the_shipped_baseline_loads() -> None:
     loaded = model_load(None)
-    assert loaded.manifest.version == "baseline-2"
+    assert loaded.manifest.version == "baseline-3"
     assert loaded.manifest.sha256 == hashlib.sha256(BASELINE_BYTES).hexdigest()
     assert set(loaded.manifest.thresholds) == set(AnomalyType) and len(AnomalyType) == 6
     assert all(0.0 < t < 1.0 for t in loaded.manifest.thresholds.values())
@@ -153,7 +153,7 @@ def test_a_refused_configured_model_falls_back_to_the_baseline(
         loaded = load_serving_model(DetectionConfig(model=model_copy))
     assert loaded is not None
     assert loaded.source == "wearable_core/models/baseline.tflite"
-    assert loaded.manifest.version == "baseline-2"
+    assert loaded.manifest.version == "baseline-3"
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "model refused" in record.getMessage()
     assert record.__dict__["model"] == str(model_copy)
