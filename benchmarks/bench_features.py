@@ -34,20 +34,12 @@ import numpy.typing as npt
 
 from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
-from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.features import (
-    activity,
-    fall,
     features_extract_many,
-    hrv,
-    irregularity,
-    oximetry,
-    quality,
-    temperature,
     windows_from_records,
 )
-from wearable_core.features.extract import MIN_RR_IRREGULARITY
 from wearable_core.features.hrv import hrv_pnn50, hrv_rmssd, hrv_sdnn
+from wearable_core.features.registry import features_reference
 from wearable_core.features.window import WindowData, _cut, _decode_per_record
 from wearable_core.records import IngestRecord
 
@@ -98,51 +90,8 @@ def baseline_windows(records: list[IngestRecord]) -> list[WindowData]:
 
 
 def baseline_features(windows: list[WindowData]) -> npt.NDArray[np.float32]:
-    """Every public feature function on the raw window (|a| recomputed by each)."""
-    rows = []
-    for w in windows:
-        rr, acc = w.rr_ms, w.accel_g
-        irr = rr.size >= MIN_RR_IRREGULARITY
-        v = w.hr_bpm[np.isfinite(w.hr_bpm)]
-        hr = (float(v.mean()), float(v.min()), float(v.max())) if v.size else (np.nan,) * 3
-        values = {
-            "hr_mean": hr[0],
-            "hr_min": hr[1],
-            "hr_max": hr[2],
-            "rr_count": float(rr.size),
-            "hrv_rmssd": hrv.hrv_rmssd(rr),
-            "hrv_sdnn": hrv.hrv_sdnn(rr),
-            "hrv_pnn50": hrv.hrv_pnn50(rr),
-            "irr_nrmssd": irregularity.irregularity_nrmssd(rr) if irr else np.nan,
-            "irr_shannon_entropy": irregularity.irregularity_shannon(rr) if irr else np.nan,
-            "irr_tpr": irregularity.irregularity_tpr(rr) if irr else np.nan,
-            "spo2_mean": oximetry.oximetry_mean(w.spo2_pct),
-            "spo2_min": oximetry.oximetry_min(w.spo2_pct),
-            "spo2_s_below_90": oximetry.oximetry_seconds_below(w.spo2_pct, 90.0),
-            "spo2_s_below_88": oximetry.oximetry_seconds_below(w.spo2_pct, 88.0),
-            "temp_level": temperature.temperature_level(w.temp_c[-1:]),
-            "temp_trend": temperature.temperature_trend(w.temp_c),
-            "act_enmo": activity.activity_enmo(acc),
-            "act_cadence": activity.activity_cadence(acc),
-            "act_mag_sd": activity.activity_mag_sd(acc),
-            "fall_peak": fall.fall_peak(acc),
-            "fall_stillness": fall.fall_stillness(acc),
-            "q_contact_fraction": quality.quality_contact_fraction(w.contact, w.present),
-            "q_data_fraction": quality.quality_data_fraction(w.present),
-            "q_motion_artifact": quality.quality_motion_artifact(acc, rr, w.rr_second, w.present),
-            "q_flat_line": quality.quality_flat_line(w.hr_bpm, w.spo2_pct),
-            "irr_ectopic_fraction": (
-                irregularity.irregularity_ectopic_fraction(rr) if irr else np.nan
-            ),
-            "irr_nn_nrmssd": irregularity.irregularity_nn_nrmssd(rr) if irr else np.nan,
-            "q_beat_coverage": quality.quality_beat_coverage(
-                rr, irregularity.irregularity_ectopic_mask(rr), w.window_s
-            ),
-            "fall_free_fall": fall.fall_free_fall(acc),
-            "hr_nn_mean": irregularity.irregularity_nn_rate(rr) if irr else np.nan,
-        }
-        rows.append(np.array([values[name] for name in FEATURE_NAMES], dtype=np.float32))
-    return np.stack(rows)
+    """Every feature's reference function on the raw window (|a| recomputed by each)."""
+    return np.stack([features_reference(w) for w in windows])
 
 
 def identical(a: list[WindowData], b: list[WindowData]) -> bool:

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.contracts.gatt.accelerometer import AccelerometerFrame
 from wearable_core.contracts.gatt.date_time import DateTime
 from wearable_core.contracts.gatt.errors import PayloadError
@@ -26,18 +25,11 @@ from wearable_core.contracts.gatt.pulse_oximeter import (
 from wearable_core.contracts.streams import Stream
 from wearable_core.features import (
     WindowData,
-    activity,
-    fall,
     features_extract,
-    hrv,
-    irregularity,
-    oximetry,
-    quality,
-    temperature,
     windows_from_records,
 )
 from wearable_core.features.decode import float32_values, round6, sfloat_values
-from wearable_core.features.extract import MIN_RR_IRREGULARITY
+from wearable_core.features.registry import features_reference
 from wearable_core.features.window import _cut, _decode_per_record
 from wearable_core.records import IngestRecord
 
@@ -289,49 +281,6 @@ def test_round6_matches_python(xs: list[float]) -> None:
 # --- Features: computing |a| once changes nothing ---------------------------------------
 
 
-def reference_features(w: WindowData) -> np.ndarray:
-    """``features_extract`` as it was: every public function on the raw window."""
-    rr, acc = w.rr_ms, w.accel_g
-    irr = rr.size >= MIN_RR_IRREGULARITY
-    v = w.hr_bpm[np.isfinite(w.hr_bpm)]
-    hr = (float(v.mean()), float(v.min()), float(v.max())) if v.size else (np.nan,) * 3
-    values = {
-        "hr_mean": hr[0],
-        "hr_min": hr[1],
-        "hr_max": hr[2],
-        "rr_count": float(rr.size),
-        "hrv_rmssd": hrv.hrv_rmssd(rr),
-        "hrv_sdnn": hrv.hrv_sdnn(rr),
-        "hrv_pnn50": hrv.hrv_pnn50(rr),
-        "irr_nrmssd": irregularity.irregularity_nrmssd(rr) if irr else np.nan,
-        "irr_shannon_entropy": irregularity.irregularity_shannon(rr) if irr else np.nan,
-        "irr_tpr": irregularity.irregularity_tpr(rr) if irr else np.nan,
-        "spo2_mean": oximetry.oximetry_mean(w.spo2_pct),
-        "spo2_min": oximetry.oximetry_min(w.spo2_pct),
-        "spo2_s_below_90": oximetry.oximetry_seconds_below(w.spo2_pct, 90.0),
-        "spo2_s_below_88": oximetry.oximetry_seconds_below(w.spo2_pct, 88.0),
-        "temp_level": temperature.temperature_level(w.temp_c[-max(w.window_s // 60, 1) :]),
-        "temp_trend": temperature.temperature_trend(w.temp_c),
-        "act_enmo": activity.activity_enmo(acc),
-        "act_cadence": activity.activity_cadence(acc),
-        "act_mag_sd": activity.activity_mag_sd(acc),
-        "fall_peak": fall.fall_peak(acc),
-        "fall_stillness": fall.fall_stillness(acc),
-        "q_contact_fraction": quality.quality_contact_fraction(w.contact, w.present),
-        "q_data_fraction": quality.quality_data_fraction(w.present),
-        "q_motion_artifact": quality.quality_motion_artifact(acc, rr, w.rr_second, w.present),
-        "q_flat_line": quality.quality_flat_line(w.hr_bpm, w.spo2_pct),
-        "irr_ectopic_fraction": irregularity.irregularity_ectopic_fraction(rr) if irr else np.nan,
-        "irr_nn_nrmssd": irregularity.irregularity_nn_nrmssd(rr) if irr else np.nan,
-        "q_beat_coverage": quality.quality_beat_coverage(
-            rr, irregularity.irregularity_ectopic_mask(rr), w.window_s
-        ),
-        "fall_free_fall": fall.fall_free_fall(acc),
-        "hr_nn_mean": irregularity.irregularity_nn_rate(rr) if irr else np.nan,
-    }
-    return np.array([values[name] for name in FEATURE_NAMES], dtype=np.float32)
-
-
 def test_features_unchanged(simulated: Simulated) -> None:
     windows = list(simulated.windows)
     # Plus a few hand-made odd windows: empty, partly missing accelerometer.
@@ -351,7 +300,7 @@ def test_features_unchanged(simulated: Simulated) -> None:
         )
     )
     for w in windows:
-        assert same_bits(features_extract(w), reference_features(w))
+        assert same_bits(features_extract(w), features_reference(w))
 
 
 def test_windows_from_a_start_are_the_tail_of_all_windows(simulated: Simulated) -> None:
