@@ -318,7 +318,7 @@ def irregularity_nn_rate(rr_ms: npt.ArrayLike, min_intervals: int = MIN_NN_PAIRS
     >>> with_pacs = sinus[:9] + [520.0, 600.0, 520.0] + sinus[12:]
     >>> round(irregularity_nn_rate(with_pacs), 1)
     74.5
-    >>> round(60000 / np.mean(with_pacs), 1)
+    >>> round(float(60000 / np.mean(with_pacs)), 1)
     78.3
     """
     rr = _rr(rr_ms)
