@@ -9,6 +9,10 @@ flatbuffer, its JSON manifest and an Ed25519 signature over the manifest) plus o
 mutable pointer, ``models/current.json``, that names the serving release. The publisher
 writes the immutable objects first and moves the pointer last with a generation-guarded
 compare-and-swap, so a gateway that follows the pointer never sees half a release.
+The pointer is signed with the same key (another signature context), carries a counter
+that grows with every write and an expiry, so gateways can refuse a replayed or stale
+pointer (rollback attacks), and an optional signed rollback statement that authorises
+going back to an earlier release.
 
 Keys: public keys travel as base64 of the raw 32-byte Ed25519 key (one line in the
 gateway config); private keys are PKCS#8 PEM files that only the publisher reads.

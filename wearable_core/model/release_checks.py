@@ -61,7 +61,7 @@ def pointer_order_check(trusted: Pointer | None, pointer: Pointer) -> None:
       (its history) without a rollback statement for it (``wearable train rollback``).
 
     ``trusted`` is ``None`` on a gateway that never accepted a signed pointer: it trusts
-    the first one that verifies (as a TUF client trusts its first metadata).
+    the first one that verifies (as a TUF client without a trusted timestamp does).
 
     Raises
     ------
