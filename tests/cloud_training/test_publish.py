@@ -373,3 +373,21 @@ def test_cli_rollback_and_refresh_sign_the_pointer(
     pointer = pointer_verify(bucket.read(POINTER_NAME)[0], public_key_parse(public), now)
     assert pointer.counter == 4 and pointer.expires is not None
     assert pointer.expires - now < timedelta(days=2, seconds=10)
+
+
+def test_every_training_run_keeps_the_pointer_fresh(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wearable.cli.train import _keep_pointer_fresh
+
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    _keep_pointer_fresh(bucket, KEY)  # nothing published yet: nothing to do, no warning
+    assert bucket.stat(POINTER_NAME) is None and capsys.readouterr().err == ""
+    twenty_days_ago = datetime.now(UTC) - timedelta(days=20)
+    release_publish(bucket, MODEL, manifest("v1"), KEY, now=twenty_days_ago)
+    _keep_pointer_fresh(bucket, KEY)  # 10 of 30 days left: re-signed
+    assert "re-signed models/current.json (counter 2" in capsys.readouterr().err
+    _keep_pointer_fresh(bucket, KEY)  # 30 days left: nothing written
+    assert pointer_parse(bucket.read(POINTER_NAME)[0]).counter == 2
+    _keep_pointer_fresh(bucket, Ed25519PrivateKey.generate())  # fresh: the key is not used
+    assert capsys.readouterr().err == ""
