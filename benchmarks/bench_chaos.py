@@ -216,6 +216,8 @@ def final_sync_ok(returncode: int, stdout: str) -> bool:
 def publish_bad_release(bucket: Any, key_path: Path) -> None:
     """Publish a corrupt flatbuffer whose manifest has its true size and SHA-256 and is
     signed with the fleet's key: what a broken converter would ship."""
+    from datetime import UTC, datetime
+
     from wearable_core.contracts.model_release import (
         POINTER_NAME,
         manifest_decode,
@@ -223,9 +225,10 @@ def publish_bad_release(bucket: Any, key_path: Path) -> None:
         manifest_object,
         manifest_sign,
         model_object,
-        pointer_encode,
+        pointer_expiry,
         pointer_for,
         pointer_parse,
+        pointer_sign,
         private_key_load,
         sha256_hex,
         signature_object,
@@ -241,10 +244,14 @@ def publish_bad_release(bucket: Any, key_path: Path) -> None:
     encoded = manifest_encode(manifest)
     bucket.create(model_object(BAD_VERSION), bytes(model))
     bucket.create(manifest_object(BAD_VERSION), encoded)
-    bucket.create(signature_object(BAD_VERSION), manifest_sign(encoded, private_key_load(key_path)))
+    key = private_key_load(key_path)
+    bucket.create(signature_object(BAD_VERSION), manifest_sign(encoded, key))
     history = (current.version, *current.history)
-    pointer = pointer_for(BAD_VERSION, encoded, history)
-    bucket.replace(POINTER_NAME, pointer_encode(pointer), if_generation=generation)
+    expires = pointer_expiry(datetime.now(UTC))
+    pointer = pointer_for(
+        BAD_VERSION, encoded, history, counter=current.counter + 1, expires=expires
+    )
+    bucket.replace(POINTER_NAME, pointer_sign(pointer, key), if_generation=generation)
 
 
 def schedule(rng: random.Random, minutes: float) -> list[tuple[float, str]]:

@@ -8,8 +8,10 @@ read at any moment:
 2. ``models/releases/<v>/manifest.json`` with ``sha256``, ``bytes`` and ``canary`` filled
    in (create-only);
 3. ``models/releases/<v>/manifest.sig`` (create-only);
-4. ``models/current.json``, moved by compare-and-swap on the generation read *before*
-   step 1, so two publishers racing cannot silently undo each other.
+4. ``models/current.json``, signed with the same key (counter one above the pointer it
+   replaces, an expiry ``valid_for`` after ``now``) and moved by compare-and-swap on the
+   generation read *before* step 1, so two publishers racing cannot silently undo each
+   other.
 
 A gateway only follows the pointer, and the pointer only ever names a release whose three
 objects are complete. Every step is idempotent: re-running a publish that crashed midway
@@ -19,12 +21,19 @@ fields (:data:`RELEASE_FIELDS`) but other provenance (validation metrics, the re
 replaces) reuses the release already stored instead of failing: its objects are kept as
 they are and the pointer is moved to it. A lost response on the pointer write is the
 bucket's to recognise (``Bucket.replace``), so it is not mistaken for another publisher.
+
+Gateways refuse a pointer whose counter is below the newest they accepted (a replayed old
+pointer), an expired one, and one that moves them back to a release they saw superseded
+unless it carries a signed rollback statement, which :func:`release_rollback` (and a
+publish that makes an earlier release current again) writes. :func:`release_refresh`
+re-signs the pointer before it expires.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -37,8 +46,10 @@ from wearable_core.contracts.model_release import (
     CANARY_ATOL,
     POINTER_HISTORY_MAX,
     POINTER_NAME,
+    POINTER_VALID,
     Pointer,
     ReleaseError,
+    RollbackStatement,
     SignatureError,
     canary_encode,
     manifest_decode,
@@ -47,9 +58,10 @@ from wearable_core.contracts.model_release import (
     manifest_sign,
     manifest_verify,
     model_object,
-    pointer_encode,
+    pointer_expiry,
     pointer_for,
     pointer_parse,
+    pointer_sign,
     sha256_hex,
     signature_object,
     version_check,
@@ -240,9 +252,36 @@ def _history(current: Pointer | None, new_version: str) -> tuple[str, ...]:
     return tuple(seen[:POINTER_HISTORY_MAX])
 
 
-def _pointer_move(bucket: Bucket, pointer: Pointer, generation: int, seen: Pointer | None) -> None:
+def _pointer_next(
+    current: Pointer | None,
+    target: str,
+    manifest_bytes: bytes,
+    history: tuple[str, ...],
+    *,
+    now: datetime | None,
+    valid_for: timedelta,
+    rollback: RollbackStatement | None,
+) -> Pointer:
+    """The pointer that replaces ``current``: counter one higher, expiry from ``now``."""
     try:
-        bucket.replace(POINTER_NAME, pointer_encode(pointer), if_generation=generation)
+        expires = pointer_expiry(datetime.now(UTC) if now is None else now, valid_for)
+    except ReleaseError as exc:
+        raise PublishError(str(exc)) from exc
+    counter = (current.counter if current is not None else 0) + 1
+    return pointer_for(
+        target, manifest_bytes, history, counter=counter, expires=expires, rollback=rollback
+    )
+
+
+def _pointer_move(
+    bucket: Bucket,
+    pointer: Pointer,
+    private_key: Ed25519PrivateKey,
+    generation: int,
+    seen: Pointer | None,
+) -> None:
+    try:
+        bucket.replace(POINTER_NAME, pointer_sign(pointer, private_key), if_generation=generation)
     except GenerationMismatch as exc:
         was = seen.version if seen else "nothing"
         raise PointerConflict(
@@ -262,6 +301,8 @@ def release_publish(
     *,
     canary_inputs: npt.ArrayLike | None = None,
     canary_atol: float = CANARY_ATOL,
+    now: datetime | None = None,
+    valid_for: timedelta = POINTER_VALID,
 ) -> str:
     """Publish ``model_bytes`` as release ``manifest["version"]`` and make it current.
 
@@ -285,6 +326,10 @@ def release_publish(
         Feature rows for the canary; default :func:`canary_inputs_default`.
     canary_atol : float, optional
         Tolerance gateways apply to the canary outputs (default ``CANARY_ATOL``).
+    now : datetime, optional
+        The time the pointer's expiry counts from (default: the clock; tests pass it).
+    valid_for : timedelta, optional
+        How long gateways trust the new pointer (default ``POINTER_VALID``).
 
     Returns
     -------
@@ -333,11 +378,30 @@ def release_publish(
         manifest_bytes = _same_release(bucket, version, document)
         signature = manifest_sign(manifest_bytes, private_key)
     bucket.create(signature_object(version), signature)
-    pointer = pointer_for(version, manifest_bytes, _history(current, version))
-    if current == pointer:
+    if (
+        current is not None
+        and current.signed
+        and (current.version, current.manifest_sha256) == (version, sha256_hex(manifest_bytes))
+    ):
         log.info("model release %s is already current", version)
         return version
-    _pointer_move(bucket, pointer, generation, current)
+    rollback = None
+    if current is not None and version in current.history:
+        # Gateways refuse to go back to a release they saw superseded unless the signed
+        # pointer says so; a publish that does it (a rerun that rebuilt an earlier model and
+        # passed the gate) means it, so it says so, and the log shows it.
+        rollback = RollbackStatement(current.version, version)
+        log.warning("release %s was current before: publishing it again is a rollback", version)
+    pointer = _pointer_next(
+        current,
+        version,
+        manifest_bytes,
+        _history(current, version),
+        now=now,
+        valid_for=valid_for,
+        rollback=rollback,
+    )
+    _pointer_move(bucket, pointer, private_key, generation, current)
     log.info(
         "published model release %s (sha256 %s, %d bytes)",
         version,
@@ -375,8 +439,11 @@ def _same_release(bucket: Bucket, version: str, document: dict[str, Any]) -> byt
 
 def release_rollback(
     bucket: Bucket,
-    private_key: Ed25519PrivateKey | None = None,
+    private_key: Ed25519PrivateKey,
     to_version: str | None = None,
+    *,
+    now: datetime | None = None,
+    valid_for: timedelta = POINTER_VALID,
 ) -> str:
     """Point ``models/current.json`` back at an earlier release; returns its version.
 
@@ -385,15 +452,24 @@ def release_rollback(
     back. With ``to_version``: that release (it must exist in the bucket); the version
     serving now goes to the head of the history. Release objects are never deleted.
 
+    The new pointer is signed, its counter one above the current one, and it carries the
+    rollback statement (from the serving version to the target) without which gateways
+    refuse to go back to a release they saw superseded.
+
     Parameters
     ----------
     bucket : Bucket
         Where releases live.
-    private_key : Ed25519PrivateKey, optional
-        When given, the target's signature is verified with its public half first, so the
-        pointer is never moved to a release every gateway would refuse.
+    private_key : Ed25519PrivateKey
+        The release signing key: it signs the pointer, and the target's manifest signature
+        is verified with its public half first, so the pointer is never moved to a release
+        every gateway would refuse.
     to_version : str, optional
         The release to serve.
+    now : datetime, optional
+        The time the pointer's expiry counts from (default: the clock).
+    valid_for : timedelta, optional
+        How long gateways trust the new pointer (default ``POINTER_VALID``).
 
     Raises
     ------
@@ -415,29 +491,123 @@ def release_rollback(
     else:
         target = version_check(to_version)
         history = _history(current, target)
+    manifest_bytes = _signed_manifest(bucket, target, private_key, "cannot roll back to it")
+    pointer = _pointer_next(
+        current,
+        target,
+        manifest_bytes,
+        history,
+        now=now,
+        valid_for=valid_for,
+        rollback=RollbackStatement(current.version, target),
+    )
+    _pointer_move(bucket, pointer, private_key, generation, current)
+    log.warning(
+        "rolled model release back from %s to %s (pointer counter %d)",
+        current.version,
+        target,
+        pointer.counter,
+        extra={"model_version": target},
+    )
+    return target
+
+
+def release_refresh(
+    bucket: Bucket,
+    private_key: Ed25519PrivateKey,
+    *,
+    now: datetime | None = None,
+    valid_for: timedelta = POINTER_VALID,
+    min_remaining: timedelta | None = None,
+) -> Pointer | None:
+    """Re-sign ``models/current.json`` unchanged but for a higher counter and a new expiry.
+
+    What keeps gateways following a bucket in which nothing is published for a while
+    (they refuse an expired pointer), and how a legacy unsigned pointer is signed for the
+    first time: check that it names the release you want serving first, since anyone who
+    could write the bucket could have moved an unsigned pointer. A rollback statement in the
+    pointer is kept, so gateways that have not yet followed the rollback still accept it.
+
+    Parameters
+    ----------
+    bucket, private_key
+        As for :func:`release_publish`.
+    now : datetime, optional
+        The time the expiry counts from (default: the clock).
+    valid_for : timedelta, optional
+        How long gateways trust the new pointer (default ``POINTER_VALID``).
+    min_remaining : timedelta, optional
+        Only re-sign when the signed pointer expires within this (``None``: always).
+
+    Returns
+    -------
+    Pointer or None
+        The new pointer; ``None`` (nothing written) when it still had at least
+        ``min_remaining`` left, or, with ``min_remaining``, when there is no pointer yet.
+
+    Raises
+    ------
+    PublishError
+        No pointer, or the release it names is missing or its signature fails.
+    PointerConflict
+        Another publisher moved the pointer meanwhile.
+    """
+    when = datetime.now(UTC) if now is None else now
+    current, generation = _pointer_read(bucket)
+    if current is None:
+        if min_remaining is not None:
+            return None  # keeping fresh what does not exist is nothing to do
+        raise PublishError(f"{bucket.url}: no {POINTER_NAME}: nothing was published yet")
+    if (
+        min_remaining is not None
+        and current.expires is not None
+        and current.expires - when >= min_remaining
+    ):
+        return None
+    manifest_bytes = _signed_manifest(
+        bucket, current.version, private_key, "refusing to re-sign a pointer to it"
+    )
+    pointer = _pointer_next(
+        current,
+        current.version,
+        manifest_bytes,
+        current.history,
+        now=when,
+        valid_for=valid_for,
+        rollback=current.rollback,
+    )
+    _pointer_move(bucket, pointer, private_key, generation, current)
+    log.info(
+        "re-signed %s: release %s, counter %d, expires %s",
+        POINTER_NAME,
+        pointer.version,
+        pointer.counter,
+        pointer.expires,
+        extra={"model_version": pointer.version},
+    )
+    return pointer
+
+
+def _signed_manifest(
+    bucket: Bucket, target: str, private_key: Ed25519PrivateKey, consequence: str
+) -> bytes:
+    """The manifest bytes of release ``target``, checked to name it and to verify with
+    ``private_key``'s public half, so no pointer is ever signed for a release every gateway
+    would refuse."""
     try:
         manifest_bytes, _ = bucket.read(manifest_object(target))
     except ObjectNotFound:
         raise PublishError(
             f"{bucket.url}: release {target} has no manifest ({manifest_object(target)}): "
-            "cannot roll back to it"
+            f"{consequence}"
         ) from None
     try:
         if manifest_decode(manifest_bytes).get("version") != target:
             raise PublishError(f"release {target}: its manifest names another version")
-        if private_key is not None:
-            signature, _ = bucket.read(signature_object(target))
-            manifest_verify(manifest_bytes, signature, private_key.public_key())
+        signature, _ = bucket.read(signature_object(target))
+        manifest_verify(manifest_bytes, signature, private_key.public_key())
     except ObjectNotFound:
-        raise PublishError(f"release {target} is unsigned: cannot roll back to it") from None
+        raise PublishError(f"release {target} is unsigned: {consequence}") from None
     except (SignatureError, ReleaseError) as exc:
-        raise PublishError(f"release {target}: {exc}: cannot roll back to it") from exc
-    pointer = pointer_for(target, manifest_bytes, history)
-    _pointer_move(bucket, pointer, generation, current)
-    log.warning(
-        "rolled model release back from %s to %s",
-        current.version,
-        target,
-        extra={"model_version": target},
-    )
-    return target
+        raise PublishError(f"release {target}: {exc}: {consequence}") from exc
+    return manifest_bytes

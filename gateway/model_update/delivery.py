@@ -3,7 +3,11 @@
 One :meth:`ModelUpdater.check` per sync cycle. The checks, in order (each a pure
 function over bytes; the bucket reads are at the edges):
 
-1. pointer ``models/current.json`` parses; its version differs from the serving one;
+1. pointer ``models/current.json`` is signed (format 2), verifies with the configured
+   Ed25519 public key and has not expired; its counter is not below the newest pointer
+   this gateway accepted (kept in ``<dir>/pointer.json``), and it goes back to a release
+   that pointer superseded only with a signed rollback statement; its version differs
+   from the serving one;
 2. this pointer (version + manifest SHA-256) was not refused before (memory and disk);
 3. the manifest's SHA-256 equals the pointer's;
 4. the signature object exists ("unsigned" otherwise) and verifies with the configured
@@ -13,7 +17,8 @@ function over bytes; the bucket reads are at the edges):
 6. the model object's size and SHA-256 match the manifest;
 7. the flatbuffer loads in LiteRT and reproduces the manifest's canary (finite, within
    ``atol``);
-8. install: files first, then an atomic swap of ``current.json``.
+8. install: files first, then an atomic swap of ``current.json``; then the pointer is
+   recorded as the newest accepted (also when it names the serving release).
 
 Any failure is a refusal: one ERROR log line naming the version, the check and what to
 do; ``current.json`` is not touched, so the serving model keeps serving. Transient
@@ -25,6 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -40,9 +46,12 @@ from wearable_core.contracts.features import FEATURE_SCHEMA_VERSION
 from wearable_core.contracts.model_release import (
     POINTER_NAME,
     Pointer,
+    PointerExpiredError,
+    PointerUnsignedError,
     ReleaseError,
+    SignatureError,
     model_object,
-    pointer_parse,
+    pointer_verify,
     public_key_encode,
     sha256_hex,
     signature_object,
@@ -52,6 +61,7 @@ from wearable_core.model.release_checks import (
     canary_check,
     manifest_check,
     model_check,
+    pointer_order_check,
 )
 
 log = logging.getLogger(__name__)
@@ -64,6 +74,27 @@ MODEL_BYTES_MAX = 64 * 1024 * 1024
 # What an operator should do after each failed check.
 _ADVICE: dict[str, str] = {
     "pointer": "fix models/current.json (re-run the publish or a rollback)",
+    "pointer_unsigned": (
+        "upgrade the training job, then sign the pointer: `wearable train refresh --bucket "
+        "...` (check the release it names first) or publish a new release"
+    ),
+    "pointer_signature": (
+        "check that [models] public_key is the public half of the signing key; if it is, "
+        "someone other than the training job wrote models/current.json: re-sign it with "
+        "`wearable train refresh` and review who can write the bucket"
+    ),
+    "pointer_expired": (
+        "re-sign the pointer with `wearable train refresh --bucket ...` (the training job "
+        "does this on every run; is it still running?), or fix this gateway's clock"
+    ),
+    "pointer_replay": (
+        "someone put an older signed pointer back into the bucket: review who can write "
+        "it, then publish or `wearable train refresh` to sign a newer one"
+    ),
+    "pointer_rollback": (
+        "to go back to an earlier release use `wearable train rollback --to VERSION`, "
+        "which signs the rollback statement"
+    ),
     "manifest_missing": "the release is incomplete: publish it again under a new version",
     "manifest_sha256": "the pointer and the manifest do not belong together: re-publish",
     "unsigned": "publish with cloud_training.publish.release_publish and the signing key",
@@ -128,6 +159,9 @@ class ModelUpdater:
         hot swap is seen at once).
     logger : logging.Logger, optional
         Where refusals and installs are logged (default: this module's logger).
+    clock : callable returning datetime, optional
+        The current UTC time, against which the pointer's expiry is checked (default:
+        the system clock; tests pass a fixed one).
 
     Examples
     --------
@@ -148,8 +182,10 @@ class ModelUpdater:
         *,
         serving_version: Callable[[], str] | str,
         logger: logging.Logger | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.bucket = bucket
+        self._clock = clock or (lambda: datetime.now(UTC))
         self.directory = directory
         self.public_key = public_key
         self._serving = serving_version
@@ -189,12 +225,22 @@ class ModelUpdater:
             raw_pointer, _ = self.bucket.read(POINTER_NAME)
         except ObjectNotFound:
             return UpdateResult("no_release", reason=f"no {POINTER_NAME} in {self.bucket.url}")
+        # The pointer checks are cheap and run on every poll (an expiry refused because
+        # of a wrong clock clears once the clock is right); a refusal is logged once.
+        pointer_digest = sha256_hex(raw_pointer)
         try:
-            pointer = pointer_parse(raw_pointer)
-        except ReleaseError as exc:
-            key = ("?", sha256_hex(raw_pointer))
-            return self._refuse(key, None, Refused("pointer", str(exc)), serving)
+            pointer = self._pointer_verify(raw_pointer)
+        except Refused as refusal:
+            return self._refuse(("?", pointer_digest), None, refusal, serving)
+        trusted = self.directory.trusted_pointer()
+        try:
+            pointer_order_check(trusted, pointer)
+        except Refused as refusal:
+            return self._refuse(
+                (pointer.version, pointer_digest), pointer.version, refusal, serving
+            )
         if pointer.version == serving:
+            self._trust(trusted, pointer, raw_pointer)
             return UpdateResult("up_to_date", pointer.version)
         key = (pointer.version, pointer.manifest_sha256)
         known = self._refused.get(key)
@@ -214,11 +260,41 @@ class ModelUpdater:
         ):
             # Installed by an earlier check, but the gateway did not load it (for example
             # it restarted in between): no need to download it again.
+            self._trust(trusted, pointer, raw_pointer)
             return UpdateResult("installed", local.version, "installed earlier", None, local)
         try:
-            return self._download_install(pointer, serving)
+            result = self._download_install(pointer, serving)
         except Refused as refusal:
             return self._refuse(key, pointer.version, refusal, serving)
+        if result.status == "installed":
+            self._trust(trusted, pointer, raw_pointer)
+        return result
+
+    def _pointer_verify(self, raw: bytes) -> Pointer:
+        """Check 1 up to the counter: signed, this key, not expired (else ``Refused``)."""
+        try:
+            return pointer_verify(raw, self.public_key, self._clock())
+        except PointerUnsignedError as exc:
+            raise Refused("pointer_unsigned", str(exc)) from exc
+        except PointerExpiredError as exc:
+            raise Refused("pointer_expired", str(exc)) from exc
+        except SignatureError as exc:
+            raise Refused("pointer_signature", str(exc)) from exc
+        except ReleaseError as exc:
+            raise Refused("pointer", str(exc)) from exc
+
+    def _trust(self, trusted: Pointer | None, pointer: Pointer, raw: bytes) -> None:
+        """Record ``raw`` as the newest accepted pointer if it is newer than ``trusted``."""
+        if trusted is None or pointer.counter > trusted.counter:
+            if pointer.rollback is not None:
+                self.log.warning(
+                    "model pointer %d: signed rollback from %s to %s accepted",
+                    pointer.counter,
+                    pointer.rollback.from_version,
+                    pointer.rollback.to_version,
+                    extra={"model_version": pointer.version},
+                )
+            self.directory.trusted_pointer_set(raw)
 
     def _read_optional(self, name: str) -> bytes | None:
         try:

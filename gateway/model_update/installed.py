@@ -5,6 +5,7 @@ Layout under ``root``::
     <version>/model.tflite     the flatbuffer
     <version>/model.json       its manifest, byte for byte as signed in the bucket
     current.json               {"format": 1, "current": "<v>", "previous": "<v>" | null}
+    pointer.json               the newest signed bucket pointer accepted, byte for byte
     refused.json               releases refused before (see ModelUpdater)
 
 ``current.json`` is the only thing that decides which model serves, and it is replaced
@@ -26,9 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wearable_core.contracts.model_release import ReleaseError, version_check
+from wearable_core.contracts.model_release import (
+    Pointer,
+    ReleaseError,
+    pointer_parse,
+    version_check,
+)
 
 CURRENT_FILE = "current.json"
+#: The newest signed pointer this gateway accepted: its counter is the floor below which
+#: a pointer is a replay (``wearable_core.model.release_checks.pointer_order_check``).
+POINTER_FILE = "pointer.json"
 REFUSED_FILE = "refused.json"
 MODEL_FILE = "model.tflite"
 MANIFEST_FILE = "model.json"
@@ -278,6 +287,55 @@ class ModelDirectory:
                 entry.unlink(missing_ok=True)
                 removed.append(entry.name)
         return removed
+
+    # ------------------------------------------------------------------ trusted pointer
+
+    def trusted_pointer(self) -> Pointer | None:
+        """The newest signed bucket pointer accepted, or ``None`` (none yet).
+
+        Kept as the signed bytes (like a TUF client's trusted metadata); not re-verified,
+        since the key may have been rotated since and only its counter, version and
+        history are used.
+
+        Raises
+        ------
+        ModelDirectoryError
+            The file is unreadable or not a signed pointer. Deleting it makes the gateway
+            trust the next pointer that verifies, losing the replay floor until then, so it
+            is a decision for an operator, not something to do silently.
+        """
+        path = self.root / POINTER_FILE
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ModelDirectoryError(f"{path} is unreadable: {exc}") from exc
+        try:
+            pointer = pointer_parse(raw)
+            if not pointer.signed:
+                raise ReleaseError("not a signed pointer")
+        except ReleaseError as exc:
+            raise ModelDirectoryError(
+                f"{path}: {exc}: delete it; the gateway then trusts the next signed pointer "
+                "that verifies (check that the bucket's pointer is the one you expect)"
+            ) from exc
+        return pointer
+
+    def trusted_pointer_set(self, raw: bytes) -> None:
+        """Remember ``raw`` (a verified, signed pointer) as the newest accepted, atomically.
+
+        Raises
+        ------
+        ModelDirectoryError
+            It cannot be written.
+        """
+        try:
+            atomic_write(self.root / POINTER_FILE, raw)
+        except OSError as exc:
+            raise ModelDirectoryError(
+                f"cannot record the accepted pointer in {self.root / POINTER_FILE}: {exc}"
+            ) from exc
 
     # ------------------------------------------------------------------ refusals
 

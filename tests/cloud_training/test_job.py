@@ -156,11 +156,21 @@ def test_same_seed_same_model(
 
 
 def test_rollback_without_history_says_so(
-    bucket_dir: Path, capsys: pytest.CaptureFixture[str]
+    bucket_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv("WEARABLE_SIGNING_KEY", raising=False)
+    key = tmp_path / "model-signing.pem"
+    key.write_bytes(keypair_generate()[0])
+    with pytest.raises(SystemExit) as info:
+        wearable_main(["train", "rollback", "--bucket", str(bucket_dir), "--key", str(key)])
+    assert info.value.code == 1 and capsys.readouterr().err.startswith("wearable train:")
+    # The rollback signs the pointer: without a key it cannot.
     with pytest.raises(SystemExit) as info:
         wearable_main(["train", "rollback", "--bucket", str(bucket_dir)])
-    assert info.value.code == 1 and capsys.readouterr().err.startswith("wearable train:")
+    assert info.value.code == 2 and "no signing key" in capsys.readouterr().err
 
 
 def test_the_champion_is_the_newest_release_a_gateway_would_serve(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,20 +17,27 @@ from cloud_training.publish import (
     PublishError,
     canary_inputs_default,
     release_publish,
+    release_refresh,
     release_rollback,
 )
 from tests.support.fault_proxy import FaultProxy
+from wearable.cli import main as wearable_main
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket, Created, ObjectConflict, ObjectInfo
 from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.contracts.model_release import (
     POINTER_NAME,
+    RollbackStatement,
     canary_compare,
     canary_parse,
+    keypair_generate,
     manifest_object,
     manifest_verify,
     model_object,
     pointer_parse,
+    pointer_verify,
+    private_key_parse,
+    public_key_parse,
     sha256_hex,
     signature_object,
 )
@@ -39,6 +47,7 @@ _PACKAGE = resources.files("wearable_core").joinpath("models")
 MODEL = _PACKAGE.joinpath("baseline.tflite").read_bytes()
 MANIFEST: dict[str, Any] = json.loads(_PACKAGE.joinpath("baseline.json").read_text("utf-8"))
 KEY = Ed25519PrivateKey.generate()
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
 def manifest(version: str, **changes: Any) -> dict[str, Any]:
@@ -182,18 +191,18 @@ def test_history_and_rollback(bucket: Recorder) -> None:
     pointer = pointer_parse(bucket.read(POINTER_NAME)[0])
     assert (pointer.version, pointer.history) == ("v3", ("v2", "v1"))
 
-    assert release_rollback(bucket) == "v2"
-    assert release_rollback(bucket) == "v1"
+    assert release_rollback(bucket, KEY) == "v2"
+    assert release_rollback(bucket, KEY) == "v1"
     with pytest.raises(PublishError, match="no earlier release"):
-        release_rollback(bucket)
+        release_rollback(bucket, KEY)
 
 
 def test_rollback_refuses_missing_or_badly_signed_targets(bucket: Recorder) -> None:
     with pytest.raises(PublishError, match="nothing was published"):
-        release_rollback(bucket)
+        release_rollback(bucket, KEY)
     release_publish(bucket, MODEL, manifest("v1"), KEY)
     with pytest.raises(PublishError, match="no manifest"):
-        release_rollback(bucket, to_version="v0")
+        release_rollback(bucket, KEY, to_version="v0")
     with pytest.raises(PublishError, match="does not verify"):
         release_rollback(bucket, Ed25519PrivateKey.generate(), to_version="v1")
 
@@ -244,3 +253,141 @@ def test_republishing_a_version_with_other_provenance_reuses_the_release(
     other = manifest("v1", thresholds=dict.fromkeys(MANIFEST["thresholds"], 0.5))
     with pytest.raises(ObjectConflict, match="v1"):
         release_publish(bucket, MODEL, other, KEY)
+
+
+# ---------------------------------------------------------------- the signed pointer
+
+
+def test_every_pointer_write_is_signed_with_a_higher_counter(bucket: Recorder) -> None:
+    counters = []
+    for version in ("v1", "v2"):
+        release_publish(bucket, MODEL, manifest(version), KEY, now=NOW)
+        pointer = pointer_verify(bucket.read(POINTER_NAME)[0], KEY.public_key(), NOW)
+        counters.append(pointer.counter)
+        assert pointer.expires == NOW + timedelta(days=30) and pointer.rollback is None
+    release_rollback(bucket, KEY, now=NOW)
+    release_refresh(bucket, KEY, now=NOW)
+    counters += [pointer_parse(bucket.read(POINTER_NAME)[0]).counter]
+    assert counters == [1, 2, 4]
+
+
+def test_same_inputs_same_pointer_bytes(tmp_path: Path) -> None:
+    written = []
+    for name in ("a", "b"):
+        bucket = bucket_open(str(tmp_path / name))
+        release_publish(bucket, MODEL, manifest("v1"), KEY, now=NOW, valid_for=timedelta(days=2))
+        written.append(bucket.read(POINTER_NAME)[0])
+    assert written[0] == written[1]
+    assert b'"expires":"2026-12-09T12:00:00Z"' in written[0]
+
+
+def test_rollback_writes_a_signed_rollback_statement(bucket: Recorder) -> None:
+    for version in ("v1", "v2", "v3"):
+        release_publish(bucket, MODEL, manifest(version), KEY)
+    release_rollback(bucket, KEY, to_version="v1", now=NOW)
+    pointer = pointer_verify(bucket.read(POINTER_NAME)[0], KEY.public_key(), NOW)
+    assert pointer.rollback == RollbackStatement("v3", "v1")
+    assert (pointer.version, pointer.history, pointer.counter) == ("v1", ("v3", "v2"), 4)
+    # The next publish is a step forward again: no statement.
+    release_publish(bucket, MODEL, manifest("v4"), KEY)
+    assert pointer_parse(bucket.read(POINTER_NAME)[0]).rollback is None
+
+
+def test_publishing_an_earlier_release_again_is_a_signed_rollback(bucket: Recorder) -> None:
+    release_publish(bucket, MODEL, manifest("v1"), KEY)
+    release_publish(bucket, MODEL, manifest("v2"), KEY)
+    release_publish(bucket, MODEL, manifest("v1", training={"replaces": "v2"}), KEY)
+    assert pointer_parse(bucket.read(POINTER_NAME)[0]).rollback == RollbackStatement("v2", "v1")
+
+
+def test_refresh_renews_the_expiry_and_keeps_the_release(bucket: Recorder) -> None:
+    with pytest.raises(PublishError, match="nothing was published"):
+        release_refresh(bucket, KEY, now=NOW)
+    assert release_refresh(bucket, KEY, now=NOW, min_remaining=timedelta(days=15)) is None
+    release_publish(bucket, MODEL, manifest("v1"), KEY, now=NOW)
+    release_publish(bucket, MODEL, manifest("v2"), KEY, now=NOW)
+    release_rollback(bucket, KEY, now=NOW)
+    rolled = pointer_parse(bucket.read(POINTER_NAME)[0])
+
+    # More than half the validity left: nothing written.
+    later = NOW + timedelta(days=14)
+    assert release_refresh(bucket, KEY, now=later, min_remaining=timedelta(days=15)) is None
+    assert pointer_parse(bucket.read(POINTER_NAME)[0]) == rolled
+
+    later = NOW + timedelta(days=16)
+    fresh = release_refresh(bucket, KEY, now=later, min_remaining=timedelta(days=15))
+    assert fresh is not None
+    assert pointer_verify(bucket.read(POINTER_NAME)[0], KEY.public_key(), later) == fresh
+    assert (fresh.version, fresh.history, fresh.rollback) == (
+        rolled.version,
+        rolled.history,
+        rolled.rollback,
+    )
+    assert fresh.counter == rolled.counter + 1 and fresh.expires == later + timedelta(days=30)
+
+
+def test_refresh_signs_a_legacy_pointer(bucket: Recorder) -> None:
+    # A bucket published before pointers were signed: the publisher reads it (counter 0)
+    # and the refresh (or the next publish) signs it; the release must verify first.
+    release_publish(bucket, MODEL, manifest("v1"), KEY)
+    raw, _ = bucket.read(manifest_object("v1"))
+    legacy = {
+        "format": 1,
+        "version": "v1",
+        "manifest": manifest_object("v1"),
+        "manifest_sha256": sha256_hex(raw),
+        "history": [],
+    }
+    info = bucket.stat(POINTER_NAME)
+    assert info is not None
+    bucket.replace(POINTER_NAME, json.dumps(legacy).encode(), if_generation=info.generation)
+    assert not pointer_parse(bucket.read(POINTER_NAME)[0]).signed
+    with pytest.raises(PublishError, match="does not verify"):
+        release_refresh(bucket, Ed25519PrivateKey.generate(), now=NOW)
+    fresh = release_refresh(bucket, KEY, now=NOW)
+    assert fresh is not None and fresh.counter == 1
+    pointer_verify(bucket.read(POINTER_NAME)[0], KEY.public_key(), NOW)
+
+
+def test_cli_rollback_and_refresh_sign_the_pointer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEARABLE_SIGNING_KEY", raising=False)
+    pem, public = keypair_generate()
+    key_path = tmp_path / "model-signing.pem"
+    key_path.write_bytes(pem)
+    key = private_key_parse(pem)
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    release_publish(bucket, MODEL, manifest("v1"), key)
+    release_publish(bucket, MODEL, manifest("v2"), key)
+    common = ["--bucket", str(tmp_path / "bucket"), "--key", str(key_path)]
+
+    assert wearable_main(["train", "rollback", *common]) == 0
+    assert "now points at v1 (signed rollback statement)" in capsys.readouterr().out
+    now = datetime.now(UTC)
+    pointer = pointer_verify(bucket.read(POINTER_NAME)[0], public_key_parse(public), now)
+    assert pointer.rollback == RollbackStatement("v2", "v1") and pointer.counter == 3
+
+    assert wearable_main(["train", "refresh", *common, "--valid-days", "2"]) == 0
+    assert "release v1, counter 4" in capsys.readouterr().out
+    pointer = pointer_verify(bucket.read(POINTER_NAME)[0], public_key_parse(public), now)
+    assert pointer.counter == 4 and pointer.expires is not None
+    assert pointer.expires - now < timedelta(days=2, seconds=10)
+
+
+def test_every_training_run_keeps_the_pointer_fresh(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wearable.cli.train import _keep_pointer_fresh
+
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    _keep_pointer_fresh(bucket, KEY)  # nothing published yet: nothing to do, no warning
+    assert bucket.stat(POINTER_NAME) is None and capsys.readouterr().err == ""
+    twenty_days_ago = datetime.now(UTC) - timedelta(days=20)
+    release_publish(bucket, MODEL, manifest("v1"), KEY, now=twenty_days_ago)
+    _keep_pointer_fresh(bucket, KEY)  # 10 of 30 days left: re-signed
+    assert "re-signed models/current.json (counter 2" in capsys.readouterr().err
+    _keep_pointer_fresh(bucket, KEY)  # 30 days left: nothing written
+    assert pointer_parse(bucket.read(POINTER_NAME)[0]).counter == 2
+    _keep_pointer_fresh(bucket, Ed25519PrivateKey.generate())  # fresh: the key is not used
+    assert capsys.readouterr().err == ""

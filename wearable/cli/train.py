@@ -18,12 +18,17 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from wearable.cli.errors import positive_float
+
 #: Environment variable naming the signing key when ``--key`` is not given.
 KEY_ENV = "WEARABLE_SIGNING_KEY"
+#: ``wearable_core.contracts.model_release.POINTER_VALID`` in days (not imported: this
+#: module builds the parser of every ``wearable`` command and stays light).
+POINTER_VALID_DAYS = 30
 
 
 def register(commands: Any) -> None:
-    """Add ``train`` (and ``train cohort``, ``train rollback``) to the top-level parser.
+    """Add ``train`` (and ``train cohort``, ``rollback``, ``refresh``) to the top-level parser.
 
     Nothing heavy is imported here: every ``wearable`` command builds this parser, and
     the gateway's commands must not pay for the simulator or TensorFlow.
@@ -84,14 +89,38 @@ def register(commands: Any) -> None:
     rollback = actions.add_parser(
         "rollback",
         help="point gateways back at the previous (or a named) release",
-        description="Move models/current.json back to an earlier signed release.",
+        description=(
+            "Move models/current.json back to an earlier signed release, signing the "
+            "rollback statement gateways need to go back to a release they saw superseded."
+        ),
     )
     rollback.add_argument("--bucket", required=True, help="the release bucket")
     rollback.add_argument("--to", help="release version (default: the previous one)")
     rollback.add_argument(
-        "--key", type=Path, help=f"check the target's signature with this key (default ${KEY_ENV})"
+        "--key",
+        type=Path,
+        help=f"the signing key: signs the pointer, checks the target (default ${KEY_ENV})",
     )
     rollback.set_defaults(handler=_rollback)
+    refresh = actions.add_parser(
+        "refresh",
+        help="re-sign models/current.json with a new expiry (and sign a legacy one)",
+        description=(
+            "Re-sign the model pointer unchanged but for a higher counter and a new expiry. "
+            "Gateways refuse an expired pointer; every `wearable train` run does this when "
+            "less than half the validity is left. Also signs a pointer written before "
+            "pointers were signed: check the release it names first."
+        ),
+    )
+    refresh.add_argument("--bucket", required=True, help="the release bucket")
+    refresh.add_argument("--key", type=Path, help=f"the signing key (default ${KEY_ENV})")
+    refresh.add_argument(
+        "--valid-days",
+        type=positive_float,
+        default=POINTER_VALID_DAYS,
+        help=f"days gateways trust the pointer (default {POINTER_VALID_DAYS})",
+    )
+    refresh.set_defaults(handler=_refresh)
 
 
 def _register_cohort(actions: Any) -> None:
@@ -177,17 +206,15 @@ def _fail(message: str, code: int = 2) -> SetupExit:
     return SetupExit(message, code)
 
 
-def _key(path: Path | None, *, required: bool) -> Any:
+def _key(path: Path | None) -> Any:
     from wearable_core.contracts.model_release import ReleaseError, private_key_load
 
     chosen = path or (Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else None)
     if chosen is None:
-        if required:
-            raise _fail(
-                f"no signing key: pass --key PEM or set {KEY_ENV} "
-                "(create one with `wearable keys generate --out DIR`)"
-            )
-        return None
+        raise _fail(
+            f"no signing key: pass --key PEM or set {KEY_ENV} "
+            "(create one with `wearable keys generate --out DIR`)"
+        )
     try:
         return private_key_load(chosen)
     except (ReleaseError, OSError) as exc:
@@ -214,7 +241,7 @@ def _train(args: argparse.Namespace) -> int:
 
     try:
         bucket = _bucket(args.bucket)
-        key = _key(args.key, required=True)
+        key = _key(args.key)
     except SetupExit as exc:
         if args.json:
             error = {"type": "SetupError", "message": exc.message}
@@ -245,11 +272,33 @@ def _train(args: argparse.Namespace) -> int:
         traceback.print_exc(file=sys.stderr)
         print(f"wearable train: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return _failed(report, args.json)
+    _keep_pointer_fresh(bucket, key)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         _print_human(report.as_dict())
     return report.outcome.exit_code
+
+
+def _keep_pointer_fresh(bucket: Any, key: Any) -> None:
+    """Re-sign the pointer when less than half its validity is left, so gateways keep
+    following a bucket in which nothing was published for weeks. A failure here only
+    warns: the run's own outcome stands, and the next run tries again."""
+    from cloud_training.publish import PublishError, release_refresh
+    from wearable_core.buckets.base import BucketError
+    from wearable_core.contracts.model_release import POINTER_VALID
+
+    try:
+        pointer = release_refresh(bucket, key, min_remaining=POINTER_VALID / 2)
+    except (PublishError, BucketError) as exc:
+        print(f"wearable train: warning: models/current.json not re-signed: {exc}", file=sys.stderr)
+        return
+    if pointer is not None:
+        print(
+            f"[train] re-signed models/current.json (counter {pointer.counter}, expires "
+            f"{pointer.expires:%Y-%m-%dT%H:%M:%SZ})",
+            file=sys.stderr,
+        )
 
 
 def _failed(report: Any, as_json: bool) -> int:
@@ -298,10 +347,29 @@ def _rollback(args: argparse.Namespace) -> int:
     from cloud_training.publish import PublishError, release_rollback
 
     bucket = _bucket(args.bucket)
-    key = _key(args.key, required=False)
+    key = _key(args.key)
     try:
         version = release_rollback(bucket, key, args.to)
     except PublishError as exc:
         raise _fail(str(exc), 1) from exc
-    print(f"models/current.json now points at {version}")
+    print(f"models/current.json now points at {version} (signed rollback statement)")
+    return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from cloud_training.publish import PublishError, release_refresh
+
+    bucket = _bucket(args.bucket)
+    key = _key(args.key)
+    try:
+        pointer = release_refresh(bucket, key, valid_for=timedelta(days=args.valid_days))
+    except PublishError as exc:
+        raise _fail(str(exc), 1) from exc
+    assert pointer is not None  # no min_remaining: always re-signed
+    print(
+        f"models/current.json re-signed: release {pointer.version}, counter {pointer.counter}, "
+        f"expires {pointer.expires:%Y-%m-%dT%H:%M:%SZ}"
+    )
     return 0

@@ -9,6 +9,10 @@ flatbuffer, its JSON manifest and an Ed25519 signature over the manifest) plus o
 mutable pointer, ``models/current.json``, that names the serving release. The publisher
 writes the immutable objects first and moves the pointer last with a generation-guarded
 compare-and-swap, so a gateway that follows the pointer never sees half a release.
+The pointer is signed with the same key (another signature context), carries a counter
+that grows with every write and an expiry, so gateways can refuse a replayed or stale
+pointer (rollback attacks), and an optional signed rollback statement that authorises
+going back to an earlier release.
 
 Keys: public keys travel as base64 of the raw 32-byte Ed25519 key (one line in the
 gateway config); private keys are PKCS#8 PEM files that only the publisher reads.
@@ -22,7 +26,8 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +47,18 @@ from wearable_core.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSI
 RELEASES_PREFIX = "models/releases/"
 #: The small, mutable pointer to the serving release (the only object ever rewritten).
 POINTER_NAME = "models/current.json"
-#: Version of the pointer document's layout.
-POINTER_FORMAT = 1
+#: Version of the pointer document's layout: 2 is signed, with a counter and an expiry.
+POINTER_FORMAT = 2
+#: The unsigned layout before 2026-12-07: parsed for the publisher, refused by gateways.
+POINTER_FORMAT_UNSIGNED = 1
+#: Prepended to the pointer's signed bytes before signing (domain separation from manifest
+#: signatures made with the same key).
+POINTER_CONTEXT = b"wearable-model-pointer-v2\n"
+#: How long a signed pointer is trusted by default. Gateways refuse an expired pointer
+#: (a frozen or replayed bucket); the training job re-signs a pointer whose remaining
+#: validity is below half of this, so a job that runs at least weekly keeps it fresh.
+POINTER_VALID = timedelta(days=30)
+_EXPIRES_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 #: How many earlier versions the pointer remembers for rollback (keeps it a few KiB).
 POINTER_HISTORY_MAX = 20
 #: Prepended to the manifest bytes before signing, so a signature made with the model
@@ -71,6 +86,14 @@ class SignatureError(ReleaseError):
 
 class ReleaseKeyError(ReleaseError):
     """A key cannot be parsed or loaded (the message names the problem and the fix)."""
+
+
+class PointerUnsignedError(ReleaseError):
+    """``models/current.json`` is a legacy unsigned pointer, which gateways no longer follow."""
+
+
+class PointerExpiredError(ReleaseError):
+    """``models/current.json`` is signed but past its ``expires`` time."""
 
 
 class CanaryError(ReleaseError):
@@ -203,6 +226,10 @@ def manifest_decode(data: bytes, source: str = "manifest") -> dict[str, Any]:
     ReleaseError
         Not UTF-8 JSON, or not an object.
     """
+    return _json_object(data, source)
+
+
+def _json_object(data: bytes, source: str) -> dict[str, Any]:
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -370,51 +397,152 @@ with a different key
 
 
 @dataclass(frozen=True)
+class RollbackStatement:
+    """The signed authorisation to serve an earlier release again.
+
+    ``wearable train rollback`` puts one in the pointer it writes; a gateway refuses a
+    pointer that moves it back to a release it has seen superseded unless the pointer
+    carries one whose ``to_version`` is the pointer's version.
+    """
+
+    from_version: str
+    to_version: str
+
+
+@dataclass(frozen=True)
 class Pointer:
     """The serving release as named by ``models/current.json``.
 
     ``history`` lists earlier serving versions, most recent first (for rollback).
+    ``counter`` grows by one with every pointer write (0: a legacy unsigned pointer),
+    ``expires`` is when gateways stop trusting it (``None``: legacy), and ``rollback`` is
+    the statement that authorises going back to an earlier release.
     """
 
     version: str
     manifest: str
     manifest_sha256: str
     history: tuple[str, ...] = field(default=())
+    counter: int = 0
+    expires: datetime | None = None
+    rollback: RollbackStatement | None = None
+
+    @property
+    def signed(self) -> bool:
+        """Whether this pointer came in (or is meant for) the signed format."""
+        return self.counter > 0
 
 
-def pointer_for(version: str, manifest_bytes: bytes, history: tuple[str, ...] = ()) -> Pointer:
-    """The pointer to release ``version`` whose manifest is ``manifest_bytes``."""
+def pointer_for(
+    version: str,
+    manifest_bytes: bytes,
+    history: tuple[str, ...] = (),
+    *,
+    counter: int = 0,
+    expires: datetime | None = None,
+    rollback: RollbackStatement | None = None,
+) -> Pointer:
+    """The pointer to release ``version`` whose manifest is ``manifest_bytes``.
+
+    ``counter`` and ``expires`` are required by :func:`pointer_sign`; a pointer built only
+    to compare a release with (``cloud_training.job.serving_release``) needs neither.
+    """
     return Pointer(
         version_check(version),
         manifest_object(version),
         sha256_hex(manifest_bytes),
         tuple(history)[:POINTER_HISTORY_MAX],
+        counter,
+        expires,
+        rollback,
     )
 
 
-def pointer_encode(pointer: Pointer) -> bytes:
-    """The pointer document's bytes (small canonical JSON).
+def pointer_expiry(now: datetime, valid_for: timedelta = POINTER_VALID) -> datetime:
+    """``now + valid_for`` in UTC, whole seconds (what :func:`pointer_sign` can encode).
+
+    ``now`` is an argument, never read from the clock here, so the same inputs give the
+    same pointer bytes.
+
+    Raises
+    ------
+    ReleaseError
+        ``now`` has no time zone, or ``valid_for`` is not positive.
 
     Examples
     --------
-    >>> pointer_encode(Pointer("v2", "models/releases/v2/manifest.json", "ab" * 32, ("v1",)))[:40]
-    b'{"format":1,"history":["v1"],"manifest":'
+    >>> pointer_expiry(datetime(2026, 12, 7, 1, 2, 3, 456, tzinfo=UTC)).isoformat()
+    '2027-01-06T01:02:03+00:00'
     """
+    if now.tzinfo is None:
+        raise ReleaseError("pointer expiry: `now` must be time-zone aware (use UTC)")
+    if valid_for <= timedelta(0):
+        raise ReleaseError(f"pointer validity {valid_for} must be positive")
+    return (now + valid_for).astimezone(UTC).replace(microsecond=0)
+
+
+def _expires_encode(expires: datetime) -> str:
+    return expires.astimezone(UTC).strftime(_EXPIRES_FORMAT)
+
+
+def _signed_encode(pointer: Pointer) -> bytes:
+    """The canonical bytes the pointer signature covers (every field but the signature)."""
+    if pointer.counter < 1 or pointer.expires is None:
+        raise ReleaseError(
+            f"pointer to {pointer.version}: a signed pointer needs a counter >= 1 and an "
+            "expiry (build it with pointer_for(..., counter=, expires=))"
+        )
+    rollback = pointer.rollback
     document = {
-        "format": POINTER_FORMAT,
-        "version": version_check(pointer.version),
+        "counter": pointer.counter,
+        "expires": _expires_encode(pointer.expires),
+        "history": list(pointer.history[:POINTER_HISTORY_MAX]),
         "manifest": pointer.manifest,
         "manifest_sha256": pointer.manifest_sha256,
-        "history": list(pointer.history[:POINTER_HISTORY_MAX]),
+        "rollback": (
+            None if rollback is None else {"from": rollback.from_version, "to": rollback.to_version}
+        ),
+        "version": version_check(pointer.version),
     }
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def pointer_parse(data: bytes) -> Pointer:
-    """Parse and validate ``models/current.json``.
+def pointer_sign(pointer: Pointer, private_key: Ed25519PrivateKey) -> bytes:
+    """The signed pointer document's bytes (small canonical JSON, format 2).
 
-    The manifest name must be the one the layout gives for the version, so a pointer can
-    never lead a gateway outside ``models/releases/<version>/``.
+    ``{"format":2,"signature":"<base64>","signed":{...}}``; the Ed25519 signature covers
+    ``POINTER_CONTEXT`` + the canonical JSON of ``signed``. Deterministic: the same pointer
+    and key give the same bytes.
+
+    Raises
+    ------
+    ReleaseError
+        The pointer has no counter or expiry.
+
+    Examples
+    --------
+    >>> key = Ed25519PrivateKey.generate()
+    >>> expires = datetime(2027, 1, 1, tzinfo=UTC)
+    >>> raw = pointer_sign(pointer_for("v2", b"{}", counter=3, expires=expires), key)
+    >>> raw[:25]
+    b'{"format":2,"signature":"'
+    >>> pointer_verify(raw, key.public_key(), datetime(2026, 12, 7, tzinfo=UTC)).counter
+    3
+    """
+    signed = _signed_encode(pointer)
+    signature = private_key.sign(POINTER_CONTEXT + signed)
+    return (
+        b'{"format":2,"signature":"' + base64.b64encode(signature) + b'","signed":' + signed + b"}"
+    )
+
+
+def pointer_parse(data: bytes) -> Pointer:
+    """Parse and validate ``models/current.json`` (either format) **without** verifying it.
+
+    For the publisher, which needs the serving release, history and counter of whatever
+    pointer is there (including a legacy unsigned one, ``counter == 0``). Gateways use
+    :func:`pointer_verify`. The manifest name must be the one the layout gives for the
+    version, so a pointer can never lead a gateway outside ``models/releases/<version>/``.
 
     Raises
     ------
@@ -423,20 +551,89 @@ def pointer_parse(data: bytes) -> Pointer:
 
     Examples
     --------
-    >>> pointer_parse(pointer_encode(pointer_for("v2", b"{}"))).version
-    'v2'
+    >>> legacy = {"format": 1, "version": "v2", "manifest": manifest_object("v2"),
+    ...           "manifest_sha256": "ab" * 32}
+    >>> pointer = pointer_parse(json.dumps(legacy).encode())
+    >>> pointer.version, pointer.signed
+    ('v2', False)
     """
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReleaseError(f"{POINTER_NAME}: not valid UTF-8 JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ReleaseError(f"{POINTER_NAME}: must be a JSON object")
-    if document.get("format") != POINTER_FORMAT:
-        raise ReleaseError(
-            f"{POINTER_NAME}: format {document.get('format')!r}, this code reads format "
-            f"{POINTER_FORMAT}: upgrade the gateway"
+    return _pointer_document(data)[0]
+
+
+def pointer_verify(data: bytes, public_key: Ed25519PublicKey, now: datetime) -> Pointer:
+    """Parse ``models/current.json`` as a gateway must: signed, with this key, not expired.
+
+    Raises
+    ------
+    PointerUnsignedError
+        A legacy unsigned (format 1) pointer: re-sign it with the training job of this
+        version (``wearable train refresh``).
+    SignatureError
+        The signature is malformed or does not verify with ``public_key``.
+    PointerExpiredError
+        ``expires`` is not after ``now``.
+    ReleaseError
+        Any other malformed field.
+    """
+    pointer, signature = _pointer_document(data)
+    if signature is None:
+        raise PointerUnsignedError(
+            f"{POINTER_NAME} is an unsigned format-{POINTER_FORMAT_UNSIGNED} pointer; this "
+            f"gateway follows only signed format-{POINTER_FORMAT} pointers: upgrade the "
+            "training job and run `wearable train refresh --bucket ...` (or publish) to "
+            "sign it"
         )
+    if len(signature) != SIGNATURE_BYTES:
+        raise SignatureError(
+            f"{POINTER_NAME}: signature is {len(signature)} bytes, an Ed25519 signature is "
+            f"{SIGNATURE_BYTES}: the pointer is corrupt"
+        )
+    try:
+        public_key.verify(signature, POINTER_CONTEXT + _signed_encode(pointer))
+    except InvalidSignature:
+        raise SignatureError(
+            f"{POINTER_NAME}: signature does not verify with the configured public key "
+            f"{public_key_encode(public_key)[:12]}...: the pointer was altered after signing "
+            "or signed with a different key"
+        ) from None
+    assert pointer.expires is not None  # _signed_encode above refuses a pointer without
+    if now.tzinfo is None:
+        raise ReleaseError("pointer check: `now` must be time-zone aware (use UTC)")
+    if pointer.expires <= now:
+        raise PointerExpiredError(
+            f"{POINTER_NAME} (counter {pointer.counter}, release {pointer.version}) expired "
+            f"at {_expires_encode(pointer.expires)}, it is now {_expires_encode(now)}: "
+            "re-sign it (`wearable train refresh`, or publish/roll back), or check this "
+            "gateway's clock"
+        )
+    return pointer
+
+
+def _pointer_document(data: bytes) -> tuple[Pointer, bytes | None]:
+    """The pointer in ``data`` and its raw signature (``None`` for a legacy pointer)."""
+    document = _json_object(data, POINTER_NAME)
+    pointer_format = document.get("format")
+    if pointer_format == POINTER_FORMAT_UNSIGNED:
+        return _pointer_fields(document, signed=False), None
+    if pointer_format != POINTER_FORMAT:
+        raise ReleaseError(
+            f"{POINTER_NAME}: format {pointer_format!r}, this code reads formats "
+            f"{POINTER_FORMAT_UNSIGNED} and {POINTER_FORMAT}: upgrade the gateway"
+        )
+    signed = document.get("signed")
+    if not isinstance(signed, dict):
+        raise ReleaseError(f"{POINTER_NAME}: `signed` must be a JSON object")
+    encoded = document.get("signature")
+    try:
+        signature = base64.b64decode(encoded, validate=True) if isinstance(encoded, str) else None
+    except (binascii.Error, ValueError):
+        signature = None
+    if signature is None:
+        raise SignatureError(f"{POINTER_NAME}: `signature` must be base64 of 64 bytes")
+    return _pointer_fields(signed, signed=True), signature
+
+
+def _pointer_fields(document: dict[str, Any], *, signed: bool) -> Pointer:
     version = version_check(document.get("version"))
     manifest = document.get("manifest")
     if manifest != manifest_object(version):
@@ -449,7 +646,33 @@ def pointer_parse(data: bytes) -> Pointer:
     history = document.get("history", [])
     if not isinstance(history, list):
         raise ReleaseError(f"{POINTER_NAME}: history must be a list of versions")
-    return Pointer(version, manifest, digest, tuple(version_check(v) for v in history))
+    pointer = Pointer(version, manifest, digest, tuple(version_check(v) for v in history))
+    if not signed:
+        return pointer
+    counter = document.get("counter")
+    if not isinstance(counter, int) or isinstance(counter, bool) or counter < 1:
+        raise ReleaseError(f"{POINTER_NAME}: counter {counter!r} must be an integer >= 1")
+    expires = document.get("expires")
+    try:
+        when = datetime.strptime(str(expires), _EXPIRES_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        raise ReleaseError(
+            f"{POINTER_NAME}: expires {expires!r} is not a UTC time like 2027-01-06T01:02:03Z"
+        ) from None
+    statement = document.get("rollback")
+    rollback = None
+    if statement is not None:
+        if not isinstance(statement, dict):
+            raise ReleaseError(f"{POINTER_NAME}: rollback must be null or {{from, to}}")
+        rollback = RollbackStatement(
+            version_check(statement.get("from")), version_check(statement.get("to"))
+        )
+        if rollback.to_version != version:
+            raise ReleaseError(
+                f"{POINTER_NAME}: rollback statement authorises {rollback.to_version}, the "
+                f"pointer names {version}"
+            )
+    return replace(pointer, counter=counter, expires=when, rollback=rollback)
 
 
 # --------------------------------------------------------------------------- canary

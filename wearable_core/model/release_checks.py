@@ -3,6 +3,8 @@
 The gateway's :class:`gateway.model_update.delivery.ModelUpdater` runs them on every
 release it downloads (checks 3-7 of its list); the cloud training job runs the same ones
 on what it is about to publish, so a release the gateway would refuse is never published.
+:func:`pointer_order_check` is the gateway's defence against rollback attacks: a signed
+pointer older than the newest one it accepted.
 """
 
 from __future__ import annotations
@@ -48,6 +50,46 @@ class VerifiedManifest:
 
 
 # ---------------------------------------------------------------- pure checks
+
+
+def pointer_order_check(trusted: Pointer | None, pointer: Pointer) -> None:
+    """Refuse a verified pointer that is older than ``trusted``, the newest one accepted.
+
+    * ``pointer_replay``: its counter is below the trusted one's, or equal with other
+      content (a replayed old pointer; counters grow with every pointer write);
+    * ``pointer_rollback``: it names a release the trusted pointer lists as superseded
+      (its history) without a rollback statement for it (``wearable train rollback``).
+
+    ``trusted`` is ``None`` on a gateway that never accepted a signed pointer: it trusts
+    the first one that verifies (as a TUF client without a trusted timestamp does).
+
+    Raises
+    ------
+    Refused
+        ``pointer_replay`` or ``pointer_rollback``.
+    """
+    if trusted is None:
+        return
+    if pointer.counter < trusted.counter or (
+        pointer.counter == trusted.counter and pointer != trusted
+    ):
+        raise Refused(
+            "pointer_replay",
+            f"pointer counter {pointer.counter} (release {pointer.version}) is "
+            f"{'below' if pointer.counter < trusted.counter else 'the same as'} the newest "
+            f"this gateway accepted, {trusted.counter} (release {trusted.version}): an old "
+            "pointer was put back in the bucket",
+        )
+    if (
+        pointer.version != trusted.version
+        and pointer.version in trusted.history
+        and pointer.rollback is None
+    ):
+        raise Refused(
+            "pointer_rollback",
+            f"pointer goes back from {trusted.version} to {pointer.version}, which it "
+            "superseded, without a signed rollback statement",
+        )
 
 
 def manifest_check(

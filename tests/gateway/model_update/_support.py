@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -14,13 +15,15 @@ from wearable_core.buckets.base import Bucket, Created, ObjectInfo
 from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.contracts.model_release import (
     POINTER_NAME,
+    RollbackStatement,
     canary_encode,
     manifest_encode,
     manifest_object,
     manifest_sign,
     model_object,
-    pointer_encode,
     pointer_for,
+    pointer_parse,
+    pointer_sign,
     sha256_hex,
     signature_object,
 )
@@ -31,6 +34,8 @@ BASELINE_BYTES = _PACKAGE.joinpath("baseline.tflite").read_bytes()
 BASELINE_MANIFEST: dict[str, Any] = json.loads(
     _PACKAGE.joinpath("baseline.json").read_text("utf-8")
 )
+#: The fixed "now" of the pointer tests: pointers expire 30 days after it.
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 CANARY_INPUTS = (
     np.random.default_rng(7).normal(50.0, 30.0, (8, len(FEATURE_NAMES))).astype(np.float32)
 )
@@ -65,23 +70,49 @@ def publish_raw(
     key: Ed25519PrivateKey | None,
     model_bytes: bytes = BASELINE_BYTES,
     *,
-    generation: int | None = None,
+    pointer_key: Ed25519PrivateKey | None = None,
 ) -> bytes:
     """Write a release bypassing every publisher check (to build bad releases).
 
-    ``key=None`` leaves it unsigned. Returns the manifest bytes.
+    ``key=None`` leaves the manifest unsigned; the pointer is signed with ``pointer_key``
+    (default ``key``). Returns the manifest bytes.
     """
     raw = manifest if isinstance(manifest, bytes) else manifest_encode(manifest)
     bucket.create(model_object(version), model_bytes)
     bucket.create(manifest_object(version), raw)
     if key is not None:
         bucket.create(signature_object(version), manifest_sign(raw, key))
-    if generation is None:
-        info = bucket.stat(POINTER_NAME)
-        generation = info.generation if info else 0
-    bucket.replace(
-        POINTER_NAME, pointer_encode(pointer_for(version, raw)), if_generation=generation
+    signer = pointer_key or key
+    assert signer is not None, "a gateway only follows a signed pointer: pass pointer_key"
+    pointer_write(bucket, version, raw, signer)
+    return raw
+
+
+def pointer_write(
+    bucket: Bucket,
+    version: str,
+    manifest_bytes: bytes,
+    key: Ed25519PrivateKey,
+    *,
+    counter: int | None = None,
+    expires: datetime | None = None,
+    rollback: RollbackStatement | None = None,
+) -> bytes:
+    """Sign and write a pointer to ``version`` like a publisher (next counter, history),
+    with any field overridden; returns the bytes written."""
+    info = bucket.stat(POINTER_NAME)
+    current = pointer_parse(bucket.read(POINTER_NAME)[0]) if info else None
+    history = (current.version, *current.history) if current else ()
+    pointer = pointer_for(
+        version,
+        manifest_bytes,
+        tuple(v for v in history if v != version),
+        counter=counter if counter is not None else (current.counter if current else 0) + 1,
+        expires=expires or NOW + timedelta(days=30),
+        rollback=rollback,
     )
+    raw = pointer_sign(pointer, key)
+    bucket.replace(POINTER_NAME, raw, if_generation=info.generation if info else 0)
     return raw
 
 

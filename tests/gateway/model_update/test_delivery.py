@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -17,19 +18,21 @@ from wearable_core.buckets.base import BucketUnavailable
 from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.contracts.model_release import (
     POINTER_NAME,
+    RollbackStatement,
     manifest_object,
     model_object,
-    pointer_encode,
-    pointer_for,
+    pointer_parse,
     signature_object,
 )
 from wearable_core.model.model_file import model_load
 
 from ._support import (
     BASELINE_BYTES,
+    NOW,
     RecordingBucket,
     baseline_canary,
     manifest_for,
+    pointer_write,
     publish_raw,
 )
 
@@ -55,6 +58,7 @@ def make_updater(
         key.public_key(),
         serving_version=serving,
         logger=logging.getLogger(LOGGER),
+        clock=lambda: NOW,
     )
 
 
@@ -245,14 +249,46 @@ def test_tampered_manifest_fails_the_signature(
     document["thresholds"]["fall"] = 0.99  # silence fall alerts
     tampered = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     bucket.replace(manifest_object("v2"), tampered, if_generation=generation)
-    # The attacker also fixes the pointer's digest, so only the signature can tell.
-    _, pointer_generation = bucket.read(POINTER_NAME)
-    bucket.replace(
-        POINTER_NAME,
-        pointer_encode(pointer_for("v2", tampered, ("v1",))),
-        if_generation=pointer_generation,
-    )
+    # Even a pointer signed over the tampered manifest's digest (here by the key holder:
+    # an attacker cannot sign one) leaves the manifest signature to tell.
+    pointer_write(bucket, "v2", tampered, signing_key)
     assert_refused(updater.check(), "signature", caplog, directory, text="does not verify")
+
+
+def test_pointer_altered_after_signing(
+    updater: ModelUpdater,
+    bucket: RecordingBucket,
+    directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Someone who can write the bucket edits the signed pointer: here its counter, to
+    # outrun the gateway's replay floor.
+    release_publish(bucket, BASELINE_BYTES, manifest_for("v2"), signing_key)
+    raw, generation = bucket.read(POINTER_NAME)
+    assert b'"counter":2,' in raw
+    bucket.replace(
+        POINTER_NAME, raw.replace(b'"counter":2,', b'"counter":9,'), if_generation=generation
+    )
+    result = updater.check()
+    assert (result.status, result.check, result.version) == ("refused", "pointer_signature", None)
+    (line,) = errors(caplog)
+    assert "pointer_signature check failed" in line and "does not verify" in line
+    assert "still serving v1" in line and "wearable train refresh" in line
+
+
+def test_pointer_signed_by_another_key(
+    updater: ModelUpdater,
+    bucket: RecordingBucket,
+    directory: ModelDirectory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release_publish(bucket, BASELINE_BYTES, manifest_for("v2"), Ed25519PrivateKey.generate())
+    result = updater.check()
+    assert (result.status, result.check) == ("refused", "pointer_signature")
+    assert "[models] public_key" in errors(caplog)[0]
+    current = directory.current()
+    assert current is not None and current.version == "v1"
 
 
 def test_manifest_not_matching_the_pointer(
@@ -268,13 +304,15 @@ def test_manifest_not_matching_the_pointer(
     assert_refused(updater.check(), "manifest_sha256", caplog, directory)
 
 
-def test_signed_by_the_wrong_key(
+def test_manifest_signed_by_the_wrong_key(
     updater: ModelUpdater,
     bucket: RecordingBucket,
     directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    release_publish(bucket, BASELINE_BYTES, manifest_for("v2"), Ed25519PrivateKey.generate())
+    other = Ed25519PrivateKey.generate()
+    publish_raw(bucket, "v2", manifest_for("v2"), other, pointer_key=signing_key)
     assert_refused(updater.check(), "signature", caplog, directory, text="public_key")
 
 
@@ -282,9 +320,10 @@ def test_unsigned(
     updater: ModelUpdater,
     bucket: RecordingBucket,
     directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    publish_raw(bucket, "v2", manifest_for("v2"), None)
+    publish_raw(bucket, "v2", manifest_for("v2"), None, pointer_key=signing_key)
     assert bucket.stat(signature_object("v2")) is None
     assert_refused(updater.check(), "unsigned", caplog, directory, text="unsigned")
 
@@ -430,12 +469,15 @@ def test_refusal_is_forgotten_when_the_key_changes(
     updater: ModelUpdater,
     bucket: RecordingBucket,
     directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
     serving: Serving,
 ) -> None:
     other = Ed25519PrivateKey.generate()
-    release_publish(bucket, BASELINE_BYTES, manifest_for("v2"), other)
+    raw = publish_raw(bucket, "v2", manifest_for("v2"), other, pointer_key=signing_key)
     assert updater.check().check == "signature"
-    # The operator configures the key the release was really signed with.
+    # The operator rotates to the key the release was really signed with, and re-signs
+    # the pointer with it (`wearable train refresh`).
+    pointer_write(bucket, "v2", raw, other)
     rotated = make_updater(bucket, directory, other, serving)
     assert rotated.check().status == "installed"
 
@@ -444,8 +486,9 @@ def test_refusals_file_is_bounded_json(
     updater: ModelUpdater,
     bucket: RecordingBucket,
     directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
 ) -> None:
-    publish_raw(bucket, "v2", manifest_for("v2"), None)
+    publish_raw(bucket, "v2", manifest_for("v2"), None, pointer_key=signing_key)
     updater.check()
     document = json.loads((directory.root / "refused.json").read_text())
     assert [e["version"] for e in document["refused"]] == ["v2"]
@@ -463,3 +506,199 @@ def test_corrupt_local_state_is_unavailable_not_a_crash(
     result = updater.check()
     assert result.status == "unavailable"
     assert "delete it to fall back" in result.reason
+
+
+# ---------------------------------------------------------------- rollback attacks
+
+
+def assert_pointer_refused(
+    result: UpdateResult, check: str, caplog: pytest.LogCaptureFixture, serving: str, *texts: str
+) -> None:
+    """Refused at the pointer, before any release object is read; one ERROR line."""
+    assert (result.status, result.check) == ("refused", check), result
+    (line,) = errors(caplog)
+    assert f"{check} check failed" in line and f"still serving {serving}" in line
+    for text in texts:
+        assert text in line, line
+
+
+def test_replayed_old_pointer_is_refused(
+    updater: ModelUpdater,
+    bucket: RecordingBucket,
+    directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
+    serving: Serving,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # v1's pointer is validly signed; whoever can write the bucket keeps a copy and puts
+    # it back after v2 (say, a fix for v1's weakness) was installed.
+    old, _ = bucket.read(POINTER_NAME)
+    release_publish(bucket, BASELINE_BYTES, manifest_for("v2"), signing_key)
+    assert updater.check().status == "installed"
+    serving.version = "v2"
+    _, generation = bucket.read(POINTER_NAME)
+    bucket.replace(POINTER_NAME, old, if_generation=generation)
+    bucket.calls.clear()
+
+    result = updater.check()
+    assert_pointer_refused(
+        result, "pointer_replay", caplog, "v2", "counter 1", "newest this gateway accepted, 2"
+    )
+    assert result.version == "v1" and bucket.reads() == [POINTER_NAME]
+    current = directory.current()
+    assert current is not None and current.version == "v2"
+    assert updater.check().check == "pointer_replay" and len(errors(caplog)) == 1
+
+
+def test_accepted_counter_survives_a_restart(
+    updater: ModelUpdater,
+    bucket: RecordingBucket,
+    directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
+    serving: Serving,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    old, _ = bucket.read(POINTER_NAME)
+    release_publish(bucket, BASELINE_BYTES, manifest_for("v2"), signing_key)
+    assert updater.check().status == "installed"
+    serving.version = "v2"
+    assert pointer_parse((directory.root / "pointer.json").read_bytes()).counter == 2
+
+    _, generation = bucket.read(POINTER_NAME)
+    bucket.replace(POINTER_NAME, old, if_generation=generation)
+    restarted = make_updater(bucket, ModelDirectory(directory.root), signing_key, serving)
+    assert restarted.check().check == "pointer_replay"
+
+
+def test_up_to_date_pointer_raises_the_floor(
+    updater: ModelUpdater,
+    bucket: RecordingBucket,
+    directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
+    serving: Serving,
+) -> None:
+    # A re-signed pointer to the serving release (`wearable train refresh`) is accepted
+    # without downloading anything, and its counter becomes the floor.
+    raw, _ = bucket.read(manifest_object("v1"))
+    before, _ = bucket.read(POINTER_NAME)
+    pointer_write(bucket, "v1", raw, signing_key)
+    bucket.calls.clear()
+    assert updater.check().status == "up_to_date"
+    assert bucket.reads() == [POINTER_NAME]
+    assert pointer_parse((directory.root / "pointer.json").read_bytes()).counter == 2
+    _, generation = bucket.read(POINTER_NAME)
+    bucket.replace(POINTER_NAME, before, if_generation=generation)
+    assert updater.check().check == "pointer_replay"
+
+
+def test_expired_pointer_is_refused(
+    bucket: RecordingBucket,
+    directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
+    serving: Serving,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release_publish(
+        bucket,
+        BASELINE_BYTES,
+        manifest_for("v1"),
+        signing_key,
+        now=NOW,
+        valid_for=timedelta(days=7),
+    )
+    serving.version = "v1"
+    on_time = make_updater(bucket, directory, signing_key, serving)
+    assert on_time.check().status == "up_to_date"
+
+    late = ModelUpdater(
+        bucket,
+        directory,
+        signing_key.public_key(),
+        serving_version=serving,
+        logger=logging.getLogger(LOGGER),
+        clock=lambda: NOW + timedelta(days=7),
+    )
+    result = late.check()
+    assert_pointer_refused(
+        result, "pointer_expired", caplog, "v1", "expired at 2026-12-14T12:00:00Z", "refresh"
+    )
+    assert late.check().status == "refused" and len(errors(caplog)) == 1
+
+
+def test_legacy_unsigned_pointer_is_refused(
+    updater: ModelUpdater,
+    bucket: RecordingBucket,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    legacy = {
+        "format": 1,
+        "version": "v1",
+        "manifest": manifest_object("v1"),
+        "manifest_sha256": pointer_parse(bucket.read(POINTER_NAME)[0]).manifest_sha256,
+        "history": [],
+    }
+    _, generation = bucket.read(POINTER_NAME)
+    bucket.replace(POINTER_NAME, json.dumps(legacy).encode(), if_generation=generation)
+    assert_pointer_refused(
+        updater.check(), "pointer_unsigned", caplog, "v1", "unsigned format-1", "upgrade"
+    )
+
+
+def test_going_back_without_a_rollback_statement_is_refused(
+    updater: ModelUpdater,
+    bucket: RecordingBucket,
+    directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
+    serving: Serving,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release_publish(bucket, BASELINE_BYTES, manifest_for("v2"), signing_key)
+    assert updater.check().status == "installed"
+    serving.version = "v2"
+    # A newer counter, signed, but back to v1 and no statement: not what rollback writes.
+    raw, _ = bucket.read(manifest_object("v1"))
+    pointer_write(bucket, "v1", raw, signing_key)
+    result = updater.check()
+    assert_pointer_refused(
+        result, "pointer_rollback", caplog, "v2", "from v2 to v1", "wearable train rollback"
+    )
+    current = directory.current()
+    assert current is not None and current.version == "v2"
+
+
+def test_signed_rollback_is_accepted_and_old_pointers_stay_refused(
+    updater: ModelUpdater,
+    bucket: RecordingBucket,
+    directory: ModelDirectory,
+    signing_key: Ed25519PrivateKey,
+    serving: Serving,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release_publish(bucket, BASELINE_BYTES, manifest_for("v2"), signing_key)
+    assert updater.check().status == "installed"
+    serving.version = "v2"
+    v2_pointer, _ = bucket.read(POINTER_NAME)
+
+    with caplog.at_level(logging.WARNING, LOGGER):
+        assert release_rollback(bucket, signing_key) == "v1"
+        rolled = pointer_parse(bucket.read(POINTER_NAME)[0])
+        assert rolled.rollback == RollbackStatement("v2", "v1") and rolled.counter == 3
+        result = updater.check()
+    assert (result.status, result.version) == ("installed", "v1")
+    assert any("signed rollback from v2 to v1 accepted" in r.getMessage() for r in caplog.records)
+    serving.version = "v1"
+    assert pointer_parse((directory.root / "pointer.json").read_bytes()).counter == 3
+
+    # The pointer to v2 that the rollback replaced is now a replay.
+    _, generation = bucket.read(POINTER_NAME)
+    bucket.replace(POINTER_NAME, v2_pointer, if_generation=generation)
+    assert updater.check().check == "pointer_replay"
+
+
+def test_corrupt_trusted_pointer_is_a_local_failure(
+    updater: ModelUpdater, directory: ModelDirectory
+) -> None:
+    (directory.root / "pointer.json").write_text("{broken")
+    result = updater.check()
+    assert (result.status, result.check) == ("unavailable", "local")
+    assert "pointer.json" in result.reason and "delete it" in result.reason

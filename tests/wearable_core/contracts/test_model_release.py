@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +18,11 @@ from wearable_core.contracts.model_release import (
     Canary,
     CanaryError,
     Pointer,
+    PointerExpiredError,
+    PointerUnsignedError,
     ReleaseError,
     ReleaseKeyError,
+    RollbackStatement,
     SignatureError,
     canary_compare,
     canary_encode,
@@ -28,9 +33,11 @@ from wearable_core.contracts.model_release import (
     manifest_object,
     manifest_sign,
     manifest_verify,
-    pointer_encode,
+    pointer_expiry,
     pointer_for,
     pointer_parse,
+    pointer_sign,
+    pointer_verify,
     private_key_load,
     public_key_encode,
     public_key_parse,
@@ -105,17 +112,109 @@ def test_version_check_rejects(bad: object) -> None:
         version_check(bad)
 
 
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+KEY = Ed25519PrivateKey.generate()
+
+
+def signed_pointer(**changes: object) -> Pointer:
+    fields: dict[str, object] = {"counter": 4, "expires": pointer_expiry(NOW)}
+    fields.update(changes)
+    return pointer_for("v2", MANIFEST, ("v1",), **fields)  # type: ignore[arg-type]
+
+
 def test_pointer_round_trip_and_validation() -> None:
-    pointer = pointer_for("v2", MANIFEST, ("v1",))
-    assert pointer == Pointer("v2", manifest_object("v2"), pointer.manifest_sha256, ("v1",))
-    assert pointer_parse(pointer_encode(pointer)) == pointer
-    outside = pointer_encode(pointer).replace(b"models/releases/v2/", b"models/elsewhere/")
+    pointer = signed_pointer(rollback=RollbackStatement("v3", "v2"))
+    assert pointer == Pointer(
+        "v2",
+        manifest_object("v2"),
+        pointer.manifest_sha256,
+        ("v1",),
+        4,
+        datetime(2027, 1, 6, 12, 0, tzinfo=UTC),
+        RollbackStatement("v3", "v2"),
+    )
+    raw = pointer_sign(pointer, KEY)
+    assert pointer_sign(pointer, KEY) == raw  # deterministic: same inputs, same bytes
+    assert pointer_verify(raw, KEY.public_key(), NOW) == pointer
+    assert pointer_parse(raw) == pointer
+    assert len(raw) < 1024
+    outside = raw.replace(b"models/releases/v2/", b"models/elsewhere/")
     with pytest.raises(ReleaseError, match=r"is not 'models/releases/v2/manifest\.json'"):
         pointer_parse(outside)
-    with pytest.raises(ReleaseError, match="format 2"):
-        pointer_parse(b'{"format": 2}')
+    with pytest.raises(ReleaseError, match="format 3"):
+        pointer_parse(b'{"format": 3}')
     with pytest.raises(ReleaseError, match="not valid"):
         pointer_parse(b"\xff")
+
+
+def test_pointer_signature_covers_every_field() -> None:
+    raw = pointer_sign(signed_pointer(), KEY)
+    for old, new in (
+        (b'"counter":4', b'"counter":5'),
+        (b'"expires":"2027-01-06T12:00:00Z"', b'"expires":"2099-01-06T12:00:00Z"'),
+        (b'"history":["v1"]', b'"history":[]'),
+        (b'"rollback":null', b'"rollback":{"from":"v3","to":"v2"}'),
+    ):
+        tampered = raw.replace(old, new)
+        assert tampered != raw
+        with pytest.raises(SignatureError, match="altered after signing"):
+            pointer_verify(tampered, KEY.public_key(), NOW)
+    with pytest.raises(SignatureError, match="signed with a different key"):
+        pointer_verify(raw, Ed25519PrivateKey.generate().public_key(), NOW)
+    document = json.loads(raw)
+    document["signature"] = "AAAA"
+    with pytest.raises(SignatureError, match="is 3 bytes"):
+        pointer_verify(json.dumps(document).encode(), KEY.public_key(), NOW)
+
+
+def test_a_manifest_signature_is_not_a_pointer_signature() -> None:
+    # Domain separation: the same key signs manifests; a manifest signature over bytes
+    # that happen to be a pointer's signed part must not verify as the pointer's.
+    raw = pointer_sign(signed_pointer(), KEY)
+    document = json.loads(raw)
+    signed = json.dumps(document["signed"], sort_keys=True, separators=(",", ":")).encode()
+    document["signature"] = base64.b64encode(manifest_sign(signed, KEY)).decode()
+    with pytest.raises(SignatureError):
+        pointer_verify(json.dumps(document).encode(), KEY.public_key(), NOW)
+
+
+def test_pointer_expiry() -> None:
+    raw = pointer_sign(signed_pointer(expires=NOW + timedelta(seconds=1)), KEY)
+    pointer_verify(raw, KEY.public_key(), NOW)
+    with pytest.raises(PointerExpiredError, match="expired at 2026-12-07T12:00:01Z"):
+        pointer_verify(raw, KEY.public_key(), NOW + timedelta(seconds=1))
+    with pytest.raises(ReleaseError, match="positive"):
+        pointer_expiry(NOW, timedelta(0))
+    with pytest.raises(ReleaseError, match="time-zone aware"):
+        pointer_expiry(datetime(2026, 12, 7))
+
+
+def test_legacy_unsigned_pointer_parses_but_does_not_verify() -> None:
+    legacy = json.dumps(
+        {
+            "format": 1,
+            "version": "v2",
+            "manifest": manifest_object("v2"),
+            "manifest_sha256": "ab" * 32,
+            "history": ["v1"],
+        }
+    ).encode()
+    pointer = pointer_parse(legacy)
+    assert (pointer.version, pointer.history, pointer.signed) == ("v2", ("v1",), False)
+    with pytest.raises(PointerUnsignedError, match="upgrade the training job"):
+        pointer_verify(legacy, KEY.public_key(), NOW)
+
+
+def test_pointer_fields_are_checked() -> None:
+    with pytest.raises(ReleaseError, match="counter >= 1 and an expiry"):
+        pointer_sign(pointer_for("v2", MANIFEST), KEY)
+    raw = pointer_sign(signed_pointer(rollback=RollbackStatement("v3", "v2")), KEY)
+    with pytest.raises(ReleaseError, match="authorises v1, the pointer names v2"):
+        pointer_parse(raw.replace(b'"to":"v2"', b'"to":"v1"'))
+    with pytest.raises(ReleaseError, match="counter 0 must be"):
+        pointer_parse(raw.replace(b'"counter":4', b'"counter":0'))
+    with pytest.raises(ReleaseError, match="is not a UTC time"):
+        pointer_parse(raw.replace(b"2027-01-06T12:00:00Z", b"2027-01-06 12:00"))
 
 
 def test_manifest_encode_refuses_nan() -> None:
