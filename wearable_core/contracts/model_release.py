@@ -763,7 +763,8 @@ def canary_compare(canary: Canary, actual: npt.ArrayLike) -> None:
 
     Examples
     --------
-    >>> c = canary_parse({"inputs": [[0.0] * 25], "outputs": [[0.5] * 6], "atol": 0.001})
+    >>> c = canary_parse({"inputs": [[0.0] * len(FEATURE_NAMES)], "outputs": [[0.5] * 6],
+    ...                   "atol": 0.001})
     >>> canary_compare(c, [[0.5] * 6])
     >>> canary_compare(c, [[0.5] * 5 + [0.6]])
     Traceback (most recent call last):
