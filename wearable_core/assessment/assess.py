@@ -55,6 +55,8 @@ def rules_inputs_from_features(
         activity_enmo_g=_value(vector, "act_enmo"),
         spo2_seconds_below_88=_value(vector, "spo2_s_below_88"),
         spo2_min_pct=_value(vector, "spo2_min"),
+        spo2_mean_pct=_value(vector, "spo2_mean"),
+        spo2_seconds_below_90=_value(vector, "spo2_s_below_90"),
         impact_peak_g=_value(vector, "fall_peak"),
         post_impact_sd_g=_value(vector, "fall_stillness"),
         free_fall_g=_value(vector, "fall_free_fall"),

@@ -20,6 +20,20 @@ def test_desaturation_needs_sixty_seconds() -> None:
     assert fired(spo2_seconds_below_88=60) == {AlertType.DESATURATION}
 
 
+def test_desaturation_judges_the_windows_level_not_each_second() -> None:
+    """Development seed 7 (2026-12-07): a true SpO2 of 86.9 % for 4 minutes, read with
+    the sensor's scatter: every second below 90 %, only 33-43 s of each minute below
+    88 % (mean 86.8 %). The rule never fired."""
+    scattered = {"spo2_seconds_below_88": 40.0, "spo2_seconds_below_90": 60.0}
+    assert fired(**scattered, spo2_mean_pct=86.8) == {AlertType.DESATURATION}
+    assert fired(**scattered, spo2_mean_pct=88.0) == set()
+    assert (
+        fired(spo2_seconds_below_88=40.0, spo2_seconds_below_90=59.0, spo2_mean_pct=86.8) == set()
+    )
+    # Motion pulls the reading down: never under an artifact.
+    assert fired(**scattered, spo2_mean_pct=86.8, motion_artifact_fraction=0.1) == set()
+
+
 def test_tachycardia_only_at_rest() -> None:
     assert fired(hr_mean_bpm=130, activity_enmo_g=0.01) == {AlertType.TACHYCARDIA}
     assert fired(hr_mean_bpm=129.9, activity_enmo_g=0.01) == set()
