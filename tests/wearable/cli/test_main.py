@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli_processes import cli_spawn, cli_terminate, radio_hub
+from tests.support.cli_processes import cli_spawn, cli_terminate, gateway_status, radio_hub
 from wearable.cli import main
 
 
@@ -124,16 +123,6 @@ level = "INFO"
 """
 
 
-def _gateway_status(store: Path) -> dict[str, Any]:
-    try:
-        status: dict[str, Any] = json.loads(
-            (store.parent / "gateway-status.json").read_text(encoding="utf-8")
-        )
-    except (OSError, ValueError):  # not written yet, or caught mid-replace
-        return {}
-    return status
-
-
 @pytest.mark.integration
 def test_a_running_gateway_loads_none_of_the_heavy_stacks(tmp_path: Path) -> None:
     # Importing the service is not the whole story: links, ingest, the model and the
@@ -164,7 +153,7 @@ def test_a_running_gateway_loads_none_of_the_heavy_stacks(tmp_path: Path) -> Non
             deadline = time.monotonic() + 240
             status: dict[str, Any] = {}
             while time.monotonic() < deadline and gateway.poll() is None:
-                status = _gateway_status(store)
+                status = gateway_status(store)
                 if (status.get("detection") or {}).get("assessments", 0) >= 1:
                     break
                 time.sleep(0.5)
