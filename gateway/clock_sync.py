@@ -27,7 +27,7 @@ from wearable_core.contracts.streams import Stream
 READ_STEP_MS: Final = 2000
 
 
-@dataclass
+@dataclass(slots=True)
 class _Epoch:
     first_seq: dict[Stream, int]
     model: ClockModel
@@ -64,6 +64,11 @@ class DeviceClock:
 
     def _push(self, epoch: _Epoch) -> None:
         self.epochs.append(epoch)
+        # Live records reach the newest epoch, or the one before it when they were in
+        # flight across the clock write; older epochs map backfilled records only, so
+        # their fit is all they keep (not ~6 KB of bins each, times 64, times every watch).
+        if len(self.epochs) > 2:
+            self.epochs[-3].model.freeze()
         # Weeks of uptime with hourly resyncs: keep the few epochs backfill can still reach.
         if len(self.epochs) > 64:
             del self.epochs[1:-63]

@@ -35,6 +35,10 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Bin id of a ring slot that holds nothing.
 _EMPTY_BIN: Final = -(2**62)
+#: The bins of every frozen model (:meth:`ClockModel.freeze`): empty, so nothing writes
+#: to them, and shared, so a frozen model costs no arrays of its own.
+_NO_IDS: Final = np.empty(0, dtype=np.int64)
+_NO_VALUES: Final = np.empty(0, dtype=np.float64)
 #: Trimming: residuals beyond this many robust standard deviations are outliers...
 _TRIM_SIGMAS: Final = 3.0
 #: ...but never trim closer than this, so a fit that is already near-perfect keeps its
@@ -176,7 +180,9 @@ def _positive_bin_ms(bin_s: float) -> int:
     return bin_ms
 
 
-@dataclass(eq=False)  # a stateful estimator: equal only to itself
+# eq=False: a stateful estimator is equal only to itself. Slots: a device keeps dozens,
+# one per clock epoch (`DeviceClock`).
+@dataclass(eq=False, slots=True)
 class ClockModel:
     """One watch's clock relative to the gateway's, learnt from live notifications.
 
@@ -247,6 +253,7 @@ class ClockModel:
     _below_run: int = field(init=False, repr=False, default=0)
     _above_since_ms: int | None = field(init=False, repr=False, default=None)
     _above_count: int = field(init=False, repr=False, default=0)
+    _frozen: bool = field(init=False, repr=False, default=False)
 
     def __post_init__(self) -> None:
         self._bin_ms = _positive_bin_ms(self.bin_s)
@@ -279,6 +286,8 @@ class ClockModel:
         gateway_ms
             The gateway clock's reading when the notification arrived.
         """
+        if self._frozen:
+            return
         watch_ms, gateway_ms = int(watch_ms), int(gateway_ms)
         if self._ref_watch_ms is None:
             self._ref_watch_ms = watch_ms
@@ -345,6 +354,34 @@ class ClockModel:
         successor._drift_prior = self._slope if self._drift_fitted else self._drift_prior
         successor.reset(watch_ms_now, gateway_ms_now)
         return successor
+
+    def freeze(self) -> None:
+        """Keep the mapping as it stands and release the bins: the model still maps
+        timestamps but learns nothing more (:meth:`observe` is ignored from now on).
+
+        For a superseded clock epoch, which maps backfilled records only: its bins are
+        as large as a live model's (three arrays of ``window_s / bin_s``, 5.8 KB by
+        default), and a device keeps dozens of such epochs (``DeviceClock``).
+
+        Examples
+        --------
+        >>> model = ClockModel()
+        >>> for k in range(20):
+        ...     model.observe(1_700_000_000_000 + 1000 * k, 1_700_000_002_000 + 1000 * k + 15)
+        >>> model.freeze()
+        >>> model.observe(1_700_000_030_000, 1_700_000_090_000)  # ignored
+        >>> model.to_gateway_ms(1_700_000_030_000), model.frozen
+        (1700000032015, True)
+        """
+        self._refit_if_needed()
+        self._frozen = True
+        self._dirty = False
+        self._bin_id, self._bin_x, self._bin_y = _NO_IDS, _NO_VALUES, _NO_VALUES
+
+    @property
+    def frozen(self) -> bool:
+        """Whether :meth:`freeze` was called."""
+        return self._frozen
 
     @property
     def offset_ms(self) -> float:

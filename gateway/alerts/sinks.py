@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import urllib.request
 from typing import Protocol
 
 from wearable_core.assessment.types import AlertEvent
@@ -97,6 +96,10 @@ class WebhookSink:
                 return
 
     def _post(self, body: bytes) -> None:
+        # Imported here: urllib.request brings http.client and email (~0.5 MB) into a
+        # gateway that, without a webhook, never posts anything.
+        import urllib.request
+
         request = urllib.request.Request(
             self.url,
             data=body,

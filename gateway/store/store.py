@@ -74,6 +74,10 @@ JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
 RESERVED_UNUSED = "reserved-unused"
 #: Rejected payloads keep at most this many bytes as evidence.
 MAX_EVIDENCE_BYTES = 512
+#: SQLite's page cache per connection, KiB. SQLite's default, 2,000, fills up in a
+#: gateway with 100 watches; the service reads back what it wrote a minute earlier,
+#: and the operating system's file cache holds the pages a smaller cache drops.
+CACHE_KIB = 512
 #: Rows fetched per query while walking the frontier past stored records.
 _WALK_CHUNK = 1024
 
@@ -369,6 +373,7 @@ class Store(ReviewMixin, SyncTablesMixin):
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             # Zero deleted cells when that costs no extra writes; a full overwrite of
             # every freed page would double retention's flash wear.
             conn.execute("PRAGMA secure_delete = FAST")

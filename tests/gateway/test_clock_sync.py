@@ -162,3 +162,28 @@ def test_an_unread_clock_is_the_identity_as_before() -> None:
     device = DeviceClock()
     assert not device.current.anchored
     assert device.align(Stream.HEART_RATE, 0, G0) == G0
+
+
+def test_epochs_before_the_previous_one_keep_their_mapping_and_drop_their_bins() -> None:
+    # Hourly resyncs for a day, the watch 40 ppm slow: every epoch learns its own fit.
+    device = DeviceClock()
+    hour = 3_600_000
+    probes: dict[int, tuple[int, int]] = {}  # epoch index -> (watch ms, gateway ms then)
+    for h in range(24):
+        start = G0 + h * hour
+        for k in range(0, hour, 20_000):
+            watch = start + k
+            device.current.observe(watch, watch + 2_000 + round(k * 40e-6) + LATENCY_MS)
+        probe = start + hour // 2
+        probes[len(device.epochs) - 1] = (probe, device.current.to_gateway_ms(probe))
+        device.clock_set({Stream.HEART_RATE: (h + 1) * 180}, start + hour, start + hour)
+    models = [epoch.model for epoch in device.epochs]
+    assert [m.frozen for m in models] == [True] * (len(models) - 2) + [False, False]
+    # A frozen epoch maps as it did before it was frozen, and learns nothing more.
+    for index, (watch, gateway) in probes.items():
+        assert models[index].to_gateway_ms(watch) == gateway
+    models[0].observe(probes[0][0], probes[0][1] + 60_000)
+    assert models[0].to_gateway_ms(probes[0][0]) == probes[0][1]
+    # The newest epochs still learn.
+    models[-1].observe(G0 + 25 * hour, G0 + 25 * hour + 2_000)
+    assert models[-1].observations == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def cli_spawn(*args: str, log: Path) -> subprocess.Popen[str]:
@@ -48,3 +50,13 @@ def radio_hub(directory: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         yield line.strip().rsplit(" ", 1)[-1], process
     finally:
         cli_terminate(process)
+
+
+def gateway_status(store: Path) -> dict[str, Any]:
+    """The status file a running gateway keeps next to ``store`` (``{}``: none yet)."""
+    path = store.parent / "gateway-status.json"
+    try:
+        status: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # not written yet, or caught mid-replace
+        return {}
+    return status

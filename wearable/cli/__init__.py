@@ -12,23 +12,34 @@ use, a full disk. A traceback means a bug.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from wearable.cli.errors import EXIT_USAGE, command_name, user_error_message
 
+#: Each command's module, in the order ``--help`` lists them. Only the module of the
+#: command being run is imported: ``wearable gateway run`` lives for weeks on a small
+#: device and must not carry the demo's, the trainer's or the simulator's imports.
+COMMANDS = {
+    "sim": "wearable.cli.sim",
+    "gateway": "wearable.cli.gateway",
+    "demo": "wearable.demo",
+    "eval": "wearable.cli.eval",
+    "keys": "wearable.cli.keys",
+    "train": "wearable.cli.train",
+    "export": "wearable.cli.export",
+    "experiment": "wearable.cli.experiment",
+}
 
-def build_parser() -> argparse.ArgumentParser:
-    from wearable import demo
-    from wearable.cli import eval as eval_cli
-    from wearable.cli import experiment as experiment_cli
-    from wearable.cli import export as export_cli
-    from wearable.cli import gateway as gateway_cli
-    from wearable.cli import keys as keys_cli
-    from wearable.cli import sim as sim_cli
-    from wearable.cli import train as train_cli
 
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``wearable`` parser: every command, or only ``command`` when it is one of them.
+
+    With ``command``, the other commands are absent from the parser (and unimported);
+    an argument list that does not start with ``command`` needs the full parser.
+    """
     parser = argparse.ArgumentParser(
         prog="wearable",
         description=(
@@ -40,21 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sim_cli.register(commands)
-    gateway_cli.register(commands)
-    demo.register(commands)
-    eval_cli.register(commands)
-    keys_cli.register(commands)
-    train_cli.register(commands)
-    export_cli.register(commands)
-    experiment_cli.register(commands)
+    for name in [command] if command in COMMANDS else COMMANDS:
+        importlib.import_module(COMMANDS[name]).register(commands)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv``: its first argument that is not an option."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wearable`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command(arguments))
+    args = parser.parse_args(arguments)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr

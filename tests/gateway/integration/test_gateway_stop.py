@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli_processes import cli_spawn, cli_terminate, radio_hub
+from tests.support.cli_processes import cli_spawn, cli_terminate, gateway_status, radio_hub
 from wearable_core.contracts.record_csv import file_name
 from wearable_core.contracts.streams import Stream
 
@@ -58,15 +58,6 @@ def hub(tmp_path: Path) -> Iterator[str]:
         yield address
 
 
-def _status(store: Path) -> dict[str, Any]:
-    path = store.parent / "gateway-status.json"
-    try:
-        status: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # not written yet, or caught mid-replace
-        return {}
-    return status
-
-
 def _wait_status(
     store: Path,
     gateway: subprocess.Popen[str],
@@ -77,11 +68,11 @@ def _wait_status(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert gateway.poll() is None, "the gateway ended early"
-        status = _status(store)
+        status = gateway_status(store)
         if status and condition(status):
             return status
         time.sleep(0.3)
-    raise AssertionError(f"{what} within {timeout} s; last status: {_status(store)}")
+    raise AssertionError(f"{what} within {timeout} s; last status: {gateway_status(store)}")
 
 
 def _links_in(state: str, count: int) -> Callable[[dict[str, Any]], bool]:
