@@ -32,8 +32,8 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
+from firmware_sim.watch_assembly import build_firmware, identity_of
 from wearable_core.features import (
     features_extract_many,
     windows_from_records,

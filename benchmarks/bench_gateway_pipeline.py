@@ -36,8 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
+from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.config import DEFAULT_HOP_S
 from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor

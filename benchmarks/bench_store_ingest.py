@@ -32,8 +32,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
+from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.store import Store
 from wearable_core.records import IngestRecord
 

@@ -40,8 +40,8 @@ import numpy as np
 # The repository root: the GCS emulator is tests.support.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import load_scenario
+from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.outbox import WindowSummary
 from gateway.store.store import Store

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cloud_training.cohort import cohort_load
 from cloud_training.job import CALIBRATION_FRACTION, JobSettings
+from cloud_training.labelled_cohorts import cohort_load
 from wearable_core.assessment.served import baselines_replay, served_outputs
 from wearable_core.buckets import bucket_open
 from wearable_core.contracts.anomalies import ANOMALY_TYPES

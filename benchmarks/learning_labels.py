@@ -36,8 +36,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cloud_training.corpus import NEGATIVE_OUTPUT_MAX
-from firmware_sim.cohort import build_firmware, clinical_labeller, identity_of
 from firmware_sim.scenario import load_scenario
+from firmware_sim.watch_assembly import build_firmware, clinical_labeller, identity_of
 from gateway.config import GatewayConfig
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.store import Store

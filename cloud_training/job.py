@@ -63,7 +63,6 @@ import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from cloud_training import gate as gate_rule
-from cloud_training.cohort import cohort_load
 from cloud_training.corpus import corpus_ingest, corpus_load, corpus_shards, weak_labels
 from cloud_training.gate import (
     CONFIDENCE,
@@ -75,6 +74,7 @@ from cloud_training.gate import (
     gate_scores,
     recall_at_fpr,
 )
+from cloud_training.labelled_cohorts import cohort_load
 from wearable_core.assessment.served import served_outputs
 from wearable_core.buckets.base import Bucket, BucketError, GenerationMismatch, ObjectNotFound
 from wearable_core.contracts.anomalies import ANOMALY_TYPES

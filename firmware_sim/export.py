@@ -8,9 +8,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import Scenario
 from firmware_sim.truth import TruthWriter
+from firmware_sim.watch_assembly import build_firmware, identity_of
 
 LABELS_FILE = "labels.csv"
 WATCHES_FILE = "watches.csv"

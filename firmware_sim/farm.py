@@ -13,12 +13,12 @@ from bumble.host import Host
 
 from bumble_radio.attach import open_hub_host
 from bumble_radio.local import VirtualRadio
-from firmware_sim.cohort import build_firmware, identity_of, link_faults_of
 from firmware_sim.firmware.watch_firmware import ProducedRecord
 from firmware_sim.scenario import Scenario, WatchPlan
 from firmware_sim.simclock import SimClock
 from firmware_sim.truth import TruthWriter
 from firmware_sim.watch import RadioQuality, SimulatedWatch
+from firmware_sim.watch_assembly import build_firmware, identity_of, link_faults_of
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Simulating labelled cohorts for the cloud training job's bucket.
 
 The cohort format, its bucket index and loading are the training job's
-(:mod:`cloud_training.cohort`, ``docs/formats/cohort.md``); simulating one needs the
+(:mod:`cloud_training.labelled_cohorts`, ``docs/formats/cohort.md``); simulating one needs the
 simulator, so it lives here, above both roles: :func:`cohort_write` and the
 ``wearable train cohort`` command.
 """
@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cloud_training.cohort import (
+from cloud_training.dataset import dataset_from_export
+from cloud_training.labelled_cohorts import (
     REPO,
     CohortConflict,
     CohortCorrupt,
@@ -30,7 +31,6 @@ from cloud_training.cohort import (
     CohortScenario,
     cohort_add,
 )
-from cloud_training.dataset import dataset_from_export
 from firmware_sim.export import LABELS_FILE, WATCHES_FILE, export_scenario
 from firmware_sim.scenario import Scenario, load_scenario
 from wearable_core.buckets import bucket_open
@@ -84,7 +84,7 @@ def cohort_write(
 ) -> CohortInfo:
     """Simulate a scenario and store it as one immutable cohort object of ``split``.
 
-    :func:`cloud_training.cohort.cohort_add` with the simulator: idempotent, create-only,
+    :func:`cloud_training.labelled_cohorts.cohort_add` with the simulator: idempotent, create-only,
     listed in ``cohorts/<split>/index.json`` by compare-and-swap (see there).
 
     Parameters
@@ -111,9 +111,9 @@ def cohort_write(
     ------
     ValueError
         Unknown split, bad seed or duration, or an invalid scenario (``ScenarioError``).
-    cloud_training.cohort.CohortLeak
+    cloud_training.labelled_cohorts.CohortLeak
         The seed is used by a cohort of the other split.
-    cloud_training.cohort.CohortConflict
+    cloud_training.labelled_cohorts.CohortConflict
         The split already holds the same scenario and seed otherwise, or the index kept
         changing during the compare-and-swap.
     wearable_core.buckets.BucketError

@@ -22,10 +22,10 @@ from bumble_radio.attach import open_hub_host
 from bumble_radio.bleak_backend import BumbleAdapter, PasskeyProvider
 from bumble_radio.hub import RadioHub
 from bumble_radio.local import VirtualRadio
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import WatchPlan, parse_scenario
 from firmware_sim.simclock import SimClock
 from firmware_sim.watch import SimulatedWatch
+from firmware_sim.watch_assembly import build_firmware, identity_of
 from tests.support.umask import umask
 from wearable_core.contracts.gatt import uuids
 from wearable_core.contracts.gatt.current_time import CurrentTime

@@ -3,14 +3,14 @@
 The questions the ML team and the clinical lead ask of a new release: does it alert more
 or less often than the one before, do clinicians confirm what it raises, have its scores
 moved, and has the data it sees moved away from what the previous version saw? All of
-it comes from :class:`wearable.analysis.cohort.Cohort`; window rows are weighted by the
+it comes from :class:`wearable.analysis.fleet_aggregates.Cohort`; window rows are weighted by the
 sampling weight, so distributions describe all windows, not the notable ones only.
 
 Examples
 --------
 ::
 
-    from wearable.analysis.cohort import cohort_load
+    from wearable.analysis.fleet_aggregates import cohort_load
     from wearable.analysis.model_health import model_alert_rates, feature_drift
 
     cohort = cohort_load("file:///srv/bucket")
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from wearable.analysis.cohort import (
+from wearable.analysis.fleet_aggregates import (
     SCORE_COLUMNS,
     WINDOWS_PER_DAY,
     Cohort,
@@ -192,7 +192,7 @@ def feature_drift(
     Parameters
     ----------
     cohort : Cohort
-        From :func:`wearable.analysis.cohort.cohort_load`.
+        From :func:`wearable.analysis.fleet_aggregates.cohort_load`.
     reference : str, optional
         The version to compare against; default the first one seen.
     features : sequence of str

@@ -234,9 +234,9 @@ def _bucket(url: str | None) -> Any:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from cloud_training.cohort import CohortError
     from cloud_training.corpus import CorpusError
     from cloud_training.job import JobReport, JobSettings, job_run
+    from cloud_training.labelled_cohorts import CohortError
     from wearable_core.buckets.base import BucketError
 
     try:

@@ -40,7 +40,7 @@ def starter_publish(
     """
     import numpy as np
 
-    from cloud_training.cohort import cohort_load
+    from cloud_training.labelled_cohorts import cohort_load
     from cloud_training.publish import release_publish
     from cloud_training.train import convert, parity, split_indices, train_model
     from wearable_core.buckets import bucket_open

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from firmware_sim.cohort import build_firmware, clinical_labeller, identity_of
 from firmware_sim.firmware.watch_firmware import WatchFirmware
 from firmware_sim.scenario import Scenario, load_scenario
+from firmware_sim.watch_assembly import build_firmware, clinical_labeller, identity_of
 from gateway.config import DEFAULT_HOP_S
 from gateway.store.store import Store
 from wearable.evaluation.metrics import (

@@ -11,11 +11,11 @@ import pytest
 from bumble import att
 
 from bumble_radio.local import VirtualRadio
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.probe_central import ProbeCentral, catch_up, first_missing
 from firmware_sim.scenario import parse_scenario
 from firmware_sim.simclock import SimClock
 from firmware_sim.watch import LinkFault, RadioQuality, SimulatedWatch
+from firmware_sim.watch_assembly import build_firmware, identity_of
 from wearable_core.contracts.gatt.heart_rate import HeartRateMeasurement
 from wearable_core.contracts.gatt.record_access import (
     RacpOpcode,

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
+from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.ingest import Ingestor
 from gateway.store.store import Store
 from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
 from firmware_sim.truth import TruthWriter
+from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.store import Store
 from gateway.store.export import DEVICE_COLUMNS, GAP_COLUMNS, export_store
 from wearable_core.contracts import record_csv

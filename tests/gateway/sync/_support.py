@@ -12,8 +12,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import parse_scenario
+from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor
 from gateway.store.store import Store

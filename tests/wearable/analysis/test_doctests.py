@@ -7,10 +7,10 @@ from types import ModuleType
 
 import pytest
 
-from wearable.analysis import activity, cohort, csv_export, fhir, model_health
+from wearable.analysis import activity, csv_export, fhir, fleet_aggregates, model_health
 
 
-@pytest.mark.parametrize("module", [activity, cohort, model_health, fhir, csv_export])
+@pytest.mark.parametrize("module", [activity, fleet_aggregates, model_health, fhir, csv_export])
 def test_docstring_examples(module: ModuleType) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gateway.store.store import Store
-from wearable.analysis.cohort import WINDOWS_PER_DAY, cohort_load
+from wearable.analysis.fleet_aggregates import WINDOWS_PER_DAY, cohort_load
 from wearable.analysis.model_health import (
     PSI_MAJOR,
     feature_drift,

@@ -8,8 +8,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from firmware_sim.cohort import build_firmware, identity_of
 from firmware_sim.scenario import Scenario, parse_scenario
+from firmware_sim.watch_assembly import build_firmware, identity_of
 from wearable_core.features import WindowData, features_extract_many, windows_from_records
 from wearable_core.records import IngestRecord
 

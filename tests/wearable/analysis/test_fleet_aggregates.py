@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from gateway.store.store import Store
-from wearable.analysis.cohort import (
+from wearable.analysis.fleet_aggregates import (
     FAULT_COLUMNS,
     RULE_COLUMNS,
     SCORE_COLUMNS,

@@ -13,7 +13,7 @@ Examples
 --------
 ::
 
-    from wearable.analysis.cohort import cohort_load, cohort_people
+    from wearable.analysis.fleet_aggregates import cohort_load, cohort_people
 
     cohort = cohort_load("gs://my-bucket/gateways")
     cohort.skipped          # objects that are not readable batches, and why

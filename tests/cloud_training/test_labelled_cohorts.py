@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cloud_training.cohort import (
+from cloud_training.dataset import dataset_from_export
+from cloud_training.labelled_cohorts import (
     CohortConflict,
     CohortCorrupt,
     CohortInfo,
@@ -20,10 +21,9 @@ from cloud_training.cohort import (
     cohort_decode,
     cohort_load,
 )
-from cloud_training.dataset import dataset_from_export
-from firmware_sim.cohort import identity_of
 from firmware_sim.export import export_scenario
 from firmware_sim.scenario import load_scenario
+from firmware_sim.watch_assembly import identity_of
 from wearable import cohort_simulation as cohort_mod
 from wearable.cli import build_parser
 from wearable.cohort_simulation import cohort_write, duration_arg
