@@ -1,10 +1,11 @@
 """The training corpus: incremental, idempotent ingest of aggregate batches, and weak labels.
 
 Gateways upload anonymized batches (``docs/formats/aggregate_batch.md``) under
-``aggregates/v1/`` and ``alerts/v1/``. :func:`corpus_ingest` turns the batches it has not
-seen yet into one immutable, content-named shard in the same bucket and then moves a
-small checkpoint; :func:`corpus_load` reads the shards back as arrays; :func:`weak_labels`
-derives training targets from the clinicians' alert verdicts. Formats and the reasoning
+``aggregates/v<version>/`` and ``alerts/v<version>/`` (versions 1 and 2 are read).
+:func:`corpus_ingest` turns the batches it has not seen yet into one immutable,
+content-named shard in the same bucket and then moves a small checkpoint;
+:func:`corpus_load` reads the shards back as arrays; :func:`weak_labels` derives training
+targets from the clinicians' alert verdicts. Formats and the reasoning
 behind them: ``docs/formats/training_corpus.md``.
 
 Bucket layout (names relative to the bucket URL)::
@@ -71,7 +72,7 @@ from cloud_training.npz import npz_bytes
 from wearable_core.buckets.base import Bucket, GenerationMismatch, ObjectConflict, ObjectNotFound
 from wearable_core.contracts.aggregate_batch import (
     ALERT_STATUS_RANK,
-    BATCH_FORMAT_VERSION,
+    BATCH_FORMAT_VERSIONS,
     BATCH_NAME,
     AggregateBatch,
     BatchKind,
@@ -341,7 +342,9 @@ class _Listed:
 def _list_batches(bucket: Bucket) -> list[_Listed]:
     names: dict[str, list[str]] = {}
     for kind in INGESTED_KINDS:
-        for info in bucket.list(f"{kind.value}/v{BATCH_FORMAT_VERSION}/"):
+        for info in (
+            i for version in BATCH_FORMAT_VERSIONS for i in bucket.list(f"{kind.value}/v{version}/")
+        ):
             match = BATCH_NAME.match(info.name)
             # An unparseable name has no id: it is its own key (never a 64-hex string).
             key = match.group("sha") if match else info.name
@@ -359,10 +362,7 @@ def _batch_check(name: str, data: bytes) -> AggregateBatch | str:
     """The decoded batch, or why it cannot be ingested."""
     match = BATCH_NAME.match(name)
     if match is None:
-        return (
-            f"object name does not match <kind>/v{BATCH_FORMAT_VERSION}/<YYYY-MM-DD>/"
-            "<sha256>.json.gz"
-        )
+        return "object name does not match <kind>/v<version>/<YYYY-MM-DD>/<sha256>.json.gz"
     digest = hashlib.sha256(data).hexdigest()
     if digest != match.group("sha"):
         return f"content sha256 {digest} does not match the name (truncated or corrupted upload)"

@@ -202,10 +202,10 @@ def test_bad_objects_are_quarantined_and_the_rest_ingested(tmp_path: Path) -> No
     bucket.create(junk_name, junk)
     # A well-formed batch of a version this code does not read.
     doc = json.loads(gzip.decompress(bucket.read(good[0])[0]))
-    doc["version"] = 2
-    v2 = gzip.compress(json.dumps(doc).encode(), mtime=0)
-    v2_name = f"aggregates/v1/2026-01-05/{hashlib.sha256(v2).hexdigest()}.json.gz"
-    bucket.create(v2_name, v2)
+    doc["version"] = 3
+    v3 = gzip.compress(json.dumps(doc).encode(), mtime=0)
+    v3_name = f"aggregates/v2/2026-01-05/{hashlib.sha256(v3).hexdigest()}.json.gz"
+    bucket.create(v3_name, v3)
     # A truncated upload: the bytes no longer hash to the name.
     torn = batch_encode(alerts_batch(KEY, DEVICES[0], [alert_row(3)]))
     torn_name = batch_object_name(alerts_batch(KEY, DEVICES[0], [alert_row(3)]).kind, torn, H0)
@@ -215,9 +215,9 @@ def test_bad_objects_are_quarantined_and_the_rest_ingested(tmp_path: Path) -> No
 
     report = corpus_ingest(bucket)
     reasons = dict(report.quarantined)
-    assert set(reasons) == {junk_name, v2_name, torn_name, stray}
+    assert set(reasons) == {junk_name, v3_name, torn_name, stray}
     assert "not gzip" in reasons[junk_name]
-    assert "version" in reasons[v2_name] and "2" in reasons[v2_name]
+    assert "version" in reasons[v3_name] and "3" in reasons[v3_name]
     assert "does not match the name" in reasons[torn_name]
     assert "object name does not match" in reasons[stray]
     assert report.new_batches == 1 and report.windows_added == rows_in(bucket, good)
