@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -27,6 +28,7 @@ from cloud_training.corpus import (
     corpus_load,
     weak_labels,
 )
+from cloud_training.npz import npz_bytes
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.outbox import StoredWindow, WindowSummary
 from gateway.store.store import AlertRow
@@ -666,3 +668,29 @@ def test_rows_of_version_1_batches_are_still_read_and_labelled_by_the_hour(
     y = weak_labels(corpus)[np.argsort(corpus.X[:, 0])]
     # Closed after 10 minutes: ceil(10 / 60) = 1, hours 0 and 1, as before version 2.
     assert (y[:, FEVER] == 1).all()
+
+
+def test_a_version_1_shard_is_still_read_and_its_rows_are_unlinked(tmp_path: Path) -> None:
+    bucket = new_bucket(tmp_path)
+    windows = minute_windows(120, {})
+    for part in windows_batches(KEY, DEVICES[0], windows, sample_every=5):
+        put(bucket, part.batch, part.first_hour)
+    upload_alerts(bucket, DEVICES[0], [span_alert(3, "fever", 30, 40, "confirmed")])
+    shard = corpus_ingest(bucket).shard
+    assert shard is not None
+    # The same shard as the version-1 ingest wrote it: no links, under its own hash.
+    with np.load(io.BytesIO(bucket.read(shard)[0]), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files if k not in ("w_linked", "l_row", "l_alert")}
+    arrays["version"] = np.array(1, dtype=np.int64)
+    old = npz_bytes(arrays, compress=True)
+    old_name = f"{SHARD_PREFIX}{hashlib.sha256(old).hexdigest()}.npz"
+    bucket.create(old_name, old)
+    data, generation = bucket.read(CHECKPOINT_NAME)
+    checkpoint = json.loads(data)
+    checkpoint["shards"] = [old_name]
+    bucket.replace(CHECKPOINT_NAME, json.dumps(checkpoint).encode(), if_generation=generation)
+
+    corpus = corpus_load(bucket)
+    assert len(corpus) == 120 and corpus.linked is None and len(corpus.link_row) == 0
+    # Unlinked rows: the hour join (hours 0 and 1 for a fever closed after 10 minutes).
+    assert (weak_labels(corpus)[:, FEVER] == 1).all()
