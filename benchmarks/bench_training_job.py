@@ -78,17 +78,19 @@ def write_fleet(bucket: Bucket, user_days: int, seed: int) -> tuple[int, int]:
             )
             for i in range(1440)
         ]
-        for part in windows_batches(key, device, windows, sample_every=10):
+        alert = AlertRow(
+            u, device, "tachycardia", "warning", T0_MS + 3_600_000, T0_MS + 5_400_000,
+            T0_MS, T0_MS, 0.9, None, "confirmed", T0_MS, "", "baseline-1",
+        )  # fmt: skip
+        # One user in ten has a confirmed alert; windows name the alerts holding them.
+        alerts = [alert] if u % 10 == 0 else []
+        for part in windows_batches(key, device, windows, sample_every=10, alerts=alerts):
             data = batch_encode(part.batch)
             bucket.create(batch_object_name(part.batch.kind, data, part.first_hour), data)
             rows += len(part.batch.windows)
             objects += 1
-        if u % 10 == 0:
-            alert = AlertRow(
-                u, device, "tachycardia", "warning", T0_MS + 3_600_000, T0_MS + 5_400_000,
-                T0_MS, T0_MS, 0.9, None, "confirmed", T0_MS, "", "baseline-1",
-            )  # fmt: skip
-            batch = alerts_batch(key, device, [alert])
+        if alerts:
+            batch = alerts_batch(key, device, alerts)
             data = batch_encode(batch)
             bucket.create(batch_object_name(batch.kind, data, T0_MS // 3_600_000), data)
             objects += 1

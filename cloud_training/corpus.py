@@ -1,10 +1,11 @@
 """The training corpus: incremental, idempotent ingest of aggregate batches, and weak labels.
 
 Gateways upload anonymized batches (``docs/formats/aggregate_batch.md``) under
-``aggregates/v1/`` and ``alerts/v1/``. :func:`corpus_ingest` turns the batches it has not
-seen yet into one immutable, content-named shard in the same bucket and then moves a
-small checkpoint; :func:`corpus_load` reads the shards back as arrays; :func:`weak_labels`
-derives training targets from the clinicians' alert verdicts. Formats and the reasoning
+``aggregates/v<version>/`` and ``alerts/v<version>/`` (versions 1 and 2 are read).
+:func:`corpus_ingest` turns the batches it has not seen yet into one immutable,
+content-named shard in the same bucket and then moves a small checkpoint;
+:func:`corpus_load` reads the shards back as arrays; :func:`weak_labels` derives training
+targets from the clinicians' alert verdicts. Formats and the reasoning
 behind them: ``docs/formats/training_corpus.md``.
 
 Bucket layout (names relative to the bucket URL)::
@@ -33,19 +34,20 @@ How one run stays idempotent and crash-safe:
 
 Weak labels (:func:`weak_labels`), per row and anomaly type ``t``, first rule that applies:
 
-1. the row lies inside a **confirmed** alert of type ``t`` of the same pseudonym and the
-   row is notable (``weight == 1``): ``Y[t] = 1``;
-2. the row lies inside a **dismissed** alert of type ``t`` of the same pseudonym:
-   ``Y[t] = 0``;
+1. the row lies inside a **confirmed** alert of type ``t`` and the row is notable
+   (``weight == 1``): ``Y[t] = 1``;
+2. the row lies inside a **dismissed** alert of type ``t``: ``Y[t] = 0`` (type ``t``
+   only: a dismissal says nothing about the other types);
 3. the row was sampled as unremarkable (``weight > 1``): ``Y[t] = 0``;
 4. otherwise (a notable row no reviewed alert covers): ``Y[t] = 0`` when rule bit ``t``
    is not set and the model output for ``t`` is below :data:`NEGATIVE_OUTPUT_MAX`, else
    NaN (unknown).
 
-"Inside" means ``alert.hour <= row.hour <= alert.hour + ceil(duration_min / 60)`` for a
-closed alert; an open alert (no duration yet) covers only its opening hour. Batches carry
-hours, not minutes, so coverage is whole hours and may overshoot an episode by up to an
-hour on each side; rule 1 therefore labels only notable rows positive.
+"Inside": a row of a version-2 batch names the alerts whose span holds it (the gateway
+links them, ``windows.alerts``), so it is inside exactly those. A row of a version-1
+batch has no such link; for it "inside" means the same pseudonym and ``alert.hour <=
+row.hour <= alert.hour + ceil(duration_min / 60)`` for a closed alert, the opening hour
+for an open one: whole hours, which overshoot an episode by up to an hour on each side.
 
 This module must stay light: numpy and the contracts only, no TensorFlow.
 """
@@ -71,7 +73,7 @@ from cloud_training.npz import npz_bytes
 from wearable_core.buckets.base import Bucket, GenerationMismatch, ObjectConflict, ObjectNotFound
 from wearable_core.contracts.aggregate_batch import (
     ALERT_STATUS_RANK,
-    BATCH_FORMAT_VERSION,
+    BATCH_FORMAT_VERSIONS,
     BATCH_NAME,
     AggregateBatch,
     BatchKind,
@@ -93,9 +95,12 @@ REASON_SUFFIX = ".reason.json"
 #: ``format`` field of the checkpoint and its version (bumped on any change).
 CHECKPOINT_FORMAT = "wearable.training_checkpoint"
 CHECKPOINT_VERSION = 1
-#: ``format`` entry of every shard and its version (bumped on any change).
+#: ``format`` entry of every shard and its version (bumped on any change). Version 2 added
+#: the window-alert links (``w_linked``, ``l_row``, ``l_alert``); version-1 shards are
+#: still read, their rows unlinked.
 SHARD_FORMAT = "wearable.training_shard"
-SHARD_VERSION = 1
+SHARD_VERSION = 2
+SHARD_VERSIONS: tuple[int, ...] = (1, 2)
 #: Batch kinds the corpus reads; diagnostics batches carry no training data.
 INGESTED_KINDS: tuple[BatchKind, ...] = (BatchKind.AGGREGATES, BatchKind.ALERTS)
 #: Below this model output (and with no rule fired) a notable, unreviewed row is taken as
@@ -116,6 +121,7 @@ _WINDOW_INTS: Mapping[str, type[np.integer[Any]]] = {
     "w_faults": np.int32,
     "w_pseudonym": np.int32,
     "w_model": np.int32,
+    "w_linked": np.int8,
 }
 
 
@@ -236,6 +242,12 @@ class Corpus:
         The latest revision of each alert (:func:`corpus_load` says which wins).
     shards
         The shard names read, in checkpoint order.
+    linked
+        ``bool (n,)``: the row's batch named the alerts holding it (version 2); ``None``
+        when no row's did.
+    link_row, link_alert
+        ``(row, alert id)`` pairs: linked row ``link_row[i]`` lies inside the alert
+        ``link_alert[i]``.
     """
 
     X: npt.NDArray[np.float32]
@@ -248,6 +260,9 @@ class Corpus:
     model_version: npt.NDArray[np.str_]
     alerts: CorpusAlerts
     shards: tuple[str, ...] = ()
+    linked: npt.NDArray[np.bool_] | None = None
+    link_row: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    link_alert: npt.NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, np.str_))
 
     def __len__(self) -> int:
         return int(self.hour.shape[0])
@@ -341,7 +356,9 @@ class _Listed:
 def _list_batches(bucket: Bucket) -> list[_Listed]:
     names: dict[str, list[str]] = {}
     for kind in INGESTED_KINDS:
-        for info in bucket.list(f"{kind.value}/v{BATCH_FORMAT_VERSION}/"):
+        for info in (
+            i for version in BATCH_FORMAT_VERSIONS for i in bucket.list(f"{kind.value}/v{version}/")
+        ):
             match = BATCH_NAME.match(info.name)
             # An unparseable name has no id: it is its own key (never a 64-hex string).
             key = match.group("sha") if match else info.name
@@ -359,10 +376,7 @@ def _batch_check(name: str, data: bytes) -> AggregateBatch | str:
     """The decoded batch, or why it cannot be ingested."""
     match = BATCH_NAME.match(name)
     if match is None:
-        return (
-            f"object name does not match <kind>/v{BATCH_FORMAT_VERSION}/<YYYY-MM-DD>/"
-            "<sha256>.json.gz"
-        )
+        return "object name does not match <kind>/v<version>/<YYYY-MM-DD>/<sha256>.json.gz"
     digest = hashlib.sha256(data).hexdigest()
     if digest != match.group("sha"):
         return f"content sha256 {digest} does not match the name (truncated or corrupted upload)"
@@ -550,6 +564,9 @@ def _shard_encode(
         k: []
         for k in ("alert", "pseudonym", "type", "severity", "hour", "dur", "status", "rule", "rev")
     }
+    link_row: list[int] = []
+    link_alert: list[str] = []
+    rows = 0
     for _, batch in accepted:
         w = batch.windows
         n = len(w)
@@ -564,6 +581,11 @@ def _shard_encode(
             parts["w_pseudonym"].append(np.full(n, p_index[batch.pseudonym], dtype=np.int32))
             # -1 (no model) indexes the appended -1 at the end of ``remap``.
             parts["w_model"].append(remap[w.model])
+            parts["w_linked"].append(np.full(n, w.alerts is not None, dtype=np.int8))
+            for i, ids in enumerate(w.alerts or ()):
+                link_row += [rows + i] * len(ids)
+                link_alert += ids
+            rows += n
         for a in batch.alerts:
             alert_cols["alert"].append(a.alert)
             alert_cols["pseudonym"].append(p_index[batch.pseudonym])
@@ -599,6 +621,8 @@ def _shard_encode(
         a_status=_strings(alert_cols["status"]),
         a_rule=_strings(alert_cols["rule"]),
         a_revision=np.array(alert_cols["rev"], dtype=np.int64),
+        l_row=np.array(link_row, dtype=np.int64),
+        l_alert=_strings(link_alert),
     )
     hours = np.concatenate([arrays["w_hour"], arrays["a_hour"]])
     span = (int(hours.min()), int(hours.max())) if hours.size else None
@@ -628,15 +652,20 @@ def _shard_read(bucket: Bucket, name: str) -> dict[str, npt.NDArray[Any]]:
     if (
         fmt is None
         or version is None
-        or (fmt.item(), version.item())
-        != (
-            SHARD_FORMAT,
-            SHARD_VERSION,
-        )
+        or fmt.item() != SHARD_FORMAT
+        or version.item() not in SHARD_VERSIONS
     ):
         raise CorpusShardError(
-            f"{bucket.url}: shard {name!r} is not a {SHARD_FORMAT} version {SHARD_VERSION}; "
-            "a newer writer made it: upgrade this code"
+            f"{bucket.url}: shard {name!r} is not a {SHARD_FORMAT} of versions "
+            f"{list(SHARD_VERSIONS)}; a newer writer made it: upgrade this code"
+        )
+    if version.item() == 1:
+        # Before the window-alert links: no row is linked.
+        n = len(arrays["w_hour"])
+        arrays.update(
+            w_linked=np.zeros(n, np.int8),
+            l_row=np.zeros(0, np.int64),
+            l_alert=np.zeros(0, np.str_),
         )
     return arrays
 
@@ -720,6 +749,8 @@ def corpus_load(bucket: Bucket) -> Corpus:
         status=cat("a_status", np.str_),
         rule=cat("a_rule", np.str_),
     )
+    offsets = np.cumsum([0, *(len(s["w_hour"]) for s in shards)])
+    linked = cat("w_linked", np.bool_)
     return Corpus(
         X=cat("w_features", np.float32, len(FEATURE_NAMES)),
         outputs=cat("w_outputs", np.float32, len(ANOMALY_TYPES)),
@@ -731,6 +762,12 @@ def corpus_load(bucket: Bucket) -> Corpus:
         model_version=names("w_model", "models"),
         alerts=_alerts_latest(alerts, alert_shard, revision),
         shards=tuple(checkpoint.shards),
+        linked=linked if linked.any() else None,
+        # A shard's link rows count from its own first row.
+        link_row=np.concatenate(
+            [np.zeros(0, np.int64), *(s["l_row"] + offsets[i] for i, s in enumerate(shards))]
+        ).astype(np.int64),
+        link_alert=cat("l_alert", np.str_),
     )
 
 
@@ -768,15 +805,60 @@ def _alerts_latest(
 def weak_labels(corpus: Corpus, *, fleet_negatives: bool = True) -> npt.NDArray[np.float32]:
     """Targets from the clinicians' verdicts, the sampling and the model's confidence.
 
-    Rules, per row and type, first match wins (details in the module docstring):
-    confirmed alert covering a notable row -> 1; dismissed alert covering the row -> 0;
-    unremarkable sampled row (``weight > 1``) -> 0; otherwise 0 when the type's rule bit
-    is clear and its model output is below :data:`NEGATIVE_OUTPUT_MAX`, else NaN.
+    The reviewed alerts holding each row (module docstring: "inside") give the verdicts;
+    :func:`row_labels` applies the rules.
 
     Parameters
     ----------
     corpus
         From :func:`corpus_load` (alerts already reduced to one revision per id).
+    fleet_negatives
+        As in :func:`row_labels`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32 (n, 6)`` in ``ANOMALY_TYPES`` order; NaN = unknown (mask it in the loss).
+    """
+    n, n_types = len(corpus), len(ANOMALY_TYPES)
+    confirmed = np.zeros((n, n_types), dtype=bool)
+    dismissed = np.zeros((n, n_types), dtype=bool)
+    for (i, column), rows in _alert_coverage(corpus):
+        target = confirmed if corpus.alerts.status[i] == CONFIRMED else dismissed
+        target[rows, column] = True
+    return row_labels(
+        corpus.rules,
+        corpus.outputs,
+        corpus.weight,
+        confirmed,
+        dismissed,
+        fleet_negatives=fleet_negatives,
+    )
+
+
+def row_labels(
+    rules: npt.NDArray[np.int64],
+    outputs: npt.NDArray[np.floating[Any]],
+    weight: npt.NDArray[np.floating[Any]],
+    confirmed: npt.NDArray[np.bool_],
+    dismissed: npt.NDArray[np.bool_],
+    *,
+    fleet_negatives: bool = True,
+) -> npt.NDArray[np.float32]:
+    """The weak-label rules on rows whose verdicts are known.
+
+    Per row and type, first match wins (details in the module docstring): inside a
+    confirmed alert of the type and notable -> 1; inside a dismissed alert of the type
+    -> 0; unremarkable sampled row (``weight > 1``) -> 0; otherwise 0 when the type's
+    rule bit is clear and its model output is below :data:`NEGATIVE_OUTPUT_MAX`, else
+    NaN.
+
+    Parameters
+    ----------
+    rules, outputs, weight
+        ``(n,)`` rule bitmasks, ``(n, 6)`` model outputs, ``(n,)`` row weights.
+    confirmed, dismissed
+        ``bool (n, 6)``: the row lies inside a confirmed / dismissed alert of the type.
     fleet_negatives
         Apply rules 3 and 4, the negatives the fleet implies without a clinician (the
         sampling and the serving model's own confidence). ``False`` keeps only the
@@ -788,25 +870,19 @@ def weak_labels(corpus: Corpus, *, fleet_negatives: bool = True) -> npt.NDArray[
     Returns
     -------
     numpy.ndarray
-        ``float32 (n, 6)`` in ``ANOMALY_TYPES`` order; NaN = unknown (mask it in the loss).
+        ``float32 (n, 6)`` in ``ANOMALY_TYPES`` order; NaN = unknown.
     """
-    n, n_types = len(corpus), len(ANOMALY_TYPES)
+    n_types = len(ANOMALY_TYPES)
     bits = np.int64(1) << np.arange(n_types, dtype=np.int64)
-    rule_set = (corpus.rules[:, None] & bits[None, :]) != 0
+    rule_set = (rules[:, None] & bits[None, :]) != 0
     with np.errstate(invalid="ignore"):
         # NaN outputs (no model) compare False: unknown, not negative.
-        confident = corpus.outputs < NEGATIVE_OUTPUT_MAX
+        confident = outputs < NEGATIVE_OUTPUT_MAX
     y = np.where(~rule_set & confident, np.float32(0.0), np.float32(np.nan)).astype(np.float32)
-    notable = corpus.weight == 1
+    notable = weight == 1
     y[~notable] = 0.0
     if not fleet_negatives:
         y[:] = np.nan
-
-    confirmed = np.zeros((n, n_types), dtype=bool)
-    dismissed = np.zeros((n, n_types), dtype=bool)
-    for t, rows in _alert_coverage(corpus):
-        target = confirmed if corpus.alerts.status[t[0]] == CONFIRMED else dismissed
-        target[rows, t[1]] = True
     y[dismissed] = 0.0
     y[confirmed & notable[:, None]] = 1.0
     return y
@@ -815,26 +891,42 @@ def weak_labels(corpus: Corpus, *, fleet_negatives: bool = True) -> npt.NDArray[
 def _alert_coverage(
     corpus: Corpus,
 ) -> list[tuple[tuple[int, int], npt.NDArray[np.intp]]]:
-    """For each reviewed alert: ((alert index, type column), rows it covers)."""
+    """For each reviewed alert: ((alert index, type column), rows inside it).
+
+    Linked rows are inside the alerts they name; unlinked rows (version-1 batches) are
+    inside the alerts of their pseudonym whose hours hold theirs.
+    """
     alerts = corpus.alerts
     if len(corpus) == 0 or len(alerts) == 0:
         return []
     type_col = {t: i for i, t in enumerate(ANOMALY_TYPES)}
-    # Sort rows by (pseudonym, hour) once; each alert is then two binary searches.
+    linked = np.zeros(len(corpus), bool) if corpus.linked is None else corpus.linked
+    # Unlinked rows sorted by (pseudonym, hour) once; each alert is two binary searches.
     codes, inverse = np.unique(corpus.pseudonym, return_inverse=True)
     code_of = {str(p): i for i, p in enumerate(codes.tolist())}
-    order = np.lexsort((corpus.hour, inverse))
+    unlinked = np.flatnonzero(~linked)
+    order = unlinked[np.lexsort((corpus.hour[unlinked], inverse[unlinked]))]
     keys = inverse[order].astype(np.int64) << 32 | corpus.hour[order]
+    # Links sorted by alert id: each alert's rows are one slice.
+    by_alert = np.argsort(corpus.link_alert, kind="stable")
+    link_ids = corpus.link_alert[by_alert]
     out = []
     for i in range(len(alerts)):
         status, kind = str(alerts.status[i]), str(alerts.type[i])
-        code = code_of.get(str(alerts.pseudonym[i]))
-        if status not in (CONFIRMED, DISMISSED) or kind not in type_col or code is None:
+        if status not in (CONFIRMED, DISMISSED) or kind not in type_col:
             continue
-        duration = int(alerts.duration_min[i])
-        start = int(alerts.hour[i])
-        end = start + (math.ceil(duration / 60) if duration >= 0 else 0)
-        lo = np.searchsorted(keys, (code << 32) | start, side="left")
-        hi = np.searchsorted(keys, (code << 32) | end, side="right")
-        out.append(((i, type_col[kind]), order[lo:hi]))
+        lo, hi = (
+            np.searchsorted(link_ids, alerts.alert[i], side="left"),
+            np.searchsorted(link_ids, alerts.alert[i], side="right"),
+        )
+        rows = corpus.link_row[by_alert[lo:hi]].astype(np.intp)
+        code = code_of.get(str(alerts.pseudonym[i]))
+        if code is not None:
+            duration = int(alerts.duration_min[i])
+            start = int(alerts.hour[i])
+            end = start + (math.ceil(duration / 60) if duration >= 0 else 0)
+            lo = np.searchsorted(keys, (code << 32) | start, side="left")
+            hi = np.searchsorted(keys, (code << 32) | end, side="right")
+            rows = np.concatenate([rows, order[lo:hi]])
+        out.append(((i, type_col[kind]), rows))
     return out

@@ -12,6 +12,11 @@ Per device, the assessed windows become one :class:`AggregateBatch` per UTC day:
 Alerts become :class:`AlertOutcome` rows; the gateway's own counters become a diagnostics
 batch. Identifiers are replaced by :class:`~gateway.privacy.pseudonym.PseudonymKey`
 pseudonyms; times by hour buckets (``docs/privacy.md``).
+
+Each window row names the alerts whose span holds it (:func:`alerts_holding`), by the
+same pseudonymous alert id the alert outcomes carry. The gateway knows both times; the
+cloud gets the link, never the time, and joins a verdict to exactly the windows of its
+alert, even when the verdict arrives batches later.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ def windows_batches(
     *,
     sample_every: int,
     noise_epsilon: float | None = None,
+    alerts: Sequence[AlertRow] = (),
 ) -> list[DeviceBatch]:
     """Batch one device's pending windows, one batch per UTC day of window start.
 
@@ -97,7 +103,7 @@ def windows_batches(
             models: tuple[str, ...] = ()
             table = WindowRows.empty()
         else:
-            models, table = _window_rows(key, device, rows, sample_every)
+            models, table = _window_rows(key, device, rows, sample_every, alerts)
         batch = AggregateBatch(
             BatchKind.AGGREGATES,
             pseudonym,
@@ -124,8 +130,33 @@ def windows_batches(
     return out
 
 
+def alerts_holding(alerts: Sequence[AlertRow], start_ms: int) -> list[AlertRow]:
+    """The alerts whose span holds the window starting at ``start_ms``.
+
+    An alert's span runs from the start of the windows that opened it
+    (``evidence_start_ms``) to its close, or on while it is open.
+
+    Examples
+    --------
+    >>> from gateway.store.store import AlertRow
+    >>> a = AlertRow(1, "d", "fever", "warning", 60_000, 600_000, 0, 60_000, None, None,
+    ...              "confirmed", 0, "", None)
+    >>> [len(alerts_holding([a], t)) for t in (-15_000, 0, 599_985, 600_000)]
+    [0, 1, 1, 0]
+    """
+    return [
+        a
+        for a in alerts
+        if a.evidence_start_ms <= start_ms and (a.closed_ms is None or start_ms < a.closed_ms)
+    ]
+
+
 def _window_rows(
-    key: PseudonymKey, device: str, rows: Sequence[StoredWindow], sample_every: int
+    key: PseudonymKey,
+    device: str,
+    rows: Sequence[StoredWindow],
+    sample_every: int,
+    alerts: Sequence[AlertRow],
 ) -> tuple[tuple[str, ...], WindowRows]:
     chosen: list[tuple[int, int, int, StoredWindow]] = []
     for w in rows:
@@ -158,6 +189,10 @@ def _window_rows(
         np.array([w.summary.faults for *_, w in chosen], dtype=np.int64),
         features,
         outputs,
+        tuple(
+            tuple(sorted(key.alert(device, a.id) for a in alerts_holding(alerts, start)))
+            for start in (w.summary.start_ms for *_, w in chosen)
+        ),
     )
     return models, table
 

@@ -253,6 +253,7 @@ class SyncEngine:
                 windows,
                 sample_every=self.settings.sample_every,
                 noise_epsilon=epsilon,
+                alerts=self.store.list_alerts(device),
             ):
                 if epsilon is not None and not self.store.privacy_spend(
                     part.batch.pseudonym,

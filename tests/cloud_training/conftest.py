@@ -75,13 +75,14 @@ def _upload_fleet(bucket: Bucket, X: npt.NDArray[np.float32]) -> None:
         )
         for i in range(len(X))
     ]
-    for part in windows_batches(KEY, DEVICE, windows, sample_every=2):
-        data = batch_encode(part.batch)
-        bucket.create(batch_object_name(part.batch.kind, data, part.first_hour), data)
     alert = AlertRow(
         1, DEVICE, "desaturation", "critical", T0_MS + 300_000, T0_MS + 660_000,
         T0_MS, T0_MS, 0.9, None, "confirmed", T0_MS, "", "baseline-1",
     )  # fmt: skip
+    # The gateway links each window to the alerts holding it (format version 2).
+    for part in windows_batches(KEY, DEVICE, windows, sample_every=2, alerts=[alert]):
+        data = batch_encode(part.batch)
+        bucket.create(batch_object_name(part.batch.kind, data, part.first_hour), data)
     batch = alerts_batch(KEY, DEVICE, [alert])
     data = batch_encode(batch)
     bucket.create(batch_object_name(batch.kind, data, T0_MS // 3_600_000), data)

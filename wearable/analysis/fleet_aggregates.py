@@ -32,7 +32,7 @@ from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket
 from wearable_core.contracts.aggregate_batch import (
     ALERT_STATUS_RANK,
-    BATCH_FORMAT_VERSION,
+    BATCH_FORMAT_VERSIONS,
     BATCH_NAME,
     FAULT_KINDS,
     HOUR_MS,
@@ -193,7 +193,8 @@ def cohort_load(source: Bucket | str, *, days: Iterable[str] | None = None) -> C
     names = [
         info.name
         for kind in (BatchKind.AGGREGATES, BatchKind.ALERTS)
-        for info in bucket.list(f"{kind.value}/v{BATCH_FORMAT_VERSION}/")
+        for version in BATCH_FORMAT_VERSIONS
+        for info in bucket.list(f"{kind.value}/v{version}/")
     ]
     for order, name in enumerate(sorted(names, key=_name_order)):
         match = BATCH_NAME.match(name)

@@ -14,7 +14,8 @@ What a batch may hold, by design nothing else:
 - time as whole **hours** since the Unix epoch (:func:`hour_of`), never an exact time;
   windows inside an hour are in a keyed pseudo-random order, not in time order;
 - per-window feature vectors and model outputs, quantized to 16-bit codes
-  (:data:`FEATURE_CODECS`), with the model version and an inclusion weight;
+  (:data:`FEATURE_CODECS`), with the model version, an inclusion weight and the
+  pseudonymous ids of the alerts whose span holds the window (version 2);
 - hourly data-quality summaries, alert outcomes, and gateway diagnostics counters.
 
 Any change to the fields or codecs bumps :data:`BATCH_FORMAT_VERSION`.
@@ -40,8 +41,11 @@ from wearable_core.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSI
 
 #: Bumped on any change to the batch's fields, codecs or encoding that a reader of the
 #: previous version would misread. An optional field such a reader ignores (``windows_id``)
-#: does not bump it.
-BATCH_FORMAT_VERSION = 1
+#: does not bump it. Version 2 added ``windows.alerts``: a version-1 reader would ignore
+#: it and label windows by the hour again.
+BATCH_FORMAT_VERSION = 2
+#: Every version this code decodes; batches of older versions are still read.
+BATCH_FORMAT_VERSIONS: tuple[int, ...] = (1, 2)
 #: The ``format`` field of every batch.
 BATCH_FORMAT = "wearable.aggregate_batch"
 #: One hour in milliseconds: the finest time a batch carries.
@@ -56,7 +60,7 @@ FAULT_KINDS: tuple[str, ...] = ("off_wrist", "dropout", "flat_line", "motion_art
 #: An object name as :func:`batch_object_name` writes it: kind, format version, UTC day,
 #: SHA-256 of the bytes.
 BATCH_NAME = re.compile(
-    rf"^(?P<kind>[a-z]+)/v{BATCH_FORMAT_VERSION}/(?P<day>\d{{4}}-\d{{2}}-\d{{2}})/"
+    r"^(?P<kind>[a-z]+)/v(?P<version>\d+)/(?P<day>\d{4}-\d{2}-\d{2})/"
     r"(?P<sha>[0-9a-f]{64})\.json\.gz$"
 )
 #: Where an alert status is in the lifecycle: among revisions of one alert with nothing
@@ -70,6 +74,7 @@ ALERT_STATUS_RANK: Mapping[str, int] = {
 
 _PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
 _WINDOWS_ID = re.compile(r"^[0-9a-f]{24}$")
+_ALERT_ID = _WINDOWS_ID
 _MODEL_VERSION = re.compile(r"^[A-Za-z0-9._+-]{1,64}$")
 
 
@@ -206,7 +211,9 @@ class WindowRows:
     ``model`` indexes :attr:`AggregateBatch.models` (-1: no model served);
     ``weight`` is how many windows each row stands for (1 for windows always sent,
     ``k`` for the 1-in-``k`` sample of unremarkable windows); ``rules`` and ``faults``
-    are bitmasks over ``ANOMALY_TYPES`` and :data:`FAULT_KINDS`.
+    are bitmasks over ``ANOMALY_TYPES`` and :data:`FAULT_KINDS`. ``alerts`` holds, per
+    row, the pseudonymous ids (:attr:`AlertOutcome.alert`) of the alerts whose span
+    holds the window, sorted; ``None`` in a version-1 batch, which did not say.
     """
 
     hour: npt.NDArray[np.int64]
@@ -216,6 +223,7 @@ class WindowRows:
     faults: npt.NDArray[np.int64]
     features: npt.NDArray[np.float64]
     outputs: npt.NDArray[np.float64]
+    alerts: tuple[tuple[str, ...], ...] | None = None
 
     def __len__(self) -> int:
         return int(self.hour.shape[0])
@@ -232,6 +240,7 @@ class WindowRows:
             z,
             np.zeros((0, len(FEATURE_NAMES))),
             np.zeros((0, len(ANOMALY_TYPES))),
+            (),
         )
 
 
@@ -327,6 +336,13 @@ def _document(batch: AggregateBatch) -> dict[str, Any]:
         else np.zeros((0, len(FEATURE_NAMES)), dtype=np.uint16)
     )
     outputs = quantize(w.outputs, OUTPUT_CODEC).reshape(len(w), len(ANOMALY_TYPES))
+    covering: list[list[str]] = (
+        [[] for _ in range(len(w))] if w.alerts is None else [sorted(ids) for ids in w.alerts]
+    )
+    if len(covering) != len(w):
+        raise BatchFormatError("windows.alerts", f"has {len(covering)} rows, expected {len(w)}")
+    if not all(_ALERT_ID.match(a) for ids in covering for a in ids):
+        raise BatchFormatError("windows.alerts", "alert ids must be 24 lowercase hex digits")
     doc: dict[str, Any] = {
         "format": BATCH_FORMAT,
         "version": BATCH_FORMAT_VERSION,
@@ -340,6 +356,7 @@ def _document(batch: AggregateBatch) -> dict[str, Any]:
             "model": w.model.tolist(),
             "rules": w.rules.tolist(),
             "faults": w.faults.tolist(),
+            "alerts": covering,
             "features": _columns(features, FEATURE_NAMES),
             "outputs": _columns(outputs, ANOMALY_TYPES),
         },
@@ -411,7 +428,7 @@ def batch_object_name(kind: BatchKind, data: bytes, hour: int) -> str:
     Examples
     --------
     >>> batch_object_name(BatchKind.ALERTS, b"x", 472222)[:31]
-    'alerts/v1/2023-11-14/2d711642b7'
+    'alerts/v2/2023-11-14/2d711642b7'
     """
     day = np.datetime64(int(hour), "h").astype("datetime64[D]")
     digest = hashlib.sha256(data).hexdigest()
@@ -472,9 +489,10 @@ def batch_decode(data: bytes) -> AggregateBatch:
         raise BatchFormatError("document", "must be a JSON object")
     if doc.get("format") != BATCH_FORMAT:
         raise BatchFormatError("format", f"{doc.get('format')!r}, expected {BATCH_FORMAT!r}")
-    if doc.get("version") != BATCH_FORMAT_VERSION:
+    version = doc.get("version")
+    if isinstance(version, bool) or version not in BATCH_FORMAT_VERSIONS:
         raise BatchFormatError(
-            "version", f"{doc.get('version')!r}; this code reads version {BATCH_FORMAT_VERSION}"
+            "version", f"{version!r}; this code reads versions {list(BATCH_FORMAT_VERSIONS)}"
         )
     if doc.get("feature_schema_version") != FEATURE_SCHEMA_VERSION:
         raise BatchFormatError(
@@ -515,6 +533,7 @@ def batch_decode(data: bytes) -> AggregateBatch:
             n,
             "windows.outputs.",
         ),
+        None if version == 1 else _alerts_column(windows, n),
     )
     hours = tuple(
         HourSummary(
@@ -560,6 +579,21 @@ def batch_decode(data: bytes) -> AggregateBatch:
     return AggregateBatch(
         kind, pseudonym, models, rows, hours, alerts, diagnostics, noise, windows_id
     )
+
+
+def _alerts_column(windows: Mapping[str, Any], n: int) -> tuple[tuple[str, ...], ...]:
+    """``windows.alerts`` of a version-2 batch: per row, the ids of the alerts holding it."""
+    column = _get(windows, "alerts", list, "windows.")
+    if len(column) != n:
+        raise BatchFormatError("windows.alerts", f"has {len(column)} rows, expected {n}")
+    out = []
+    for ids in column:
+        if not isinstance(ids, list) or not all(
+            isinstance(a, str) and _ALERT_ID.match(a) for a in ids
+        ):
+            raise BatchFormatError("windows.alerts", "rows must be lists of 24-hex alert ids")
+        out.append(tuple(ids))
+    return tuple(out)
 
 
 def _rate_bpm(alert: Mapping[str, Any]) -> int | None:

@@ -110,3 +110,43 @@ def test_docstring_examples() -> None:
     for module in (aggregates, backoff, network, noise, outcome, pseudonym):
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
+
+
+def _alert(alert_id: int, type_: str, start_min: int, end_min: int | None) -> AlertRow:
+    return AlertRow(
+        alert_id,
+        DEVICE,
+        type_,
+        "warning",
+        T0 + (start_min + 2) * 60_000,  # opened two minutes into its evidence
+        None if end_min is None else T0 + end_min * 60_000,
+        T0 + start_min * 60_000,
+        T0 + (start_min + 2) * 60_000,
+        0.9,
+        None,
+        "confirmed",
+        T0,
+        "",
+        "m1",
+    )
+
+
+def test_rows_name_exactly_the_alerts_whose_span_holds_them() -> None:
+    # A fever from minute 30 to 100 and an AF alert from minute 150, still open; every
+    # window is sent. The cloud must be able to tell the fever's 70 windows from the
+    # rest of hours 0 and 1 (before version 2 it could only join on the hour).
+    fever, af = _alert(1, "fever", 30, 100), _alert(2, "af", 150, None)
+    [part] = windows_batches(
+        KEY, DEVICE, _stored(180, notable_every=1), sample_every=10, alerts=[fever, af]
+    )
+    rows = batch_decode(batch_encode(part.batch)).windows
+    assert rows.alerts is not None
+    held = [set(ids) for ids in rows.alerts]
+    fever_id, af_id = KEY.alert(DEVICE, 1), KEY.alert(DEVICE, 2)
+    assert sum(ids == {fever_id} for ids in held) == 70
+    assert sum(ids == {af_id} for ids in held) == 30
+    assert sum(not ids for ids in held) == 80
+    assert set(rows.hour[[fever_id in ids for ids in held]].tolist()) == {
+        T0 // HOUR_MS,
+        T0 // HOUR_MS + 1,
+    }

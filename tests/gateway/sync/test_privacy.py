@@ -155,3 +155,27 @@ def test_the_pseudonym_key_and_its_directory_are_private_whatever_the_umask(
         key_rotate(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in path.parent.iterdir()) == ["pseudonym.key"]
+
+
+def test_windows_name_their_alerts_only_by_the_ids_alert_outcomes_carry(
+    ward: Ward, ward_store: Path, tmp_path: Path
+) -> None:
+    # Version 2 links each window row to the alerts whose span holds it, so a verdict
+    # labels exactly its alert's windows. The link is the pseudonymous alert id the
+    # alerts batches already carry, sorted, never a time: the cloud learns which rows an
+    # alert holds, not when within the hour they were.
+    key = PseudonymKey.load_or_create(tmp_path / "pseudonym.key")
+    bucket = bucket_open(str(tmp_path / "bucket"))
+    with Store(ward_store) as store:
+        SyncEngine(store, key, bucket, clock=lambda: ward.end_ms + 6 * 3600_000).run_once(
+            flush=True
+        )
+    batches = [batch_decode(bucket.read(info.name)[0]) for info in bucket.list()]
+    outcomes = {(b.pseudonym, a.alert) for b in batches for a in b.alerts}
+    assert all(b.windows.alerts is not None for b in batches)  # every row says
+    links = [(b.pseudonym, ids) for b in batches for ids in b.windows.alerts or ()]
+    linked = [(p, ids) for p, ids in links if ids]
+    assert linked, "the ward's alerts hold some uploaded windows"
+    for pseudonym, ids in linked:
+        assert list(ids) == sorted(ids)
+        assert {(pseudonym, a) for a in ids} <= outcomes

@@ -109,7 +109,7 @@ def test_object_name_carries_the_day_only() -> None:
         (midnight + 24, "2025-11-26"),
     ):
         name = batch_object_name(BatchKind.AGGREGATES, b"x", hour)
-        assert name.startswith(f"aggregates/v1/{day}/") and name.endswith(".json.gz")
+        assert name.startswith(f"aggregates/v2/{day}/") and name.endswith(".json.gz")
 
 
 def test_quantize_clips_and_marks_missing() -> None:
@@ -141,7 +141,7 @@ def _tamper(data: bytes, change: object) -> bytes:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        (lambda d: d.update(version=2), "version"),
+        (lambda d: d.update(version=3), "version"),
         (lambda d: d.update(format="x"), "format"),
         (lambda d: d.update(feature_schema_version=9), "feature_schema_version"),
         (lambda d: d.update(kind="raw"), "kind"),
@@ -154,6 +154,9 @@ def _tamper(data: bytes, change: object) -> bytes:
         ),
         (lambda d: d["windows"]["model"].__setitem__(0, 5), "windows.model"),
         (lambda d: d.pop("hours"), "hours"),
+        (lambda d: d["windows"].pop("alerts"), "windows.alerts"),
+        (lambda d: d["windows"]["alerts"].pop(), "windows.alerts"),
+        (lambda d: d["windows"]["alerts"].__setitem__(0, ["AB" * 12]), "windows.alerts"),
     ],
 )
 def test_decode_names_the_bad_field(change: object, field: str) -> None:
@@ -246,3 +249,35 @@ def test_a_malformed_alert_rate_is_refused(bad: object) -> None:
     doc["alerts"][0]["rate_bpm"] = bad
     with pytest.raises(BatchFormatError, match="rate_bpm"):
         batch_decode(gzip.compress(json.dumps(doc).encode()))
+
+
+def test_window_alert_links_round_trip_sorted() -> None:
+    rows = _rows(3)
+    linked = AggregateBatch(
+        BatchKind.AGGREGATES,
+        PSEUDONYM,
+        models=("m1",),
+        windows=WindowRows(
+            rows.hour,
+            rows.weight,
+            rows.model,
+            rows.rules,
+            rows.faults,
+            rows.features,
+            rows.outputs,
+            (("cd" * 12, "ab" * 12), (), ("ab" * 12,)),
+        ),
+    )
+    back = batch_decode(batch_encode(linked))
+    assert back.windows.alerts == (("ab" * 12, "cd" * 12), (), ("ab" * 12,))
+    # Rows built without links say "held by none", not "unknown": a version-2 writer knows.
+    assert batch_decode(batch_encode(_batch(3))).windows.alerts == ((), (), ())
+
+
+def test_a_version_1_batch_is_still_read_and_its_rows_are_unlinked() -> None:
+    # Version 1 had no windows.alerts: its rows' alerts are unknown (None), not "none".
+    doc = json.loads(gzip.decompress(batch_encode(_batch(3))))
+    doc["version"] = 1
+    del doc["windows"]["alerts"]
+    back = batch_decode(gzip.compress(json.dumps(doc).encode()))
+    assert len(back.windows) == 3 and back.windows.alerts is None
