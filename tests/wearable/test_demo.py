@@ -91,7 +91,10 @@ def test_quick_demo_runs_the_whole_loop(tmp_path: Path) -> None:
         assert summary["model_version_end"] == training["version"]
         [_, change] = summary["model_changes"]
         assert change["at_s"] >= training["started_at_s"]
-        assert summary["by_model"][training["version"]]["alerts"] > 0
+        assert summary["by_model"][training["version"]]["from_s"] == change["at_s"]
+        # The running service itself swapped the release in. (Whether it then alerts
+        # depends on what happens after the swap: --quick's episodes all come before it.)
+        assert f'"to_version":"{training["version"]}"' in log
     else:
         assert summary["model_version_end"] == "starter-1"
         assert training["gate"]["reasons"]
