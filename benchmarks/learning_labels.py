@@ -50,9 +50,9 @@ from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store.store import AlertRow, Store
 from gateway.sync.aggregates import alert_outcome, alerts_holding
 from wearable.demo.clinician import clinician_review
-from wearable.evaluation.metrics import ScoredAlert, alert_outcomes
+from wearable.evaluation.metrics import alert_outcomes
 from wearable.evaluation.pipeline import WatchRun, run_watch
-from wearable.evaluation.run import clinical_episodes, produced_batches
+from wearable.evaluation.run import clinical_episodes, produced_batches, scored_alert
 from wearable.experiments.learning_curve import CurveSettings
 from wearable_core.assessment.policy import load_policies
 from wearable_core.contracts.aggregate_batch import hour_of
@@ -132,20 +132,7 @@ def main() -> None:
                 every = store.list_alerts(run.device)
                 # What the clinician concluded from the truth (before its errors): a
                 # verdict against it is a wrong one.
-                outcomes = alert_outcomes(
-                    truth_episodes,
-                    [
-                        ScoredAlert(
-                            a.device,
-                            a.type,
-                            a.opened_ms,
-                            a.evidence_start_ms,
-                            a.evidence_end_ms,
-                            a.closed_ms,
-                        )
-                        for a in every
-                    ],
-                )
+                outcomes = alert_outcomes(truth_episodes, [scored_alert(a) for a in every])
                 wrong_ids = {
                     a.id
                     for a, o in zip(every, outcomes, strict=True)

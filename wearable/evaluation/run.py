@@ -29,7 +29,7 @@ from firmware_sim.firmware.watch_firmware import WatchFirmware
 from firmware_sim.scenario import Scenario, load_scenario
 from firmware_sim.watch_assembly import build_firmware, clinical_labeller, identity_of
 from gateway.config import DEFAULT_HOP_S
-from gateway.store.store import Store
+from gateway.store.store import AlertRow, Store
 from wearable.evaluation.metrics import (
     ScoredAlert,
     TruthEpisode,
@@ -204,20 +204,21 @@ def labels_by_cause(truth: Sequence[TruthEpisode]) -> dict[str, dict[str, int]]:
     return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
 
 
+def scored_alert(row: AlertRow) -> ScoredAlert:
+    """A stored alert as the metrics score it."""
+    return ScoredAlert(
+        row.device,
+        row.type,
+        row.opened_ms,
+        row.evidence_start_ms,
+        row.evidence_end_ms,
+        row.closed_ms,
+        row.rule,
+    )
+
+
 def _alerts(runs: Sequence[WatchRun]) -> list[ScoredAlert]:
-    return [
-        ScoredAlert(
-            a.device,
-            a.type,
-            a.opened_ms,
-            a.evidence_start_ms,
-            a.evidence_end_ms,
-            a.closed_ms,
-            a.rule,
-        )
-        for run in runs
-        for a in run.alerts
-    ]
+    return [scored_alert(a) for run in runs for a in run.alerts]
 
 
 def _pipeline_counts(runs: Sequence[WatchRun]) -> dict[str, int]:
