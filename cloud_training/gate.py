@@ -35,7 +35,21 @@ type when the cohort *shows* it is worse by more than a negligible margin:
   false-positive rate* (its recall there, from a threshold set on the validation windows
   for this comparison only, judged like recall above), and its recall gain is shown to
   exceed :data:`RECALL_MARGIN` (the whole interval of the gain lies above it): a cost
-  the cohort proves is paid only by a gain the cohort proves.
+  the cohort proves is paid only by a gain the cohort proves;
+* time to first detection: with the cohort's person and time, the two models' first
+  flagged window in each episode are paired (:func:`episode_delays`,
+  :func:`compare_delays`; a missed episode counts as later than any detection), and the
+  challenger is refused when it is first later in more episodes than earlier and an exact
+  two-sided sign test puts that split beyond chance (p < 1 - :data:`CONFIDENCE`).
+
+Why timing is paired and not an interval on recall: per-window recall within episodes
+*is* how early and how steadily an episode is seen, but at one observation per episode
+its interval is too wide to show a slide from 0.70 to 0.46 on a dozen bradycardia
+episodes. Each such step passed as noise in the learning curve (``docs/learning.md``),
+and the steps added up: held-out bradycardia alerts went from 50 s to 267–432 s. Both
+models are scored on the *same* episodes, so pairing them removes the spread between
+episodes, and a model that is later on 8 episodes and earlier on none is shown worse
+(p = 0.008) where the unpaired recall interval cannot show it.
 
 Why the burden of proof lies with the refusal: the gate exists to stop real regressions,
 and on a finite cohort a rule that demands proof of non-inferiority refuses every model
@@ -93,6 +107,10 @@ class TypeScore:
     episodes_detected: int = 0
     by_episode: bool = False
     false_alarms: int = 0
+    #: Per episode, in device and time order: seconds from its first window to its first
+    #: flagged window, ``inf`` when none is (:func:`episode_delays`); empty when the
+    #: cohort's person and time were not given.
+    delays: tuple[float, ...] = ()
 
     @property
     def recall_counts(self) -> tuple[float, float]:
@@ -236,6 +254,43 @@ def newcombe_interval(k1: float, n1: float, k2: float, n2: float) -> Interval:
     )
 
 
+def episode_delays(
+    positive: npt.ArrayLike,
+    flagged: npt.ArrayLike,
+    device: npt.ArrayLike,
+    start_s: npt.ArrayLike,
+) -> npt.NDArray[np.float64]:
+    """Per episode, seconds from its first window to its first flagged one (``inf``: never).
+
+    An episode is a run of positive windows of one device in time order; episodes come
+    in device and time order, so two models scored on the same windows give arrays that
+    line up episode by episode. Pass the windows the gate counts (no fault, known label);
+    a window left out does not split a run, a negative window does. Row order does not
+    matter.
+
+    Examples
+    --------
+    >>> episode_delays(
+    ...     [1, 1, 0, 1, 1, 1], [0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1], [0, 60, 120, 180, 0, 60]
+    ... ).tolist()
+    [60.0, inf, inf]
+    """
+    pos = np.asarray(positive, dtype=bool)
+    hit = np.asarray(flagged, dtype=bool)
+    dev = np.asarray(device)
+    when = np.asarray(start_s, dtype=np.float64)
+    order = np.lexsort((when, dev))
+    pos, hit, dev, when = pos[order], hit[order], dev[order], when[order]
+    continues = np.r_[False, pos[:-1] & (dev[1:] == dev[:-1])]
+    starts = pos & ~continues
+    run = np.cumsum(starts) - 1
+    delays = np.full(int(starts.sum()), np.inf)
+    detected = pos & hit
+    # Rows are in time order within a run, so the minimum is the first flagged window.
+    np.minimum.at(delays, run[detected], when[detected] - when[starts][run[detected]])
+    return delays
+
+
 def count_episodes(
     positive: npt.ArrayLike,
     flagged: npt.ArrayLike,
@@ -243,10 +298,7 @@ def count_episodes(
     start_s: npt.ArrayLike,
 ) -> tuple[int, int]:
     """``(episodes, detected)``: runs of positive windows of one device in time order, and
-    how many of them have at least one flagged window.
-
-    Pass the windows the gate counts (no fault, known label); a window left out does not
-    split a run, a negative window does. Row order does not matter.
+    how many of them have at least one flagged window (:func:`episode_delays`).
 
     Examples
     --------
@@ -255,15 +307,75 @@ def count_episodes(
     ... )
     (3, 1)
     """
-    pos = np.asarray(positive, dtype=bool)
-    hit = np.asarray(flagged, dtype=bool)
-    dev = np.asarray(device)
-    order = np.lexsort((np.asarray(start_s), dev))
-    pos, hit, dev = pos[order], hit[order], dev[order]
-    continues = np.r_[False, pos[:-1] & (dev[1:] == dev[:-1])]
-    starts = pos & ~continues
-    run = np.cumsum(starts) - 1
-    return int(starts.sum()), int(np.unique(run[pos & hit]).size)
+    delays = episode_delays(positive, flagged, device, start_s)
+    return int(delays.size), int(np.isfinite(delays).sum())
+
+
+def sign_test_p(later: int, earlier: int) -> float:
+    """Two-sided exact sign test: how likely a split at least this uneven is by chance.
+
+    Ties are left out before calling, as the test prescribes (Dixon & Mood 1946).
+
+    Examples
+    --------
+    >>> round(sign_test_p(8, 0), 4), round(sign_test_p(3, 2), 4), sign_test_p(0, 0)
+    (0.0078, 1.0, 1.0)
+    """
+    n = later + earlier
+    if n == 0:
+        return 1.0
+    k = max(later, earlier)
+    tail: float = sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+@dataclass(frozen=True)
+class TimingComparison:
+    """Time to first detection of the same episodes by two models.
+
+    ``later`` / ``earlier``: episodes the challenger first flags later / earlier than the
+    champion (a missed episode is later than any detection); ties are not counted.
+    ``p_value``: :func:`sign_test_p` of that split. Medians in seconds, ``inf`` when at
+    least half the episodes are missed.
+    """
+
+    episodes: int
+    later: int
+    earlier: int
+    p_value: float
+    median_s: float
+    champion_median_s: float
+
+    @property
+    def shown_later(self) -> bool:
+        """The cohort shows the challenger detecting later, beyond chance."""
+        return self.later > self.earlier and self.p_value < 1 - CONFIDENCE
+
+
+def compare_delays(new: TypeScore, old: TypeScore) -> TimingComparison | None:
+    """Pair the two models' :attr:`TypeScore.delays` episode by episode (``None`` when
+    either has none or they were not scored on the same episodes).
+
+    Examples
+    --------
+    >>> old = TypeScore(0.5, 6, 100, 1.0, 0.0, delays=(0.0, 0.0, 60.0))
+    >>> new = TypeScore(0.5, 6, 100, 0.5, 0.0, delays=(60.0, math.inf, 60.0))
+    >>> t = compare_delays(new, old)
+    >>> t.later, t.earlier, t.p_value, t.median_s, t.champion_median_s, t.shown_later
+    (2, 0, 0.5, 60.0, 0.0, False)
+    """
+    if not new.delays or len(new.delays) != len(old.delays):
+        return None
+    a, b = np.asarray(new.delays), np.asarray(old.delays)
+    later, earlier = int((a > b).sum()), int((a < b).sum())
+    return TimingComparison(
+        len(a),
+        later,
+        earlier,
+        sign_test_p(later, earlier),
+        float(np.median(a)),
+        float(np.median(b)),
+    )
 
 
 def _keep(n: int, fault: npt.NDArray[np.bool_] | None) -> npt.NDArray[np.bool_]:
@@ -304,11 +416,14 @@ def gate_scores(
         neg = keep & (Y[:, j] == 0)
         n_pos, n_neg = int(pos.sum()), int(neg.sum())
         episodes = detected = false_alarms = 0
+        delays: tuple[float, ...] = ()
         if timed:
             known = pos | neg
             who, when = np.asarray(device)[known], np.asarray(start_s)[known]
             hit = flagged[known, j]
-            episodes, detected = count_episodes(pos[known], hit, who, when)
+            per_episode = episode_delays(pos[known], hit, who, when)
+            episodes, detected = per_episode.size, int(np.isfinite(per_episode).sum())
+            delays = tuple(per_episode.tolist())
             false_alarms, _ = count_episodes(neg[known] & hit, hit, who, when)
         out[name] = TypeScore(
             float(th[j]),
@@ -320,6 +435,7 @@ def gate_scores(
             detected,
             timed and name in EPISODE_TYPES,
             false_alarms,
+            delays,
         )
     return out
 
@@ -435,6 +551,15 @@ def gate_decide(
             else:
                 change = k_new / n_new - k_old / n_old
                 parts.append(f"{compared}: {_recall_verdict(change, lo, hi)}")
+        timing = compare_delays(new, old)
+        if timing is not None and timing.later + timing.earlier:
+            if timing.shown_later:
+                reasons.append(
+                    f"refused: {name} {_timing(timing)}: later beyond chance (p < "
+                    f"{1 - CONFIDENCE:.2g})"
+                )
+            else:
+                parts.append(_timing(timing))
         if new.negatives and old.negatives:
             lo, hi = newcombe_interval(*new.fpr_counts, *old.fpr_counts)
             compared = (
@@ -457,6 +582,19 @@ def gate_decide(
         if parts:
             notes.append(f"{name}: " + "; ".join(parts))
     return GateDecision(not reasons, tuple(reasons), challenger, champion, tuple(notes))
+
+
+def _seconds(value: float) -> str:
+    return "never (most missed)" if math.isinf(value) else f"{value:.0f} s"
+
+
+def _timing(t: TimingComparison) -> str:
+    """``first detected later in 8 and earlier in 0 of 10 episodes ...``."""
+    return (
+        f"first detected later in {t.later} and earlier in {t.earlier} of {t.episodes} "
+        f"episodes (sign test p = {t.p_value:.3g}; median time to first detection "
+        f"{_seconds(t.median_s)} vs serving {_seconds(t.champion_median_s)})"
+    )
 
 
 def _recall_verdict(change: float, lo: float, hi: float) -> str:
@@ -570,12 +708,27 @@ def gate_intervals(
                 if math.isnan(matched) or not n
                 else newcombe_interval(matched * n, n, k_old, n_old)
             )
+            timing = compare_delays(new, old)
+            if timing is not None:
+                entry["first_detection"] = {
+                    "episodes": timing.episodes,
+                    "later": timing.later,
+                    "earlier": timing.earlier,
+                    "p_value": _json(timing.p_value),
+                    "median_s": _seconds_json(timing.median_s),
+                    "champion_median_s": _seconds_json(timing.champion_median_s),
+                }
         out[name] = entry
     return out
 
 
 def _json(value: float) -> float | None:
     return None if math.isnan(value) else round(value, 4)
+
+
+def _seconds_json(value: float) -> float | None:
+    """A median time to first detection; ``None`` when most episodes were missed."""
+    return None if math.isinf(value) else round(value, 1)
 
 
 def _pair(interval: Interval) -> list[float | None]:

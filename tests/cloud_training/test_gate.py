@@ -19,7 +19,9 @@ from cloud_training.gate import (
     RECALL_MARGIN,
     GateDecision,
     TypeScore,
+    compare_delays,
     count_episodes,
+    episode_delays,
     gate_decide,
     gate_intervals,
     gate_scores,
@@ -262,7 +264,8 @@ def test_episodes_are_runs_of_one_person_split_by_negatives_not_by_faults() -> N
 def test_fever_is_judged_per_episode_where_windows_mislead() -> None:
     # 6 people, one 4-hour fever each (240 windows) among 1,000 windows per person. The
     # serving model flags half of each fever's windows, the challenger a tenth of them
-    # (later in the fever): per window a collapse, per episode the same 6 of 6 detected.
+    # (from the same first window): per window a collapse, per episode the same 6 of 6
+    # detected, as early.
     per, fever_len = 1000, 240
     n = 6 * per
     device = np.repeat(np.arange(6), per)
@@ -276,7 +279,7 @@ def test_fever_is_judged_per_episode_where_windows_mislead() -> None:
     old = np.zeros((n, 6), dtype=np.float32)
     new = np.zeros((n, 6), dtype=np.float32)
     old[:, 4] = (in_fever == 1) & (position < fever_len // 2)
-    new[:, 4] = (in_fever == 1) & (position >= fever_len * 9 // 10)
+    new[:, 4] = (in_fever == 1) & (position < fever_len // 10)
     fault = np.zeros(n, dtype=bool)
     by_window = gate_decide(gate_scores(new, Y, [0.5] * 6), gate_scores(old, Y, [0.5] * 6))
     assert not by_window.passed and "refused: fever recall 0.100" in by_window.reasons[0]
@@ -317,3 +320,88 @@ def test_windows_of_one_episode_or_one_false_alarm_count_once() -> None:
     scores = np.array([[0.9], [0.9], [0.1], [0.9], [0.1], [0.1]] * np.ones(6), dtype=np.float32)
     af = gate_scores(scores, Y, [0.5] * 6, device=[0] * 6, start_s=60.0 * np.arange(6))["af"]
     assert (af.flagged, af.false_alarms, af.fpr_counts) == (3, 2, (2, 4.0))
+
+
+def _bradycardia_cohort(
+    first_flag: list[int], length: int = 10
+) -> tuple[
+    npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.float64]
+]:
+    """One bradycardia episode of ``length`` windows per person after 20 negative windows;
+    person ``i``'s model flags the episode from window ``first_flag[i]`` on (``>= length``:
+    never). Returns scores, labels, device, start_s."""
+    per = 20 + length + 20
+    n = len(first_flag) * per
+    Y = np.zeros((n, 6), dtype=np.float32)
+    scores = np.zeros((n, 6), dtype=np.float32)
+    for i, first in enumerate(first_flag):
+        base = i * per + 20
+        Y[base : base + length, 1] = 1
+        scores[base + first : base + length, 1] = 0.9
+    device = np.repeat(np.arange(len(first_flag)), per).astype(np.int32)
+    start_s = np.tile(60.0 * np.arange(per), len(first_flag))
+    return scores, Y, device, start_s
+
+
+def test_episode_delays_are_seconds_to_the_first_flag_in_device_and_time_order() -> None:
+    scores, Y, device, start_s = _bradycardia_cohort([0, 3, 12])
+    order = np.random.default_rng(0).permutation(len(Y))
+    delays = episode_delays(
+        Y[order, 1] == 1, scores[order, 1] >= 0.5, device[order], start_s[order]
+    )
+    assert delays.tolist() == [0.0, 180.0, math.inf]
+    assert count_episodes(Y[:, 1] == 1, scores[:, 1] >= 0.5, device, start_s) == (3, 2)
+
+
+def test_a_challenger_that_detects_the_same_episodes_later_is_refused() -> None:
+    # 10 bradycardia episodes; the serving model flags each from its first window, the
+    # challenger from its fourth: per-window recall 1.0 -> 0.7, every episode still
+    # detected. On 10 episodes that recall drop is within noise; the paired timing is not.
+    fault = np.zeros(10 * 50, dtype=bool)
+    old, Y, device, start_s = _bradycardia_cohort([0] * 10)
+    new, _, _, _ = _bradycardia_cohort([3] * 10)
+    decision = _decide(new, old, Y, fault, device, start_s)
+    assert not decision.passed
+    assert decision.reasons == (
+        "refused: bradycardia first detected later in 10 and earlier in 0 of 10 episodes "
+        "(sign test p = 0.00195; median time to first detection 180 s vs serving 0 s): "
+        "later beyond chance (p < 0.05)",
+    )
+    brady = gate_intervals(decision.challenger, decision.champion)["bradycardia"]
+    assert brady["first_detection"] == {
+        "episodes": 10,
+        "later": 10,
+        "earlier": 0,
+        "p_value": 0.002,
+        "median_s": 180.0,
+        "champion_median_s": 0.0,
+    }
+    # The same scores without the pairing: the recall interval on 10 episodes passes.
+    unpaired = gate_decide(
+        {t: dataclasses.replace(v, delays=()) for t, v in decision.challenger.items()},
+        {t: dataclasses.replace(v, delays=()) for t, v in (decision.champion or {}).items()},
+    )
+    assert unpaired.passed, unpaired.reasons
+
+
+def test_timing_that_moves_both_ways_is_noise_and_says_so() -> None:
+    fault = np.zeros(10 * 50, dtype=bool)
+    old, Y, device, start_s = _bradycardia_cohort([0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
+    new, _, _, _ = _bradycardia_cohort([1, 0, 1, 0, 1, 0, 1, 0, 0, 2])
+    decision = _decide(new, old, Y, fault, device, start_s)
+    assert decision.passed, decision.reasons
+    assert (
+        "first detected later in 5 and earlier in 4 of 10 episodes (sign test p = 1; "
+        "median time to first detection 30 s vs serving 30 s)" in decision.notes[1]
+    )
+    timing = compare_delays(decision.challenger["bradycardia"], decision.champion["bradycardia"])  # type: ignore[index]
+    assert timing is not None and not timing.shown_later
+
+
+def test_missing_an_episode_counts_as_later_than_any_detection() -> None:
+    fault = np.zeros(8 * 50, dtype=bool)
+    old, Y, device, start_s = _bradycardia_cohort([9] * 8)
+    new, _, _, _ = _bradycardia_cohort([10] * 8)  # never flagged
+    decision = _decide(new, old, Y, fault, device, start_s)
+    assert any("later in 8 and earlier in 0 of 8" in r for r in decision.reasons)
+    assert "never (most missed) vs serving 540 s" in " ".join(decision.reasons)
