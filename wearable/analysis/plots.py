@@ -265,3 +265,42 @@ def plot_feature_by_version(
     figure.suptitle(title or "Feature distributions by model version")
     figure.tight_layout()
     return figure
+
+
+def plot_training_curve(curve: pd.DataFrame, title: str = "") -> Figure:
+    """Validation recall and false-positive rate of the serving model before the first
+    training run and after each one, one line per anomaly type; runs that published a
+    model are shaded green.
+
+    ``curve`` is :attr:`wearable.analysis.training_history.TrainingHistory.curve`.
+    """
+    figure = Figure(figsize=(10, 4.5))
+    left, right = figure.subplots(1, 2)
+    if curve.empty:
+        for ax in (left, right):
+            ax.text(0.5, 0.5, "no training run reached the gate", ha="center", va="center")
+            ax.set_axis_off()
+        figure.suptitle(title or "Training runs in this bucket")
+        return figure
+    steps = curve.drop_duplicates("step").sort_values("step")
+    for ax in (left, right):
+        for step in steps.loc[steps["published"], "step"]:
+            ax.axvspan(step - 0.5, step + 0.5, color="#55a868", alpha=0.15, lw=0)
+    for name in ANOMALY_TYPES:
+        rows = curve[curve["type"] == name].sort_values("step")
+        left.plot(rows["step"], rows["recall"], marker="o", label=name)
+        right.plot(rows["step"], rows["fpr"] * 100, marker="o", label=name)
+    labels = [
+        f"{r.model}\n{'before' if pd.isna(r.started) else f'{r.started:%m-%d %H:%M}'}"
+        for r in steps.itertuples(index=False)
+    ]
+    for ax in (left, right):
+        ax.set_xticks(steps["step"], labels, fontsize=7, rotation=20)
+        ax.set_xlabel("serving model after each training run (UTC start)", fontsize=9)
+    left.set_ylim(-0.02, 1.02)
+    left.set_title("recall on the validation cohort", fontsize=10)
+    right.set_title("false-positive windows (%)", fontsize=10)
+    left.legend(fontsize=7, loc="lower left")
+    figure.suptitle(title or "Serving model after each training run (green: published)")
+    figure.tight_layout()
+    return figure

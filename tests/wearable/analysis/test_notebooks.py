@@ -19,7 +19,11 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
+from cloud_training.job import JobSettings, Outcome, job_run
 from gateway.store.store import Store
+from wearable.demo.workspace import SHIPPED_COHORTS
+from wearable_core.buckets import bucket_open
+from wearable_core.contracts.model_release import keypair_generate, private_key_parse
 
 from ._clinic import Clinic
 
@@ -121,9 +125,18 @@ def test_cohort_overview_runs_on_the_bucket(clinic: Clinic, tmp_path: Path) -> N
 
 
 def test_model_health_compares_both_versions(clinic: Clinic, tmp_path: Path) -> None:
+    # The clinic's bucket plus the labelled cohorts and one real run of the training job,
+    # so the learning-curve section has a history to draw.
+    bucket_dir = tmp_path / "bucket"
+    shutil.copytree(clinic.bucket_dir, bucket_dir)
+    shutil.copytree(SHIPPED_COHORTS, bucket_dir / "cohorts")
+    pem, _ = keypair_generate()
+    report = job_run(
+        bucket_open(str(bucket_dir)), private_key_parse(pem), JobSettings(epochs=2, seed=7)
+    )
     figures = tmp_path / "figures"
     book = notebook_run(
-        "model_health", {"BUCKET": str(clinic.bucket_dir), "FIGURES": str(figures)}, tmp_path
+        "model_health", {"BUCKET": str(bucket_dir), "FIGURES": str(figures)}, tmp_path
     )
     assert_figures(
         figures,
@@ -132,8 +145,12 @@ def test_model_health_compares_both_versions(clinic: Clinic, tmp_path: Path) -> 
             "model_feature_drift",
             "model_feature_histograms",
             "model_scores",
+            "model_training_curve",
         ],
     )
     output = text_output(book)
     assert f"model versions, in order of first use: {clinic.first_version}, " in output
     assert clinic.second_version in output
+    published = int(report.outcome is Outcome.PUBLISHED)
+    assert f"training runs: 1, published: {published}" in output
+    assert report.outcome.name.lower() in output
