@@ -3,10 +3,12 @@
 Each file of ``examples/recordings/real/`` goes through ``wearable eval --recording FILE
 --json`` in-process (the CLI, so the same code path as the command: replay through the
 watch firmware, ingest, store, detector with the shipped model, alert manager). What is
-expected is written down per file: no alert at all on normal sinus rhythm, and no AF on
+expected is written down per file: no alert at all on normal sinus rhythm, no AF on
 MIT-BIH record 208 (frequent PVCs and bigeminy are not AF; its one alert today is a
-model tachycardia at about 105 bpm, docs/evaluation.md). A new file in the directory
-fails the test until its expectation is added here.
+model tachycardia at about 105 bpm, docs/evaluation.md), and no alert at all on the
+pulse intervals of a wrist PPG at night (about 79 bpm; missed and extra beats from the
+optical sensor are not AF). A new file in the directory fails the test until its
+expectation is added here.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ EXPECTED: dict[str, tuple[frozenset[str] | None, int]] = {
     "nsrdb_short_rr.csv": (None, 5),
     "nsrdb_long_rr.csv": (None, 60),
     "mitdb208_rr.csv": (frozenset({"af"}), 5),
+    "wrist_ppg_rr.csv": (None, 12),
 }
 
 
