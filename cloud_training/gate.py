@@ -51,6 +51,10 @@ models are scored on the *same* episodes, so pairing them removes the spread bet
 episodes, and a model that is later on 8 episodes and earlier on none is shown worse
 (p = 0.008) where the unpaired recall interval cannot show it.
 
+The job applies the rule twice when the serving model is a release: against it, and
+against the shipped baseline as a floor (``against``), so that small losses cannot add
+up over rounds.
+
 Why the burden of proof lies with the refusal: the gate exists to stop real regressions,
 and on a finite cohort a rule that demands proof of non-inferiority refuses every model
 whose cohort is too small to prove anything, while fixed margins refuse or pass on noise
@@ -506,12 +510,15 @@ def gate_decide(
     *,
     matched_recall: dict[str, float] | None = None,
     fpr_budget: float | None = None,
+    against: str = "serving",
 ) -> GateDecision:
     """Apply the rule of the module docstring; no champion (first release) always passes.
 
     ``matched_recall`` is the challenger's recall at the champion's false-positive rate
     (:func:`recall_at_fpr`); without it and ``fpr_budget``, a false-positive rate shown to
-    exceed the champion's by more than :data:`FPR_MARGIN` fails.
+    exceed the champion's by more than :data:`FPR_MARGIN` fails. ``against`` names the
+    champion in the reasons and notes (the job judges against the serving model, and
+    against the shipped baseline as a floor).
 
     Examples
     --------
@@ -540,7 +547,7 @@ def gate_decide(
         if n_new and n_old:
             lo, hi = newcombe_interval(k_new, n_new, k_old, n_old)
             compared = (
-                f"recall {_rate(k_new, n_new, 3)} vs serving {_rate(k_old, n_old, 3)} "
+                f"recall {_rate(k_new, n_new, 3)} vs {against} {_rate(k_old, n_old, 3)} "
                 f"on {new.basis}"
             )
             if hi < -RECALL_MARGIN:
@@ -555,15 +562,15 @@ def gate_decide(
         if timing is not None and timing.later + timing.earlier:
             if timing.shown_later:
                 reasons.append(
-                    f"refused: {name} {_timing(timing)}: later beyond chance (p < "
+                    f"refused: {name} {_timing(timing, against)}: later beyond chance (p < "
                     f"{1 - CONFIDENCE:.2g})"
                 )
             else:
-                parts.append(_timing(timing))
+                parts.append(_timing(timing, against))
         if new.negatives and old.negatives:
             lo, hi = newcombe_interval(*new.fpr_counts, *old.fpr_counts)
             compared = (
-                f"false-positive rate {_rate(*new.fpr_counts, 4)} vs serving "
+                f"false-positive rate {_rate(*new.fpr_counts, 4)} vs {against} "
                 f"{_rate(*old.fpr_counts, 4)}"
             )
             if lo <= FPR_MARGIN:
@@ -571,7 +578,7 @@ def gate_decide(
                     f"{compared}: {_fpr_verdict(new.flagged / new.negatives > old.fpr, lo)}"
                 )
             else:
-                why = _higher_fpr_refused(name, new, old, matched_recall, fpr_budget)
+                why = _higher_fpr_refused(name, new, old, matched_recall, fpr_budget, against)
                 if why:
                     reasons.append(
                         f"refused: {name} {compared}, a rise of {_gap(lo, hi, 4)}: more than "
@@ -588,12 +595,12 @@ def _seconds(value: float) -> str:
     return "never (most missed)" if math.isinf(value) else f"{value:.0f} s"
 
 
-def _timing(t: TimingComparison) -> str:
+def _timing(t: TimingComparison, against: str) -> str:
     """``first detected later in 8 and earlier in 0 of 10 episodes ...``."""
     return (
         f"first detected later in {t.later} and earlier in {t.earlier} of {t.episodes} "
         f"episodes (sign test p = {t.p_value:.3g}; median time to first detection "
-        f"{_seconds(t.median_s)} vs serving {_seconds(t.champion_median_s)})"
+        f"{_seconds(t.median_s)} vs {against} {_seconds(t.champion_median_s)})"
     )
 
 
@@ -623,6 +630,7 @@ def _higher_fpr_refused(
     old: TypeScore,
     matched_recall: dict[str, float] | None,
     fpr_budget: float | None,
+    against: str,
 ) -> str:
     """Why a higher false-positive rate is not bought by detection ("" when it is)."""
     if fpr_budget is None or matched_recall is None:
@@ -635,12 +643,12 @@ def _higher_fpr_refused(
         return "and no positives to show a gain"
     matched = matched_recall.get(name, math.nan)
     if math.isnan(matched):
-        return "and no recall at the serving rate to show a gain"
+        return f"and no recall at the {against} rate to show a gain"
     k_matched = matched * n
     _, hi = newcombe_interval(k_matched, n, k_old, n_old)
     if hi < -RECALL_MARGIN:
         return (
-            f"and at the serving rate it detects less (recall {_rate(k_matched, n, 3)} vs "
+            f"and at the {against} rate it detects less (recall {_rate(k_matched, n, 3)} vs "
             f"{_rate(k_old, n_old, 3)} on {new.basis}): only the threshold moved"
         )
     lo, hi = newcombe_interval(k_new, n, k_old, n_old)

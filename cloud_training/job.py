@@ -54,7 +54,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -460,7 +460,8 @@ def _job_run(
         )
         return _finish(bucket, report)
 
-    def judge() -> tuple[GateDecision, str]:
+    def judge() -> tuple[GateDecision, str, list[str]]:
+        """The decision, the serving version, and the models it was shown worse than."""
         release, skipped = serving_release(bucket, private_key.public_key())
         for item in skipped:
             log.warning(
@@ -492,22 +493,57 @@ def _job_run(
         # Person and time let the gate count fever per episode, not per window.
         who = {"device": validation.device_index, "start_s": validation.start_s}
         new = gate_scores(served["challenger"], validation.Y, thresholds, validation.fault, **who)
-        old = gate_scores(
-            served["champion"], validation.Y, champion_thresholds, validation.fault, **who
-        )
-        matched = recall_at_fpr(
-            served["challenger"],
-            validation.Y,
-            {t: s.fpr for t, s in old.items()},
-            validation.fault,
-            **who,
-        )
+
+        def against(
+            scores: npt.NDArray[np.float32], levels: npt.ArrayLike, name: str
+        ) -> tuple[GateDecision, dict[str, float], dict[str, TypeScore]]:
+            old = gate_scores(scores, validation.Y, levels, validation.fault, **who)
+            matched = recall_at_fpr(
+                served["challenger"],
+                validation.Y,
+                {t: s.fpr for t, s in old.items()},
+                validation.fault,
+                **who,
+            )
+            decision = gate_decide(
+                new, old, matched_recall=matched, fpr_budget=settings.target_fpr, against=name
+            )
+            return decision, matched, old
+
+        decision, matched, old = against(served["champion"], champion_thresholds, "serving")
+        worse_than = [] if decision.passed else [version]
         report.gate["matched_recall"] = {t: round(v, 4) for t, v in matched.items()}
         report.gate["intervals"] = gate_intervals(new, old, matched)
-        decision = gate_decide(new, old, matched_recall=matched, fpr_budget=settings.target_fpr)
-        return decision, version
+        floor_version, floor_bytes, floor_thresholds = _shipped_baseline()
+        if version != floor_version:
+            # Each round is judged against the model it replaces, so losses too small to
+            # show in one round could add up; the shipped baseline is the floor no
+            # release may be shown to fall below (docs/model.md, "The floor").
+            floor_scores = served_outputs(
+                tflite_scores(floor_bytes, validation.X),
+                validation.X,
+                validation.device_index,
+                start_ms,
+            )
+            floor, floor_matched, floor_old = against(
+                floor_scores, floor_thresholds, f"the floor {floor_version}"
+            )
+            report.gate["floor"] = {
+                "version": floor_version,
+                "passed": floor.passed,
+                "reasons": list(floor.reasons),
+                "notes": list(floor.notes),
+                "intervals": gate_intervals(new, floor_old, floor_matched),
+            }
+            decision = replace(
+                decision,
+                passed=decision.passed and floor.passed,
+                reasons=decision.reasons + floor.reasons,
+            )
+            worse_than += [] if floor.passed else [f"the floor {floor_version}"]
+        return decision, version, worse_than
 
-    decision, serving_version = watch.run("gate", judge)
+    decision, serving_version, worse_than = watch.run("gate", judge)
     report.serving_version = serving_version
     report.gate = {
         **report.gate,
@@ -526,7 +562,7 @@ def _job_run(
     }
     if not decision.passed:
         report.outcome = Outcome.NOT_BETTER
-        report.message = f"not published: worse than {serving_version} on the gate metrics"
+        report.message = f"not published: worse than {' and '.join(worse_than)} on the gate metrics"
         return _finish(bucket, report, trained=corpus.shards)
 
     version = release_version(model_bytes, thresholds)

@@ -254,3 +254,39 @@ def test_a_retry_trains_what_a_failed_run_ingested_and_a_forced_rerun_is_already
     assert forced.outcome is Outcome.ALREADY_CURRENT, forced.message
     assert forced.outcome.exit_code == 5 and forced.version == retry.version
     assert bucket.stat(POINTER_NAME) == pointer and bucket.list("models/") == releases
+
+
+def test_the_shipped_baseline_is_a_floor_below_which_no_release_goes(
+    bucket_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gate, "RECALL_MARGIN", 1.0)
+    monkeypatch.setattr(gate, "FPR_MARGIN", 1.0)
+    bucket = bucket_open(str(bucket_dir))
+    key = private_key_parse(keypair_generate()[0])
+    first = job_run(bucket, key, SETTINGS)
+    assert first.outcome is Outcome.PUBLISHED, first.message
+    # Judged against the shipped baseline itself: no second comparison.
+    assert "floor" not in first.gate
+
+    # Another model on the same data, against the release: the real gate on both sides.
+    second = job_run(bucket, key, dataclasses.replace(SETTINGS, seed=8, force=True))
+    floor = second.gate["floor"]
+    assert second.serving_version == first.version and floor["version"] == "baseline-3"
+    assert floor["passed"] and floor["reasons"] == [] and len(floor["notes"]) > 0
+    assert any("vs the floor baseline-3" in note for note in floor["notes"])
+    assert set(floor["intervals"]) == set(second.gate["intervals"])
+
+    # A challenger the floor refuses is not published, whatever the serving model says;
+    # the refusal is the floor's own sentence.
+    def refusing_floor(*args: object, **kwargs: object) -> gate.GateDecision:
+        decision = gate.gate_decide(*args, **kwargs)  # type: ignore[arg-type]
+        if str(kwargs.get("against", "")).startswith("the floor"):
+            return dataclasses.replace(decision, passed=False, reasons=("refused: by the floor",))
+        return decision
+
+    monkeypatch.setattr(job_module, "gate_decide", refusing_floor)
+    third = job_run(bucket, key, dataclasses.replace(SETTINGS, seed=9, force=True))
+    assert third.outcome is Outcome.NOT_BETTER
+    assert third.message == "not published: worse than the floor baseline-3 on the gate metrics"
+    assert third.gate["reasons"] == ["refused: by the floor"]
+    assert third.gate["floor"]["passed"] is False
