@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ from firmware_sim.export import LABELS_FILE, WATCHES_FILE, export_scenario
 from firmware_sim.scenario import Scenario, load_scenario
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket, BucketConfigError, BucketError
-from wearable_core.units import MAX_DURATION_S, format_duration, parse_duration
+from wearable_core.units import format_duration
 
 #: ``--scenario`` default: the evaluation cohort (exists in a source checkout).
 DEFAULT_SCENARIO = REPO / "examples" / "eval.toml"
@@ -141,25 +140,6 @@ def cohort_write(
     return cohort_add(bucket, split, scenario_path, load, seed=seed, duration_s=duration_s)
 
 
-def duration_arg(text: str) -> int:
-    """``--duration``: ``"6h"``, ``"1d"``, ``"1h30min"`` or seconds, rounded up to minutes.
-
-    Examples
-    --------
-    >>> duration_arg("1d"), duration_arg("90")
-    (86400, 120)
-    """
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not 0 < seconds <= MAX_DURATION_S:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a cohort lasts more than 0 s and at most 366 days (e.g. 6h, 2d)"
-        )
-    return math.ceil(seconds / 60.0) * 60
-
-
 def cohort_command(args: argparse.Namespace) -> int:
     """Run ``wearable train cohort``: write the cohort, print a summary.
 
@@ -167,7 +147,7 @@ def cohort_command(args: argparse.Namespace) -> int:
     ----------
     args : argparse.Namespace
         Parsed by ``wearable train cohort`` (``wearable/cli/train.py``); ``duration`` in
-        seconds (:func:`duration_arg`) or ``None``.
+        seconds (``wearable.cli.errors.duration_arg``) or ``None``.
 
     Returns
     -------

@@ -1,7 +1,12 @@
-"""Units shared by every role: durations as people write them, and the seed range.
+"""Units shared by every role: durations and byte sizes as people write them, the seed range.
 
 A duration is ``"1h30min"``, ``"90s"``, ``"2d"`` or a number of seconds
-(:func:`parse_duration`); :func:`format_duration` writes the canonical form back.
+(:func:`parse_duration`); :func:`format_duration` writes the canonical form back, and
+:func:`simulated_duration` is the rule for how long a simulation runs. A byte size is
+``"512MiB"``, ``"5MB"`` or a number of bytes (:func:`parse_byte_size`,
+:func:`format_byte_size`). These are the only parsers of either: every command line
+option, configuration key and scenario field reads its durations and sizes through them
+(``docs/config.md``).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import difflib
 import math
 import re
 from collections.abc import Iterable
+from fractions import Fraction
 
 import numpy as np
 
@@ -102,3 +108,84 @@ def format_duration(seconds: float) -> str:
         if n:
             parts.append(f"{n}{unit}")
     return "".join(parts) or "0s"
+
+
+def simulated_duration(text: str | int | float) -> int:
+    """Seconds a simulation runs for ``text``: more than 0, at most 366 days, whole minutes.
+
+    Rounded up to a whole minute: temperature records and the gateway's windows are per
+    minute, so every simulated duration (a scenario's, or a command's ``--duration``) is.
+    Raises ``ValueError`` naming the accepted range.
+
+    Examples
+    --------
+    >>> simulated_duration("6h"), simulated_duration("90"), simulated_duration(90)
+    (21600, 120, 120)
+    """
+    seconds = parse_duration(text)
+    if not 0 < seconds <= MAX_DURATION_S:
+        raise ValueError(
+            f"{text!r}: a simulated duration is more than 0 s and at most 366 days "
+            "(e.g. 600, 90s, 6h, 2d)"
+        )
+    return math.ceil(seconds / 60.0) * 60
+
+
+# --------------------------------------------------------------------------- byte sizes
+
+#: Bytes per unit, upper-cased: decimal (``KB`` = 1000) and binary (``KiB`` = 1024).
+BYTE_UNITS: dict[str, int] = {
+    "B": 1,
+    **{f"{p}B": 1000 ** (i + 1) for i, p in enumerate("KMGT")},
+    **{f"{p}IB": 1024 ** (i + 1) for i, p in enumerate("KMGT")},
+}
+_SIZE = re.compile(rf"\s*({_NUMBER})\s*([a-z]*)\s*", re.IGNORECASE)
+_SIZE_EXAMPLES = '"512MiB", "5MB", "1.5GiB" or a number of bytes'
+
+
+def parse_byte_size(text: str | int) -> int:
+    """Bytes in a size such as ``"512MiB"``, ``"5MB"``, ``"1.5 GiB"`` or ``1048576``.
+
+    Units (any case): ``B``; ``KB``, ``MB``, ``GB``, ``TB`` (powers of 1000); ``KiB``,
+    ``MiB``, ``GiB``, ``TiB`` (powers of 1024). A number alone is bytes; a fraction of a
+    byte is dropped. Raises ``ValueError`` for anything else, including negative sizes.
+
+    Examples
+    --------
+    >>> parse_byte_size("512MiB"), parse_byte_size("5 mb"), parse_byte_size(4096)
+    (536870912, 5000000, 4096)
+    """
+    if isinstance(text, bool) or not isinstance(text, int | str):
+        raise ValueError(f"expected a size such as {_SIZE_EXAMPLES}, got {text!r}")
+    if isinstance(text, int):
+        if text < 0:
+            raise ValueError(f"a size must be >= 0 bytes, got {text!r}")
+        return text
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a size; use {_SIZE_EXAMPLES}")
+    number, unit = match.group(1), match.group(2).upper() or "B"
+    if unit not in BYTE_UNITS:
+        canonical = {u: u.replace("IB", "iB") for u in BYTE_UNITS}
+        close = difflib.get_close_matches(unit, canonical, n=1, cutoff=0.6)
+        hint = f"; did you mean {canonical[close[0]]!r}?" if close else ""
+        raise ValueError(
+            f"{text!r} is not a size: unknown unit {match.group(2)!r}{hint} "
+            f"(units: {', '.join(canonical.values())})"
+        )
+    return int(Fraction(number) * BYTE_UNITS[unit])
+
+
+def format_byte_size(size: int) -> str:
+    """The largest binary unit that divides ``size`` exactly, e.g. ``"16TiB"``, else bytes.
+
+    Examples
+    --------
+    >>> format_byte_size(512 * 1024**2), format_byte_size(100_000)
+    ('512MiB', '100000B')
+    """
+    for unit in ("TiB", "GiB", "MiB", "KiB"):
+        factor = BYTE_UNITS[unit.upper()]
+        if size >= factor and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}B"

@@ -26,7 +26,8 @@ from firmware_sim.scenario import load_scenario
 from firmware_sim.watch_assembly import identity_of
 from wearable import cohort_simulation as cohort_mod
 from wearable.cli import build_parser
-from wearable.cohort_simulation import cohort_write, duration_arg
+from wearable.cli.errors import duration_arg
+from wearable.cohort_simulation import cohort_write
 from wearable_core.buckets import bucket_open
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
 from wearable_core.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION

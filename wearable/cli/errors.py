@@ -4,9 +4,10 @@ A user error is something the person running the command can fix: a bad argument
 path that cannot be written, a radio hub that is not running, a port in use, a full
 disk. Two layers keep them from ending in a traceback:
 
-* argparse types (:func:`positive_int`, :func:`positive_float`, :func:`output_dir`,
-  :func:`writable_file`) refuse bad arguments before anything runs, as argparse's own
-  errors do (exit 2, the usage and one line naming the option);
+* argparse types (:func:`positive_int`, :func:`positive_float`, :func:`duration_arg`,
+  :func:`positive_duration`, :func:`output_dir`, :func:`writable_file`) refuse bad
+  arguments before anything runs, as argparse's own errors do (exit 2, the usage and one
+  line naming the option);
 * :func:`user_error_message` recognises the exceptions that mean a user error wherever
   they are raised, so ``wearable.cli.main`` prints ``wearable <command>: <message>`` and
   exits 2. Anything else is a bug and keeps its traceback.
@@ -139,6 +140,44 @@ def non_negative_float(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text} must be a finite number >= 0 (e.g. 0 or 20)")
     return value
+
+
+def duration_arg(text: str) -> int:
+    """argparse type: how long to simulate (``600``, ``90s``, ``15min``, ``6h``, ``2d``).
+
+    Every command's simulated ``--duration`` reads the same grammar and rounds the same
+    way (:func:`wearable_core.units.simulated_duration`: up to whole minutes).
+
+    Examples
+    --------
+    >>> duration_arg("1d"), duration_arg("90"), duration_arg("1h30min")
+    (86400, 120, 5400)
+    """
+    from wearable_core.units import simulated_duration
+
+    try:
+        return simulated_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_duration(text: str) -> float:
+    """argparse type: a time span > 0 in seconds, as a number or text (``2.5``, ``90s``, ``2min``).
+
+    Examples
+    --------
+    >>> positive_duration("2min"), positive_duration("2.5")
+    (120.0, 2.5)
+    """
+    from wearable_core.units import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0 s (e.g. 2.5, 90s, 2min)")
+    return seconds
 
 
 def _writable_ancestor(path: Path) -> str | None:

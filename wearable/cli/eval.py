@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wearable.cli.errors import duration_arg
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -39,7 +41,12 @@ def register(commands: Any) -> None:
         "stream of the same recording",
     )
     parser.add_argument("--seed", type=int, help="cohort seed (default: the scenario's)")
-    parser.add_argument("--duration", help="simulate only this long, e.g. 6h (default: all)")
+    parser.add_argument(
+        "--duration",
+        type=duration_arg,
+        metavar="DURATION",
+        help="simulate only this long: 600, 90s, 6h, 2d (whole minutes; default: all)",
+    )
     parser.add_argument(
         "--model", type=Path, help="model .tflite with its .json manifest (default: shipped)"
     )
@@ -110,7 +117,6 @@ def run(args: argparse.Namespace) -> int:
     from wearable.evaluation.run import evaluate_recording, evaluate_scenario
     from wearable.progress import TerminalProgress, watches
     from wearable_core.model.runtime import ModelError
-    from wearable_core.units import parse_duration
 
     if args.workers < 1:
         print("wearable eval: --workers must be at least 1", file=sys.stderr)
@@ -119,7 +125,6 @@ def run(args: argparse.Namespace) -> int:
         detection = load_config(args.config).detection
         model = args.model or detection.model
         policies = {kind: dict(values) for kind, values in detection.policies.items()}
-        duration = None if args.duration is None else int(parse_duration(args.duration))
         if args.recording:
             report = evaluate_recording(
                 args.recording, model=model, policies=policies, hop_s=detection.hop_s
@@ -138,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 report = evaluate_scenario(
                     args.scenario or EXAMPLES / "eval.toml",
                     args.seed,
-                    duration_s=duration,
+                    duration_s=args.duration,
                     model=model,
                     policies=policies,
                     hop_s=detection.hop_s,

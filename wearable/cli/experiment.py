@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wearable.cli.errors import duration_arg
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -56,9 +58,21 @@ def register(commands: Any) -> None:
         help="scenario of the fleets and the held-out cohort (examples/eval.toml)",
     )
     curve.add_argument("--fleet-watches", type=_positive, default=10, help="watches per round")
-    curve.add_argument("--fleet-duration", default="2d", help="simulated time per round (2d)")
+    curve.add_argument(
+        "--fleet-duration",
+        type=duration_arg,
+        default="2d",
+        metavar="DURATION",
+        help="simulated time per round (2d)",
+    )
     curve.add_argument("--heldout-watches", type=_positive, default=12, help="held-out watches")
-    curve.add_argument("--heldout-duration", default="2d", help="held-out simulated time (2d)")
+    curve.add_argument(
+        "--heldout-duration",
+        type=duration_arg,
+        default="2d",
+        metavar="DURATION",
+        help="held-out simulated time (2d)",
+    )
     curve.add_argument(
         "--error-rate", type=_share, default=0.10, help="share of wrong verdicts (0.10)"
     )
@@ -96,7 +110,6 @@ def run(args: argparse.Namespace) -> int:
     """Handle ``wearable experiment learning-curve``: 0 done, 1 failed, 2 bad options."""
     from firmware_sim.scenario import ScenarioError, load_scenario
     from wearable.experiments.learning_curve import CurveSettings, curve_run, outputs_write
-    from wearable_core.units import parse_duration
 
     try:
         load_scenario(args.scenario)
@@ -104,9 +117,9 @@ def run(args: argparse.Namespace) -> int:
             rounds=args.rounds,
             scenario=args.scenario,
             fleet_watches=args.fleet_watches,
-            fleet_duration_s=int(parse_duration(args.fleet_duration)),
+            fleet_duration_s=args.fleet_duration,
             heldout_watches=args.heldout_watches,
-            heldout_duration_s=int(parse_duration(args.heldout_duration)),
+            heldout_duration_s=args.heldout_duration,
             error_rate=args.error_rate,
             unreviewed=args.unreviewed,
             seed=args.seed,

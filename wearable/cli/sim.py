@@ -5,33 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from firmware_sim.signals import until_signalled
-from wearable.cli.errors import non_negative_float, output_dir, positive_float, positive_int
+from wearable.cli.errors import (
+    duration_arg,
+    non_negative_float,
+    output_dir,
+    positive_duration,
+    positive_float,
+    positive_int,
+)
 
 if TYPE_CHECKING:
     from firmware_sim.watch import RadioQuality
-
-
-def duration_seconds(text: str) -> int:
-    """``--duration``: whole simulated seconds, rounded up to a whole minute.
-
-    Temperature is sampled once a minute, so simulations run in whole minutes (as
-    scenario durations do).
-    """
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds (e.g. 600)"
-        ) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be > 0 seconds (e.g. 600)")
-    return math.ceil(value / 60.0) * 60
 
 
 def register(commands: Any) -> None:
@@ -55,9 +44,9 @@ def register(commands: Any) -> None:
     radio.add_argument("--listen", default="127.0.0.1:7000", help="HOST:PORT (default %(default)s)")
     radio.add_argument(
         "--supervision-timeout",
-        type=positive_float,
+        type=positive_duration,
         default=2.0,
-        metavar="S",
+        metavar="DURATION",
         help="seconds before peers of a vanished client see the link drop (default %(default)s)",
     )
     radio.set_defaults(handler=_run_radio)
@@ -81,9 +70,12 @@ def register(commands: Any) -> None:
     )
     watches.add_argument(
         "--duration",
-        type=duration_seconds,
-        metavar="SECONDS",
-        help="stop producing records after this much simulated time; keep serving backfill",
+        type=duration_arg,
+        metavar="DURATION",
+        help=(
+            "stop producing records after this much simulated time (600, 90s, 6h, 2d; "
+            "rounded up to whole minutes); keep serving backfill"
+        ),
     )
     watches.add_argument(
         "--truth", type=output_dir, metavar="DIR", help="write every record to DIR"
@@ -112,9 +104,9 @@ def register(commands: Any) -> None:
     export.add_argument("--out", required=True, type=output_dir, help="output directory")
     export.add_argument(
         "--duration",
-        type=duration_seconds,
-        metavar="SECONDS",
-        help="override the duration (rounded up to whole minutes)",
+        type=duration_arg,
+        metavar="DURATION",
+        help="override the duration: 600, 90s, 6h, 2d (rounded up to whole minutes)",
     )
     export.set_defaults(handler=_run_export)
 
@@ -129,7 +121,11 @@ def register(commands: Any) -> None:
     probe.add_argument("--radio", required=True, metavar="HOST:PORT", help="radio hub address")
     probe.add_argument("--count", type=positive_int, required=True, help="watches to follow")
     probe.add_argument(
-        "--seconds", type=positive_float, required=True, help="wall-clock seconds to follow them"
+        "--seconds",
+        type=positive_duration,
+        required=True,
+        metavar="DURATION",
+        help="wall-clock time to follow them (60, 90s, 2min)",
     )
     probe.set_defaults(handler=_run_probe)
 

@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from wearable.cli.errors import positive_float
+from wearable.cli.errors import duration_arg, positive_float
 
 #: Environment variable naming the signing key when ``--key`` is not given.
 KEY_ENV = "WEARABLE_SIGNING_KEY"
@@ -149,7 +149,10 @@ def _register_cohort(actions: Any) -> None:
     )
     cohort.add_argument("--seed", type=int, help="seed (default: the scenario's)")
     cohort.add_argument(
-        "--duration", metavar="DURATION", help="override the scenario's duration: 6h, 1d, 1h30min"
+        "--duration",
+        type=duration_arg,
+        metavar="DURATION",
+        help="override the scenario's duration: 600, 90s, 6h, 2d (rounded up to whole minutes)",
     )
     cohort.add_argument(
         "--workdir", type=Path, help="where the temporary export goes (default: system temp)"
@@ -159,13 +162,8 @@ def _register_cohort(actions: Any) -> None:
 
 
 def _cohort(args: argparse.Namespace) -> int:
-    from wearable.cohort_simulation import cohort_command, duration_arg
+    from wearable.cohort_simulation import cohort_command
 
-    if args.duration is not None:
-        try:
-            args.duration = duration_arg(args.duration)
-        except argparse.ArgumentTypeError as exc:
-            raise _fail(f"cohort --duration: {exc}") from exc
     return cohort_command(args)
 
 
