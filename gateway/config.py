@@ -4,11 +4,15 @@ Every key has a default, so no file at all is a valid configuration; the default
 simulated setup (`wearable sim radio` on 127.0.0.1:7000) with the store under the working
 directory. ``examples/config/gateway.toml`` lists every key with its default.
 
-Validation lives in the dataclasses' ``__post_init__``, so a configuration built in code
-gets the same checks as one read from a file. Every failure is a :class:`ConfigError`
-whose message names the field path (``ble.backoff_max_s``), what is wrong and what would be
-accepted; unknown keys are errors too (a typo would otherwise silently fall back to the
-default), with a did-you-mean suggestion.
+Each section is a declarative schema (:class:`wearable_core.schema.Schema`, on msgspec;
+``docs/config.md``): a field's type and limits are written in its annotation and checked on
+construction, so a configuration built in code gets the same checks as one read from a
+file. Time spans (``*_s``) are :data:`~wearable_core.schema.Duration` (``30``, ``"90s"``,
+``"15min"``) and byte budgets :data:`~wearable_core.schema.ByteSize` (``"512MiB"``). Every
+failure is a :class:`ConfigError` whose message names the field path
+(``ble.backoff_max_s``), the value, what is wrong and what would be accepted; unknown keys
+are errors too (a typo would otherwise silently fall back to the default), with a
+did-you-mean suggestion.
 
 Relative paths (``store.path``, ``log.file``) are relative to the service's working
 directory, not to the configuration file; ``~`` is expanded.
@@ -17,19 +21,29 @@ directory, not to the configuration file; ``~`` is expanded.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
 import re
 import tomllib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
+
+from msgspec import Meta
 
 from bumble_radio.address import parse_radio_address
 from wearable_core.contracts.features import WINDOW_S
+from wearable_core.schema import (
+    ByteSize,
+    Check,
+    Duration,
+    Schema,
+    SchemaError,
+    WholeSeconds,
+    field_convert,
+    schema_from_mapping,
+)
 
 __all__ = [
     "DEFAULT_HOP_S",
@@ -58,23 +72,10 @@ DEFAULT_RADIO: Final = "127.0.0.1:7000"
 _HEART_RATE_SERVICE: Final = "0000180d-0000-1000-8000-00805f9b34fb"
 _BLUETOOTH_BASE_SUFFIX: Final = "-0000-1000-8000-00805f9b34fb"
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_LOG_FORMATS: Final = ("json", "text")
 _MAC_ADDRESS: Final = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
-_SIZE: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
-_SIZE_UNITS: Final = {
-    "B": 1,
-    "KB": 1000,
-    "MB": 1000**2,
-    "GB": 1000**3,
-    "TB": 1000**4,
-    "KIB": 1024,
-    "MIB": 1024**2,
-    "GIB": 1024**3,
-    "TIB": 1024**4,
-}
 
 
-class ConfigError(ValueError):
+class ConfigError(SchemaError):
     """A configuration value is missing its mark.
 
     Attributes
@@ -90,17 +91,11 @@ class ConfigError(ValueError):
         Where the value came from: a file name, ``"<string>"``, ``"command line"``.
     """
 
-    def __init__(self, field: str, value: object, problem: str, *, source: str = "") -> None:
-        self.field = field
-        self.value = value
-        self.problem = problem
-        self.source = source
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{field}: {problem}")
 
-    def with_source(self, source: str) -> ConfigError:
-        """The same error, attributed to ``source``."""
-        return ConfigError(self.field, self.value, self.problem, source=source)
+class _Section(Schema):
+    """A configuration section: its errors are :class:`ConfigError`."""
+
+    error: ClassVar[type[SchemaError]] = ConfigError
 
 
 #: Default assessment hop: a 60 s window ends every 15 s, so an alert can open within the
@@ -108,29 +103,7 @@ class ConfigError(ValueError):
 DEFAULT_HOP_S: Final = 15
 
 
-# --- field checks (shared by the dataclasses) --------------------------------------------
-
-
-def _int_in(path: str, value: object, low: int, high: int, unit: str = "") -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigError(path, value, f"must be an integer in {low}..{high}{unit}, got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(path, value, f"{value} is out of range; use {low}..{high}{unit}")
-    return value
-
-
-def _float_in(
-    path: str, value: object, low: float, high: float, *, low_open: bool = False
-) -> float:
-    accepted = f"{'(' if low_open else '['}{_number(low)}, {_number(high)}]"
-    # bool is an int subclass, but `watchdog_s = true` is a mistake, not a value.
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise ConfigError(path, value, f"must be a number in {accepted}, got {value!r}")
-    number = float(value)
-    too_low = number <= low if low_open else number < low
-    if not math.isfinite(number) or too_low or number > high:
-        raise ConfigError(path, value, f"{value} is out of range; use a number in {accepted}")
-    return number
+# --- checks of fields no type and limits describe ------------------------------------------
 
 
 def _number(value: float) -> str:
@@ -138,35 +111,30 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _size_text(size: int) -> str:
-    """The largest binary unit that divides ``size`` exactly, e.g. ``"16TiB"``."""
-    for unit in ("TiB", "GiB", "MiB", "KiB"):
-        factor = _SIZE_UNITS[unit.upper()]
-        if size >= factor and size % factor == 0:
-            return f"{size // factor}{unit}"
-    return f"{size}B"
+def _choice(choices: tuple[str, ...], *, upper: bool) -> Check:
+    """One of ``choices``, in any case and with spaces around it."""
+
+    def check(path: str, value: object) -> str:
+        if isinstance(value, str):
+            normal = value.strip().upper() if upper else value.strip().lower()
+            if normal in choices:
+                return normal
+        raise ConfigError(path, value, f"must be one of {', '.join(choices)}; got {value!r}")
+
+    return Check(check)
 
 
-def _bool(path: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(path, value, f"must be true or false, got {value!r}")
-    return value
+def _path(*, optional: bool = False) -> Check:
+    """A file path (``~`` expanded); with ``optional``, ``None`` or ``""`` for none."""
 
+    def check(path: str, value: object) -> Path | None:
+        if isinstance(value, str | Path) and str(value).strip():
+            return Path(str(value).strip()).expanduser()
+        if optional and (value is None or value == ""):
+            return None
+        raise ConfigError(path, value, f"must be a non-empty file path string, got {value!r}")
 
-def _choice(path: str, value: object, choices: tuple[str, ...], *, upper: bool) -> str:
-    if isinstance(value, str):
-        normal = value.strip().upper() if upper else value.strip().lower()
-        if normal in choices:
-            return normal
-    raise ConfigError(path, value, f"must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _path(path: str, value: object, *, optional: bool = False) -> Path | None:
-    if isinstance(value, str | Path) and str(value).strip():
-        return Path(str(value).strip()).expanduser()
-    if optional and (value is None or value == ""):
-        return None
-    raise ConfigError(path, value, f"must be a non-empty file path string, got {value!r}")
+    return Check(check)
 
 
 def _string_list(path: str, value: object) -> tuple[str, ...]:
@@ -181,39 +149,24 @@ def _string_list(path: str, value: object) -> tuple[str, ...]:
     return tuple(items)
 
 
-def _size(path: str, value: object, low: int, high: int) -> int:
-    """A byte count: an integer, or a string such as ``"512MiB"`` or ``"2GB"``."""
-    accepted = (
-        f'an integer number of bytes or a size such as "512MiB" or "2GB", '
-        f"{_size_text(low)}..{_size_text(high)}"
-    )
-    if isinstance(value, str):
-        match = _SIZE.match(value)
-        if match is None:
-            raise ConfigError(path, value, f"{value!r} is not a size; use {accepted}")
-        unit = (match.group(2) or "B").upper()
-        value = int(float(match.group(1)) * _SIZE_UNITS[unit])
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigError(path, value, f"must be {accepted}; got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(path, value, f"{value} bytes is out of range; use {accepted}")
-    return value
-
-
-def _service_uuid(path: str, value: str) -> str:
-    """Full lowercase 128-bit form of a 16-bit (``"180d"``, ``"0x180D"``) or 128-bit UUID."""
-    text = value.strip().lower().removeprefix("0x")
-    if re.fullmatch(r"[0-9a-f]{4}", text):
-        return f"0000{text}{_BLUETOOTH_BASE_SUFFIX}"
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        raise ConfigError(
-            path,
-            value,
-            'is not a UUID; use a 16-bit SIG number ("180d") or a 128-bit UUID '
-            '("0000180d-0000-1000-8000-00805f9b34fb")',
-        ) from None
+def _service_uuids(path: str, value: object) -> tuple[str, ...]:
+    """Full lowercase 128-bit UUIDs from 16-bit (``"180d"``, ``"0x180D"``) or 128-bit ones."""
+    services: dict[str, None] = {}
+    for index, text in enumerate(_string_list(path, value)):
+        short = text.lower().removeprefix("0x")
+        if re.fullmatch(r"[0-9a-f]{4}", short):
+            services[f"0000{short}{_BLUETOOTH_BASE_SUFFIX}"] = None
+            continue
+        try:
+            services[str(uuid.UUID(short))] = None
+        except ValueError:
+            raise ConfigError(
+                f"{path}[{index}]",
+                text,
+                'is not a UUID; use a 16-bit SIG number ("180d") or a 128-bit UUID '
+                '("0000180d-0000-1000-8000-00805f9b34fb")',
+            ) from None
+    return tuple(services)
 
 
 def _radio(path: str, value: object) -> str:
@@ -242,6 +195,11 @@ def _radio(path: str, value: object) -> str:
     return text
 
 
+#: A passkey: six digits. TOML integers cannot have leading zeros, so "012345" is accepted
+#: as a string as well as 12345 as an integer.
+_Passkey = Annotated[int, Meta(ge=0, le=999_999, extra={"hint": ' (or a 6-digit string "012345")'})]
+
+
 def _passkeys(path: str, value: object) -> Mapping[str, int]:
     if not isinstance(value, Mapping):
         raise ConfigError(
@@ -257,19 +215,83 @@ def _passkeys(path: str, value: object) -> Mapping[str, int]:
             raise ConfigError(entry, key, "the device address must not be empty")
         if _MAC_ADDRESS.match(address):
             address = address.upper()  # bleak reports addresses in upper case
-        # A passkey is six digits, 000000..999999. TOML integers cannot have leading zeros,
-        # so "012345" is accepted as a string as well as 12345 as an integer.
         if isinstance(passkey, str) and re.fullmatch(r"\d{6}", passkey.strip()):
             passkey = int(passkey)
-        table[address] = _int_in(entry, passkey, 0, 999_999, ' (or a 6-digit string "012345")')
+        table[address] = field_convert(entry, passkey, _Passkey, ConfigError)
     return MappingProxyType(table)
+
+
+def _webhook_url(path: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(path, value, f'must be a URL string or "", got {value!r}')
+    url = value.strip()
+    if url and not re.match(r"^https?://[^\s/]+", url):
+        raise ConfigError(path, value, 'must start with http:// or https:// (or be "" for none)')
+    return url
+
+
+def _policies(path: str, value: object) -> Mapping[str, Mapping[str, Any]]:
+    # Imported here: the policy module is pure, but config parsing should not pull the
+    # alert package into every CLI command that reads a configuration.
+    from wearable_core.assessment.policy import load_policies
+
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, value, "must be a table of [detection.policies.<type>] tables")
+    checked: dict[str, Mapping[str, Any]] = {}
+    for kind, fields_ in value.items():
+        where = f"{path}.{kind}"
+        if not isinstance(fields_, Mapping):
+            raise ConfigError(where, fields_, "must be a table, e.g. min_duration_s = 3600")
+        try:
+            load_policies({kind: fields_})
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(where, dict(fields_), str(exc)) from None
+        checked[str(kind)] = MappingProxyType(dict(fields_))
+    return MappingProxyType(checked)
+
+
+def _bucket_url(path: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(path, value, f'must be a bucket URL string or "", got {value!r}')
+    url = value.strip()
+    if not url:
+        return ""
+    # Imported here: the base config parse should not pull in bucket code it rarely needs.
+    from wearable_core.buckets import BucketConfigError, bucket_url_parse
+
+    try:
+        bucket_url_parse(url)  # checks the URL; opening it (credentials) is the service's job
+    except BucketConfigError as exc:
+        raise ConfigError(
+            path,
+            value,
+            f"{exc}; for a GCS bucket write gs://<bucket-name>[/prefix], e.g. gs://bucket/prefix",
+        ) from None
+    return url
+
+
+def _public_key(path: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(path, value, f'must be a base64 Ed25519 public key or "", got {value!r}')
+    text = value.strip()
+    if not text:
+        return ""
+    from wearable_core.contracts.model_release import public_key_parse
+
+    try:
+        public_key_parse(text)
+    except ValueError as exc:
+        raise ConfigError(
+            path, value, f"{exc}; use the line `wearable keys generate` printed"
+        ) from None
+    return text
 
 
 # --- the sections ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class StoreConfig:
+class StoreConfig(_Section):
     """``[store]``: the local SQLite store.
 
     Attributes
@@ -284,24 +306,16 @@ class StoreConfig:
         Most records committed in one transaction.
     """
 
-    path: Path = DEFAULT_STORE_PATH
-    budget_bytes: int = 512 * MIB
-    flush_interval_s: float = 0.5
-    batch_max: int = 500
+    path_prefix: ClassVar[str] = "store"
 
-    def __post_init__(self) -> None:
-        set_ = _setter(self)
-        set_("path", _path("store.path", self.path))
-        set_("budget_bytes", _size("store.budget_bytes", self.budget_bytes, MIB, 1024**4 * 16))
-        set_(
-            "flush_interval_s",
-            _float_in("store.flush_interval_s", self.flush_interval_s, 0.0, 60.0, low_open=True),
-        )
-        set_("batch_max", _int_in("store.batch_max", self.batch_max, 1, 100_000))
+    path: Annotated[Path, _path()] = DEFAULT_STORE_PATH
+    budget_bytes: Annotated[ByteSize, Meta(ge=MIB, le=16 * 1024**4)] = 512 * MIB
+    flush_interval_s: Annotated[Duration, Meta(gt=0, le=60)] = 0.5
+    batch_max: Annotated[int, Meta(ge=1, le=100_000)] = 500
 
 
 @dataclass(frozen=True)
-class BleConfig:
+class BleConfig(_Section):
     """``[ble]``: radio, discovery, connections and their supervision.
 
     Attributes
@@ -341,35 +355,29 @@ class BleConfig:
         sequence numbers); standard devices always use their standard characteristics.
     """
 
-    radio: str = DEFAULT_RADIO
-    service_uuids: tuple[str, ...] = (_HEART_RATE_SERVICE,)
-    devices: tuple[str, ...] = ()
-    max_devices: int = 100
-    connect_timeout_s: float = 20.0
+    path_prefix: ClassVar[str] = "ble"
+
+    radio: Annotated[str, Check(_radio)] = DEFAULT_RADIO
+    service_uuids: Annotated[tuple[str, ...], Check(_service_uuids)] = (_HEART_RATE_SERVICE,)
+    devices: Annotated[tuple[str, ...], Check(_string_list)] = ()
+    max_devices: Annotated[int, Meta(ge=1, le=1000)] = 100
+    connect_timeout_s: Annotated[Duration, Meta(gt=0, le=600)] = 20.0
     pair: bool = True
-    passkeys: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), hash=False)
-    mtu: int = 247
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 60.0
-    backoff_jitter: float = 0.2
-    watchdog_s: float = 15.0
+    passkeys: Annotated[Mapping[str, int], Check(_passkeys)] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+    mtu: Annotated[int, Meta(ge=23, le=517, extra={"hint": " (the ATT MTU range)"})] = 247
+    backoff_initial_s: Annotated[Duration, Meta(gt=0, le=3600)] = 1.0
+    backoff_max_s: Annotated[Duration, Meta(gt=0, le=86400)] = 60.0
+    backoff_jitter: Annotated[float, Meta(ge=0, le=1)] = 0.2
+    # Records come every second; below 2 s the watchdog would fire on ordinary jitter.
+    watchdog_s: Annotated[Duration, Meta(ge=2, le=3600)] = 15.0
     set_clock: bool = True
-    clock_resync_s: float = 3600.0
+    clock_resync_s: Annotated[Duration, Meta(ge=60, le=30 * 86400)] = 3600.0
     subscribe_standard: bool = False
 
-    def __post_init__(self) -> None:
-        set_ = _setter(self)
-        set_("radio", _radio("ble.radio", self.radio))
-        services = _string_list("ble.service_uuids", self.service_uuids)
-        set_(
-            "service_uuids",
-            tuple(
-                dict.fromkeys(
-                    _service_uuid(f"ble.service_uuids[{i}]", s) for i, s in enumerate(services)
-                )
-            ),
-        )
-        set_("devices", _string_list("ble.devices", self.devices))
+    def check_fields(self) -> None:
+        """Some device must be selected, and the backoff must grow from initial to max."""
         if not self.service_uuids and not self.devices:
             raise ConfigError(
                 "ble.service_uuids",
@@ -377,40 +385,18 @@ class BleConfig:
                 "is empty and so is ble.devices: the gateway would connect to any device in "
                 f'range; list service UUIDs (e.g. ["{_HEART_RATE_SERVICE[4:8]}"]) or devices',
             )
-        set_("max_devices", _int_in("ble.max_devices", self.max_devices, 1, 1000))
-        set_(
-            "connect_timeout_s",
-            _float_in("ble.connect_timeout_s", self.connect_timeout_s, 0.0, 600.0, low_open=True),
-        )
-        set_("pair", _bool("ble.pair", self.pair))
-        set_("passkeys", _passkeys("ble.passkeys", self.passkeys))
-        set_("mtu", _int_in("ble.mtu", self.mtu, 23, 517, " (the ATT MTU range)"))
-        initial = _float_in(
-            "ble.backoff_initial_s", self.backoff_initial_s, 0.0, 3600.0, low_open=True
-        )
-        maximum = _float_in("ble.backoff_max_s", self.backoff_max_s, 0.0, 86400.0, low_open=True)
-        if initial > maximum:
+        if self.backoff_initial_s > self.backoff_max_s:
             raise ConfigError(
                 "ble.backoff_initial_s",
                 self.backoff_initial_s,
-                f"{initial:g} is above ble.backoff_max_s ({maximum:g}); the first reconnect "
-                "delay must not exceed the longest one: lower it or raise backoff_max_s",
+                f"{self.backoff_initial_s:g} is above ble.backoff_max_s "
+                f"({self.backoff_max_s:g}); the first reconnect delay must not exceed the "
+                "longest one: lower it or raise backoff_max_s",
             )
-        set_("backoff_initial_s", initial)
-        set_("backoff_max_s", maximum)
-        set_("backoff_jitter", _float_in("ble.backoff_jitter", self.backoff_jitter, 0.0, 1.0))
-        # Records come every second; below 2 s the watchdog would fire on ordinary jitter.
-        set_("watchdog_s", _float_in("ble.watchdog_s", self.watchdog_s, 2.0, 3600.0))
-        set_("set_clock", _bool("ble.set_clock", self.set_clock))
-        set_(
-            "clock_resync_s",
-            _float_in("ble.clock_resync_s", self.clock_resync_s, 60.0, 30 * 86400.0),
-        )
-        set_("subscribe_standard", _bool("ble.subscribe_standard", self.subscribe_standard))
 
 
 @dataclass(frozen=True)
-class LogConfig:
+class LogConfig(_Section):
     """``[log]``: where the service's logs go and how they look.
 
     Attributes
@@ -430,58 +416,18 @@ class LogConfig:
         as they are (debugging on a bench).
     """
 
-    level: str = "INFO"
-    format: Literal["json", "text"] = "json"
-    file: Path | None = None
+    path_prefix: ClassVar[str] = "log"
+
+    level: Annotated[
+        str, _choice(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), upper=True)
+    ] = "INFO"
+    format: Annotated[Literal["json", "text"], _choice(("json", "text"), upper=False)] = "json"
+    file: Annotated[Path | None, _path(optional=True)] = None
     redact: bool = True
-
-    def __post_init__(self) -> None:
-        set_ = _setter(self)
-        set_("level", _choice("log.level", self.level, _LOG_LEVELS, upper=True))
-        set_("format", _choice("log.format", self.format, _LOG_FORMATS, upper=False))
-        set_("file", _path("log.file", self.file, optional=True))
-        set_("redact", _bool("log.redact", self.redact))
-
-
-def _webhook_url(path: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(path, value, f'must be a URL string or "", got {value!r}')
-    url = value.strip()
-    if url and not re.match(r"^https?://[^\s/]+", url):
-        raise ConfigError(path, value, 'must start with http:// or https:// (or be "" for none)')
-    return url
-
-
-def _policies(path: str, value: object) -> Mapping[str, Mapping[str, Any]]:
-    # Imported here: the policy module is pure, but config parsing should not pull the
-    # alert package into every CLI command that reads a configuration.
-    from wearable_core.assessment.policy import load_policies
-
-    if not isinstance(value, Mapping):
-        raise ConfigError(path, value, "must be a table of [detection.policies.<type>] tables")
-    checked: dict[str, Mapping[str, Any]] = {}
-    for kind, fields_ in value.items():
-        where = f"{path}.{kind}"
-        if not isinstance(fields_, Mapping):
-            raise ConfigError(where, fields_, "must be a table, e.g. min_duration_s = 3600")
-        try:
-            load_policies({kind: fields_})
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(where, dict(fields_), str(exc)) from None
-        checked[str(kind)] = MappingProxyType(dict(fields_))
-    return MappingProxyType(checked)
-
-
-def _hop_s(path: str, value: object) -> int:
-    hop = _int_in(path, value, 1, WINDOW_S, " seconds")
-    if WINDOW_S % hop:
-        divisors = ", ".join(str(d) for d in range(1, WINDOW_S + 1) if WINDOW_S % d == 0)
-        raise ConfigError(path, value, f"must divide the {WINDOW_S} s window: one of {divisors}")
-    return hop
 
 
 @dataclass(frozen=True)
-class DetectionConfig:
+class DetectionConfig(_Section):
     """``[detection]``: on-gateway anomaly detection and where alerts go.
 
     Attributes
@@ -513,57 +459,32 @@ class DetectionConfig:
         cooldown_s, severity).
     """
 
+    path_prefix: ClassVar[str] = "detection"
+
     enabled: bool = True
-    hop_s: int = DEFAULT_HOP_S
-    model: Path | None = None
-    max_wait_s: float = 120.0
-    webhook_url: str = ""
-    webhook_timeout_s: float = 5.0
-    policies: Mapping[str, Mapping[str, Any]] = field(
+    # A whole number of seconds ("15s" or 15) that divides the window (check_fields).
+    hop_s: Annotated[WholeSeconds, Meta(ge=1, le=WINDOW_S)] = DEFAULT_HOP_S
+    model: Annotated[Path | None, _path(optional=True)] = None
+    max_wait_s: Annotated[Duration, Meta(ge=0, le=3600)] = 120.0
+    webhook_url: Annotated[str, Check(_webhook_url)] = ""
+    webhook_timeout_s: Annotated[Duration, Meta(gt=0, le=60)] = 5.0
+    policies: Annotated[Mapping[str, Mapping[str, Any]], Check(_policies)] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
 
-    def __post_init__(self) -> None:
-        set_ = _setter(self)
-        set_("enabled", _bool("detection.enabled", self.enabled))
-        set_("hop_s", _hop_s("detection.hop_s", self.hop_s))
-        set_("model", _path("detection.model", self.model, optional=True))
-        set_("max_wait_s", _float_in("detection.max_wait_s", self.max_wait_s, 0.0, 3600.0))
-        set_("webhook_url", _webhook_url("detection.webhook_url", self.webhook_url))
-        set_(
-            "webhook_timeout_s",
-            _float_in(
-                "detection.webhook_timeout_s", self.webhook_timeout_s, 0.0, 60.0, low_open=True
-            ),
-        )
-        set_("policies", _policies("detection.policies", self.policies))
-
-
-_NETWORKS: Final = ("offline", "metered", "unmetered")
-
-
-def _bucket_url(path: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(path, value, f'must be a bucket URL string or "", got {value!r}')
-    url = value.strip()
-    if not url:
-        return ""
-    # Imported here: the base config parse should not pull in bucket code it rarely needs.
-    from wearable_core.buckets import BucketConfigError, bucket_url_parse
-
-    try:
-        bucket_url_parse(url)  # checks the URL; opening it (credentials) is the service's job
-    except BucketConfigError as exc:
-        raise ConfigError(
-            path,
-            value,
-            f"{exc}; for a GCS bucket write gs://<bucket-name>[/prefix], e.g. gs://bucket/prefix",
-        ) from None
-    return url
+    def check_fields(self) -> None:
+        """The hop divides the 60 s window, so windows end on whole hops."""
+        if WINDOW_S % self.hop_s:
+            divisors = ", ".join(str(d) for d in range(1, WINDOW_S + 1) if WINDOW_S % d == 0)
+            raise ConfigError(
+                "detection.hop_s",
+                self.hop_s,
+                f"must divide the {WINDOW_S} s window: one of {divisors}",
+            )
 
 
 @dataclass(frozen=True)
-class SyncConfig:
+class SyncConfig(_Section):
     """``[sync]``: anonymized aggregates to a bucket (``docs/sync.md``).
 
     Attributes
@@ -589,46 +510,32 @@ class SyncConfig:
         How long the storage client itself retries one idempotent request.
     """
 
-    bucket: str = ""
-    interval_s: float = 300.0
-    network: str = "unmetered"
-    batch_interval_s: float = 43200.0
-    sample_every: int = 10
-    outbox_budget_bytes: int = 20 * 1000**2
-    backoff_base_s: float = 30.0
-    backoff_cap_s: float = 900.0
-    retry_deadline_s: float = 60.0
+    path_prefix: ClassVar[str] = "sync"
 
-    def __post_init__(self) -> None:
-        set_ = _setter(self)
-        set_("bucket", _bucket_url("sync.bucket", self.bucket))
-        set_("interval_s", _float_in("sync.interval_s", self.interval_s, 1.0, 86400.0))
-        set_("network", _choice("sync.network", self.network, _NETWORKS, upper=False))
-        set_(
-            "batch_interval_s",
-            _float_in("sync.batch_interval_s", self.batch_interval_s, 0.0, 7 * 86400.0),
-        )
-        set_("sample_every", _int_in("sync.sample_every", self.sample_every, 1, 1440))
-        set_(
-            "outbox_budget_bytes",
-            _size("sync.outbox_budget_bytes", self.outbox_budget_bytes, 100_000, 1024**4),
-        )
-        set_(
-            "backoff_base_s",
-            _float_in("sync.backoff_base_s", self.backoff_base_s, 0.0, 3600.0, low_open=True),
-        )
-        set_(
-            "backoff_cap_s",
-            _float_in("sync.backoff_cap_s", self.backoff_cap_s, self.backoff_base_s, 86400.0),
-        )
-        set_(
-            "retry_deadline_s",
-            _float_in("sync.retry_deadline_s", self.retry_deadline_s, 0.0, 600.0, low_open=True),
-        )
+    bucket: Annotated[str, Check(_bucket_url)] = ""
+    interval_s: Annotated[Duration, Meta(ge=1, le=86400)] = 300.0
+    network: Annotated[str, _choice(("offline", "metered", "unmetered"), upper=False)] = "unmetered"
+    batch_interval_s: Annotated[Duration, Meta(ge=0, le=7 * 86400)] = 43200.0
+    sample_every: Annotated[int, Meta(ge=1, le=1440)] = 10
+    outbox_budget_bytes: Annotated[ByteSize, Meta(ge=100_000, le=1024**4)] = 20 * 1000**2
+    backoff_base_s: Annotated[Duration, Meta(gt=0, le=3600)] = 30.0
+    backoff_cap_s: Annotated[Duration, Meta(ge=0, le=86400)] = 900.0
+    retry_deadline_s: Annotated[Duration, Meta(gt=0, le=600)] = 60.0
+
+    def check_fields(self) -> None:
+        """The retry delay grows from its base to its cap."""
+        if self.backoff_cap_s < self.backoff_base_s:
+            raise ConfigError(
+                "sync.backoff_cap_s",
+                self.backoff_cap_s,
+                f"{_number(self.backoff_cap_s)} is below sync.backoff_base_s "
+                f"({_number(self.backoff_base_s)}); the longest retry delay must not be "
+                "shorter than the first: raise it or lower backoff_base_s",
+            )
 
 
 @dataclass(frozen=True)
-class PrivacyConfig:
+class PrivacyConfig(_Section):
     """``[privacy]``: pseudonym key and optional differential privacy (``docs/privacy.md``).
 
     Attributes
@@ -643,20 +550,14 @@ class PrivacyConfig:
         Total epsilon a person's day may spend; releases beyond it are withheld.
     """
 
-    key_file: Path | None = None
-    dp_epsilon: float = 0.0
-    dp_budget_per_day: float = 1.0
+    path_prefix: ClassVar[str] = "privacy"
 
-    def __post_init__(self) -> None:
-        set_ = _setter(self)
-        set_("key_file", _path("privacy.key_file", self.key_file, optional=True))
-        set_("dp_epsilon", _float_in("privacy.dp_epsilon", self.dp_epsilon, 0.0, 100.0))
-        set_(
-            "dp_budget_per_day",
-            _float_in(
-                "privacy.dp_budget_per_day", self.dp_budget_per_day, 0.0, 1000.0, low_open=True
-            ),
-        )
+    key_file: Annotated[Path | None, _path(optional=True)] = None
+    dp_epsilon: Annotated[float, Meta(ge=0, le=100)] = 0.0
+    dp_budget_per_day: Annotated[float, Meta(gt=0, le=1000)] = 1.0
+
+    def check_fields(self) -> None:
+        """A single release must fit in the day's budget."""
         if self.dp_epsilon > self.dp_budget_per_day:
             raise ConfigError(
                 "privacy.dp_epsilon",
@@ -666,25 +567,8 @@ class PrivacyConfig:
             )
 
 
-def _public_key(path: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(path, value, f'must be a base64 Ed25519 public key or "", got {value!r}')
-    text = value.strip()
-    if not text:
-        return ""
-    from wearable_core.contracts.model_release import public_key_parse
-
-    try:
-        public_key_parse(text)
-    except ValueError as exc:
-        raise ConfigError(
-            path, value, f"{exc}; use the line `wearable keys generate` printed"
-        ) from None
-    return text
-
-
 @dataclass(frozen=True)
-class ModelsConfig:
+class ModelsConfig(_Section):
     """``[models]``: signed model delivery from the sync bucket (``docs/formats/model_release.md``).
 
     Attributes
@@ -697,17 +581,14 @@ class ModelsConfig:
         ``models/`` next to the store.
     """
 
-    public_key: str = ""
-    dir: Path | None = None
+    path_prefix: ClassVar[str] = "models"
 
-    def __post_init__(self) -> None:
-        set_ = _setter(self)
-        set_("public_key", _public_key("models.public_key", self.public_key))
-        set_("dir", _path("models.dir", self.dir, optional=True))
+    public_key: Annotated[str, Check(_public_key)] = ""
+    dir: Annotated[Path | None, _path(optional=True)] = None
 
 
 @dataclass(frozen=True)
-class GatewayConfig:
+class GatewayConfig(_Section):
     """The whole configuration: one field per section (``[store]``, ``[ble]``, ...)."""
 
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -727,57 +608,6 @@ class GatewayConfig:
     def models_dir(self) -> Path:
         """Where delivered models are installed (``models.dir``, or next to the store)."""
         return self.models.dir or self.store.path.parent / "models"
-
-
-def _setter(instance: object) -> Callable[[str, object], None]:
-    """Assign a normalised value to a field of a frozen dataclass, from ``__post_init__``."""
-
-    def set_(name: str, value: object) -> None:
-        object.__setattr__(instance, name, value)
-
-    return set_
-
-
-_SECTIONS: Final[dict[str, type[Any]]] = {
-    "store": StoreConfig,
-    "ble": BleConfig,
-    "detection": DetectionConfig,
-    "sync": SyncConfig,
-    "privacy": PrivacyConfig,
-    "models": ModelsConfig,
-    "log": LogConfig,
-}
-_KEYS: Final[dict[str, tuple[str, ...]]] = {
-    name: tuple(f.name for f in dataclasses.fields(cls)) for name, cls in _SECTIONS.items()
-}
-
-
-def _unknown_key(path: str, key: str, known: tuple[str, ...], section: str | None) -> ConfigError:
-    hints: list[str] = []
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    if close:
-        hints.append(f"did you mean {close[0]!r}?")
-    elsewhere = [name for name, keys in _KEYS.items() if name != section and key in keys]
-    if section is not None and elsewhere:
-        hints.append(f"{key!r} belongs in [{elsewhere[0]}].")
-    listing = f"(known keys: {', '.join(known)})"
-    return ConfigError(path, key, " ".join(["unknown key;", *hints, listing]))
-
-
-def _build(document: Mapping[str, Any]) -> GatewayConfig:
-    for key in document:
-        if key not in _SECTIONS:
-            raise _unknown_key(key, key, tuple(_SECTIONS), None)
-    sections: dict[str, Any] = {}
-    for name, cls in _SECTIONS.items():
-        table = document.get(name, {})
-        if not isinstance(table, Mapping):
-            raise ConfigError(name, table, f"must be a table ([{name}]), got {table!r}")
-        for key in table:
-            if key not in _KEYS[name]:
-                raise _unknown_key(f"{name}.{key}", key, _KEYS[name], name)
-        sections[name] = cls(**table)
-    return GatewayConfig(**sections)
 
 
 def parse_config(text: str, source: str = "<string>") -> GatewayConfig:
@@ -816,7 +646,7 @@ def parse_config(text: str, source: str = "<string>") -> GatewayConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("(syntax)", None, f"not valid TOML: {exc}", source=source) from None
     try:
-        return _build(document)
+        return schema_from_mapping(GatewayConfig, document)
     except ConfigError as exc:
         raise exc.with_source(source) from None
 

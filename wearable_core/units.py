@@ -177,15 +177,16 @@ def parse_byte_size(text: str | int) -> int:
 
 
 def format_byte_size(size: int) -> str:
-    """The largest binary unit that divides ``size`` exactly, e.g. ``"16TiB"``, else bytes.
+    """The shortest exact text for ``size``: ``"16TiB"``, ``"100KB"``, else bytes.
 
     Examples
     --------
-    >>> format_byte_size(512 * 1024**2), format_byte_size(100_000)
-    ('512MiB', '100000B')
+    >>> format_byte_size(512 * 1024**2), format_byte_size(100_000), format_byte_size(1001)
+    ('512MiB', '100KB', '1001B')
     """
-    for unit in ("TiB", "GiB", "MiB", "KiB"):
-        factor = BYTE_UNITS[unit.upper()]
-        if size >= factor and size % factor == 0:
-            return f"{size // factor}{unit}"
-    return f"{size}B"
+    exact = [
+        f"{size // factor}{unit.replace('IB', 'iB')}"
+        for unit, factor in BYTE_UNITS.items()
+        if size >= factor and size % factor == 0
+    ]
+    return min(exact, key=len, default=f"{size}B")

@@ -74,6 +74,11 @@ GATEWAY_NEVER_LOADS = (
     "pandas",
     "matplotlib",
     "fhirclient",
+    # The configuration is read with msgspec's core (docs/config.md): never pydantic, nor
+    # what msgspec's optional formats load on first use (PyYAML, tomli_w).
+    "pydantic",
+    "yaml",
+    "tomli_w",
 )
 
 
