@@ -24,7 +24,7 @@ import dataclasses
 import re
 import tomllib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -76,19 +76,11 @@ _MAC_ADDRESS: Final = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 
 
 class ConfigError(SchemaError):
-    """A configuration value is missing its mark.
+    """A configuration value is missing its mark (``field``, ``value``, ``problem``, ``source``).
 
-    Attributes
-    ----------
-    field
-        Dotted path of the offending key (``"ble.backoff_max_s"``), or ``"(file)"`` /
-        ``"(syntax)"`` when the file itself cannot be read or parsed.
-    value
-        The offending value as given (``None`` when there is none).
-    problem
-        What is wrong and what would be accepted, without the location prefix.
-    source
-        Where the value came from: a file name, ``"<string>"``, ``"command line"``.
+    ``field`` is a dotted key path (``"ble.backoff_max_s"``), or ``"(file)"`` / ``"(syntax)"``
+    when the file itself cannot be read or parsed; ``source`` is a file name,
+    ``"<string>"`` or ``"command line"`` (:class:`wearable_core.schema.SchemaError`).
     """
 
 
@@ -250,41 +242,35 @@ def _policies(path: str, value: object) -> Mapping[str, Mapping[str, Any]]:
     return MappingProxyType(checked)
 
 
-def _bucket_url(path: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(path, value, f'must be a bucket URL string or "", got {value!r}')
-    url = value.strip()
-    if not url:
-        return ""
+def _text_read_by(what: str, read: Callable[[str], object], fix: str) -> Check:
+    """A string ``read`` accepts (``read``'s error and ``fix`` otherwise), or ``""`` for none."""
+
+    def check(path: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise ConfigError(path, value, f'must be {what} or "", got {value!r}')
+        text = value.strip()
+        if text:
+            try:
+                read(text)
+            except ValueError as exc:
+                raise ConfigError(path, value, f"{exc}; {fix}") from None
+        return text
+
+    return Check(check)
+
+
+def _bucket_url_read(url: str) -> object:
     # Imported here: the base config parse should not pull in bucket code it rarely needs.
-    from wearable_core.buckets import BucketConfigError, bucket_url_parse
+    from wearable_core.buckets import bucket_url_parse
 
-    try:
-        bucket_url_parse(url)  # checks the URL; opening it (credentials) is the service's job
-    except BucketConfigError as exc:
-        raise ConfigError(
-            path,
-            value,
-            f"{exc}; for a GCS bucket write gs://<bucket-name>[/prefix], e.g. gs://bucket/prefix",
-        ) from None
-    return url
+    # checks the URL; opening it (credentials) is the service's job
+    return bucket_url_parse(url)
 
 
-def _public_key(path: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(path, value, f'must be a base64 Ed25519 public key or "", got {value!r}')
-    text = value.strip()
-    if not text:
-        return ""
+def _public_key_read(text: str) -> object:
     from wearable_core.contracts.model_release import public_key_parse
 
-    try:
-        public_key_parse(text)
-    except ValueError as exc:
-        raise ConfigError(
-            path, value, f"{exc}; use the line `wearable keys generate` printed"
-        ) from None
-    return text
+    return public_key_parse(text)
 
 
 # --- the sections ------------------------------------------------------------------------
@@ -512,7 +498,14 @@ class SyncConfig(_Section):
 
     path_prefix: ClassVar[str] = "sync"
 
-    bucket: Annotated[str, Check(_bucket_url)] = ""
+    bucket: Annotated[
+        str,
+        _text_read_by(
+            "a bucket URL string",
+            _bucket_url_read,
+            "for a GCS bucket write gs://<bucket-name>[/prefix], e.g. gs://bucket/prefix",
+        ),
+    ] = ""
     interval_s: Annotated[Duration, Meta(ge=1, le=86400)] = 300.0
     network: Annotated[str, _choice(("offline", "metered", "unmetered"), upper=False)] = "unmetered"
     batch_interval_s: Annotated[Duration, Meta(ge=0, le=7 * 86400)] = 43200.0
@@ -583,7 +576,14 @@ class ModelsConfig(_Section):
 
     path_prefix: ClassVar[str] = "models"
 
-    public_key: Annotated[str, Check(_public_key)] = ""
+    public_key: Annotated[
+        str,
+        _text_read_by(
+            "a base64 Ed25519 public key",
+            _public_key_read,
+            "use the line `wearable keys generate` printed",
+        ),
+    ] = ""
     dir: Annotated[Path | None, _path(optional=True)] = None
 
 
