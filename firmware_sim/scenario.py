@@ -27,6 +27,7 @@ import numpy as np
 from firmware_sim import scenario_sampling as sampling
 from firmware_sim.episodes import AnomalyKind, Episode, FaultKind
 from firmware_sim.physiology.profile import PersonProfile
+from wearable_core.schema import SchemaError
 from wearable_core.units import (
     MAX_DURATION_S,
     MAX_SEED,
@@ -75,30 +76,12 @@ DEFAULT_OUT_OF_RANGE_S = (60.0, 600.0)
 # --------------------------------------------------------------------------- errors
 
 
-class ScenarioError(ValueError):
+class ScenarioError(SchemaError):
     """An invalid scenario: ``field`` is the path of the offending key, ``value`` its value.
 
-    The message reads ``<source>: <field>: <problem and fix>``.
+    The message reads ``<source>: <field>: <problem and fix>``; the attributes and the
+    constructor are :class:`wearable_core.schema.SchemaError`'s, as for every input file.
     """
-
-    def __init__(
-        self, field: str, problem: str, value: object = None, source: str | None = None
-    ) -> None:
-        self.field = field
-        self.problem = problem
-        self.value = value
-        self.source = source
-        parts = [p for p in (source, field, problem) if p]
-        super().__init__(": ".join(parts))
-
-    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str, object, str | None]]:
-        # the default would call ScenarioError(message) and fail: keep errors picklable
-        # so they survive multiprocessing and process-pool boundaries
-        return (ScenarioError, (self.field, self.problem, self.value, self.source))
-
-    def with_source(self, source: str) -> ScenarioError:
-        """The same error, its message prefixed with the file it came from."""
-        return ScenarioError(self.field, self.problem, self.value, source)
 
 
 def _one_of(choices: Iterable[str]) -> str:
@@ -331,13 +314,15 @@ def load_scenario(path: str | Path) -> Scenario:
         # A binary file or another encoding: TOML is UTF-8 text.
         raise ScenarioError(
             "",
+            None,
             f"not a scenario: not UTF-8 text ({exc.reason} at byte {exc.start}); pass a "
             "TOML scenario file such as examples/quick.toml",
-            None,
-            str(path),
+            source=str(path),
         ) from None
     except OSError as exc:
-        raise ScenarioError("", f"cannot read scenario file: {exc}", str(path), str(path)) from exc
+        raise ScenarioError(
+            "", str(path), f"cannot read scenario file: {exc}", source=str(path)
+        ) from exc
     return parse_scenario(text, source=str(path))
 
 
@@ -346,7 +331,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError("", f"not valid TOML: {exc}", None, source) from exc
+        raise ScenarioError("", None, f"not valid TOML: {exc}", source=source) from exc
     try:
         return _Parser(source).scenario(data)
     except ScenarioError as exc:
@@ -361,15 +346,15 @@ class _Table:
 
     def __init__(self, data: object, path: str, allowed: Sequence[str]) -> None:
         if not isinstance(data, dict):
-            raise ScenarioError(path, f"expected a table, got {_kind_of(data)}", data)
+            raise ScenarioError(path, data, f"expected a table, got {_kind_of(data)}")
         self.data: dict[str, object] = data
         self.path = path
         for key in data:
             if key not in allowed:
                 raise ScenarioError(
                     self.at(key),
-                    f"unknown key{did_you_mean(key, allowed)} ({_one_of(allowed)})",
                     data[key],
+                    f"unknown key{did_you_mean(key, allowed)} ({_one_of(allowed)})",
                 )
 
     def at(self, key: str) -> str:
@@ -380,7 +365,7 @@ class _Table:
 
     def require(self, key: str, hint: str) -> object:
         if key not in self.data:
-            raise ScenarioError(self.at(key), f"missing; {hint}")
+            raise ScenarioError(self.at(key), None, f"missing; {hint}")
         return self.data[key]
 
     def one_of(self, keys: Sequence[str], hint: str, *, required: bool) -> str | None:
@@ -388,10 +373,10 @@ class _Table:
         given = [k for k in keys if k in self.data]
         if len(given) > 1:
             raise ScenarioError(
-                self.at(given[1]), f"give only one of {', '.join(given)}", self.data[given[1]]
+                self.at(given[1]), self.data[given[1]], f"give only one of {', '.join(given)}"
             )
         if not given and required:
-            raise ScenarioError(self.at(keys[0]), f"missing; {hint}")
+            raise ScenarioError(self.at(keys[0]), None, f"missing; {hint}")
         return given[0] if given else None
 
 
@@ -405,17 +390,17 @@ def _kind_of(value: object) -> str:
 
 def _number(path: str, value: object, *, lo: float | None = None, hi: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ScenarioError(path, f"expected a number, got {_kind_of(value)}", value)
+        raise ScenarioError(path, value, f"expected a number, got {_kind_of(value)}")
     x = float(value)
     if not math.isfinite(x):
-        raise ScenarioError(path, f"expected a finite number, got {value!r}", value)
+        raise ScenarioError(path, value, f"expected a finite number, got {value!r}")
     _bounds(path, x, value, lo, hi)
     return x
 
 
 def _integer(path: str, value: object, *, lo: int | None = None, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ScenarioError(path, f"expected a whole number, got {_kind_of(value)}", value)
+        raise ScenarioError(path, value, f"expected a whole number, got {_kind_of(value)}")
     _bounds(path, value, value, lo, hi)
     return value
 
@@ -423,12 +408,12 @@ def _integer(path: str, value: object, *, lo: int | None = None, hi: int | None 
 def _bounds(path: str, x: float, value: object, lo: float | None, hi: float | None) -> None:
     if lo is not None and hi is not None and not lo <= x <= hi:
         raise ScenarioError(
-            path, f"{value!r} is out of range; expected {_num(lo)} to {_num(hi)}", value
+            path, value, f"{value!r} is out of range; expected {_num(lo)} to {_num(hi)}"
         )
     if lo is not None and x < lo:
-        raise ScenarioError(path, f"{value!r} is too small; expected >= {_num(lo)}", value)
+        raise ScenarioError(path, value, f"{value!r} is too small; expected >= {_num(lo)}")
     if hi is not None and x > hi:
-        raise ScenarioError(path, f"{value!r} is too large; expected <= {_num(hi)}", value)
+        raise ScenarioError(path, value, f"{value!r} is too large; expected <= {_num(hi)}")
 
 
 def _num(x: float) -> str:
@@ -437,13 +422,13 @@ def _num(x: float) -> str:
 
 def _duration(path: str, value: object, *, positive: bool = True) -> float:
     if not isinstance(value, str | int | float):
-        raise ScenarioError(path, f"expected a duration such as '90s', got {_kind_of(value)}")
+        raise ScenarioError(path, None, f"expected a duration such as '90s', got {_kind_of(value)}")
     try:
         seconds = parse_duration(value)
     except ValueError as exc:
-        raise ScenarioError(path, str(exc), value) from None
+        raise ScenarioError(path, value, str(exc)) from None
     if positive and seconds <= 0:
-        raise ScenarioError(path, f"{value!r}: expected a duration > 0", value)
+        raise ScenarioError(path, value, f"{value!r}: expected a duration > 0")
     return seconds
 
 
@@ -451,10 +436,10 @@ def _range(path: str, value: object, read: Callable[[str, object], float]) -> tu
     """A fixed value or ``[min, max]``."""
     if isinstance(value, list):
         if len(value) != 2:
-            raise ScenarioError(path, f"expected [min, max], got {len(value)} items", value)
+            raise ScenarioError(path, value, f"expected [min, max], got {len(value)} items")
         lo, hi = read(f"{path}[0]", value[0]), read(f"{path}[1]", value[1])
         if lo > hi:
-            raise ScenarioError(path, f"min {value[0]!r} is above max {value[1]!r}", value)
+            raise ScenarioError(path, value, f"min {value[0]!r} is above max {value[1]!r}")
         return lo, hi
     x = read(path, value)
     return x, x
@@ -510,7 +495,7 @@ class _Parser:
             return Path(self.source).stem if not self.source.startswith("<") else "scenario"
         name = head.data["name"]
         if not isinstance(name, str) or not name.strip():
-            raise ScenarioError(head.at("name"), "expected a non-empty string", name)
+            raise ScenarioError(head.at("name"), name, "expected a non-empty string")
         return name
 
     def _scenario_duration(self, head: _Table) -> int:
@@ -529,7 +514,7 @@ class _Parser:
             seconds = _number(path, value)
         if not 0 < seconds <= MAX_DURATION_S:
             raise ScenarioError(
-                path, f"{value!r}: expected more than 0 and at most 366 days", value
+                path, value, f"{value!r}: expected more than 0 and at most 366 days"
             )
         # whole minutes: temperature records and gateway windows are per minute, and a
         # partial last minute would be an edge case everywhere downstream
@@ -550,7 +535,7 @@ class _Parser:
 
         passkey = t.data.get("passkey", d.passkey)
         if not isinstance(passkey, bool):
-            raise ScenarioError(t.at("passkey"), "expected true or false", passkey)
+            raise ScenarioError(t.at("passkey"), passkey, "expected true or false")
         return WatchSettings(
             clock_drift_ppm=_range(
                 t.at("clock_drift_ppm"),
@@ -582,13 +567,13 @@ class _Parser:
                 kind = _KIND_BY_NAME[name]
                 path = t.at(name)
                 if not isinstance(value, list):
-                    raise ScenarioError(path, "expected [min, max], e.g. ['10min', '40min']", value)
+                    raise ScenarioError(path, value, "expected [min, max], e.g. ['10min', '40min']")
                 lo, hi = _range(path, value, lambda p, v: _duration(p, v))
                 if lo < 1:
-                    raise ScenarioError(path, "episodes last at least 1s", value)
+                    raise ScenarioError(path, value, "episodes last at least 1s")
                 if kind is AnomalyKind.FALL and not (lo >= FALL_MIN_S and hi <= FALL_MAX_S):
                     raise ScenarioError(
-                        path, "a fall (impact, then stillness) lasts minutes: 1min to 60min", value
+                        path, value, "a fall (impact, then stillness) lasts minutes: 1min to 60min"
                     )
                 out[kind] = (lo, hi)
         return types.MappingProxyType(out)
@@ -607,10 +592,10 @@ class _Parser:
                 if coverage > MAX_COVERAGE:
                     raise ScenarioError(
                         t.at(name),
+                        value,
                         f"{rate:g} episodes/day of {format_duration(lo)}..{format_duration(hi)} "
                         f"would cover {coverage:.0%} of the time; at most {MAX_COVERAGE:.0%} "
                         f"allowed: lower the rate or durations.{name}",
-                        value,
                     )
                 out[kind] = rate
         return types.MappingProxyType(out)
@@ -619,7 +604,7 @@ class _Parser:
         if data is None:
             return []
         if not isinstance(data, list):
-            raise ScenarioError(path, f"expected [[{path}]] tables, got {_kind_of(data)}", data)
+            raise ScenarioError(path, data, f"expected [[{path}]] tables, got {_kind_of(data)}")
         return data
 
     def _watch_ref(self, t: _Table, *, allow_all: bool) -> int | None:
@@ -628,7 +613,7 @@ class _Parser:
             return None
         if isinstance(value, str):
             hint = 'a watch index or "all"' if allow_all else "a watch index"
-            raise ScenarioError(t.at("watch"), f"expected {hint}, got {value!r}", value)
+            raise ScenarioError(t.at("watch"), value, f"expected {hint}, got {value!r}")
         return _integer(t.at("watch"), value, lo=0, hi=self.watches - 1)
 
     def _onset(self, t: _Table) -> float:
@@ -638,9 +623,9 @@ class _Parser:
         if onset >= self.duration_s:
             raise ScenarioError(
                 t.at(key),
+                t.data[key],
                 f"{t.data[key]!r} is not before the end of the scenario "
                 f"({format_duration(self.duration_s)})",
-                t.data[key],
             )
         return onset
 
@@ -666,9 +651,9 @@ class _Parser:
             if not isinstance(name, str) or name not in _KIND_BY_NAME:
                 raise ScenarioError(
                     t.at("kind"),
+                    name,
                     f"unknown kind {name!r}{did_you_mean(str(name), _KIND_BY_NAME)} "
                     f"({_one_of(_KIND_BY_NAME)})",
-                    name,
                 )
             kind = _KIND_BY_NAME[name]
             onset = self._onset(t)
@@ -679,6 +664,7 @@ class _Parser:
             if kind is AnomalyKind.FALL and not FALL_MIN_S <= end - onset <= FALL_MAX_S:
                 raise ScenarioError(
                     t.path,
+                    None,
                     "a fall (impact, then stillness) lasts 1min to 60min, all of it before "
                     f"the end of the scenario; got {format_duration(end - onset)}",
                 )
@@ -691,7 +677,7 @@ class _Parser:
                     and other.onset_s < end
                 ):
                     raise ScenarioError(
-                        t.path, f"overlaps {other_path} ({kind} on the same watch); move it"
+                        t.path, None, f"overlaps {other_path} ({kind} on the same watch); move it"
                     )
             seen.append((watch, episode, t.path))
             out.append(ExactEpisode(watch, episode))
@@ -714,15 +700,15 @@ class _Parser:
         oor_path = t.at("out_of_range_duration")
         oor_value = t.data.get("out_of_range_duration", list(DEFAULT_OUT_OF_RANGE_S))
         if not isinstance(oor_value, list):
-            raise ScenarioError(oor_path, "expected [min, max], e.g. ['1min', '10min']", oor_value)
+            raise ScenarioError(oor_path, oor_value, "expected [min, max], e.g. ['1min', '10min']")
         lo, hi = _range(oor_path, oor_value, lambda p, v: _duration(p, v))
         coverage = oor_rate * (lo + hi) / 2 / sampling.SECONDS_PER_DAY
         if coverage > MAX_COVERAGE:
             raise ScenarioError(
                 t.at("out_of_range_per_day"),
+                oor_rate,
                 f"would keep a watch out of range {coverage:.0%} of the time; at most "
                 f"{MAX_COVERAGE:.0%}: lower it or out_of_range_duration",
-                oor_rate,
             )
         return LinkSettings(drops, oor_rate, (lo, hi), self._link_events(t.get("event")))
 
@@ -739,9 +725,9 @@ class _Parser:
             if kind not in LINK_KINDS:
                 raise ScenarioError(
                     t.at("kind"),
+                    kind,
                     f"unknown kind {kind!r}{did_you_mean(str(kind), LINK_KINDS)} "
                     f"({_one_of(LINK_KINDS)})",
-                    kind,
                 )
             onset = self._onset(t)
             if kind == "drop":
@@ -759,7 +745,7 @@ class _Parser:
                         and other.event.onset_s < event.end_s
                     ):
                         raise ScenarioError(
-                            t.path, f"overlaps link.event[{j}] on the same watch; move it"
+                            t.path, None, f"overlaps link.event[{j}] on the same watch; move it"
                         )
             out.append(ExactLinkEvent(watch, event))
         return tuple(out)
@@ -773,7 +759,7 @@ class _Parser:
             watch = self._watch_ref(t, allow_all=False)
             assert watch is not None
             if watch in out:
-                raise ScenarioError(t.at("watch"), f"watch {watch} already has a [[person]]", watch)
+                raise ScenarioError(t.at("watch"), watch, f"watch {watch} already has a [[person]]")
             fields: dict[str, object] = {}
             for key, value in t.data.items():
                 if key == "watch":
@@ -792,20 +778,20 @@ def _start(path: str, value: object) -> float:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             raise ScenarioError(
-                path, f"cannot read {value!r}; expected e.g. '2026-01-05T06:00:00Z'", value
+                path, value, f"cannot read {value!r}; expected e.g. '2026-01-05T06:00:00Z'"
             ) from None
     if not isinstance(value, dt.datetime):
         raise ScenarioError(
-            path, f"expected a date-time such as 2026-01-05T06:00:00Z, got {_kind_of(value)}"
+            path, None, f"expected a date-time such as 2026-01-05T06:00:00Z, got {_kind_of(value)}"
         )
     if value.tzinfo is None:
         raise ScenarioError(
-            path, "the start needs a time zone: append Z for UTC, e.g. 2026-01-05T06:00:00Z"
+            path, None, "the start needs a time zone: append Z for UTC, e.g. 2026-01-05T06:00:00Z"
         )
     if not _EARLIEST_START <= value < _LATEST_START:
         # Watch timestamps outside this window are rejected by the gateway as implausible.
         raise ScenarioError(
-            path, "the start must be between 2000-01-01 and 2099-12-31 (UTC)", value
+            path, value, "the start must be between 2000-01-01 and 2099-12-31 (UTC)"
         )
     return value.timestamp()
 
@@ -827,10 +813,10 @@ def _profile_value(path: str, value: object, hint: object) -> object:
         return _number(path, value)
     if hint is str:
         if not isinstance(value, str):
-            raise ScenarioError(path, f"expected a string, got {_kind_of(value)}", value)
+            raise ScenarioError(path, value, f"expected a string, got {_kind_of(value)}")
         return value
     if hint is bool and not isinstance(value, bool):
-        raise ScenarioError(path, "expected true or false", value)
+        raise ScenarioError(path, value, "expected true or false")
     return value
 
 
@@ -845,4 +831,4 @@ def _try_profile(
     try:
         _with_fields(reference, fields)
     except (ValueError, TypeError) as exc:
-        raise ScenarioError(path, str(exc), value) from None
+        raise ScenarioError(path, value, str(exc)) from None

@@ -65,17 +65,28 @@ class SchemaError(ValueError):
         Where the value came from: a file name, ``"<string>"``, ``"command line"``.
     """
 
-    def __init__(self, field: str, value: object, problem: str, *, source: str = "") -> None:
+    def __init__(self, field: str, value: object, problem: str, *, source: str | None = "") -> None:
         self.field = field
         self.value = value
         self.problem = problem
         self.source = source
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{field}: {problem}")
+        # a file that cannot be read at all has no field: "<source>: <problem>"
+        super().__init__(": ".join(part for part in (source, field, problem) if part))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the default would call the class with the message alone and fail: keep errors
+        # picklable so they survive multiprocessing and process-pool boundaries
+        return (_rebuild, (type(self), self.field, self.value, self.problem, self.source))
 
     def with_source(self, source: str) -> SchemaError:
         """The same error (of the same class), attributed to ``source``."""
         return type(self)(self.field, self.value, self.problem, source=source)
+
+
+def _rebuild(
+    cls: type[SchemaError], field: str, value: object, problem: str, source: str | None
+) -> SchemaError:
+    return cls(field, value, problem, source=source)
 
 
 @dataclass(frozen=True)

@@ -449,7 +449,7 @@ def test_duration_parts_sum(parts: list[tuple[int, int, bool]], used: list[bool]
 
 
 def test_scenario_error_pickles() -> None:
-    err = ScenarioError("episode[0].kind", "unknown kind", "x", "a.toml")
+    err = ScenarioError("episode[0].kind", "x", "unknown kind", source="a.toml")
     back = pickle.loads(pickle.dumps(err))
     assert (back.field, back.value, str(back)) == (err.field, err.value, str(err))
 
