@@ -21,20 +21,23 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, ClassVar
 
 import numpy as np
+from msgspec import Meta
 
 from firmware_sim import scenario_sampling as sampling
 from firmware_sim.episodes import AnomalyKind, Episode, FaultKind
 from firmware_sim.physiology.profile import PersonProfile
-from wearable_core.schema import SchemaError
-from wearable_core.units import (
-    MAX_DURATION_S,
-    MAX_SEED,
-    did_you_mean,
-    format_duration,
-    parse_duration,
+from wearable_core.schema import (
+    ByteSize,
+    Duration,
+    FieldSpec,
+    SchemaError,
+    field_convert,
+    unknown_key_problem,
 )
+from wearable_core.units import MAX_SEED, did_you_mean, format_duration, simulated_duration
 
 Kind = AnomalyKind | FaultKind
 
@@ -81,7 +84,63 @@ class ScenarioError(SchemaError):
 
     The message reads ``<source>: <field>: <problem and fix>``; the attributes and the
     constructor are :class:`wearable_core.schema.SchemaError`'s, as for every input file.
+    Scenario messages say what was expected: ``expected 1 to 10000``.
     """
+
+    known_keys: ClassVar[str] = "expected one of:"
+
+    @classmethod
+    def wrong_type(cls, spec: FieldSpec, given: object) -> str:
+        """``expected a whole number, got float 2.5``."""
+        if spec.base is bool:
+            return "expected true or false"
+        kinds = {
+            "duration": "a duration such as '90s'",
+            "byte size": "a whole number of bytes or a size such as '256KiB'",
+        }
+        kind = kinds.get(spec.text_name or "") or _EXPECTED.get(spec.base, "a value")
+        return f"expected {kind}, got {_kind_of(given)}"
+
+    @classmethod
+    def out_of_range(cls, spec: FieldSpec, given: object, number: float | None) -> str:
+        """``0 is out of range; expected 1 to 10000``, ``-1 is too small; expected >= 0``."""
+        value = given if number is None else number
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"expected a finite number, got {given!r}"
+        low, high = spec.low, spec.high
+        if low is not None and high is not None:
+            return f"{given!r} is out of range; expected {_num(low)} to {_num(high)}"
+        if low is not None:
+            return f"{given!r} is too small; expected {'>' if spec.low_open else '>='} {_num(low)}"
+        assert high is not None
+        return f"{given!r} is too large; expected <= {_num(high)}"
+
+    @classmethod
+    def unreadable(cls, spec: FieldSpec, given: object, reason: str) -> str:
+        """The parser's own message: it names the grammar."""
+        return reason
+
+
+_EXPECTED: dict[object, str] = {int: "a whole number", float: "a number", str: "a string"}
+
+# The scenario's fields, declared (docs/formats/scenario.md); read with field_convert.
+_Seed = Annotated[int, Meta(ge=0, le=MAX_SEED)]
+_Watches = Annotated[int, Meta(ge=1, le=MAX_WATCHES)]
+_Number = float  # any finite number
+_Span = Annotated[Duration, Meta(gt=0)]  # an episode's or a period's length
+_Onset = Annotated[Duration, Meta(ge=0)]  # a time since the start
+_DriftPpm = Annotated[float, Meta(ge=-1000, le=1000)]
+_ClockOffset = Annotated[float, Meta(ge=-86_400, le=86_400)]
+_FlashBytes = Annotated[ByteSize, Meta(ge=MIN_FLASH_BYTES, le=2**32)]
+_BatteryMah = Annotated[float, Meta(ge=1, le=100_000)]
+_Rate = Annotated[float, Meta(ge=0)]
+_Severity = Annotated[float, Meta(ge=0, le=1)]
+_DropsPerHour = Annotated[float, Meta(ge=0, le=MAX_DROPS_PER_HOUR)]
+
+
+def _read(hint: object) -> Callable[[str, object], typing.Any]:
+    """A reader of one declared field: ``read(path, value)`` -> the checked value."""
+    return lambda path, value: field_convert(path, value, hint, ScenarioError)
 
 
 def _one_of(choices: Iterable[str]) -> str:
@@ -351,11 +410,8 @@ class _Table:
         self.path = path
         for key in data:
             if key not in allowed:
-                raise ScenarioError(
-                    self.at(key),
-                    data[key],
-                    f"unknown key{did_you_mean(key, allowed)} ({_one_of(allowed)})",
-                )
+                problem = unknown_key_problem(key, allowed, None, ScenarioError.known_keys)
+                raise ScenarioError(self.at(key), data[key], problem)
 
     def at(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -388,48 +444,8 @@ def _kind_of(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _number(path: str, value: object, *, lo: float | None = None, hi: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ScenarioError(path, value, f"expected a number, got {_kind_of(value)}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise ScenarioError(path, value, f"expected a finite number, got {value!r}")
-    _bounds(path, x, value, lo, hi)
-    return x
-
-
-def _integer(path: str, value: object, *, lo: int | None = None, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ScenarioError(path, value, f"expected a whole number, got {_kind_of(value)}")
-    _bounds(path, value, value, lo, hi)
-    return value
-
-
-def _bounds(path: str, x: float, value: object, lo: float | None, hi: float | None) -> None:
-    if lo is not None and hi is not None and not lo <= x <= hi:
-        raise ScenarioError(
-            path, value, f"{value!r} is out of range; expected {_num(lo)} to {_num(hi)}"
-        )
-    if lo is not None and x < lo:
-        raise ScenarioError(path, value, f"{value!r} is too small; expected >= {_num(lo)}")
-    if hi is not None and x > hi:
-        raise ScenarioError(path, value, f"{value!r} is too large; expected <= {_num(hi)}")
-
-
 def _num(x: float) -> str:
     return str(int(x)) if x == int(x) else f"{x:g}"
-
-
-def _duration(path: str, value: object, *, positive: bool = True) -> float:
-    if not isinstance(value, str | int | float):
-        raise ScenarioError(path, None, f"expected a duration such as '90s', got {_kind_of(value)}")
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise ScenarioError(path, value, str(exc)) from None
-    if positive and seconds <= 0:
-        raise ScenarioError(path, value, f"{value!r}: expected a duration > 0")
-    return seconds
 
 
 def _range(path: str, value: object, read: Callable[[str, object], float]) -> tuple[float, float]:
@@ -446,7 +462,8 @@ def _range(path: str, value: object, read: Callable[[str, object], float]) -> tu
 
 
 def _check_seed(path: str, value: object) -> int:
-    return _integer(path, value, lo=0, hi=MAX_SEED)
+    seed: int = field_convert(path, value, _Seed, ScenarioError)
+    return seed
 
 
 class _Parser:
@@ -466,11 +483,8 @@ class _Parser:
         )
         name = self._name(head)
         seed = _check_seed(head.at("seed"), head.data.get("seed", DEFAULT_SEED))
-        self.watches = _integer(
-            head.at("watches"),
-            head.require("watches", "give the cohort size, e.g. watches = 10"),
-            lo=1,
-            hi=MAX_WATCHES,
+        self.watches = _read(_Watches)(
+            head.at("watches"), head.require("watches", "give the cohort size, e.g. watches = 10")
         )
         self.duration_s = self._scenario_duration(head)
         start = _start(head.at("start"), head.data.get("start", DEFAULT_START))
@@ -506,19 +520,14 @@ class _Parser:
         )
         assert key is not None
         path, value = head.at(key), head.data[key]
-        if key == "duration":
-            seconds = _duration(path, value)
-        elif key == "days":
-            seconds = _number(path, value) * 86_400.0
-        else:
-            seconds = _number(path, value)
-        if not 0 < seconds <= MAX_DURATION_S:
+        seconds: float = _read(_Span if key == "duration" else _Number)(path, value)
+        try:
+            # the rule every simulated duration follows: (0, 366 days], whole minutes
+            return simulated_duration(seconds * 86_400.0 if key == "days" else seconds)
+        except ValueError:
             raise ScenarioError(
                 path, value, f"{value!r}: expected more than 0 and at most 366 days"
-            )
-        # whole minutes: temperature records and gateway windows are per minute, and a
-        # partial last minute would be an edge case everywhere downstream
-        return math.ceil(seconds / 60.0) * 60
+            ) from None
 
     def _watch(self, data: object) -> WatchSettings:
         if data is None:
@@ -530,33 +539,24 @@ class _Parser:
         )
         d = WatchSettings()
 
-        def num(lo: float, hi: float) -> Callable[[str, object], float]:
-            return lambda p, v: _number(p, v, lo=lo, hi=hi)
-
-        passkey = t.data.get("passkey", d.passkey)
-        if not isinstance(passkey, bool):
-            raise ScenarioError(t.at("passkey"), passkey, "expected true or false")
         return WatchSettings(
             clock_drift_ppm=_range(
                 t.at("clock_drift_ppm"),
                 t.data.get("clock_drift_ppm", list(d.clock_drift_ppm)),
-                num(-1000, 1000),
+                _read(_DriftPpm),
             ),
             clock_offset_s=_range(
                 t.at("clock_offset_s"),
                 t.data.get("clock_offset_s", list(d.clock_offset_s)),
-                num(-86_400, 86_400),
+                _read(_ClockOffset),
             ),
-            flash_bytes=_integer(
-                t.at("flash_bytes"),
-                t.data.get("flash_bytes", d.flash_bytes),
-                lo=MIN_FLASH_BYTES,
-                hi=2**32,
+            flash_bytes=_read(_FlashBytes)(
+                t.at("flash_bytes"), t.data.get("flash_bytes", d.flash_bytes)
             ),
-            battery_mah=_number(
-                t.at("battery_mah"), t.data.get("battery_mah", d.battery_mah), lo=1.0, hi=100_000
+            battery_mah=_read(_BatteryMah)(
+                t.at("battery_mah"), t.data.get("battery_mah", d.battery_mah)
             ),
-            passkey=passkey,
+            passkey=_read(bool)(t.at("passkey"), t.data.get("passkey", d.passkey)),
         )
 
     def _durations(self, data: object) -> Mapping[Kind, tuple[float, float]]:
@@ -568,7 +568,7 @@ class _Parser:
                 path = t.at(name)
                 if not isinstance(value, list):
                     raise ScenarioError(path, value, "expected [min, max], e.g. ['10min', '40min']")
-                lo, hi = _range(path, value, lambda p, v: _duration(p, v))
+                lo, hi = _range(path, value, _read(_Span))
                 if lo < 1:
                     raise ScenarioError(path, value, "episodes last at least 1s")
                 if kind is AnomalyKind.FALL and not (lo >= FALL_MIN_S and hi <= FALL_MAX_S):
@@ -586,7 +586,7 @@ class _Parser:
             t = _Table(data, "rates", list(_KIND_BY_NAME))
             for name, value in t.data.items():
                 kind = _KIND_BY_NAME[name]
-                rate = _number(t.at(name), value, lo=0.0)
+                rate = _read(_Rate)(t.at(name), value)
                 lo, hi = durations[kind]
                 coverage = rate * (lo + hi) / 2 / sampling.SECONDS_PER_DAY
                 if coverage > MAX_COVERAGE:
@@ -614,12 +614,15 @@ class _Parser:
         if isinstance(value, str):
             hint = 'a watch index or "all"' if allow_all else "a watch index"
             raise ScenarioError(t.at("watch"), value, f"expected {hint}, got {value!r}")
-        return _integer(t.at("watch"), value, lo=0, hi=self.watches - 1)
+        index: int = field_convert(
+            t.at("watch"), value, Annotated[int, Meta(ge=0, le=self.watches - 1)], ScenarioError
+        )
+        return index
 
     def _onset(self, t: _Table) -> float:
         key = t.one_of(("at", "onset_s"), "give at = '20min' (or onset_s = 1200)", required=True)
         assert key is not None
-        onset = _duration(t.at(key), t.data[key], positive=False)
+        onset: float = _read(_Onset)(t.at(key), t.data[key])
         if onset >= self.duration_s:
             raise ScenarioError(
                 t.at(key),
@@ -635,7 +638,7 @@ class _Parser:
             "give duration = '10min' (or duration_s = 600)",
             required=required,
         )
-        return None if key is None else _duration(t.at(key), t.data[key])
+        return None if key is None else _read(_Span)(t.at(key), t.data[key])
 
     def _episodes(self, data: object) -> tuple[ExactEpisode, ...]:
         out: list[ExactEpisode] = []
@@ -659,7 +662,7 @@ class _Parser:
             onset = self._onset(t)
             length = self._length(t, required=True)
             assert length is not None
-            severity = _number(t.at("severity"), t.data.get("severity", 0.5), lo=0.0, hi=1.0)
+            severity = _read(_Severity)(t.at("severity"), t.data.get("severity", 0.5))
             end = min(onset + length, float(self.duration_s))  # clipped: see the docs
             if kind is AnomalyKind.FALL and not FALL_MIN_S <= end - onset <= FALL_MAX_S:
                 raise ScenarioError(
@@ -691,17 +694,15 @@ class _Parser:
             "link",
             ("drops_per_hour", "out_of_range_per_day", "out_of_range_duration", "event"),
         )
-        drops = _number(
-            t.at("drops_per_hour"), t.data.get("drops_per_hour", 0.0), lo=0, hi=MAX_DROPS_PER_HOUR
-        )
-        oor_rate = _number(
-            t.at("out_of_range_per_day"), t.data.get("out_of_range_per_day", 0.0), lo=0
+        drops = _read(_DropsPerHour)(t.at("drops_per_hour"), t.data.get("drops_per_hour", 0.0))
+        oor_rate = _read(_Rate)(
+            t.at("out_of_range_per_day"), t.data.get("out_of_range_per_day", 0.0)
         )
         oor_path = t.at("out_of_range_duration")
         oor_value = t.data.get("out_of_range_duration", list(DEFAULT_OUT_OF_RANGE_S))
         if not isinstance(oor_value, list):
             raise ScenarioError(oor_path, oor_value, "expected [min, max], e.g. ['1min', '10min']")
-        lo, hi = _range(oor_path, oor_value, lambda p, v: _duration(p, v))
+        lo, hi = _range(oor_path, oor_value, _read(_Span))
         coverage = oor_rate * (lo + hi) / 2 / sampling.SECONDS_PER_DAY
         if coverage > MAX_COVERAGE:
             raise ScenarioError(
@@ -807,17 +808,8 @@ def _profile_fields() -> dict[str, object]:
 
 
 def _profile_value(path: str, value: object, hint: object) -> object:
-    if hint is int:
-        return _integer(path, value)
-    if hint is float:
-        return _number(path, value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ScenarioError(path, value, f"expected a string, got {_kind_of(value)}")
-        return value
-    if hint is bool and not isinstance(value, bool):
-        raise ScenarioError(path, value, "expected true or false")
-    return value
+    # the plain types are checked here; the profile's own rules follow (_try_profile)
+    return _read(hint)(path, value) if hint in (int, float, str, bool) else value
 
 
 def _with_fields(profile: PersonProfile, fields: Mapping[str, object]) -> PersonProfile:

@@ -26,7 +26,7 @@ line option uses.
 from __future__ import annotations
 
 import dataclasses
-import difflib
+import math
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -34,12 +34,13 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 import msgspec
 
-from wearable_core.units import format_byte_size, parse_byte_size, parse_duration
+from wearable_core.units import did_you_mean, format_byte_size, parse_byte_size, parse_duration
 
 __all__ = [
     "ByteSize",
     "Check",
     "Duration",
+    "FieldSpec",
     "Schema",
     "SchemaError",
     "WholeSeconds",
@@ -82,6 +83,31 @@ class SchemaError(ValueError):
         """The same error (of the same class), attributed to ``source``."""
         return type(self)(self.field, self.value, self.problem, source=source)
 
+    # How this family of inputs words its problems; a subclass may word them its own way.
+
+    #: How an unknown-key message introduces the keys that are known.
+    known_keys: ClassVar[str] = "known keys:"
+
+    @classmethod
+    def wrong_type(cls, spec: FieldSpec, given: object) -> str:
+        """The problem when ``given`` is not of the field's type."""
+        return f"must be {spec.accepted()}, got {given!r}"
+
+    @classmethod
+    def out_of_range(cls, spec: FieldSpec, given: object, number: float | None) -> str:
+        """The problem when ``given`` (read from text as ``number``) is outside the limits."""
+        # text shows what it was read as: "'2h' (7200 s) is out of range"
+        shown = f"{given!r} ({_number(number)}{spec.unit})" if number is not None else None
+        return f"{shown or f'{given}{spec.unit}'} is out of range; use {spec.accepted()}"
+
+    @classmethod
+    def unreadable(cls, spec: FieldSpec, given: object, reason: str) -> str:
+        """The problem when the field's parser cannot read ``given``; ``reason`` is why."""
+        # the parser's message explains the grammar; add this field's limits
+        bounds = spec.bounds()
+        unit = spec.unit if spec.text is not None and spec.text.show is None else ""
+        return f"{reason}; {spec.path} takes {bounds}{unit}" if bounds else reason
+
 
 def _rebuild(
     cls: type[SchemaError], field: str, value: object, problem: str, source: str | None
@@ -97,6 +123,7 @@ class _Text:
     ``show`` writes a limit (``"16TiB"``), or ``None`` for an interval of numbers.
     """
 
+    name: str
     parse: Callable[[str], float]
     accepts: str
     unit: str
@@ -107,6 +134,7 @@ class _Text:
 Duration = Annotated[
     float,
     _Text(
+        "duration",
         parse_duration,
         'a duration{bounds}, as a number of seconds or text such as "90s", "15min", "6h"',
         " s",
@@ -116,6 +144,7 @@ Duration = Annotated[
 WholeSeconds = Annotated[
     int,
     _Text(
+        "whole seconds",
         parse_duration,
         'a duration of whole seconds{bounds}, as an integer or text such as "15s", "1min"',
         " s",
@@ -125,6 +154,7 @@ WholeSeconds = Annotated[
 ByteSize = Annotated[
     int,
     _Text(
+        "byte size",
         parse_byte_size,
         'an integer number of bytes or a size such as "512MiB" or "2GB"{bounds}',
         " bytes",
@@ -152,36 +182,75 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _bounds(meta: msgspec.Meta | None, integer: bool, show: Callable[[float], str] | None) -> str:
-    """The declared limits as people read them: ``1..100000``, ``(0, 60]``, ``1MiB..16TiB``."""
-    if meta is None or meta.le is None or (meta.ge is None and meta.gt is None):
-        return ""
-    low = meta.ge if meta.ge is not None else meta.gt
-    assert low is not None
-    if show is not None:
-        return f"{show(low)}..{show(meta.le)}"
-    if integer:
-        return f"{_number(low)}..{_number(meta.le)}"
-    return f"{'(' if meta.gt is not None else '['}{_number(low)}, {_number(meta.le)}]"
+@dataclass(frozen=True)
+class FieldSpec:
+    """A field's declaration as its error messages need it (see :meth:`SchemaError.wrong_type`).
 
+    ``base`` is the plain type (``int``, ``float``, ``bool``, ``str``), ``meta`` the
+    ``msgspec.Meta`` limits, ``text`` what reads its text (``text_name``: ``"duration"``,
+    ``"whole seconds"``, ``"byte size"``, or ``None``).
+    """
 
-def _accepted(base: Any, meta: msgspec.Meta | None, text: _Text | None) -> str:
-    """What the field accepts, from its declaration: ``"an integer in 1..100000"``."""
-    hint = "" if meta is None or not meta.extra else str(meta.extra.get("hint", ""))
-    if base is bool:
-        return "true or false"
-    if base is str:
-        return f"a string{hint}"
-    if text is not None:
-        bounds = _bounds(meta, base is int, text.show)
-        if bounds and text.show is None:
-            bounds = f" in {bounds}{text.unit}"
-        elif bounds:
-            bounds = f", {bounds}"
-        return text.accepts.format(bounds=bounds) + hint
-    bounds = _bounds(meta, base is int, None)
-    kind = "an integer" if base is int else "a number"
-    return f"{kind}{' in ' + bounds if bounds else ''}{hint}"
+    path: str
+    base: Any
+    meta: msgspec.Meta | None
+    text: _Text | None
+
+    @property
+    def low(self) -> float | None:
+        """The lower limit (inclusive or, with :attr:`low_open`, exclusive), if any."""
+        if self.meta is None:
+            return None
+        return self.meta.ge if self.meta.ge is not None else self.meta.gt
+
+    @property
+    def low_open(self) -> bool:
+        """Whether the lower limit is exclusive (``Meta(gt=...)``)."""
+        return self.meta is not None and self.meta.gt is not None
+
+    @property
+    def high(self) -> float | None:
+        """The upper limit (inclusive), if any."""
+        return None if self.meta is None else self.meta.le
+
+    @property
+    def text_name(self) -> str | None:
+        """``"duration"``, ``"whole seconds"`` or ``"byte size"`` for text fields, else ``None``."""
+        return None if self.text is None else self.text.name
+
+    @property
+    def unit(self) -> str:
+        """What the field's number counts (``" s"``, ``" bytes"``), or ``""``."""
+        return "" if self.text is None else self.text.unit
+
+    def bounds(self) -> str:
+        """The limits as people read them: ``1..100000``, ``(0, 60]``, ``1MiB..16TiB``."""
+        low, high = self.low, self.high
+        if low is None or high is None:
+            return ""
+        if self.text is not None and self.text.show is not None:
+            return f"{self.text.show(low)}..{self.text.show(high)}"
+        if self.base is int:
+            return f"{_number(low)}..{_number(high)}"
+        return f"{'(' if self.low_open else '['}{_number(low)}, {_number(high)}]"
+
+    def accepted(self) -> str:
+        """What the field accepts: ``"an integer in 1..100000 (the ATT MTU range)"``."""
+        meta = self.meta
+        hint = "" if meta is None or not meta.extra else str(meta.extra.get("hint", ""))
+        if self.base is bool:
+            return "true or false"
+        if self.base is str:
+            return f"a string{hint}"
+        bounds = self.bounds()
+        if self.text is not None:
+            if bounds and self.text.show is None:
+                bounds = f" in {bounds}{self.text.unit}"
+            elif bounds:
+                bounds = f", {bounds}"
+            return self.text.accepts.format(bounds=bounds) + hint
+        kind = "an integer" if self.base is int else "a number"
+        return f"{kind}{' in ' + bounds if bounds else ''}{hint}"
 
 
 def field_convert(
@@ -191,7 +260,8 @@ def field_convert(
 
     ``hint`` is a type, usually ``Annotated`` with ``msgspec.Meta`` limits, :data:`Duration`
     or :data:`ByteSize` text, or a :class:`Check`. Text for a duration or a size is read
-    by its one parser; the result is then checked by ``msgspec.convert``.
+    by its one parser; the result is then checked by ``msgspec.convert`` (a float must
+    also be finite). The error class words the message (:meth:`SchemaError.wrong_type`).
 
     Examples
     --------
@@ -207,31 +277,30 @@ def field_convert(
     for item in metadata:
         if isinstance(item, Check):
             return item.check(path, value)
-    text = next((m for m in metadata if isinstance(m, _Text)), None)
-    meta = next((m for m in metadata if isinstance(m, msgspec.Meta)), None)
+    spec = FieldSpec(
+        path,
+        base,
+        next((m for m in metadata if isinstance(m, msgspec.Meta)), None),
+        next((m for m in metadata if isinstance(m, _Text)), None),
+    )
     given, number = value, None
-    if text is not None and isinstance(value, str):
+    if spec.text is not None and isinstance(value, str):
         try:
-            number = text.parse(value)
+            number = spec.text.parse(value)
         except ValueError as exc:
-            # the parser's message explains the grammar; add this field's limits
-            bounds = _bounds(meta, base is int, text.show)
-            limits = f"; {path} takes {bounds}{'' if text.show else text.unit}" if bounds else ""
-            raise error(path, given, f"{exc}{limits}") from None
+            raise error(path, given, error.unreadable(spec, given, str(exc))) from None
         value = int(number) if base is int and number == int(number) else number
     try:
-        return msgspec.convert(value, hint)
+        result = msgspec.convert(value, hint)
     except msgspec.ValidationError:
-        pass
-    accepted = _accepted(base, meta, text)
-    try:
-        msgspec.convert(value, base)
-    except msgspec.ValidationError:
-        raise error(path, given, f"must be {accepted}, got {given!r}") from None
-    # text shows what it was read as: "'2h' (7200 s) is out of range"
-    unit = "" if text is None else text.unit
-    shown = f"{given!r} ({_number(number)}{unit})" if number is not None else f"{given}{unit}"
-    raise error(path, given, f"{shown} is out of range; use {accepted}") from None
+        try:
+            msgspec.convert(value, base)
+        except msgspec.ValidationError:
+            raise error(path, given, error.wrong_type(spec, given)) from None
+        raise error(path, given, error.out_of_range(spec, given, number)) from None
+    if isinstance(result, float) and not math.isfinite(result):
+        raise error(path, given, error.out_of_range(spec, given, number))
+    return result
 
 
 # --------------------------------------------------------------------------- schemas
@@ -276,7 +345,9 @@ def _hints(cls: type[Schema]) -> dict[str, Any]:
     return _HINTS[cls]
 
 
-def unknown_key_problem(key: str, known: Iterable[str], elsewhere: str | None = None) -> str:
+def unknown_key_problem(
+    key: str, known: Iterable[str], elsewhere: str | None = None, listing: str = "known keys:"
+) -> str:
     """The problem text for an unknown ``key``: did-you-mean, where it belongs, what is known.
 
     Examples
@@ -285,13 +356,10 @@ def unknown_key_problem(key: str, known: Iterable[str], elsewhere: str | None = 
     "unknown key; did you mean 'backoff_max_s'? (known keys: backoff_max_s, mtu)"
     """
     known = list(known)
-    hints = ["unknown key;"]
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    if close:
-        hints.append(f"did you mean {close[0]!r}?")
+    problem = f"unknown key{did_you_mean(key, known)}"
     if elsewhere is not None:
-        hints.append(f"{key!r} belongs in [{elsewhere}].")
-    return " ".join([*hints, f"(known keys: {', '.join(known)})"])
+        problem += f"; {key!r} belongs in [{elsewhere}]"
+    return f"{problem} ({listing} {', '.join(known)})"
 
 
 S = TypeVar("S", bound=Schema)
@@ -337,4 +405,5 @@ def _check_keys(
             elsewhere = next((n for n, ks in siblings.items() if n != section and key in ks), None)
             path = f"{prefix}.{key}" if prefix else key
             where = elsewhere if section is not None else None
-            raise cls.error(path, key, unknown_key_problem(key, known, where))
+            problem = unknown_key_problem(key, known, where, cls.error.known_keys)
+            raise cls.error(path, key, problem)

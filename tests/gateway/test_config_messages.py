@@ -18,7 +18,7 @@ MESSAGES = [
     (
         "unknown key in the wrong section",
         "[store]\nmtu = 100",
-        "gateway.toml: store.mtu: unknown key; 'mtu' belongs in [ble]. (known keys: path, "
+        "gateway.toml: store.mtu: unknown key; 'mtu' belongs in [ble] (known keys: path, "
         "budget_bytes, flush_interval_s, batch_max)",
     ),
     (
