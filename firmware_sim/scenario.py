@@ -31,10 +31,13 @@ from firmware_sim.episodes import AnomalyKind, Episode, FaultKind
 from firmware_sim.physiology.profile import PersonProfile
 from wearable_core.schema import (
     ByteSize,
+    Check,
     Duration,
     FieldSpec,
+    Schema,
     SchemaError,
     field_convert,
+    schema_from_mapping,
     unknown_key_problem,
 )
 from wearable_core.units import MAX_SEED, did_you_mean, format_duration, simulated_duration
@@ -108,12 +111,14 @@ class ScenarioError(SchemaError):
         if isinstance(value, float) and not math.isfinite(value):
             return f"expected a finite number, got {given!r}"
         low, high = spec.low, spec.high
+        # text shows what it was read as: "'1KiB' (1024 bytes)"
+        shown = repr(given) if number is None else f"{given!r} ({_num(number)}{spec.unit})"
         if low is not None and high is not None:
-            return f"{given!r} is out of range; expected {_num(low)} to {_num(high)}"
+            return f"{shown} is out of range; expected {_num(low)} to {_num(high)}"
         if low is not None:
-            return f"{given!r} is too small; expected {'>' if spec.low_open else '>='} {_num(low)}"
+            return f"{shown} is too small; expected {'>' if spec.low_open else '>='} {_num(low)}"
         assert high is not None
-        return f"{given!r} is too large; expected <= {_num(high)}"
+        return f"{shown} is too large; expected <= {_num(high)}"
 
     @classmethod
     def unreadable(cls, spec: FieldSpec, given: object, reason: str) -> str:
@@ -141,6 +146,11 @@ _DropsPerHour = Annotated[float, Meta(ge=0, le=MAX_DROPS_PER_HOUR)]
 def _read(hint: object) -> Callable[[str, object], typing.Any]:
     """A reader of one declared field: ``read(path, value)`` -> the checked value."""
     return lambda path, value: field_convert(path, value, hint, ScenarioError)
+
+
+def _range_of(hint: object) -> Check:
+    """A field that is a fixed value or ``[min, max]`` of ``hint``."""
+    return Check(lambda path, value: _range(path, value, _read(hint)))
 
 
 def _one_of(choices: Iterable[str]) -> str:
@@ -197,13 +207,19 @@ class WatchPlan:
 
 
 @dataclass(frozen=True)
-class WatchSettings:
-    """``[watch]``: firmware settings; ranges are ``(min, max)``, drawn per watch."""
+class WatchSettings(Schema):
+    """``[watch]``: firmware settings; ranges are ``(min, max)``, drawn per watch.
 
-    clock_drift_ppm: tuple[float, float] = (-20.0, 20.0)
-    clock_offset_s: tuple[float, float] = (-2.0, 2.0)
-    flash_bytes: int = 262_144
-    battery_mah: float = 300.0
+    Declared (``wearable_core.schema``): the file and code get the same checks.
+    """
+
+    path_prefix: ClassVar[str] = "watch"
+    error: ClassVar[type[SchemaError]] = ScenarioError
+
+    clock_drift_ppm: Annotated[tuple[float, float], _range_of(_DriftPpm)] = (-20.0, 20.0)
+    clock_offset_s: Annotated[tuple[float, float], _range_of(_ClockOffset)] = (-2.0, 2.0)
+    flash_bytes: _FlashBytes = 262_144
+    battery_mah: _BatteryMah = 300.0
     passkey: bool = False
 
 
@@ -449,8 +465,8 @@ def _num(x: float) -> str:
 
 
 def _range(path: str, value: object, read: Callable[[str, object], float]) -> tuple[float, float]:
-    """A fixed value or ``[min, max]``."""
-    if isinstance(value, list):
+    """A fixed value or ``[min, max]`` (a tuple, in code)."""
+    if isinstance(value, list | tuple):
         if len(value) != 2:
             raise ScenarioError(path, value, f"expected [min, max], got {len(value)} items")
         lo, hi = read(f"{path}[0]", value[0]), read(f"{path}[1]", value[1])
@@ -532,32 +548,9 @@ class _Parser:
     def _watch(self, data: object) -> WatchSettings:
         if data is None:
             return WatchSettings()
-        t = _Table(
-            data,
-            "watch",
-            ("clock_drift_ppm", "clock_offset_s", "flash_bytes", "battery_mah", "passkey"),
-        )
-        d = WatchSettings()
-
-        return WatchSettings(
-            clock_drift_ppm=_range(
-                t.at("clock_drift_ppm"),
-                t.data.get("clock_drift_ppm", list(d.clock_drift_ppm)),
-                _read(_DriftPpm),
-            ),
-            clock_offset_s=_range(
-                t.at("clock_offset_s"),
-                t.data.get("clock_offset_s", list(d.clock_offset_s)),
-                _read(_ClockOffset),
-            ),
-            flash_bytes=_read(_FlashBytes)(
-                t.at("flash_bytes"), t.data.get("flash_bytes", d.flash_bytes)
-            ),
-            battery_mah=_read(_BatteryMah)(
-                t.at("battery_mah"), t.data.get("battery_mah", d.battery_mah)
-            ),
-            passkey=_read(bool)(t.at("passkey"), t.data.get("passkey", d.passkey)),
-        )
+        if not isinstance(data, dict):
+            raise ScenarioError("watch", data, f"expected a table, got {_kind_of(data)}")
+        return schema_from_mapping(WatchSettings, data)
 
     def _durations(self, data: object) -> Mapping[Kind, tuple[float, float]]:
         out = dict(DEFAULT_DURATIONS_S)
