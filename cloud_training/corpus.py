@@ -413,6 +413,7 @@ def corpus_ingest(
     *,
     max_batches: int | None = None,
     now: Callable[[], float] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     """Add the batches not yet ingested to the corpus as one new shard.
 
@@ -426,6 +427,9 @@ def corpus_ingest(
     now
         Clock for the checkpoint's ``updated`` and quarantine times (default
         :func:`time.time`); it never affects shard bytes.
+    on_batch
+        Called with ``(read, to_read)`` once the new batches are listed (``read`` 0) and
+        after each one is read (a live display); it never affects what is ingested.
 
     Returns
     -------
@@ -466,7 +470,9 @@ def corpus_ingest(
         todo = todo[:max_batches]
 
     accepted: list[tuple[str, AggregateBatch]] = []
-    for item in todo:
+    if on_batch is not None:
+        on_batch(0, len(todo))
+    for read, item in enumerate(todo, start=1):
         if len(item.names) > 1:
             report.duplicate_ids.append(item.key)
         # Try each name of the id until one decodes: a corrupted copy under one date must
@@ -486,6 +492,8 @@ def corpus_ingest(
                 continue
             accepted.append((item.key, result))
             break
+        if on_batch is not None:
+            on_batch(read, len(todo))
 
     if not accepted and not report.quarantined:
         _report_totals(report, checkpoint)

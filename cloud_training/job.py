@@ -183,19 +183,86 @@ class JobReport:
         }
 
 
-class _Stopwatch:
-    def __init__(self, report: JobReport, progress: Callable[[str], None]) -> None:
+#: The stages of a run in order, as :class:`JobProgress` names them; ``report`` is
+#: writing the run's report, :attr:`JobReport.seconds` times each of the others.
+STAGES: tuple[str, ...] = ("ingest", "load", "train", "convert", "gate", "publish", "report")
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """How far a run is: what ``job_run`` tells its ``progress`` callback.
+
+    ``done`` of ``total`` counts the steps of the whole run: one per stage of
+    :data:`STAGES`, plus one per new batch read and one per training epoch. ``done``
+    never decreases; ``total`` grows once, when ingest has listed the new batches, and a
+    run that ends early (no new data, not better) jumps to ``done == total`` with its
+    report. ``detail`` says where the stage is (``"batch 3/55"``, ``"epoch 7/30, loss
+    0.1234"``). ``line`` is the same as one line of text for a log or a pipe, or ``None``
+    for a step too small to be worth a line (one batch read).
+    """
+
+    stage: str
+    done: int
+    total: int
+    detail: str = ""
+    line: str | None = None
+
+
+class _Steps:
+    """Times each stage into the report and tells ``progress`` how far the run is."""
+
+    def __init__(
+        self, report: JobReport, progress: Callable[[JobProgress], None], epochs: int
+    ) -> None:
         self.report = report
         self.progress = progress
+        self.stage = STAGES[0]
+        self.done = 0
+        self.total = len(STAGES) + epochs
+
+    def tell(self, line: str | None = None, detail: str = "") -> None:
+        """Report the current step, with a log ``line`` when there is one."""
+        self.progress(JobProgress(self.stage, self.done, self.total, detail, line))
 
     def run(self, stage: str, fn: Callable[[], Any]) -> Any:
-        self.progress(f"{stage} ...")
+        """Run one stage: ``fn``'s result, its time in ``report.seconds[stage]``."""
+        self.stage = stage
+        self.tell(f"{stage} ...")
         start = time.perf_counter()
         result = fn()
         took = time.perf_counter() - start
         self.report.seconds[stage] = took
-        self.progress(f"{stage}: done in {took:.1f} s")
+        self.done += 1
+        self.tell(f"{stage}: done in {took:.1f} s")
         return result
+
+    def skip(self, stage: str) -> None:
+        """A stage this run does not have (ingest of a multi-worker run): one step on."""
+        self.stage = stage
+        self.done += 1
+
+    def batch(self, read: int, to_read: int) -> None:
+        """``corpus_ingest``'s ``on_batch``: one step per batch, learnt once listed."""
+        if read == 0:
+            self.total += to_read
+            return
+        self.done += 1
+        self.tell(detail=f"batch {read}/{to_read}")
+
+    def epoch(self, epoch: int, epochs: int, loss: float) -> None:
+        """``train_distributed``'s ``on_epoch``: one step and one line per epoch."""
+        self.done += 1
+        self.tell(
+            f"train: epoch {epoch}/{epochs} {_bar(epoch, epochs)} loss {loss:.4f}",
+            f"epoch {epoch}/{epochs}, loss {loss:.4f}",
+        )
+
+    def finish(self) -> None:
+        """The run is done (its report written, or a worker's part finished), whichever
+        stages it skipped."""
+        self.stage = "report"
+        self.done = self.total
+        self.tell()
 
 
 def _bar(done: int, total: int, width: int = 20) -> str:
@@ -295,7 +362,7 @@ def job_run(
     private_key: Any,
     settings: JobSettings | None = None,
     *,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Callable[[JobProgress], None] = lambda _: None,
     report: JobReport | None = None,
 ) -> JobReport:
     """One training run against ``bucket``; see the module docstring.
@@ -309,7 +376,9 @@ def job_run(
     settings
         Strategy, seed, epochs, target false-positive rate, ``force``.
     progress
-        Called with one line per stage (the terminal's progress).
+        Called as the run moves on (:class:`JobProgress`: the stage, steps done of the
+        total, and a line for a log); a live display on a terminal, log lines elsewhere.
+        It never changes what the run does.
     report
         Filled in and returned; pass one to still have the partial report (with
         ``error`` set) when the run raises. Default: a new one.
@@ -341,7 +410,7 @@ def _job_run(
     bucket: Bucket,
     private_key: Any,
     settings: JobSettings,
-    progress: Callable[[str], None],
+    progress: Callable[[JobProgress], None],
     report: JobReport,
 ) -> JobReport:
     # TensorFlow is imported here, not at module import: `wearable train --help` and
@@ -356,16 +425,18 @@ def _job_run(
         tflite_scores,
     )
 
-    watch = _Stopwatch(report, progress)
+    watch = _Steps(report, progress, settings.epochs)
 
     # Created first: under multiworker this joins the cluster, and every worker must
     # then see the same corpus, which is why multi-worker runs do not ingest.
     strategy = strategy_make(settings.strategy)
     if settings.strategy == "multiworker":
         report.ingest = {"skipped": "multi-worker run: `wearable train ingest` runs before it"}
+        watch.skip("ingest")
     else:
         ingest = watch.run(
-            "ingest", lambda: corpus_ingest(bucket, max_batches=settings.max_batches)
+            "ingest",
+            lambda: corpus_ingest(bucket, max_batches=settings.max_batches, on_batch=watch.batch),
         )
         report.ingest = ingest.as_dict()
         if ingest.new_batches == 0 and not settings.force:
@@ -373,11 +444,11 @@ def _job_run(
             if not shards or _trained_read(bucket) == _corpus_digest(shards):
                 report.outcome = Outcome.NO_NEW_DATA
                 report.message = "no new batches since the last run (use --force to train anyway)"
-                return _finish(bucket, report)
+                return _finish(bucket, report, steps=watch)
             # Ingested by a run that did not finish (or before this record existed):
             # exiting 4 here would leave those batches untrained until more arrive.
             report.ingest["untrained_corpus"] = True
-            progress("ingest: no new batches, but no finished run trained on this corpus")
+            watch.tell("ingest: no new batches, but no finished run trained on this corpus")
 
     def load() -> tuple[Any, ...]:
         corpus = corpus_load(bucket)
@@ -416,15 +487,14 @@ def _job_run(
             strategy=strategy,
             epochs=settings.epochs,
             batch_size=settings.batch_size,
-            on_epoch=lambda e, n, loss: progress(
-                f"train: epoch {e}/{n} {_bar(e, n)} loss {loss:.4f}"
-            ),
+            on_epoch=watch.epoch,
         ),
     )
     model = result.model
     if not is_chief(strategy):
         report.outcome = Outcome.WORKER_DONE
         report.message = "worker finished training; the chief gates and publishes"
+        watch.finish()
         return report
 
     def calibrate_and_convert() -> tuple[npt.NDArray[np.float32], bytes, Any]:
@@ -458,7 +528,7 @@ def _job_run(
             f"Keras and LiteRT disagree on {1 - check.decision_agreement:.2%} of decisions: "
             "refusing this conversion"
         )
-        return _finish(bucket, report)
+        return _finish(bucket, report, steps=watch)
 
     def judge() -> tuple[GateDecision, str, list[str]]:
         """The decision, the serving version, and the models it was shown worse than."""
@@ -563,7 +633,7 @@ def _job_run(
     if not decision.passed:
         report.outcome = Outcome.NOT_BETTER
         report.message = f"not published: worse than {' and '.join(worse_than)} on the gate metrics"
-        return _finish(bucket, report, trained=corpus.shards)
+        return _finish(bucket, report, trained=corpus.shards, steps=watch)
 
     version = release_version(model_bytes, thresholds)
     report.version = version
@@ -572,7 +642,7 @@ def _job_run(
         report.message = (
             f"{version} (this model with these thresholds) is already current: nothing to publish"
         )
-        return _finish(bucket, report, trained=corpus.shards)
+        return _finish(bucket, report, trained=corpus.shards, steps=watch)
     manifest: dict[str, Any] = {
         **manifest_header(version, thresholds),
         "validation": report.gate["challenger"],
@@ -599,7 +669,7 @@ def _job_run(
     )
     report.outcome = Outcome.PUBLISHED
     report.message = f"published {version} (was {serving_version})"
-    return _finish(bucket, report, trained=corpus.shards)
+    return _finish(bucket, report, trained=corpus.shards, steps=watch)
 
 
 def _pointer_version(bucket: Bucket) -> str | None:
@@ -654,10 +724,15 @@ def _trained_write(bucket: Bucket, report: JobReport, shards: tuple[str, ...]) -
 
 
 def _finish(
-    bucket: Bucket, report: JobReport, *, trained: tuple[str, ...] | None = None
+    bucket: Bucket,
+    report: JobReport,
+    *,
+    trained: tuple[str, ...] | None = None,
+    steps: _Steps | None = None,
 ) -> JobReport:
     """Record the trained corpus (when a run finished training), write the report to the
-    bucket (create-only, content-named) and return it."""
+    bucket (create-only, content-named) and return it; ``steps`` then says the run is
+    done."""
     if trained is not None:
         try:
             _trained_write(bucket, report, trained)
@@ -673,4 +748,6 @@ def _finish(
     name = f"{REPORTS_PREFIX}{stamp}-{hashlib.sha256(data).hexdigest()[:12]}.json"
     bucket.create(name, data)
     report.report_object = name
+    if steps is not None:
+        steps.finish()
     return report

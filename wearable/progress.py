@@ -1,10 +1,11 @@
 """A live progress display for the long commands: one rich progress bar on stderr, on a
 terminal only.
 
-``wearable demo`` and ``wearable eval`` run for minutes; without it a terminal shows
-nothing (or one line per watch) until the result. The bar is drawn only when the
-stream is a terminal, so a pipe, a log file, ``--json`` scripts and the tests see
-exactly what they saw before.
+``wearable demo``, ``wearable eval``, ``wearable train cohort`` and the training job
+(``wearable train``) run for minutes; without it a terminal shows nothing (or one line
+per watch or stage) until the result. The bar is drawn only when the stream is a
+terminal, so a pipe, a log file, ``--json`` scripts and the tests see exactly what they
+saw before. rich is imported only then: the training job on a scheduler never loads it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ class TerminalProgress:
     """The phase a command is in and how far it got, as a bar that is erased at the end.
 
     ``counter(done, total)`` renders the count beside the bar (``"50/100 sim min"``).
-    Every method is a no-op when ``stream`` is not a terminal (or is ``None``).
+    Every method is a no-op when ``stream`` is not a terminal (or is ``None``), and when
+    rich is not installed (an install without the ``demo`` or ``training`` extra): the
+    callers then print their plain lines, as for a pipe.
 
     Examples
     --------
@@ -39,10 +42,14 @@ class TerminalProgress:
         self._progress: Any = None
         self._task: Any = None
         if stream is not None and self.enabled:
-            # Imported only for a terminal (rich is a dependency of the demo extra).
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+            # Imported only for a terminal (rich is a dependency of the demo and training
+            # extras); without it the display is off rather than the command failing.
+            try:
+                from rich.console import Console
+                from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            except ImportError:
+                self.enabled = False
+                return
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
@@ -95,3 +102,14 @@ def watches(done: float, total: float) -> str:
 def simulated_minutes(done_s: float, total_s: float) -> str:
     """The count of a simulation: ``"50/100 sim min"``."""
     return f"{done_s / 60:.0f}/{total_s / 60:.0f} sim min"
+
+
+def percent(done: float, total: float) -> str:
+    """The count of a run whose steps differ in kind (batches, epochs, stages): ``"42%"``.
+
+    Examples
+    --------
+    >>> percent(21, 50), percent(0, 0)
+    ('42%', '0%')
+    """
+    return f"{100 * done / total:.0f}%" if total > 0 else "0%"

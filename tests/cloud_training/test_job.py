@@ -4,7 +4,11 @@ a signed release the gateway's own updater accepts, reports and exit codes."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,9 @@ from cloud_training import gate
 from cloud_training import job as job_module
 from cloud_training.job import (
     REPORTS_PREFIX,
+    STAGES,
     TRAINED_NAME,
+    JobProgress,
     JobReport,
     JobSettings,
     Outcome,
@@ -45,8 +51,8 @@ def test_a_run_publishes_a_release_the_gateway_installs(
     monkeypatch.setattr(gate, "FPR_MARGIN", 1.0)
     pem, public = keypair_generate()
     bucket = bucket_open(str(bucket_dir))
-    lines: list[str] = []
-    report = job_run(bucket, private_key_parse(pem), SETTINGS, progress=lines.append)
+    steps: list[JobProgress] = []
+    report = job_run(bucket, private_key_parse(pem), SETTINGS, progress=steps.append)
     assert report.outcome is Outcome.PUBLISHED, report.message
     assert report.ingest["new_batches"] >= 2 and report.ingest["quarantined"] == []
     assert report.data["training_cohort_windows"] > 0 and report.data["fleet_windows"] > 0
@@ -59,8 +65,20 @@ def test_a_run_publishes_a_release_the_gateway_installs(
         for kind, served in report.gate[who].items():
             bare = report.gate["unserved"][who][kind]
             assert served["fpr"] <= bare["fpr"] and served["negatives"] == bare["negatives"]
+    lines = [step.line for step in steps if step.line is not None]
     assert any(line.startswith("train: done") for line in lines)
     assert "train: epoch 5/5 [####################] loss" in "\n".join(lines)
+    # A live display's view: steps only move forward, through the stages in order, one
+    # per batch read and per epoch, and end at the total.
+    done = [step.done for step in steps]
+    order = [STAGES.index(step.stage) for step in steps]
+    assert done == sorted(done) and order == sorted(order) and done[-1] == steps[-1].total
+    assert steps[-1].total == len(STAGES) + SETTINGS.epochs + report.ingest["new_batches"]
+    assert [s.detail for s in steps if s.stage == "ingest" and s.line is None] == [
+        f"batch {n}/{report.ingest['new_batches']}"
+        for n in range(1, report.ingest["new_batches"] + 1)
+    ]
+    assert sum(s.detail.startswith("epoch ") for s in steps) == SETTINGS.epochs
     reports = bucket.list(REPORTS_PREFIX)
     assert len(reports) == 1
     saved = json.loads(bucket.read(reports[0].name)[0])
@@ -290,3 +308,67 @@ def test_the_shipped_baseline_is_a_floor_below_which_no_release_goes(
     assert third.message == "not published: worse than the floor baseline-3 on the gate metrics"
     assert third.gate["reasons"] == ["refused: by the floor"]
     assert third.gate["floor"]["passed"] is False
+
+
+class Terminal(io.StringIO):
+    """A text stream that says it is a terminal, as stderr on a console does."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_live_display_and_the_json_is_the_same(
+    bucket_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The same data twice, published and judged alike: one run on a pipe, one on a
+    # terminal. Only stderr differs: the stages' lines there, the live display here.
+    monkeypatch.setattr(gate, "RECALL_MARGIN", 1.0)
+    monkeypatch.setattr(gate, "FPR_MARGIN", 1.0)
+    assert wearable_main(["keys", "generate", "--out", str(tmp_path / "keys")]) == 0
+    key = str(tmp_path / "keys" / "model-signing.pem")
+    capsys.readouterr()
+    argv = ["--key", key, "--epochs", "2", "--seed", "7", "--json"]
+    shutil.copytree(bucket_dir, tmp_path / "again")
+    assert wearable_main(["train", "--bucket", str(bucket_dir), *argv]) == 0
+    piped, err = capsys.readouterr()
+    # (Other tests in this process may have left a log handler: lines besides ours.)
+    stages = [line for line in err.splitlines() if line.startswith("[train] ")]
+    assert stages[0] == "[train] ingest ..." and "[train] train: epoch 2/2 " in err
+    assert "━" not in err  # no bar on a pipe
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert wearable_main(["train", "--bucket", str(tmp_path / "again"), *argv]) == 0
+    shown, err = capsys.readouterr()
+    assert err == "" and "[train]" not in terminal.getvalue()
+    assert "writing the report" in terminal.getvalue() and "100%" in terminal.getvalue()
+    first, second = json.loads(piped), json.loads(shown)
+    for report in (first, second):  # when it ran and how fast aside
+        del report["started_utc"], report["seconds"], report["report_object"]
+        del report["training"]["windows_per_s"]
+    # Same seed, same release: the version is the digest of the model bytes.
+    assert first == second and first["outcome"] == "published" and first["version"]
+
+
+def test_a_scheduled_run_does_not_load_the_display(tmp_path: Path) -> None:
+    # A scheduler's stderr is a pipe or a log: the live display stays unloaded. (Keras
+    # itself loads rich's console for its model summaries, so rich as such is in.)
+    assert wearable_main(["keys", "generate", "--out", str(tmp_path / "keys")]) == 0
+    key = str(tmp_path / "keys" / "model-signing.pem")
+    code = (
+        "import atexit, sys\n"
+        "from wearable.cli import main\n"
+        "atexit.register(lambda: print(' '.join(sys.modules), flush=True))\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    argv = ["train", "--bucket", str(tmp_path / "empty"), "--key", key]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 4, done.stderr
+    modules = done.stdout.split()
+    assert "cloud_training.job" in modules and "wearable.progress" in modules
+    assert "rich.progress" not in modules and "rich.live" not in modules
+    assert done.stderr.splitlines()[0] == "[train] ingest ..."

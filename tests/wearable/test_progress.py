@@ -1,12 +1,27 @@
-"""The live progress bar of ``wearable demo`` and ``wearable eval``: on a terminal only."""
+"""The live progress bar of ``wearable demo``, ``wearable eval``, ``wearable train`` and
+``wearable train cohort``: on a terminal only."""
 
 from __future__ import annotations
 
 import doctest
 import io
+import sys
 
+import pytest
+
+from cloud_training.job import JobProgress
 from wearable import progress as progress_module
+from wearable.cli.train import _job_progress
 from wearable.progress import TerminalProgress, simulated_minutes, watches
+
+#: A run as the training job tells it: a batch read is a step without a line.
+RUN = [
+    JobProgress("ingest", 0, 9, line="ingest ..."),
+    JobProgress("ingest", 1, 10, "batch 1/1"),
+    JobProgress("ingest", 2, 10, line="ingest: done in 0.1 s"),
+    JobProgress("train", 3, 10, "epoch 1/2, loss 0.5000", "train: epoch 1/2 [#...] loss 0.5000"),
+    JobProgress("report", 10, 10),
+]
 
 
 class Terminal(io.StringIO):
@@ -43,6 +58,40 @@ def test_nothing_is_written_to_a_pipe_or_a_file() -> None:
     with TerminalProgress(None, 0, watches) as progress:
         progress.advance(1, total=2)
     assert not progress.enabled
+
+
+def test_the_training_job_on_a_pipe_keeps_its_lines() -> None:
+    stream = io.StringIO()
+    with _job_progress(stream) as progress:
+        for step in RUN:
+            progress(step)
+    assert stream.getvalue() == (
+        "[train] ingest ...\n"
+        "[train] ingest: done in 0.1 s\n"
+        "[train] train: epoch 1/2 [#...] loss 0.5000\n"
+    )
+
+
+def test_the_training_job_on_a_terminal_is_one_bar() -> None:
+    stream = Terminal()
+    with _job_progress(stream) as progress:
+        for step in RUN[:-1]:
+            progress(step)
+    text = stream.getvalue()
+    assert "training" in text and "30%" in text and "epoch 1/2, loss 0.5000" in text
+    assert "[train]" not in text
+
+
+def test_without_rich_a_terminal_gets_the_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An install without the demo or training extra: the commands print their lines.
+    monkeypatch.setitem(sys.modules, "rich.progress", None)
+    stream = Terminal()
+    with TerminalProgress(stream, 10, watches) as progress:
+        progress.advance(5)
+    assert not progress.enabled and stream.getvalue() == ""
+    with _job_progress(stream) as job:
+        job(RUN[0])
+    assert stream.getvalue() == "[train] ingest ...\n"
 
 
 def test_doctests() -> None:

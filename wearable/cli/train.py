@@ -15,10 +15,15 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from wearable.cli.errors import duration_arg, positive_float
+
+if TYPE_CHECKING:  # this module builds every command's parser: it imports nothing heavy
+    from cloud_training.job import JobProgress
 
 #: Environment variable naming the signing key when ``--key`` is not given.
 KEY_ENV = "WEARABLE_SIGNING_KEY"
@@ -255,12 +260,10 @@ def _train(args: argparse.Namespace) -> int:
         weak_labels=args.weak_labels,
     )
 
-    def progress(line: str) -> None:
-        print(f"[train] {line}", file=sys.stderr, flush=True)
-
     report = JobReport()
     try:
-        job_run(bucket, key, settings, progress=progress, report=report)
+        with _job_progress(sys.stderr) as progress:
+            job_run(bucket, key, settings, progress=progress, report=report)
     except (BucketError, CohortError, CorpusError, RuntimeError, ValueError) as exc:
         # Expected failures: the message names the problem and the fix.
         print(f"wearable train: failed: {exc}", file=sys.stderr)
@@ -276,6 +279,42 @@ def _train(args: argparse.Namespace) -> int:
     else:
         _print_human(report.as_dict())
     return report.outcome.exit_code
+
+
+#: What a terminal's progress display calls each stage of a run.
+STAGE_TEXT = {
+    "ingest": "reading batches",
+    "load": "loading data",
+    "train": "training",
+    "convert": "calibrating, converting",
+    "gate": "validating (gate)",
+    "publish": "publishing",
+    "report": "writing the report",
+}
+
+
+@contextmanager
+def _job_progress(stream: TextIO) -> Iterator[Callable[[JobProgress], None]]:
+    """The training job's ``progress`` callback: a live bar on ``stream`` when it is a
+    terminal, else each stage's line as ``[train] ...`` (what a log or scheduler keeps).
+
+    rich is imported only for a terminal (``wearable.progress``), and nothing here
+    changes what the run does.
+    """
+    from wearable.progress import TerminalProgress, percent
+
+    with TerminalProgress(stream, 0, percent) as bar:
+        # What the first seconds go to, before the run reports its first stage.
+        bar.phase("loading TensorFlow")
+
+        def progress(step: JobProgress) -> None:
+            if bar.enabled:
+                bar.phase(STAGE_TEXT.get(step.stage, step.stage))
+                bar.advance(step.done, step.detail, total=step.total)
+            elif step.line is not None:
+                print(f"[train] {step.line}", file=stream, flush=True)
+
+        yield progress
 
 
 def _keep_pointer_fresh(bucket: Any, key: Any) -> None:
