@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,19 +102,31 @@ def overlap_fraction(
     return result
 
 
-def dataset_from_export(directory: str | Path, window_s: int = WINDOW_S) -> Dataset:
-    """Build the feature matrix, targets and fault mask of every watch in an export."""
+def dataset_from_export(
+    directory: str | Path,
+    window_s: int = WINDOW_S,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Dataset:
+    """Build the feature matrix, targets and fault mask of every watch in an export.
+
+    ``progress`` (a live display) is called with ``(watches done, watches)`` after each
+    watch; it never changes the dataset.
+    """
     d = Path(directory)
     t0 = _start_epoch_s(d)
     labels = _read_labels(d)
+    devices = _devices(d)
     xs: list[npt.NDArray[np.float32]] = []
     ys: list[npt.NDArray[np.float32]] = []
     faults: list[npt.NDArray[np.bool_]] = []
     devs: list[npt.NDArray[np.str_]] = []
     starts: list[npt.NDArray[np.float64]] = []
-    for device in _devices(d):
+    for done, device in enumerate(devices, start=1):
         windows = list(windows_from_export(d, device, window_s))
         if not windows:
+            if progress is not None:
+                progress(done, len(devices))
             continue
         x = features_extract_many(windows)
         start = np.array([w.start_ms / 1000.0 - t0 for w in windows], dtype=np.float64)
@@ -133,6 +146,8 @@ def dataset_from_export(directory: str | Path, window_s: int = WINDOW_S) -> Data
         faults.append(fault)
         devs.append(np.full(len(windows), device))
         starts.append(start)
+        if progress is not None:
+            progress(done, len(devices))
     if not xs:
         f = len(FEATURE_NAMES)
         return Dataset(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -56,11 +57,19 @@ def _utc(epoch_s: float) -> str:
 
 
 def export_scenario(
-    scenario: Scenario, out_dir: str | Path, seed: int | None = None, duration_s: int | None = None
+    scenario: Scenario,
+    out_dir: str | Path,
+    seed: int | None = None,
+    duration_s: int | None = None,
+    *,
+    progress: Callable[[float, float], None] | None = None,
 ) -> ExportSummary:
     """Write per-stream record CSVs, the label timeline and the cohort to ``out_dir``.
 
-    The same scenario and seed give byte-identical files.
+    The same scenario and seed give byte-identical files. ``progress`` (a live display)
+    is called with ``(done, total)`` in simulated watch-seconds after each simulated
+    hour of each watch, ``total`` being watches times the duration; it never changes
+    the files.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -76,7 +85,7 @@ def export_scenario(
         labels.writerow(LABEL_COLUMNS)
         watches = csv.writer(watches_file, lineterminator="\n")
         watches.writerow(WATCH_COLUMNS)
-        for plan in plans:
+        for index, plan in enumerate(plans):
             identity = identity_of(plan)
             device = identity.address
             profile = plan.profile
@@ -117,6 +126,9 @@ def export_scenario(
             while not firmware.finished:
                 for item in firmware.advance(firmware.produced_until_s + 3600):
                     truth.write(device, item)
+                if progress is not None:
+                    watch_done = min(firmware.produced_until_s, float(duration))
+                    progress(index * duration + watch_done, len(plans) * duration)
         records = truth.rows
     summary = ExportSummary(
         scenario=scenario.name,

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from cloud_training.labelled_cohorts import (
 )
 from firmware_sim.export import LABELS_FILE, WATCHES_FILE, export_scenario
 from firmware_sim.scenario import Scenario, load_scenario
+from wearable.progress import TerminalProgress, percent
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket, BucketConfigError, BucketError
 from wearable_core.units import format_duration
@@ -53,15 +55,38 @@ def _episodes(directory: Path) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+#: ``progress(phase, done, total)`` of :func:`cohort_write`: what it is doing
+#: (``"simulating watch 2/6"``) and how far the whole cohort is, in any unit.
+CohortProgress = Callable[[str, float, float], None]
+
+
 def _simulate(
-    scenario: Scenario, seed: int, duration_s: int, workdir: Path | None
+    scenario: Scenario,
+    seed: int,
+    duration_s: int,
+    workdir: Path | None,
+    progress: CohortProgress | None = None,
 ) -> tuple[dict[str, npt.NDArray[Any]], dict[str, int]]:
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
+    tell = progress or (lambda phase, done, total: None)
+    # Progress in simulated watch-seconds: simulating a watch counts its duration, and
+    # cutting it into feature windows counts it once more (each took about as long).
+    watches = scenario.watches
+    total = 2.0 * watches * duration_s
+
+    def simulated(done_s: float, _: float) -> None:
+        watch = min(int(done_s // duration_s) + 1, watches)
+        tell(f"simulating watch {watch}/{watches}", done_s, total)
+
+    def cut(done: int, of: int) -> None:
+        tell(f"cutting windows, watch {done}/{of}", (watches + done) * duration_s, total)
+
     # The export is ~45 MB of CSV per watch-day: workdir lets a job put it on a big disk.
     with tempfile.TemporaryDirectory(prefix="cohort-export-", dir=workdir) as tmp:
-        export_scenario(scenario, tmp, seed=seed, duration_s=duration_s)
-        data = dataset_from_export(tmp)
+        tell(f"simulating watch 1/{watches}", 0.0, total)
+        export_scenario(scenario, tmp, seed=seed, duration_s=duration_s, progress=simulated)
+        data = dataset_from_export(tmp, progress=cut)
         arrays: dict[str, npt.NDArray[Any]] = {
             "X": data.X,
             "Y": data.Y,
@@ -69,7 +94,9 @@ def _simulate(
             "start_s": data.start_s,
             "device_index": _device_indexes(Path(tmp), data.device),
         }
-        return arrays, _episodes(Path(tmp))
+        episodes = _episodes(Path(tmp))
+    tell("storing the cohort", total, total)
+    return arrays, episodes
 
 
 def cohort_write(
@@ -80,6 +107,7 @@ def cohort_write(
     seed: int | None = None,
     duration_s: int | None = None,
     workdir: Path | None = None,
+    progress: CohortProgress | None = None,
 ) -> CohortInfo:
     """Simulate a scenario and store it as one immutable cohort object of ``split``.
 
@@ -100,6 +128,10 @@ def cohort_write(
         Overrides the scenario's duration (rounded up to whole minutes).
     workdir : pathlib.Path, optional
         Parent of the temporary export directory (default: the system temp directory).
+    progress : callable, optional
+        Told what the simulation is doing and how far it is (:data:`CohortProgress`,
+        ``done`` never decreasing; not called when the cohort is already present). It
+        never changes the cohort's bytes.
 
     Returns
     -------
@@ -126,7 +158,7 @@ def cohort_write(
             seed: int, duration_s: int
         ) -> tuple[dict[str, npt.NDArray[Any]], dict[str, int]]:
             # Looked up when called, so a test can replace it.
-            return _simulate(scenario, seed, duration_s, workdir)
+            return _simulate(scenario, seed, duration_s, workdir, progress)
 
         return CohortScenario(
             name=scenario.name,
@@ -159,14 +191,22 @@ def cohort_command(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         bucket = bucket_open(args.bucket)
-        info = cohort_write(
-            bucket,
-            args.split,
-            scenario_path,
-            seed=args.seed,
-            duration_s=args.duration,
-            workdir=getattr(args, "workdir", None),
-        )
+        # A live bar on a terminal only: a pipe, a log and --json see what they did before.
+        with TerminalProgress(sys.stderr, 0, percent) as bar:
+
+            def progress(phase: str, done: float, total: float) -> None:
+                bar.phase(phase)
+                bar.advance(done, total=total)
+
+            info = cohort_write(
+                bucket,
+                args.split,
+                scenario_path,
+                seed=args.seed,
+                duration_s=args.duration,
+                workdir=getattr(args, "workdir", None),
+                progress=progress if bar.enabled else None,
+            )
     except (ValueError, BucketConfigError, CohortConflict, CohortCorrupt) as exc:
         # ScenarioError, CohortLeak and BucketConfigError are ValueErrors: bad input
         print(f"wearable train cohort: {exc}", file=sys.stderr)

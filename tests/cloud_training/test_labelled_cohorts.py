@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -141,6 +144,31 @@ def test_same_inputs_give_identical_bytes_in_a_fresh_bucket(
     assert (tmp_path / "bucket" / index).read_bytes() == (root / index).read_bytes()
 
 
+def test_progress_moves_forward_and_changes_no_byte(
+    written: tuple[Path, CohortInfo], scenario_file: Path, tmp_path: Path
+) -> None:
+    root, info = written
+    told: list[tuple[str, float, float]] = []
+    again = cohort_write(
+        bucket_open(str(tmp_path / "bucket")),
+        "validation",
+        scenario_file,
+        progress=lambda phase, done, total: told.append((phase, done, total)),
+    )
+    assert (tmp_path / "bucket" / info.name).read_bytes() == (root / info.name).read_bytes()
+    assert again == info
+    done = [d for _, d, _ in told]
+    assert done == sorted(done) and done[0] == 0 and {t for *_, t in told} == {done[-1]}
+    phases = list(dict.fromkeys(phase for phase, *_ in told))
+    assert phases == [
+        "simulating watch 1/2",
+        "simulating watch 2/2",
+        "cutting windows, watch 1/2",
+        "cutting windows, watch 2/2",
+        "storing the cohort",
+    ]
+
+
 def test_rerun_is_a_no_op_without_simulating(
     written: tuple[Path, CohortInfo], scenario_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -271,6 +299,62 @@ def test_cli_writes_then_reports_already_present(
     assert args.handler(args) == 0
     out = capsys.readouterr().out
     assert f"{first['name']}: already present" in out and "positive windows:" in out
+
+
+class Terminal(io.StringIO):
+    """A text stream that says it is a terminal, as stderr on a console does."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_cli_shows_progress_on_a_terminal_only_and_prints_the_same(
+    written: tuple[Path, CohortInfo],
+    scenario_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, info = written
+    parser = build_parser()
+    printed: dict[str, dict[str, object]] = {}
+    for where in ("pipe", "terminal"):
+        url = str(tmp_path / where)
+        argv = ["train", "cohort", "--bucket", url, "--split", "validation"]
+        args = parser.parse_args([*argv, "--scenario", str(scenario_file), "--json"])
+        terminal = Terminal()
+        if where == "terminal":
+            monkeypatch.setattr(sys, "stderr", terminal)
+        assert args.handler(args) == 0
+        out, err = capsys.readouterr()
+        printed[where] = json.loads(out)  # stdout is the one JSON object either way
+        assert (tmp_path / where / info.name).read_bytes() == (root / info.name).read_bytes()
+        if where == "pipe":
+            assert err == ""  # nothing on stderr but errors, as before
+        else:
+            assert "storing the cohort" in terminal.getvalue() and "100%" in terminal.getvalue()
+    for report in printed.values():
+        del report["seconds"]
+    assert printed["terminal"] == printed["pipe"]
+
+
+def test_cli_on_a_pipe_does_not_load_rich(scenario_file: Path, tmp_path: Path) -> None:
+    # The progress display's library is imported for a terminal only.
+    code = (
+        "import atexit, sys\n"
+        "from wearable.cli import main\n"
+        "atexit.register(lambda: print(' '.join(sys.modules), flush=True))\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    argv = ["train", "cohort", "--bucket", str(tmp_path / "b"), "--split", "train"]
+    argv += ["--scenario", str(scenario_file), "--duration", "2min"]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    modules = done.stdout.split()
+    assert "wearable.progress" in modules
+    assert not [m for m in modules if m == "rich" or m.startswith("rich.")]
 
 
 def test_cli_usage_errors_exit_2(
