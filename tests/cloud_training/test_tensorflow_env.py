@@ -10,12 +10,18 @@ holds only if no module imports ``tensorflow`` or ``keras`` before it imports
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 #: Where Python code of the project lives (cloud_training itself is the exception).
 ROOTS = ("wearable", "wearable_core", "gateway", "firmware_sim", "bumble_radio", "benchmarks")
 TENSORFLOW = ("tensorflow", "keras")
+#: What ``cloud_training`` sets unless the environment already does: TensorFlow's default
+#: kernels (not oneDNN's CPU-specific ones) and no log noise on stderr.
+PINNED = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL")
 
 
 def _imports(tree: ast.AST) -> list[tuple[int, str]]:
@@ -48,3 +54,14 @@ def test_no_module_imports_tensorflow_before_cloud_training() -> None:
         if not pinned:
             late.append(f"{path.relative_to(REPO)}:{first_tf}")
     assert late == [], f"import cloud_training before tensorflow/keras in: {late}"
+
+
+def test_importing_the_package_pins_the_default_kernels_and_quiets_tensorflow() -> None:
+    # The pin itself, checked on any CPU (only an AVX-512/AMX one shows other bytes).
+    env = {k: v for k, v in os.environ.items() if k not in PINNED}
+    code = f"import os, cloud_training; print(*(os.environ[k] for k in {PINNED!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "3"]
