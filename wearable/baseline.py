@@ -4,7 +4,9 @@
 (``examples/train.toml``, its own seed), extracts window features with the gateway's own
 code, trains the seeded model, converts it (dynamic-range, builtin ops only), checks
 Keras against LiteRT, and writes ``wearable_core/models/baseline.tflite`` and its manifest
-``baseline.json``. The same command gives the same bytes; a test proves it.
+``baseline.json``. On one machine the same command gives the same bytes; on another
+x86-64 CPU the same recipe and an equivalent model (``docs/model.md``, "Same seed, same
+bytes"); tests check both.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ One small export (3 watches x 2 h, exact episodes of every type) is built once p
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,33 @@ def test_training_is_deterministic(trained: Trained) -> None:
     again, thresholds, _ = train_model(d.X[trained.train], d.Y[trained.train], SEED, EPOCHS)
     assert convert(again, d.X[trained.train], "dynamic") == trained.flat
     np.testing.assert_array_equal(thresholds, trained.thresholds)
+
+
+_TRAIN_IN_A_NEW_PROCESS = """
+import sys
+import numpy as np
+from cloud_training.train import convert, train_model
+data = np.load(sys.argv[1])
+model, _, _ = train_model(data["X"], data["Y"], int(sys.argv[3]), int(sys.argv[4]))
+open(sys.argv[2], "wb").write(convert(model, data["X"], "dynamic"))
+"""
+
+
+def test_another_process_on_this_machine_trains_the_same_bytes(
+    trained: Trained, tmp_path: Path
+) -> None:
+    # What the baseline's rebuild promises on the CPU that built it (docs/model.md, "Same
+    # seed, same bytes"): a fresh interpreter, its own TensorFlow start-up, the same bytes.
+    d = trained.data
+    np.savez(tmp_path / "data.npz", X=d.X[trained.train], Y=d.Y[trained.train])
+    out = tmp_path / "model.tflite"
+    done = subprocess.run(
+        [sys.executable, "-c", _TRAIN_IN_A_NEW_PROCESS, str(tmp_path / "data.npz"), str(out),
+         str(SEED), str(EPOCHS)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert out.read_bytes() == trained.flat
 
 
 def test_model_is_small_and_builtin_only(trained: Trained) -> None:
