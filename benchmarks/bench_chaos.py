@@ -394,7 +394,7 @@ def main() -> int:
     if args.minutes < 24:
         parser.error("--minutes must be >= 24: the scenario's episodes end at 23 min")
 
-    from gateway.store.store import Store
+    from gateway.store import Store
     from tests.support.fault_proxy import FaultProxy
     from tests.support.gcs_emulator import GcsEmulator
     from wearable.cli.keys import PRIVATE_FILE, keys_generate
@@ -511,7 +511,7 @@ def main() -> int:
         expected = truth_keys(truth)
         assessed, pending = windows_assessed(store)
         with Store.open(store) as db:
-            alerts, quality = db.list_alerts(), db.list_quality_events()
+            alerts, quality = db.alerts.list(), db.quality_events.list()
         contents = bucket_contents(bucket)
         models_dir = store.parent / "models"
         current = json.loads((models_dir / "current.json").read_text())["current"]

@@ -41,7 +41,7 @@ from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.config import DEFAULT_HOP_S
 from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable_core.assessment.policy import load_policies
 from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
 from wearable_core.contracts.streams import Stream
@@ -117,7 +117,7 @@ def run_once(
         t3 = time.process_time()
         features_extract_many(windows_from_records(records))
         t4 = time.process_time()
-        alerts = len(store.list_alerts(device))
+        alerts = len(store.alerts.list(device))
         windows = detector.windows_assessed
         assessments = detector.assessments
         store.close()

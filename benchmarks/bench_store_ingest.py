@@ -199,7 +199,7 @@ def main() -> None:
             for batch in batches(day, 500):
                 store.add(batch)
             store.checkpoint()
-            usage = store.usage()
+            usage = store.retention.usage()
         day_wall = time.perf_counter() - t0
         payload = sum(len(r.payload) for r in day)
         patterns = {

@@ -43,8 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from firmware_sim.scenario import load_scenario
 from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.outbox import WindowSummary
-from gateway.store.store import Store
+from gateway.store import Store, WindowSummary
 from gateway.sync.engine import SyncEngine, SyncSettings
 from gateway.sync.network import NetworkState
 from tests.support.gcs_emulator import GcsEmulator
@@ -156,7 +155,7 @@ def _outage(store: Store, devices: int, days: int) -> SyncEngine:
                 )
                 for i in range(15)
             ]
-            store.save_detection_state(
+            store.detection_state.save(
                 device, start + 900_000, {}, windows=windows, assessed_ms=clock[0]
             )
         engine.run_once()
@@ -173,14 +172,14 @@ def measure_drain(
     store_path = workdir / f"drain-{time.monotonic_ns()}.sqlite"
     with Store(store_path) as store:
         engine = _outage(store, devices, days)
-        backlog = store.outbox_usage()
-        payloads = [(i.name, i.payload) for i in store.outbox_items()]
+        backlog = store.outbox.usage()
+        payloads = [(i.name, i.payload) for i in store.outbox.items()]
         engine.bucket = open_bucket("drain")
         engine.network = lambda: NetworkState.UNMETERED
         start = time.perf_counter()
         report = engine.run_once()
         drain_s = time.perf_counter() - start
-        assert report.error is None and store.outbox_usage().total_items == 0, report.error
+        assert report.error is None and store.outbox.usage().total_items == 0, report.error
     baseline_bucket = open_bucket("baseline")
     start = time.perf_counter()
     for name, data in payloads:

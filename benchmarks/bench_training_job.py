@@ -30,8 +30,7 @@ import numpy as np
 
 from cloud_training.job import JobSettings, job_run
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.outbox import StoredWindow, WindowSummary
-from gateway.store.store import AlertRow
+from gateway.store import AlertRow, StoredWindow, WindowSummary
 from gateway.sync.aggregates import alerts_batch, windows_batches
 from wearable.cohort_simulation import cohort_write
 from wearable_core.buckets import bucket_open

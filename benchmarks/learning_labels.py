@@ -47,7 +47,7 @@ from firmware_sim.scenario import load_scenario
 from firmware_sim.watch_assembly import build_firmware, clinical_labeller, identity_of
 from gateway.config import GatewayConfig
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.store import AlertRow, Store
+from gateway.store import AlertRow, Store
 from gateway.sync.aggregates import alert_outcome, alerts_holding
 from wearable.demo.clinician import clinician_review
 from wearable.evaluation.metrics import alert_outcomes
@@ -119,7 +119,7 @@ def main() -> None:
                 for lab in run.labels
             ]
             with Store(Path(tmp) / f"w{index}.sqlite") as store:
-                windows = store.pending_windows(run.device)
+                windows = store.outbox.pending_windows(run.device)
                 # The experiment's clinician, with the experiment's seeds.
                 clinician_review(
                     store,
@@ -129,7 +129,7 @@ def main() -> None:
                     rng=np.random.default_rng([args.seed, args.round, index]),
                     confirm_duplicates=True,
                 )
-                every = store.list_alerts(run.device)
+                every = store.alerts.list(run.device)
                 # What the clinician concluded from the truth (before its errors): a
                 # verdict against it is a wrong one.
                 outcomes = alert_outcomes(truth_episodes, [scored_alert(a) for a in every])

@@ -64,13 +64,13 @@ def windows_assessed(store: Path) -> tuple[dict[str, int], dict[str, int]]:
     Assessed = from the window holding the device's first record to ``processed_until``
     (``gateway/detection/engine.py`` starts there and never assesses a window twice).
     """
-    from gateway.store.store import Store
+    from gateway.store import Store
     from wearable_core.contracts.streams import Stream
 
     assessed: dict[str, int] = {}
     with Store.open(store) as db:
-        for address in db.addresses():
-            state = db.detection_state(address)
+        for address in db.devices.addresses():
+            state = db.detection_state.get(address)
             firsts = [h.first_ms for s in Stream if (h := db.stream_horizon(address, s))]
             if state is None or not firsts:
                 continue

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from gateway.clock_sync import DeviceClock
 from gateway.decoders import DecodedRecord, Rejection, RejectionCounter, decode_notification
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable_core.contracts.streams import Stream
 from wearable_core.records import IngestRecord
 
@@ -170,7 +170,9 @@ class Ingestor:
         if self._rejected:
             rejected, self._rejected = self._rejected, []
             for device, rejection, when in rejected:
-                self.store.count_rejection(device, str(rejection.reason), rejection.payload, when)
+                self.store.devices.count_rejection(
+                    device, str(rejection.reason), rejection.payload, when
+                )
         return added
 
     async def run(self, stop: asyncio.Event, interval_s: float) -> None:

@@ -29,8 +29,7 @@ from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor, now_ms
 from gateway.model_update.delivery import UpdateResult
 from gateway.model_update.installed import ModelDirectory
-from gateway.store.lock import StoreLock
-from gateway.store.store import Store
+from gateway.store import Store, StoreLock
 from gateway.sync.engine import CycleReport, SyncEngine
 from gateway.sync.setup import sync_engine_build
 from wearable_core.assessment.policy import load_policies
@@ -291,13 +290,13 @@ class Gateway:
             ticks += 1
             if ticks % 30 == 0:
                 self.ingestor.flush()
-                result = self.store.enforce_retention()
+                result = self.store.retention.enforce()
                 logger.info("retention", extra={"result": str(result)})
 
     def _record_last_seen(self) -> None:
         for device, state in self.ingestor.devices.items():
             if state.last_data_ms and state.last_data_ms != self._last_seen.get(device):
-                self.store.upsert_device(device, last_seen_ms=state.last_data_ms)
+                self.store.devices.upsert(device, last_seen_ms=state.last_data_ms)
                 self._last_seen[device] = state.last_data_ms
 
     def status(self) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from gateway.decoders import (
     decode_storage_status,
 )
 from gateway.ingest import Ingestor
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable_core.contracts.gatt import uuids
 from wearable_core.contracts.gatt.current_time import CurrentTime
 from wearable_core.contracts.gatt.record_access import (
@@ -229,7 +229,7 @@ class DeviceLink:
     def _set_state(self, state: str) -> None:
         if state != self.state:
             self.state = state
-            self.store.upsert_device(self.address, connection_state=state)
+            self.store.devices.upsert(self.address, connection_state=state)
 
     async def _connect(self) -> None:
         self._set_state("connecting")
@@ -282,7 +282,7 @@ class DeviceLink:
         assert client is not None
         racp = self._characteristic(uuids.RECORD_ACCESS_CONTROL_POINT_CHAR)
         self.sequenced = racp is not None
-        self.store.upsert_device(
+        self.store.devices.upsert(
             self.address, name=self.name, kind="sequenced" if self.sequenced else "standard"
         )
         state = self.ingestor.state(self.address)
@@ -326,7 +326,7 @@ class DeviceLink:
         if isinstance(result, Rejection):
             self.ingestor.reject(self.address, result)
             return
-        self.store.upsert_device(self.address, battery_pct=result)
+        self.store.devices.upsert(self.address, battery_pct=result)
 
     async def _storage_status(self) -> StorageStatus:
         characteristic = self._characteristic(uuids.STORAGE_STATUS_CHAR)

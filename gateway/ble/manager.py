@@ -22,7 +22,7 @@ from bleak.exc import BleakError
 from gateway.ble.link import DeviceLink
 from gateway.config import BleConfig
 from gateway.ingest import Ingestor
-from gateway.store.store import Store
+from gateway.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class ConnectionManager:
             rng=random.Random(self._rng.random()),
         )
         self.links[device.address] = link
-        self.store.upsert_device(device.address, name=name, connection_state="discovered")
+        self.store.devices.upsert(device.address, name=name, connection_state="discovered")
         logger.info("discovered", extra={"device": device.address, "device_name": name})
         self._tasks[device.address] = asyncio.ensure_future(link.run(self._stop))
 

@@ -40,8 +40,7 @@ from gateway.alerts.manager import AlertManager
 from gateway.alerts.sinks import AlertSink
 from gateway.config import DEFAULT_HOP_S
 from gateway.ingest import now_ms
-from gateway.store.outbox import WindowSummary
-from gateway.store.store import Store
+from gateway.store import Store, WindowSummary
 from wearable_core.assessment.assess import (
     ArtifactSettle,
     assess_window,
@@ -186,11 +185,11 @@ class Detector:
 
     def _resume(self, device: str) -> _DeviceProgress:
         """Rebuild a device's detection state from the store (first sight, or restart)."""
-        saved = self.store.detection_state(device)
+        saved = self.store.detection_state.get(device)
         processed, state = saved if saved is not None else (None, {})
         open_alerts: list[AlertEvent] = []
         last_closed: dict[AlertType, int] = {}
-        for row in self.store.list_alerts(device):
+        for row in self.store.alerts.list(device):
             kind = AlertType(row.type)
             if row.closed_ms is None:
                 open_alerts.append(
@@ -213,7 +212,7 @@ class Detector:
             else:
                 last_closed[kind] = max(last_closed.get(kind, row.closed_ms), row.closed_ms)
         faults: list[FaultKind] = []
-        for event in self.store.list_quality_events(device):
+        for event in self.store.quality_events.list(device):
             if event.closed_ms is None:
                 fault = FaultKind(event.fault)
                 faults.append(fault)
@@ -364,7 +363,7 @@ class Detector:
         for event in events:
             self._persist(event)
         progress.processed_until_ms = until
-        self.store.save_detection_state(
+        self.store.detection_state.save(
             device,
             until,
             progress.baselines.to_state(),
@@ -377,16 +376,16 @@ class Detector:
         if isinstance(event, DataQualityEvent):
             fault_key = (event.device, event.fault)
             if event.kind == "opened":
-                self._fault_ids[fault_key] = self.store.add_quality_event(
+                self._fault_ids[fault_key] = self.store.quality_events.add(
                     event.device, event.fault.value, event.at_ms
                 )
             elif (fault_id := self._fault_ids.pop(fault_key, None)) is not None:
-                self.store.close_quality_event(fault_id, event.at_ms)
+                self.store.quality_events.close(fault_id, event.at_ms)
             return
         alert_key = (event.device, event.type)
         if event.kind == "opened":
             self.alerts_opened += 1
-            self._alert_ids[alert_key] = self.store.add_alert(
+            self._alert_ids[alert_key] = self.store.alerts.add(
                 event.device,
                 event.type.value,
                 event.severity.value,
@@ -399,7 +398,7 @@ class Detector:
                 event.rate_bpm,
             )
         elif (alert_id := self._alert_ids.pop(alert_key, None)) is not None:
-            self.store.close_alert(alert_id, event.at_ms)
+            self.store.alerts.close(alert_id, event.at_ms)
 
     def run_until_idle(self) -> list[AlertEvent | DataQualityEvent]:
         """Step every device until nothing is due (evaluation, tests, shutdown)."""
@@ -407,7 +406,7 @@ class Detector:
         busy = True
         while busy:
             busy = False
-            for device in self.store.addresses():
+            for device in self.store.devices.addresses():
                 new = self.step(device)
                 events.extend(new)
                 busy = busy or self.due(device) is not None
@@ -420,7 +419,7 @@ class Detector:
         take ingest down with it.
         """
         while not stop.is_set():
-            for device in self.store.addresses():
+            for device in self.store.devices.addresses():
                 try:
                     events = self.step(device)
                 except Exception:

@@ -138,7 +138,7 @@ def _write_files(store: Store, out_dir: Path) -> dict[Stream, int]:
     with _open(out_dir / DEVICES_FILE) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(DEVICE_COLUMNS)
-        for d in store.devices():
+        for d in store.devices.list():
             writer.writerow(
                 [
                     d.id,

@@ -1,6 +1,6 @@
-"""The store's sync tables: window summaries, the outbox, sync status and privacy budget.
+"""The outbox: window summaries waiting to be batched, and batches waiting for the bucket.
 
-A mixin of :class:`gateway.store.Store` (schema version 5; ``docs/sync.md``). The
+Tables ``window_summaries`` and ``outbox`` (schema version 5; ``docs/sync.md``). The
 outbox is store-and-forward: a batch enters it in the same transaction that consumes
 its window summaries or marks its alert states, and leaves it only after the bucket
 confirmed the object, so a crash anywhere loses nothing and re-encodes nothing.
@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from gateway.store.database import Database
 from gateway.store.errors import StoreError
+
+__all__ = ["Outbox", "OutboxItem", "OutboxUsage", "StoredWindow", "WindowSummary"]
 
 
 @dataclass(frozen=True)
@@ -105,34 +107,23 @@ def _item(row: Sequence[object]) -> OutboxItem:
     )
 
 
-class SyncTablesMixin:
-    """Sync-table methods of :class:`gateway.store.Store` (uses its connection helpers)."""
+class Outbox:
+    """Window summaries waiting to be batched, and the batches waiting for the bucket."""
 
-    # Provided by Store.
-    _keys: dict[str, int]
-    _addresses: dict[int, str]
-
-    def _connection(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def _refresh(self) -> None:
-        raise NotImplementedError
-
-    def _device_key(self, conn: sqlite3.Connection, address: str, seen_ms: int | None) -> int:
-        raise NotImplementedError
+    def __init__(self, db: Database) -> None:
+        """Use ``db``'s connection."""
+        self._db = db
 
     # -- window summaries ---------------------------------------------------------------
 
-    def _insert_windows(
+    def insert_windows(
         self,
         conn: sqlite3.Connection,
         device: int,
         assessed_ms: int,
         windows: Sequence[WindowSummary],
     ) -> None:
+        """Store one detection step's window summaries (inside the caller's transaction)."""
         conn.executemany(
             "INSERT INTO window_summaries (device, start_ms, assessed_ms, model_version, "
             "features, outputs, rules, faults, notable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -154,7 +145,7 @@ class SyncTablesMixin:
 
     def pending_windows(self, device: str | None = None) -> list[StoredWindow]:
         """Window summaries not yet batched, oldest first (one device, or all)."""
-        self._refresh()
+        self._db.refresh()
         sql = (
             "SELECT w.id, d.id, w.assessed_ms, w.start_ms, w.model_version, w.features, "
             "w.outputs, w.rules, w.faults, w.notable FROM window_summaries AS w "
@@ -164,7 +155,7 @@ class SyncTablesMixin:
         if device is not None:
             sql += " WHERE d.id = ?"
             params = (device,)
-        rows = self._connection().execute(sql + " ORDER BY w.id", params)
+        rows = self._db.connection().execute(sql + " ORDER BY w.id", params)
         return [
             StoredWindow(
                 int(i),
@@ -189,8 +180,8 @@ class SyncTablesMixin:
         One grouped query over the index, so a sync cycle can decide which devices are
         due without reading every pending window.
         """
-        self._refresh()
-        rows = self._connection().execute(
+        self._db.refresh()
+        rows = self._db.connection().execute(
             "SELECT d.id, min(w.assessed_ms) FROM window_summaries AS w "
             "JOIN devices AS d ON d.key = w.device GROUP BY w.device"
         )
@@ -198,12 +189,12 @@ class SyncTablesMixin:
 
     def pending_window_count(self) -> int:
         """Window summaries waiting to be batched (all devices)."""
-        row = self._connection().execute("SELECT count(*) FROM window_summaries").fetchone()
+        row = self._db.connection().execute("SELECT count(*) FROM window_summaries").fetchone()
         return int(row[0])
 
     # -- outbox -------------------------------------------------------------------------
 
-    def outbox_add(
+    def add(
         self,
         kind: str,
         priority: int,
@@ -225,7 +216,7 @@ class SyncTablesMixin:
         if a batch with that name (the same bytes) is already queued: the inputs are
         consumed all the same, since what they hold is on its way.
         """
-        with self._write() as conn:
+        with self._db.write() as conn:
             try:
                 conn.execute(
                     "INSERT INTO outbox (kind, priority, name, payload, created_ms, covers) "
@@ -242,7 +233,7 @@ class SyncTablesMixin:
 
     def windows_discard(self, window_ids: Sequence[int]) -> None:
         """Delete window summaries that will never be sent (a withheld DP release)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             self._consume(conn, window_ids)
 
     @staticmethod
@@ -251,57 +242,57 @@ class SyncTablesMixin:
             marks = ",".join("?" * len(chunk))
             conn.execute(f"DELETE FROM window_summaries WHERE id IN ({marks})", chunk)
 
-    def outbox_due(self, now_ms: int, max_priority: int = 2, limit: int = 1000) -> list[OutboxItem]:
+    def due(self, now_ms: int, max_priority: int = 2, limit: int = 1000) -> list[OutboxItem]:
         """Items ready to upload now, most urgent first (priority, then age)."""
-        rows = self._connection().execute(
+        rows = self._db.connection().execute(
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE failed = 0 AND priority <= ? "
             "AND next_attempt_ms <= ? ORDER BY priority, id LIMIT ?",
             (max_priority, now_ms, limit),
         )
         return [_item(r) for r in rows]
 
-    def outbox_items(self) -> list[OutboxItem]:
+    def items(self) -> list[OutboxItem]:
         """Every queued item (failed ones included), oldest first."""
-        rows = self._connection().execute(f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id")
+        rows = self._db.connection().execute(f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id")
         return [_item(r) for r in rows]
 
-    def outbox_done(self, item_id: int) -> None:
+    def done(self, item_id: int) -> None:
         """The bucket confirmed the object: remove the item (idempotent)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
 
-    def outbox_retry(self, item_id: int, next_attempt_ms: int, error: str) -> None:
+    def retry(self, item_id: int, next_attempt_ms: int, error: str) -> None:
         """Record a failed attempt; the item is retried at ``next_attempt_ms``."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? "
                 "WHERE id = ?",
                 (next_attempt_ms, error[:500], item_id),
             )
 
-    def outbox_fail(self, item_id: int, error: str) -> None:
+    def fail(self, item_id: int, error: str) -> None:
         """Quarantine an item a retry cannot fix (kept, reported, never retried alone)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, failed = 1, last_error = ? "
                 "WHERE id = ?",
                 (error[:500], item_id),
             )
 
-    def outbox_requeue_failed(self) -> int:
+    def requeue_failed(self) -> int:
         """Give every quarantined item another chance (operator action); return how many."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             cur = conn.execute("UPDATE outbox SET failed = 0, next_attempt_ms = 0 WHERE failed = 1")
             return int(cur.rowcount)
 
-    def outbox_drop(self, item_id: int) -> None:
+    def drop(self, item_id: int) -> None:
         """Delete an item that was never uploaded (compaction over budget)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
 
-    def outbox_rewrite(self, item_id: int, name: str, payload: bytes) -> None:
+    def rewrite(self, item_id: int, name: str, payload: bytes) -> None:
         """Replace a never-attempted item's batch with a compacted one."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute("SELECT attempts FROM outbox WHERE id = ?", (item_id,)).fetchone()
             if row is None or int(row[0]) != 0:
                 raise StoreError(
@@ -313,9 +304,9 @@ class SyncTablesMixin:
                 (name, payload, item_id),
             )
 
-    def outbox_usage(self) -> OutboxUsage:
+    def usage(self) -> OutboxUsage:
         """How much is waiting, per kind."""
-        conn = self._connection()
+        conn = self._db.connection()
         items: dict[str, int] = {}
         sizes: dict[str, int] = {}
         for kind, n, size in conn.execute(
@@ -325,85 +316,6 @@ class SyncTablesMixin:
             sizes[str(kind)] = int(size)
         failed, oldest = conn.execute("SELECT sum(failed), min(created_ms) FROM outbox").fetchone()
         return OutboxUsage(items, sizes, int(failed or 0), None if oldest is None else int(oldest))
-
-    # -- alerts to sync -----------------------------------------------------------------
-
-    def alerts_unsynced(self) -> list[tuple[int, str, str | None]]:
-        """``(alert id, device, synced_state)`` of alerts whose state changed since queued.
-
-        An alert's state is ``"<status>:<open|closed>"``; see
-        :func:`gateway.sync.aggregates.alert_state`.
-        """
-        rows = self._connection().execute(
-            "SELECT a.id, d.id, a.synced_state, a.status, a.closed_ms FROM alerts AS a "
-            "JOIN devices AS d ON d.key = a.device ORDER BY a.id"
-        )
-        out = []
-        for alert_id, device, synced, status, closed in rows:
-            state = f"{status}:{'open' if closed is None else 'closed'}"
-            if synced != state:
-                out.append((int(alert_id), str(device), None if synced is None else str(synced)))
-        return out
-
-    # -- status -------------------------------------------------------------------------
-
-    def sync_status(self) -> dict[str, object]:
-        """The persisted sync status (last attempt, last success, last error, counters)."""
-        rows = self._connection().execute("SELECT key, value FROM sync_status")
-        return {str(k): json.loads(v) for k, v in rows}
-
-    def sync_status_update(self, **fields: object) -> None:
-        """Set status fields (JSON values); counters are added with :meth:`sync_count`."""
-        with self._write() as conn:
-            conn.executemany(
-                "INSERT INTO sync_status (key, value) VALUES (?, ?) ON CONFLICT (key) "
-                "DO UPDATE SET value = excluded.value",
-                [(k, json.dumps(v)) for k, v in fields.items()],
-            )
-
-    def sync_count(self, **increments: int) -> None:
-        """Add to integer counters in the sync status (e.g. ``uploaded_objects=1``)."""
-        with self._write() as conn:
-            for key, n in increments.items():
-                row = conn.execute("SELECT value FROM sync_status WHERE key = ?", (key,)).fetchone()
-                value = int(json.loads(row[0])) if row is not None else 0
-                conn.execute(
-                    "INSERT INTO sync_status (key, value) VALUES (?, ?) ON CONFLICT (key) "
-                    "DO UPDATE SET value = excluded.value",
-                    (key, json.dumps(value + n)),
-                )
-
-    # -- differential privacy budget ----------------------------------------------------
-
-    def privacy_spend(self, pseudonym: str, day: int, epsilon: float, budget: float) -> bool:
-        """Spend ``epsilon`` of ``pseudonym``'s budget for ``day`` if it fits; True if spent."""
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT spent FROM privacy_budget WHERE pseudonym = ? AND day = ?",
-                (pseudonym, day),
-            ).fetchone()
-            spent = 0.0 if row is None else float(row[0])
-            # A tiny tolerance so that e.g. 4 x 0.25 fits a budget of 1.0.
-            if spent + epsilon > budget + 1e-9:
-                return False
-            conn.execute(
-                "INSERT INTO privacy_budget (pseudonym, day, spent) VALUES (?, ?, ?) "
-                "ON CONFLICT (pseudonym, day) DO UPDATE SET spent = excluded.spent",
-                (pseudonym, day, spent + epsilon),
-            )
-            return True
-
-    def privacy_spent(self, pseudonym: str, day: int) -> float:
-        """Epsilon spent so far by ``pseudonym`` on ``day``."""
-        row = (
-            self._connection()
-            .execute(
-                "SELECT spent FROM privacy_budget WHERE pseudonym = ? AND day = ?",
-                (pseudonym, day),
-            )
-            .fetchone()
-        )
-        return 0.0 if row is None else float(row[0])
 
 
 def _chunks(values: Sequence[int], size: int) -> Iterator[list[int]]:

@@ -22,8 +22,13 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from gateway.store.database import Database
+from gateway.store.devices import Devices
+from gateway.store.errors import StoreError
 from gateway.store.ranges import Range, merge, subtract
+from gateway.store.records import RecordLog
 from wearable_core.contracts.streams import Stream
 
 #: First time slice: one minute of every device's data.
@@ -38,7 +43,7 @@ MIN_GROWTH = 0.1
 
 @dataclass(frozen=True)
 class RetentionResult:
-    """What one :meth:`Store.enforce_retention` did.
+    """What one :meth:`Retention.enforce` did.
 
     ``bytes_before``/``bytes_after`` are the live bytes compared with the budget (pages in
     use); ``deleted`` counts deleted records per stream; every deleted record was older
@@ -58,6 +63,33 @@ class RetentionResult:
     def deleted_rows(self) -> int:
         """Records deleted, all streams."""
         return sum(self.deleted.values())
+
+
+@dataclass(frozen=True)
+class StoreUsage:
+    """How much space the store takes.
+
+    ``file_bytes`` is what is on disk (database plus WAL file). ``live_bytes`` counts the
+    database pages in use: what the budget is compared with, and what the file shrinks to
+    after retention's vacuum and checkpoint. ``free_bytes`` is pages on the free list.
+    ``record_bytes`` is the page-based estimate of the records table (``live_bytes``
+    minus the pages of every other table and index; ``live_bytes`` itself when SQLite
+    lacks the ``dbstat`` table). ``rows`` counts stored records per stream.
+    """
+
+    file_bytes: int
+    db_bytes: int
+    wal_bytes: int
+    live_bytes: int
+    free_bytes: int
+    record_bytes: int
+    rows: dict[Stream, int]
+    budget_bytes: int | None
+
+    @property
+    def over_budget(self) -> bool:
+        """True when a budget is set and the live pages exceed it."""
+        return self.budget_bytes is not None and self.live_bytes > self.budget_bytes
 
 
 def next_slice_ms(slice_ms: int, freed_bytes: int, still_over_bytes: int) -> int:
@@ -257,3 +289,113 @@ def _why_not(conn: sqlite3.Connection, budget_bytes: int, live: int) -> str:
         "are protected (alert evidence); the rest is device state and schema. Let the sync "
         "catch up, or raise the budget."
     )
+
+
+class Retention:
+    """The byte budget: protected ranges, space used, and deleting what may go."""
+
+    def __init__(
+        self, db: Database, devices: Devices, records: RecordLog, budget_bytes: int | None
+    ) -> None:
+        """Use ``db``'s connection, ``devices``' keys and ``records``' stream state."""
+        self._db = db
+        self._devices = devices
+        self._records = records
+        self.budget_bytes = budget_bytes
+
+    def protect(
+        self, device: str, stream: Stream, start_seq: int, end_seq: int, reason: str
+    ) -> None:
+        """Keep records ``[start_seq, end_seq)`` whatever retention needs (idempotent)."""
+        if not 0 <= start_seq < end_seq:
+            raise StoreError(
+                f"protected range [{start_seq}, {end_seq}) is empty or negative: "
+                "need 0 <= start < end"
+            )
+        if not reason:
+            raise StoreError("a protected range needs a reason (e.g. the alert id)")
+        with self._db.write() as conn:
+            dev = self._devices.ensure(conn, device, None)
+            key = (dev, stream.wire_id)
+            self._records.stream_state(conn, key)
+            conn.execute(
+                "INSERT OR IGNORE INTO protected (device, stream, start_seq, end_seq, reason) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (*key, start_seq, end_seq, reason),
+            )
+
+    def protected(self, device: str, stream: Stream) -> list[tuple[int, int, str]]:
+        """Protected ranges ``(start, end, reason)`` of one stream."""
+        known = self._records.known(device, stream)
+        if known is None:
+            return []
+        rows = self._db.connection().execute(
+            "SELECT start_seq, end_seq, reason FROM protected WHERE device = ? AND stream = ? "
+            "ORDER BY start_seq, end_seq",
+            known[0],
+        )
+        return [(int(a), int(b), str(r)) for a, b, r in rows]
+
+    def usage(self) -> StoreUsage:
+        """Bytes on disk, pages in use, and records per stream."""
+        conn = self._db.connection()
+        live = live_bytes(conn)
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        free = int(conn.execute("PRAGMA freelist_count").fetchone()[0]) * page_size
+        db_bytes = _file_size(self._db.path)
+        wal_bytes = _file_size(self._db.path.with_name(self._db.path.name + "-wal"))
+        rows: dict[Stream, int] = {s: 0 for s in Stream}
+        for code, n in conn.execute("SELECT stream, sum(stored) FROM stream_state GROUP BY stream"):
+            rows[Stream.from_wire_id(int(code))] = int(n)
+        return StoreUsage(
+            file_bytes=db_bytes + wal_bytes,
+            db_bytes=db_bytes,
+            wal_bytes=wal_bytes,
+            live_bytes=live,
+            free_bytes=free,
+            record_bytes=self._record_bytes(conn, live),
+            rows=rows,
+            budget_bytes=self.budget_bytes,
+        )
+
+    @staticmethod
+    def _record_bytes(conn: sqlite3.Connection, live: int) -> int:
+        # Measure the small tables (cheap) rather than the records table (a full scan).
+        names = [
+            str(n)
+            for (n,) in conn.execute(
+                "SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') "
+                "AND name != 'records'"
+            )
+        ]
+        other = int(conn.execute("PRAGMA page_size").fetchone()[0])  # page 1: the header
+        try:
+            for name in names:
+                row = conn.execute(
+                    "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ? AND aggregate = 1",
+                    (name,),
+                ).fetchone()
+                other += int(row[0])
+        except sqlite3.OperationalError:
+            return live  # no dbstat in this SQLite build: an upper bound
+        return max(0, live - other)
+
+    def enforce(self) -> RetentionResult:
+        """Delete the oldest synced, unprotected records until the budget is met.
+
+        See :mod:`gateway.store.retention` for the policy. Returns what was deleted and,
+        if the budget cannot be met, why.
+        """
+        self._records.flush()
+        conn = self._db.connection()
+        try:
+            return enforce(conn, self.budget_bytes)
+        except sqlite3.Error as exc:
+            raise self._db.error(exc) from exc
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0

@@ -1,6 +1,6 @@
 """Clinicians' review of alerts: acknowledge, confirm, dismiss, reopen, and its history.
 
-A mixin of :class:`gateway.store.Store` (schema version 6; ``docs/alerts.md``).
+The rules of :class:`gateway.store.alerts.Alerts` (schema version 6; ``docs/alerts.md``).
 ``confirmed`` and ``dismissed`` are *verdicts*: sync carries them to the cloud, where
 they become training labels. A verdict therefore only changes on purpose:
 
@@ -18,22 +18,15 @@ status: the history and the status can never disagree.
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from gateway.store.errors import ReviewRefused, StoreError
 
-if TYPE_CHECKING:
-    from gateway.store.store import AlertRow
-
 __all__ = [
     "ACTIONS",
+    "ACTION_OF_STATUS",
     "VERDICTS",
-    "ReviewMixin",
     "ReviewRefused",
     "VerdictTransition",
     "review_next_status",
@@ -48,8 +41,8 @@ ACTIONS: Mapping[str, str] = {
 }
 #: The statuses that are training labels.
 VERDICTS = frozenset({"confirmed", "dismissed"})
-#: The action that asks for each status (the older status-based API, ``set_alert_status``).
-_ACTION_OF_STATUS = {status: action for action, status in ACTIONS.items()}
+#: The action that asks for each status (the status-based API, ``Alerts.set_status``).
+ACTION_OF_STATUS = {status: action for action, status in ACTIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -109,88 +102,3 @@ def review_next_status(alert_id: int, current: str, action: str, note: str | Non
             f'--note "..."`), then {action} it. The {verb} verdict is kept until then.'
         )
     return wanted
-
-
-class ReviewMixin:
-    """Review methods of :class:`gateway.store.Store` (uses its connection helpers)."""
-
-    # Provided by Store.
-    def _connection(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def get_alert(self, alert_id: int) -> AlertRow:
-        raise NotImplementedError
-
-    def review_alert(
-        self, alert_id: int, action: str, note: str | None = None, now_ms: int | None = None
-    ) -> AlertRow:
-        """Apply one review action (see :data:`ACTIONS`) and record it; return the alert.
-
-        ``note`` (if given) becomes the alert's note and is kept with the transition.
-        The status only changes as :func:`review_next_status` allows; the rules are
-        checked under the write lock, so two reviewers cannot both change a verdict.
-
-        Raises
-        ------
-        ReviewRefused
-            The action would change a verdict without a reopen (see the module docs).
-        StoreError
-            No alert has that id, or the action is unknown.
-        """
-        now = int(time.time() * 1000) if now_ms is None else now_ms
-        with self._write() as conn:
-            row = conn.execute("SELECT status FROM alerts WHERE id = ?", (alert_id,)).fetchone()
-            if row is None:
-                raise StoreError(f"no alert with id {alert_id}: see `wearable gateway alerts list`")
-            current = str(row[0])
-            status = review_next_status(alert_id, current, action, note)
-            if status != current:
-                conn.execute(
-                    "UPDATE alerts SET status = ?, status_changed_ms = ? WHERE id = ?",
-                    (status, now, alert_id),
-                )
-            if note is not None:
-                conn.execute("UPDATE alerts SET note = ? WHERE id = ?", (note, alert_id))
-            conn.execute(
-                "INSERT INTO verdict_transitions "
-                "(alert, at_ms, action, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?)",
-                (alert_id, now, action, current, status, note or ""),
-            )
-        return self.get_alert(alert_id)
-
-    def set_alert_status(
-        self, alert_id: int, status: str, note: str | None = None, now_ms: int | None = None
-    ) -> AlertRow:
-        """Ask for a status (``acknowledged``, ``confirmed``, ``dismissed``, ``open``).
-
-        The status-based form of :meth:`review_alert` (``open`` means reopen), under the
-        same rules: acknowledging keeps a verdict, and changing one needs a reopen first.
-        """
-        action = _ACTION_OF_STATUS.get(status)
-        if action is None:
-            statuses = ", ".join(_ACTION_OF_STATUS)
-            raise StoreError(f"unknown alert status {status!r}: use one of {statuses}")
-        return self.review_alert(alert_id, action, note, now_ms)
-
-    def alert_history(self, alert_id: int) -> list[VerdictTransition]:
-        """Every recorded review action on one alert, oldest first.
-
-        Raises :class:`StoreError` if no alert has that id.
-        """
-        conn = self._connection()
-        if conn.execute("SELECT 1 FROM alerts WHERE id = ?", (alert_id,)).fetchone() is None:
-            raise StoreError(f"no alert with id {alert_id}: see `wearable gateway alerts list`")
-        rows = conn.execute(
-            "SELECT id, alert, at_ms, action, from_status, to_status, note "
-            "FROM verdict_transitions WHERE alert = ? ORDER BY id",
-            (alert_id,),
-        )
-        return [
-            VerdictTransition(
-                int(i), int(a), int(t), str(act), f if f is None else str(f), str(to), str(n)
-            )
-            for i, a, t, act, f, to, n in rows
-        ]

@@ -29,8 +29,7 @@ import numpy as np
 
 from gateway.privacy.noise import MECHANISM, WINDOW_L1_SENSITIVITY, counts_privatize
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.outbox import StoredWindow
-from gateway.store.store import AlertRow
+from gateway.store import AlertRow, StoredWindow
 from wearable_core.contracts.aggregate_batch import (
     FAULT_KINDS,
     HOUR_MS,
@@ -138,7 +137,7 @@ def alerts_holding(alerts: Sequence[AlertRow], start_ms: int) -> list[AlertRow]:
 
     Examples
     --------
-    >>> from gateway.store.store import AlertRow
+    >>> from gateway.store import AlertRow
     >>> a = AlertRow(1, "d", "fever", "warning", 60_000, 600_000, 0, 60_000, None, None,
     ...              "confirmed", 0, "", None)
     >>> [len(alerts_holding([a], t)) for t in (-15_000, 0, 599_985, 600_000)]
@@ -226,7 +225,7 @@ def alert_state(row: AlertRow) -> str:
 
     Examples
     --------
-    >>> from gateway.store.store import AlertRow
+    >>> from gateway.store import AlertRow
     >>> alert_state(AlertRow(1, "d", "fall", "critical", 0, None, 0, 0, None, None,
     ...                      "confirmed", 0, "", None))
     'confirmed:open'

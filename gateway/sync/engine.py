@@ -19,7 +19,7 @@ from typing import Protocol
 
 from gateway.ingest import now_ms
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.store import Store
+from gateway.store import Store
 from gateway.sync.aggregates import (
     alert_state,
     alerts_batch,
@@ -210,7 +210,7 @@ class SyncEngine:
     ) -> None:
         data = batch_encode(batch)
         name = batch_object_name(batch.kind, data, hour)
-        self.store.outbox_add(
+        self.store.outbox.add(
             batch.kind.value,
             batch.kind.priority,
             name,
@@ -224,10 +224,10 @@ class SyncEngine:
 
     def _build_alerts(self, now_ms: int, report: CycleReport) -> None:
         changed: dict[str, list[int]] = {}
-        for alert_id, device, _ in self.store.alerts_unsynced():
+        for alert_id, device, _ in self.store.alerts.unsynced():
             changed.setdefault(device, []).append(alert_id)
         for device, ids in sorted(changed.items()):
-            rows = [self.store.get_alert(i) for i in ids]
+            rows = [self.store.alerts.get(i) for i in ids]
             batch = alerts_batch(self.key, device, rows)
             self._queue(
                 batch,
@@ -241,11 +241,11 @@ class SyncEngine:
         wait_ms = int(self.settings.batch_interval_s * 1000)
         due = [
             device
-            for device, oldest in sorted(self.store.pending_window_ages().items())
+            for device, oldest in sorted(self.store.outbox.pending_window_ages().items())
             if flush or now_ms - oldest >= wait_ms
         ]
         for device in due:
-            windows = self.store.pending_windows(device)
+            windows = self.store.outbox.pending_windows(device)
             epsilon = self.settings.dp_epsilon
             for part in windows_batches(
                 self.key,
@@ -253,9 +253,9 @@ class SyncEngine:
                 windows,
                 sample_every=self.settings.sample_every,
                 noise_epsilon=epsilon,
-                alerts=self.store.list_alerts(device),
+                alerts=self.store.alerts.list(device),
             ):
-                if epsilon is not None and not self.store.privacy_spend(
+                if epsilon is not None and not self.store.privacy.spend(
                     part.batch.pseudonym,
                     part.first_hour // 24,
                     epsilon,
@@ -263,9 +263,9 @@ class SyncEngine:
                 ):
                     # Over the person's budget for that day: nothing is sent; the windows
                     # are dropped (and counted) so they are not offered again.
-                    self.store.windows_discard(part.window_ids)
+                    self.store.outbox.windows_discard(part.window_ids)
                     report.withheld_windows += len(part.window_ids)
-                    self.store.sync_count(dp_withheld_windows=len(part.window_ids))
+                    self.store.sync.count(dp_withheld_windows=len(part.window_ids))
                     continue
                 self._queue(
                     part.batch,
@@ -277,23 +277,23 @@ class SyncEngine:
                 )
 
     def _build_diagnostics(self, now_ms: int, flush: bool, report: CycleReport) -> None:
-        status = self.store.sync_status()
+        status = self.store.sync.status()
         last = status.get("diagnostics_built_ms")
         interval_ms = int(self.settings.diagnostics_interval_s * 1000)
         if isinstance(last, int) and now_ms - last < interval_ms and not flush:
             return
-        usage = self.store.outbox_usage()
+        usage = self.store.outbox.usage()
         rejections: Counter[str] = Counter()
-        for r in self.store.rejections():
+        for r in self.store.devices.rejections():
             rejections[r.reason] += r.count
         counters: dict[str, int | float | str] = {
             "hour": hour_of(now_ms),
-            "devices": len(self.store.addresses()),
+            "devices": len(self.store.devices.addresses()),
             "gaps": self.store.gap_count(),
             "outbox_items": usage.total_items,
             "outbox_bytes": usage.total_bytes,
             "outbox_failed": usage.failed,
-            "store_bytes": self.store.usage().file_bytes,
+            "store_bytes": self.store.retention.usage().file_bytes,
             **{f"rejected_{reason}": n for reason, n in sorted(rejections.items())},
             **{
                 k: v
@@ -304,7 +304,7 @@ class SyncEngine:
         if self.counters is not None:
             counters.update(self.counters())
         self._queue(diagnostics_batch(self.key, counters), hour_of(now_ms), now_ms, report)
-        self.store.sync_status_update(diagnostics_built_ms=now_ms)
+        self.store.sync.update_status(diagnostics_built_ms=now_ms)
 
     # ---------------------------------------------------------------- budget
     def enforce_budget(self, report: CycleReport) -> None:
@@ -316,16 +316,16 @@ class SyncEngine:
         bucket may hold them, and a rewritten batch would be a second copy.
         """
         budget = self.settings.outbox_budget_bytes
-        usage = self.store.outbox_usage()
+        usage = self.store.outbox.usage()
         if usage.total_bytes <= budget:
             return
         total = usage.total_bytes
-        items = self.store.outbox_items()
+        items = self.store.outbox.items()
         for item in items:
             if total <= budget:
                 break
             if item.kind == BatchKind.DIAGNOSTICS.value:
-                self.store.outbox_drop(item.id)
+                self.store.outbox.drop(item.id)
                 total -= len(item.payload)
                 report.dropped += 1
         for item in items:
@@ -346,18 +346,18 @@ class SyncEngine:
             )
             data = batch_encode(small)
             hour = min(h.hour for h in batch.hours) if batch.hours else hour_of(item.created_ms)
-            self.store.outbox_rewrite(item.id, batch_object_name(small.kind, data, hour), data)
+            self.store.outbox.rewrite(item.id, batch_object_name(small.kind, data, hour), data)
             total -= len(item.payload) - len(data)
             report.compacted += 1
         for item in items:
             if total <= budget:
                 break
             if item.kind == BatchKind.AGGREGATES.value:
-                self.store.outbox_drop(item.id)
+                self.store.outbox.drop(item.id)
                 total -= len(item.payload)
                 report.dropped += 1
         if report.compacted or report.dropped:
-            self.store.sync_count(outbox_compacted=report.compacted, outbox_dropped=report.dropped)
+            self.store.sync.count(outbox_compacted=report.compacted, outbox_dropped=report.dropped)
             logger.warning(
                 "outbox over its %d byte budget: compacted %d batches, dropped %d",
                 budget,
@@ -376,14 +376,14 @@ class SyncEngine:
         max_priority = network.max_priority
         if self.bucket is None or max_priority is None:
             return
-        retry_at = self.store.sync_status().get("retry_at_ms")
+        retry_at = self.store.sync.status().get("retry_at_ms")
         if isinstance(retry_at, int) and now_ms < retry_at:
             report.backing_off_until_ms = retry_at
             # Nothing is tried, the model check included: the bucket failed a moment
             # ago. A scheduler must still see that this cycle did not do its work.
             report.problems.add(SyncOutcome.BACKING_OFF)
             return
-        for item in self.store.outbox_due(now_ms, max_priority):
+        for item in self.store.outbox.due(now_ms, max_priority):
             try:
                 outcome = self.bucket.create(item.name, item.payload)
             except BucketUnavailable as exc:
@@ -394,8 +394,8 @@ class SyncEngine:
                     cap_s=self.settings.backoff_cap_s,
                 )
                 retry_at = now_ms + int(delay * 1000)
-                self.store.outbox_retry(item.id, retry_at, str(exc))
-                self.store.sync_status_update(retry_at_ms=retry_at)
+                self.store.outbox.retry(item.id, retry_at, str(exc))
+                self.store.sync.update_status(retry_at_ms=retry_at)
                 report.error = f"bucket unavailable: {exc}"
                 report.backing_off_until_ms = retry_at
                 report.problems.add(SyncOutcome.BUCKET_UNREACHABLE)
@@ -407,13 +407,13 @@ class SyncEngine:
                 logger.error("sync: %s", report.error)
                 return
             except BucketError as exc:
-                self.store.outbox_fail(item.id, str(exc))
+                self.store.outbox.fail(item.id, str(exc))
                 report.failed += 1
                 report.problems.add(SyncOutcome.BATCH_REFUSED)
                 report.error = f"batch {item.name} refused: {exc}"
                 logger.error("sync: %s; it stays in the outbox, quarantined", report.error)
                 continue
-            self.store.outbox_done(item.id)
+            self.store.outbox.done(item.id)
             for device, until_ms in item.covers.items():
                 self.store.mark_synced_until(device, until_ms)
             if outcome is Created.ALREADY_PRESENT:
@@ -450,7 +450,7 @@ class SyncEngine:
                     outcome = model_outcome(report.model)
                     if outcome is not SyncOutcome.OK:
                         report.problems.add(outcome)
-        usage = self.store.outbox_usage()
+        usage = self.store.outbox.usage()
         report.backlog_items = usage.total_items
         report.backlog_bytes = usage.total_bytes
         self._record(now_ms, network, report)
@@ -473,9 +473,9 @@ class SyncEngine:
             fields["last_error_ms"] = now_ms
         if report.model is not None:
             fields["model_check"] = _describe(report.model)
-        self.store.sync_status_update(**fields)
+        self.store.sync.update_status(**fields)
         if report.uploaded:
-            self.store.sync_count(
+            self.store.sync.count(
                 uploaded_objects=report.uploaded,
                 uploaded_bytes=report.uploaded_bytes,
                 already_present=report.already_present,

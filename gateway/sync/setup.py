@@ -14,7 +14,7 @@ from gateway.config import GatewayConfig
 from gateway.model_update.delivery import ModelUpdater
 from gateway.model_update.installed import ModelDirectory
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.store import Store
+from gateway.store import Store
 from gateway.sync.engine import SyncEngine, SyncSettings
 from gateway.sync.network import NetworkState, network_parse
 from wearable_core.buckets import bucket_open

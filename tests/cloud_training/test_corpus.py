@@ -30,8 +30,7 @@ from cloud_training.corpus import (
 )
 from cloud_training.npz import npz_bytes
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.outbox import StoredWindow, WindowSummary
-from gateway.store.store import AlertRow
+from gateway.store import AlertRow, StoredWindow, WindowSummary
 from gateway.sync.aggregates import alerts_batch, windows_batches
 from tests.support.fault_proxy import FaultProxy
 from wearable_core.buckets import bucket_open

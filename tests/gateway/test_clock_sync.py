@@ -14,7 +14,7 @@ import pytest
 from gateway.clock_sync import DeviceClock
 from gateway.decoders import decode_current_time
 from gateway.ingest import Ingestor
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable_core.contracts.gatt import uuids
 from wearable_core.contracts.gatt.current_time import CurrentTime
 from wearable_core.contracts.gatt.heart_rate import HeartRateMeasurement

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.ingest import Ingestor
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable_core.contracts.gatt import uuids
 from wearable_core.contracts.gatt.heart_rate import HeartRateMeasurement
 from wearable_core.contracts.gatt.record_envelope import SequencedRecord
@@ -54,7 +54,7 @@ def test_rejections_are_counted_persisted_and_never_raise(tmp_path: Path) -> Non
         ingest.on_notification("dev", uuids.HR_RECORD_CHAR, _record(0, 5))  # 1970: implausible
         assert ingest.rejections.total == 3
         ingest.flush()
-        (device,) = store.devices()
+        (device,) = store.devices.list()
         assert device.rejected == 3
 
 

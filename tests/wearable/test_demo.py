@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.store import Store
+from gateway.store import Store
 from tests.support.log_lines import MAC_SHAPED, root_logger_restored
 from wearable.demo import _log_to_file
 from wearable.demo.clinician import clinician_review
@@ -124,13 +124,13 @@ def test_the_clinician_confirms_true_alerts_and_dismisses_the_rest(tmp_path: Pat
     t0 = 1_767_600_000_000
     with Store(tmp_path / "gateway.sqlite") as store:
         for device in ("A", "B"):
-            store.upsert_device(device)
-        true = store.add_alert("A", "fall", "critical", t0 + 60_000, t0, t0 + 60_000, 1.0, None)
-        false = store.add_alert("B", "fall", "critical", t0 + 60_000, t0, t0 + 60_000, 1.0, None)
+            store.devices.upsert(device)
+        true = store.alerts.add("A", "fall", "critical", t0 + 60_000, t0, t0 + 60_000, 1.0, None)
+        false = store.alerts.add("B", "fall", "critical", t0 + 60_000, t0, t0 + 60_000, 1.0, None)
         episodes = [TruthEpisode("A", "fall", t0, t0 + 600_000, is_fault=False)]
         review = clinician_review(store, episodes)
         assert (review.confirmed, review.dismissed) == (1, 1)
-        status = {a.id: a.status for a in store.list_alerts()}
+        status = {a.id: a.status for a in store.alerts.list()}
         assert status == {true: "confirmed", false: "dismissed"}
         # A second round changes nothing already decided.
         again = clinician_review(store, episodes)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable.cli import main
 from wearable.demo.clinician import clinician_review
 from wearable.evaluation.metrics import TruthEpisode
@@ -28,11 +28,11 @@ def test_docstring_examples() -> None:
 
 def _store_with_alerts(path: Path, n: int) -> tuple[Store, list[TruthEpisode]]:
     store = Store(path)
-    store.upsert_device("A")
+    store.devices.upsert("A")
     episodes = []
     for i in range(n):
         start = T0 + i * 3_600_000
-        store.add_alert("A", "fall", "critical", start + 60_000, start, start + 60_000, 1.0, None)
+        store.alerts.add("A", "fall", "critical", start + 60_000, start, start + 60_000, 1.0, None)
         episodes.append(TruthEpisode("A", "fall", start, start + 600_000, is_fault=False))
     return store, episodes
 
@@ -43,7 +43,7 @@ def test_a_fallible_clinician_is_wrong_and_absent_as_often_as_asked(tmp_path: Pa
         review = clinician_review(
             store, episodes, error_rate=0.1, unreviewed=0.2, rng=np.random.default_rng(1)
         )
-        statuses = [a.status for a in store.list_alerts()]
+        statuses = [a.status for a in store.alerts.list()]
     # Every alert is true here, so each dismissal is a wrong verdict.
     assert review.confirmed + review.dismissed + review.unreviewed == 400
     assert review.wrong == review.dismissed == statuses.count("dismissed")
@@ -55,12 +55,12 @@ def test_a_fallible_clinician_is_wrong_and_absent_as_often_as_asked(tmp_path: Pa
 def test_the_clinician_can_confirm_a_second_alert_on_a_real_episode(tmp_path: Path) -> None:
     store, episodes = _store_with_alerts(tmp_path / "a.sqlite", 1)
     with store:
-        store.add_alert("A", "fall", "critical", T0 + 120_000, T0, T0 + 120_000, 1.0, None)
+        store.alerts.add("A", "fall", "critical", T0 + 120_000, T0, T0 + 120_000, 1.0, None)
         review = clinician_review(store, episodes, rng=np.random.default_rng(0))
         assert (review.confirmed, review.dismissed) == (1, 1)  # the demo's rule
     store, episodes = _store_with_alerts(tmp_path / "b.sqlite", 1)
     with store:
-        store.add_alert("A", "fall", "critical", T0 + 120_000, T0, T0 + 120_000, 1.0, None)
+        store.alerts.add("A", "fall", "critical", T0 + 120_000, T0, T0 + 120_000, 1.0, None)
         review = clinician_review(
             store, episodes, rng=np.random.default_rng(0), confirm_duplicates=True
         )

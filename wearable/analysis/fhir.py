@@ -15,7 +15,7 @@ Examples
 
     from pathlib import Path
 
-    from gateway.store.store import Store
+    from gateway.store import Store
     from wearable.analysis.fhir import fhir_bundle, fhir_json
     from wearable.analysis.patient import patient_alerts, patient_windows
 

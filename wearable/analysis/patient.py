@@ -8,7 +8,7 @@ Examples
 --------
 ::
 
-    from gateway.store.store import Store
+    from gateway.store import Store
     from wearable.analysis.patient import patient_alerts, patient_windows
 
     with Store("gateway-store/gateway.sqlite") as store:
@@ -22,7 +22,7 @@ from dataclasses import asdict
 
 import pandas as pd
 
-from gateway.store.store import AlertRow, Store
+from gateway.store import AlertRow, Store
 from wearable_core.contracts.features import FEATURE_NAMES, TEMP_CONTEXT_S, WINDOW_S
 from wearable_core.contracts.streams import Stream
 from wearable_core.features.extract import features_extract_many
@@ -63,7 +63,8 @@ def patient_windows(
     horizons = [h for s in Stream if (h := store.stream_horizon(device, s)) is not None]
     if not horizons:
         raise UnknownDevice(
-            f"no records of {device!r} in {store.path}; devices: {', '.join(store.addresses())}"
+            f"no records of {device!r} in {store.path}; "
+            f"devices: {', '.join(store.devices.addresses())}"
         )
     window_ms = WINDOW_S * 1000
     lo = min(h.first_ms for h in horizons) if start_ms is None else start_ms
@@ -88,7 +89,7 @@ def patient_alerts(store: Store, device: str | None = None) -> pd.DataFrame:
     Columns: every field of an alert row (``docs/alerts.md``) plus ``opened``, ``closed``
     and ``duration_min`` (NaN while open).
     """
-    rows = store.list_alerts(device)
+    rows = store.alerts.list(device)
     columns = [*AlertRow.__dataclass_fields__]
     frame = pd.DataFrame([asdict(r) for r in rows], columns=columns)
     frame["opened"] = _utc(frame["opened_ms"].astype("int64"))
@@ -100,7 +101,7 @@ def patient_alerts(store: Store, device: str | None = None) -> pd.DataFrame:
 
 def patient_quality(store: Store, device: str | None = None) -> pd.DataFrame:
     """Data-quality periods (sensor faults that suppressed alerts), oldest first."""
-    rows = store.list_quality_events(device)
+    rows = store.quality_events.list(device)
     frame = pd.DataFrame(
         [asdict(r) for r in rows], columns=["id", "device", "fault", "opened_ms", "closed_ms"]
     )
@@ -127,4 +128,4 @@ def alert_review(store: Store, alert_id: int, decision: str, note: str = "") -> 
     """
     if decision not in REVIEW_DECISIONS:
         raise ValueError(f"decision {decision!r}: use one of {', '.join(REVIEW_DECISIONS)}")
-    return store.set_alert_status(alert_id, decision, note or None)
+    return store.alerts.set_status(alert_id, decision, note or None)

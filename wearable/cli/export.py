@@ -122,8 +122,7 @@ def _read(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The device's windows and alerts within --start/--end (alerts overlapping them)."""
     import pandas as pd
 
-    from gateway.store.errors import StoreDamagedError
-    from gateway.store.store import Store, StoreError
+    from gateway.store import Store, StoreDamagedError, StoreError
     from wearable.analysis.patient import UnknownDevice, patient_alerts, patient_windows
 
     start_ms, end_ms = _time_ms(args.start, "--start"), _time_ms(args.end, "--end")

@@ -28,7 +28,7 @@ from wearable.cli.errors import output_dir, user_error_message, writable_file
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from gateway.store.store import Store
+    from gateway.store import Store
 
 _logger = logging.getLogger("gateway.service")
 
@@ -207,8 +207,7 @@ def _fail(command: str, message: str, code: int = EXIT_USAGE) -> SystemExit:
 
 def _open_read_only(path: Path, command: str) -> Store:
     """The store at ``path`` opened read-only, or exit (2, or 1 when it is damaged)."""
-    from gateway.store.errors import StoreDamagedError, StoreError
-    from gateway.store.store import Store
+    from gateway.store import Store, StoreDamagedError, StoreError
 
     try:
         return Store.open_read_only(path)
@@ -270,13 +269,13 @@ def _status_report(
     if status_file.exists():
         live = json.loads(status_file.read_text(encoding="utf-8"))
     links = {link["address"]: link for link in live.get("links", [])}
-    devices = [asdict(d) for d in store.devices()]
-    usage = asdict(store.usage())
-    open_alerts = store.list_alerts(status="open")
+    devices = [asdict(d) for d in store.devices.list()]
+    usage = asdict(store.retention.usage())
+    open_alerts = store.alerts.list(status="open")
     for device in devices:
         # What redacted log lines (log.redact) call the device.
         device["pseudonym"] = pseudonym(device["id"])
-        saved = store.detection_state(device["id"])
+        saved = store.detection_state.get(device["id"])
         device["assessed_until_ms"] = None if saved is None else saved[0]
         device["open_alerts"] = sum(1 for a in open_alerts if a.device == device["id"])
     sync = sync_cli.status_summary(store, live.get("sync"))
@@ -325,7 +324,7 @@ def _status_report(
 
 
 def _export(args: argparse.Namespace) -> int:
-    from gateway.store.errors import StoreDamagedError, StoreError
+    from gateway.store import StoreDamagedError, StoreError
     from gateway.store.export import export_store
 
     with _open_read_only(Path(args.store), "export") as store:
@@ -348,8 +347,7 @@ def existing_store(path: Path, command: str) -> Path:
     it for writing would silently turn into a new, empty store. ``command`` names the
     subcommand in the message (``"sync"``, ``"alerts confirm"``).
     """
-    from gateway.store.errors import StoreError
-    from gateway.store.readonly import check_store_file
+    from gateway.store import StoreError, check_store_file
 
     try:
         check_store_file(path, check_wal=False)
@@ -391,7 +389,7 @@ def _alerts_list(args: argparse.Namespace) -> int:
     path = _store_path(args)
     with _open_read_only(path, "alerts list") as store:
         try:
-            rows = store.list_alerts(device=args.device, status=args.status)
+            rows = store.alerts.list(device=args.device, status=args.status)
         except sqlite3.DatabaseError as error:
             raise _fail("alerts list", _damaged(path, [str(error)]), EXIT_DAMAGED) from error
     if args.json:
@@ -412,12 +410,11 @@ def _alerts_list(args: argparse.Namespace) -> int:
 
 
 def _alerts_set(args: argparse.Namespace) -> int:
-    from gateway.store.errors import StoreError
-    from gateway.store.store import Store
+    from gateway.store import Store, StoreError
 
     with Store(_existing_store(args, args.alerts_command)) as store:
         try:
-            row = store.set_alert_status(args.id, args.alert_status, args.note)
+            row = store.alerts.set_status(args.id, args.alert_status, args.note)
         except StoreError as error:
             raise SystemExit(f"wearable gateway alerts {args.alerts_command}: {error}") from error
     kept = "" if row.status == args.alert_status else f" (verdict kept; {args.alert_status})"

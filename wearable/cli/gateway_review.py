@@ -43,14 +43,13 @@ def register(cmds: Any) -> None:
 
 
 def _reopen(args: argparse.Namespace) -> int:
-    from gateway.store.errors import StoreError
-    from gateway.store.store import Store
+    from gateway.store import Store, StoreError
     from wearable.cli.gateway import _existing_store
 
     with Store(_existing_store(args, "reopen")) as store:
         try:
-            before = store.get_alert(args.id)
-            row = store.review_alert(args.id, "reopen", args.note)
+            before = store.alerts.get(args.id)
+            row = store.alerts.review(args.id, "reopen", args.note)
         except StoreError as error:
             raise SystemExit(f"wearable gateway alerts reopen: {error}") from error
     print(f"alert {row.id}: {row.status} (verdict {before.status} withdrawn)")
@@ -58,14 +57,13 @@ def _reopen(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from gateway.store.errors import StoreError
-    from gateway.store.store import Store
+    from gateway.store import Store, StoreError
     from wearable.cli.gateway import _existing_store, local_time
 
     with Store(_existing_store(args, "history")) as store:
         try:
-            alert = store.get_alert(args.id)
-            steps = store.alert_history(args.id)
+            alert = store.alerts.get(args.id)
+            steps = store.alerts.history(args.id)
         except StoreError as error:
             raise SystemExit(f"wearable gateway alerts history: {error}") from error
     if args.json:

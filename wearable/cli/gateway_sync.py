@@ -119,7 +119,7 @@ def _load(args: argparse.Namespace, command: str) -> GatewayConfig:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from gateway.store.store import Store
+    from gateway.store import Store
     from gateway.sync.setup import sync_engine_build
     from wearable.cli.gateway import existing_store
     from wearable_core.buckets.base import BucketConfigError
@@ -193,8 +193,8 @@ def _rotate(args: argparse.Namespace) -> int:
 
 def status_summary(store: Any, live: dict[str, Any] | None) -> dict[str, Any]:
     """The sync part of ``wearable gateway status``: persisted status plus the backlog."""
-    usage = store.outbox_usage()
-    persisted = store.sync_status()
+    usage = store.outbox.usage()
+    persisted = store.sync.status()
     return {
         "last_success_ms": persisted.get("last_success_ms"),
         "last_attempt_ms": persisted.get("last_attempt_ms"),
@@ -207,7 +207,7 @@ def status_summary(store: Any, live: dict[str, Any] | None) -> dict[str, Any]:
         "backlog_bytes": usage.total_bytes,
         "backlog_oldest_ms": usage.oldest_created_ms,
         "quarantined": usage.failed,
-        "pending_windows": store.pending_window_count(),
+        "pending_windows": store.outbox.pending_window_count(),
         "model_check": persisted.get("model_check"),
         "live": live,
     }

@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     """``wearable demo``: exit 0 when nothing was lost or duplicated, else 1."""
     from firmware_sim.farm import FarmOptions
     from firmware_sim.scenario import ScenarioError, load_scenario
-    from gateway.store.store import Store
+    from gateway.store import Store
     from gateway.sync.setup import sync_engine_build
     from wearable.demo.live import live_run
     from wearable.demo.report import report_html

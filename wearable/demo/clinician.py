@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gateway.store.store import AlertRow, Store
+from gateway.store import AlertRow, Store
 from wearable.analysis.patient import alert_review
 from wearable.evaluation.metrics import ScoredAlert, TruthEpisode, alert_outcomes
 
@@ -73,7 +73,7 @@ def clinician_review(
     """
     if (error_rate > 0 or unreviewed > 0) and rng is None:
         raise ValueError("a fallible clinician needs an rng (seed it: runs must repeat)")
-    alerts = store.list_alerts()
+    alerts = store.alerts.list()
     outcomes = alert_outcomes(episodes, [_scored(a) for a in alerts])
     confirmed = dismissed = wrong = skipped = 0
     for alert, outcome in zip(alerts, outcomes, strict=True):

@@ -29,7 +29,7 @@ from firmware_sim.scenario import Scenario
 from firmware_sim.simclock import SimClock
 from gateway.config import GatewayConfig
 from gateway.service import Backends, Gateway
-from gateway.store.store import AlertRow, DataQualityRow
+from gateway.store import AlertRow, DataQualityRow
 from wearable.demo.clinician import Review, clinician_review
 from wearable.demo.workspace import Workspace
 from wearable.evaluation.metrics import TruthEpisode
@@ -118,7 +118,7 @@ async def _train(space: Workspace) -> tuple[dict[str, Any] | None, float]:
 async def _watch_progress(gateway: Gateway, clock: SimClock, progress: TerminalProgress) -> None:
     """Show the simulated time, the records stored and the alerts raised, twice a second."""
     while True:
-        alerts = len(gateway.store.list_alerts())
+        alerts = len(gateway.store.alerts.list())
         progress.advance(clock.now(), f"{gateway.ingestor.flushed} records, {alerts} alerts")
         await asyncio.sleep(0.5)
 
@@ -214,9 +214,9 @@ async def live_run(
         # Everything left goes to the bucket.
         await gateway.sync_now(flush=True)
         result.produced, result.stored = produced, stored
-        result.alerts = gateway.store.list_alerts()
-        result.quality = gateway.store.list_quality_events()
-        devices = {d.id: d for d in gateway.store.devices()}
+        result.alerts = gateway.store.alerts.list()
+        result.quality = gateway.store.quality_events.list()
+        devices = {d.id: d for d in gateway.store.devices.list()}
         for watch in farm.watches:
             address = watch.identity.address
             status = devices.get(address)

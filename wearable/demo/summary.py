@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.store.store import AlertRow, Store
+from gateway.store import AlertRow, Store
 from wearable.demo.live import LiveResult, ModelChange
 from wearable.demo.workspace import Workspace
 from wearable.evaluation.metrics import ScoredAlert, TruthEpisode, evaluate

@@ -24,7 +24,7 @@ from gateway.alerts.manager import suppressed_by
 from gateway.config import DEFAULT_HOP_S
 from gateway.detection.engine import Detector, WindowResult
 from gateway.ingest import Ingestor
-from gateway.store.store import AlertRow, DataQualityRow, Store
+from gateway.store import AlertRow, DataQualityRow, Store
 from wearable.evaluation.metrics import WindowDecision
 from wearable_core.assessment.policy import AlertPolicy, load_policies
 from wearable_core.assessment.types import AlertType, FaultKind
@@ -151,8 +151,8 @@ def run_watch(
         run.stored = sum(len(store.sequences(device, s)) for s in Stream)
         run.rejected = sum(ingestor.rejections.counts().values())
         run.windows = detector.windows_assessed
-        run.alerts = store.list_alerts(device)
-        run.quality_events = store.list_quality_events(device)
+        run.alerts = store.alerts.list(device)
+        run.quality_events = store.quality_events.list(device)
         run.outcomes = collector.outcomes
     finally:
         store.close()

@@ -29,7 +29,7 @@ from firmware_sim.firmware.watch_firmware import WatchFirmware
 from firmware_sim.scenario import Scenario, load_scenario
 from firmware_sim.watch_assembly import build_firmware, clinical_labeller, identity_of
 from gateway.config import DEFAULT_HOP_S
-from gateway.store.store import AlertRow, Store
+from gateway.store import AlertRow, Store
 from wearable.evaluation.metrics import (
     ScoredAlert,
     TruthEpisode,

@@ -187,7 +187,7 @@ def _fleet(
 ) -> dict[str, Any]:
     """Run round ``round_``'s fleet through the gateway, review its alerts, sync all."""
     from firmware_sim.scenario import load_scenario
-    from gateway.store.store import Store
+    from gateway.store import Store
     from wearable.demo.clinician import clinician_review
     from wearable.evaluation.run import (
         SyncTarget,
@@ -234,7 +234,7 @@ def _fleet(
                 for k, v in asdict(done).items():
                     review[k] += v
             else:
-                review["unreviewed"] += len(store.list_alerts())
+                review["unreviewed"] += len(store.alerts.list())
             sync_once(target, store, end_ms, flush=True)
     return {
         "seed": seed,

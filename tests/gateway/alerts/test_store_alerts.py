@@ -43,9 +43,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def test_round_trip_and_statuses(store: Store) -> None:
-    a = store.add_alert(WATCH_A, "tachycardia", "warning", 100, 40, 100, 0.93, None, "m1")
-    b = store.add_alert(WATCH_B, "fall", "critical", 200, 200, 200, 1.0, "impact>=3g_then_still")
-    row = store.get_alert(a)
+    a = store.alerts.add(WATCH_A, "tachycardia", "warning", 100, 40, 100, 0.93, None, "m1")
+    b = store.alerts.add(WATCH_B, "fall", "critical", 200, 200, 200, 1.0, "impact>=3g_then_still")
+    row = store.alerts.get(a)
     assert (row.device, row.type, row.severity, row.status) == (
         WATCH_A,
         "tachycardia",
@@ -54,63 +54,63 @@ def test_round_trip_and_statuses(store: Store) -> None:
     )
     assert (row.evidence_start_ms, row.evidence_end_ms, row.peak_score) == (40, 100, 0.93)
     assert row.closed_ms is None and row.model_version == "m1" and row.status_changed_ms == 100
-    store.close_alert(a, 500)
-    store.close_alert(a, 900)  # already closed: first close wins
-    assert store.get_alert(a).closed_ms == 500
-    updated = store.set_alert_status(b, "confirmed", "found on the floor", now_ms=300)
+    store.alerts.close(a, 500)
+    store.alerts.close(a, 900)  # already closed: first close wins
+    assert store.alerts.get(a).closed_ms == 500
+    updated = store.alerts.set_status(b, "confirmed", "found on the floor", now_ms=300)
     assert (updated.status, updated.note, updated.status_changed_ms) == (
         "confirmed",
         "found on the floor",
         300,
     )
-    store.set_alert_status(b, "acknowledged", now_ms=400)
-    assert store.get_alert(b).note == "found on the floor"  # kept without a new note
-    assert [r.id for r in store.list_alerts()] == [a, b]
-    assert [r.id for r in store.list_alerts(device=WATCH_B)] == [b]
-    assert [r.id for r in store.list_alerts(status="open")] == [a]
-    assert store.list_alerts(device=WATCH_A, status="dismissed") == []
+    store.alerts.set_status(b, "acknowledged", now_ms=400)
+    assert store.alerts.get(b).note == "found on the floor"  # kept without a new note
+    assert [r.id for r in store.alerts.list()] == [a, b]
+    assert [r.id for r in store.alerts.list(device=WATCH_B)] == [b]
+    assert [r.id for r in store.alerts.list(status="open")] == [a]
+    assert store.alerts.list(device=WATCH_A, status="dismissed") == []
 
 
 def test_bad_ids_and_statuses(store: Store) -> None:
     with pytest.raises(StoreError, match="no alert"):
-        store.set_alert_status(42, "dismissed")
+        store.alerts.set_status(42, "dismissed")
     with pytest.raises(StoreError, match="no alert"):
-        store.close_alert(42, 1)
-    a = store.add_alert(WATCH_A, "af", "warning", 1, 0, 1)
+        store.alerts.close(42, 1)
+    a = store.alerts.add(WATCH_A, "af", "warning", 1, 0, 1)
     with pytest.raises(StoreError, match="unknown alert status"):
-        store.set_alert_status(a, "resolved")
+        store.alerts.set_status(a, "resolved")
     with pytest.raises(StoreError, match="ends before"):
-        store.add_alert(WATCH_A, "af", "warning", 1, 5, 1)
+        store.alerts.add(WATCH_A, "af", "warning", 1, 5, 1)
 
 
 def test_quality_events(store: Store) -> None:
-    q = store.add_quality_event(WATCH_A, "off_wrist", 10)
-    store.close_quality_event(q, 20)
-    [row] = store.list_quality_events(WATCH_A)
+    q = store.quality_events.add(WATCH_A, "off_wrist", 10)
+    store.quality_events.close(q, 20)
+    [row] = store.quality_events.list(WATCH_A)
     assert (row.fault, row.opened_ms, row.closed_ms) == ("off_wrist", 10, 20)
-    assert store.list_quality_events(WATCH_B) == []
+    assert store.quality_events.list(WATCH_B) == []
 
 
 def test_evidence_is_protected_from_retention(store: Store) -> None:
     store.add(make_records(range(600)))  # one record per second from T0
-    alert = store.add_alert(
+    alert = store.alerts.add(
         WATCH_A, "tachycardia", "warning", T0_MS + 300_000, T0_MS + 240_000, T0_MS + 300_000
     )
-    [(start, end, reason)] = store.protected(WATCH_A, HR)
+    [(start, end, reason)] = store.retention.protected(WATCH_A, HR)
     assert reason == f"alert {alert}"
     # aligned time is T0 + seq s + 7 ms; 5 s margin each side
     assert (start, end) == (235, 305)
     store.mark_synced(WATCH_A, HR, 600)
-    store.budget_bytes = 1  # delete everything deletable
-    store.enforce_retention()
+    store.retention.budget_bytes = 1  # delete everything deletable
+    store.retention.enforce()
     assert store.sequences(WATCH_A, HR) == set(range(start, end))
-    assert store.get_alert(alert).id == alert  # alert rows are never deleted
+    assert store.alerts.get(alert).id == alert  # alert rows are never deleted
 
 
 def test_evidence_at_the_end_of_the_stream(store: Store) -> None:
     store.add(make_records(range(100)))
-    store.add_alert(WATCH_A, "fall", "critical", T0_MS, T0_MS + 99_000, T0_MS + 99_000)
-    assert [(a, b) for a, b, _ in store.protected(WATCH_A, HR)] == [(94, 100)]
+    store.alerts.add(WATCH_A, "fall", "critical", T0_MS, T0_MS + 99_000, T0_MS + 99_000)
+    assert [(a, b) for a, b, _ in store.retention.protected(WATCH_A, HR)] == [(94, 100)]
 
 
 def test_upgrade_from_version_2(tmp_path: Path) -> None:
@@ -123,19 +123,19 @@ def test_upgrade_from_version_2(tmp_path: Path) -> None:
         tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_schema")}
         assert "alerts" not in tables
     with Store(path) as store:
-        assert store.devices()[0].id == WATCH_A
-        a = store.add_alert(WATCH_A, "fever", "warning", 5, 0, 5)
-        assert store.list_alerts()[0].id == a
+        assert store.devices.list()[0].id == WATCH_A
+        a = store.alerts.add(WATCH_A, "fever", "warning", 5, 0, 5)
+        assert store.alerts.list()[0].id == a
     with closing(sqlite3.connect(path)) as conn:
         assert schema.schema_version(conn) == schema.SCHEMA_VERSION
 
 
 def test_an_alert_keeps_its_rate(store: Store) -> None:
-    a = store.add_alert(WATCH_A, "af", "warning", 200, 80, 200, 0.9, None, "m1", rate_bpm=131.5)
-    store.close_alert(a, 900)
-    assert store.get_alert(a).rate_bpm == 131.5
-    b = store.add_alert(WATCH_A, "fall", "critical", 300, 240, 300)
-    assert store.get_alert(b).rate_bpm is None
+    a = store.alerts.add(WATCH_A, "af", "warning", 200, 80, 200, 0.9, None, "m1", rate_bpm=131.5)
+    store.alerts.close(a, 900)
+    assert store.alerts.get(a).rate_bpm == 131.5
+    b = store.alerts.add(WATCH_A, "fall", "critical", 300, 240, 300)
+    assert store.alerts.get(b).rate_bpm is None
 
 
 def test_alerts_of_a_version_6_store_have_no_rate(tmp_path: Path) -> None:
@@ -149,7 +149,7 @@ def test_alerts_of_a_version_6_store_have_no_rate(tmp_path: Path) -> None:
             "evidence_end_ms, status_changed_ms) VALUES (1, 'af', 'warning', 5, 0, 5, 5)"
         )
     with Store(path) as store:
-        [row] = store.list_alerts()
+        [row] = store.alerts.list()
         assert (row.type, row.rate_bpm) == ("af", None)
     with closing(sqlite3.connect(path)) as conn:
         assert schema.schema_version(conn) == schema.SCHEMA_VERSION == 7

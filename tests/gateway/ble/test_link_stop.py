@@ -17,7 +17,7 @@ from gateway.ble.link import DeviceLink
 from gateway.ble.manager import ConnectionManager
 from gateway.config import BleConfig
 from gateway.ingest import Ingestor
-from gateway.store.store import Store
+from gateway.store import Store
 
 ADDRESS = "C0:00:00:00:00:01"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from firmware_sim.scenario import parse_scenario
 from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.ingest import Ingestor
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
 from wearable_core.contracts.streams import Stream
 from wearable_core.records import IngestRecord

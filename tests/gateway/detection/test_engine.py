@@ -18,7 +18,7 @@ import pytest
 
 from gateway.config import DEFAULT_HOP_S
 from gateway.detection.engine import Detector, WindowResult
-from gateway.store.store import AlertRow, DataQualityRow, Store
+from gateway.store import AlertRow, DataQualityRow, Store
 from wearable.evaluation.pipeline import run_watch
 from wearable_core.assessment.rules import RULE_NAMES
 from wearable_core.assessment.types import AlertEvent, AlertType, DataQualityEvent
@@ -57,11 +57,11 @@ class Windows:
 
 def alert_rows(store: Store, device: str | None = None) -> list[tuple[object, ...]]:
     """Alert rows without their ids (comparable between stores)."""
-    return [astuple(row)[1:] for row in store.list_alerts(device)]
+    return [astuple(row)[1:] for row in store.alerts.list(device)]
 
 
 def quality_rows(store: Store, device: str | None = None) -> list[tuple[object, ...]]:
-    return [astuple(row)[1:] for row in store.list_quality_events(device)]
+    return [astuple(row)[1:] for row in store.quality_events.list(device)]
 
 
 def full_run(cohort: Cohort, path: Path, model: LoadedModel | None) -> tuple[Store, Detector]:
@@ -86,7 +86,7 @@ def test_desaturation_raises_one_model_alert_around_the_episode(
         cohort.fill(store)
         detector = Detector(store, baseline_model)
         events = detector.run_until_idle()
-        [row] = store.list_alerts(cohort.desat)
+        [row] = store.alerts.list(cohort.desat)
     onset, end = cohort.at(DESAT[0]), cohort.at(DESAT[1])
     assert (row.type, row.severity, row.model_version) == ("desaturation", "critical", "baseline-3")
     # Evidence starts with the first (overlapping) window that is mostly inside the
@@ -113,7 +113,7 @@ def test_rules_only_still_raises_the_desaturation_rule_alert(
     with Store(store_path) as store:
         cohort.fill(store)
         Detector(store, None).run_until_idle()
-        [row] = store.list_alerts(cohort.desat)
+        [row] = store.alerts.list(cohort.desat)
     onset, end = cohort.at(DESAT[0]), cohort.at(DESAT[1])
     assert (row.type, row.rule, row.model_version) == (
         "desaturation",
@@ -137,9 +137,9 @@ def test_off_wrist_is_a_data_quality_event_and_no_alert(
     with Store(store_path) as store:
         cohort.fill(store)
         events = Detector(store, baseline_model, observer=watcher).run_until_idle()
-        quality = store.list_quality_events(cohort.off_wrist)
-        alerts = store.list_alerts(cohort.off_wrist)
-        assert store.list_quality_events(cohort.desat) == []
+        quality = store.quality_events.list(cohort.off_wrist)
+        alerts = store.alerts.list(cohort.off_wrist)
+        assert store.quality_events.list(cohort.desat) == []
     fault_start, fault_end = cohort.at(OFF_WRIST[0]), cohort.at(OFF_WRIST[1])
     [event] = quality
     # The event opens with the first window that shows the fault: an overlapping one
@@ -171,7 +171,7 @@ def test_progress_and_the_expected_wrist_temperature_are_saved(
         detector = Detector(store, baseline_model)
         detector.run_until_idle()
         described = detector.describe()
-        saved = {d: store.detection_state(d) for d in (cohort.desat, cohort.off_wrist)}
+        saved = {d: store.detection_state.get(d) for d in (cohort.desat, cohort.off_wrist)}
     end = cohort.at(DURATION_MIN)
     for device, state in saved.items():
         assert state is not None
@@ -218,7 +218,7 @@ def test_nothing_new_is_nothing_to_do(
         assert detector.due("C4:12:00:00:00:FF") is None  # a device with no data
         assert detector.step("C4:12:00:00:00:FF") == []
         assert len(watcher.seen) == seen
-        assert len(store.list_alerts()) == 1
+        assert len(store.alerts.list()) == 1
 
 
 def test_due_waits_for_a_lagging_stream_at_most_max_wait(
@@ -240,8 +240,8 @@ def test_due_waits_for_a_lagging_stream_at_most_max_wait(
         assert small.due(device) == (cohort.at(0), cohort.at(5))
         small.step(device)
         assert small.due(device) == (cohort.at(5), cohort.at(10))
-        assert store.detection_state(device) is not None
-        assert store.detection_state(device)[0] == cohort.at(5)  # type: ignore[index]
+        assert store.detection_state.get(device) is not None
+        assert store.detection_state.get(device)[0] == cohort.at(5)  # type: ignore[index]
 
 
 def test_a_stalled_stream_holds_windows_back_only_for_max_wait(
@@ -255,14 +255,14 @@ def test_a_stalled_stream_holds_windows_back_only_for_max_wait(
         cohort.fill(store, keep)
         patient = Detector(store, baseline_model, max_wait_s=3600)
         patient.run_until_idle()
-        assert store.detection_state(cohort.desat)[0] == cohort.at(20)  # type: ignore[index]
+        assert store.detection_state.get(cohort.desat)[0] == cohort.at(20)  # type: ignore[index]
         assert patient.due(cohort.desat) is None
         # A detector with the default wait resumes from the saved progress and assesses
         # the windows that waited, up to max_wait before the newest data.
         watcher = Windows()
         hasty = Detector(store, baseline_model, max_wait_s=120, observer=watcher)
         hasty.run_until_idle()
-        assert store.detection_state(cohort.desat)[0] == cohort.at(34)  # type: ignore[index]
+        assert store.detection_state.get(cohort.desat)[0] == cohort.at(34)  # type: ignore[index]
         assert watcher.starts(cohort.desat) == [cohort.at(m) for m in range(20, 34)]
         assert hasty.due(cohort.desat) is None
 
@@ -277,7 +277,7 @@ def test_restart_resumes_without_duplicates(
     with reference:
         expected_alerts = alert_rows(reference)
         expected_quality = quality_rows(reference)
-        expected_state = {d: reference.detection_state(d) for d in cohort.records}
+        expected_state = {d: reference.detection_state.get(d) for d in cohort.records}
     assert len(expected_alerts) == 1 and len(expected_quality) == 1
 
     # First run: data up to 12 min, in the middle of both the desaturation alert and
@@ -287,11 +287,11 @@ def test_restart_resumes_without_duplicates(
     with Store(path) as store:
         cohort.fill(store, before(split))
         Detector(store, baseline_model).run_until_idle()
-        [open_alert] = store.list_alerts(cohort.desat)
+        [open_alert] = store.alerts.list(cohort.desat)
         assert open_alert.closed_ms is None
-        [open_fault] = store.list_quality_events(cohort.off_wrist)
+        [open_fault] = store.quality_events.list(cohort.off_wrist)
         assert open_fault.closed_ms is None
-        assert store.detection_state(cohort.desat)[0] == split  # type: ignore[index]
+        assert store.detection_state.get(cohort.desat)[0] == split  # type: ignore[index]
 
     # Restart: a new store object and detector on the same file, then the rest arrives.
     with Store(path) as store:
@@ -300,8 +300,8 @@ def test_restart_resumes_without_duplicates(
         events = detector.run_until_idle()
         assert alert_rows(store) == expected_alerts
         assert quality_rows(store) == expected_quality
-        assert {d: store.detection_state(d) for d in cohort.records} == expected_state
-        [row] = store.list_alerts(cohort.desat)
+        assert {d: store.detection_state.get(d) for d in cohort.records} == expected_state
+        [row] = store.alerts.list(cohort.desat)
     assert (row.id, row.opened_ms) == (open_alert.id, open_alert.opened_ms)
     # After the restart only the closes happen: no second "opened" of either.
     assert sorted((type(e).__name__, e.kind, e.device) for e in events) == [
@@ -342,8 +342,8 @@ def test_run_watch_agrees_with_the_detector(
     )
     store, _ = full_run(cohort, tmp_path / "direct.sqlite", baseline_model)
     with store:
-        expected: list[AlertRow] = store.list_alerts(device)
-        expected_quality: list[DataQualityRow] = store.list_quality_events(device)
+        expected: list[AlertRow] = store.alerts.list(device)
+        expected_quality: list[DataQualityRow] = store.quality_events.list(device)
     assert run.records == len(cohort.produced[device])
     assert run.stored == len(cohort.records[device]) and run.rejected == 0
     assert run.windows == DURATION_MIN
@@ -378,7 +378,7 @@ async def test_run_delivers_alert_events_to_the_sinks_until_stopped(
             await asyncio.sleep(0.01)
         stop.set()
         await asyncio.wait_for(task, 5.0)
-        rows = store.list_alerts()
+        rows = store.alerts.list()
     assert [(e.kind, e.type) for e in sink.events] == [
         ("opened", AlertType.DESATURATION),
         ("closed", AlertType.DESATURATION),
@@ -403,7 +403,7 @@ def test_a_data_gap_at_the_end_of_a_step_is_still_assessed(
         detector = Detector(store, baseline_model, observer=watcher, max_windows_per_step=8)
         detector.run_until_idle()
         faults = [
-            (q.fault, q.opened_ms, q.closed_ms) for q in store.list_quality_events(cohort.desat)
+            (q.fault, q.opened_ms, q.closed_ms) for q in store.quality_events.list(cohort.desat)
         ]
     # Every window up to well after the gap, each once (the dropped records leave sequence
     # holes, which hold the last few windows back for max_wait; a real data gap has none).
@@ -432,8 +432,8 @@ def test_work_is_bounded_by_the_data_not_by_an_empty_stretch_of_months(
         store.add(records)
         detector = Detector(store, baseline_model, observer=watcher)
         detector.run_until_idle()
-        faults = [(q.fault, q.opened_ms, q.closed_ms) for q in store.list_quality_events()]
-        assert store.detection_state(cohort.desat)[0] == cohort.at(DURATION_MIN) + shift  # type: ignore[index]
+        faults = [(q.fault, q.opened_ms, q.closed_ms) for q in store.quality_events.list()]
+        assert store.detection_state.get(cohort.desat)[0] == cohort.at(DURATION_MIN) + shift  # type: ignore[index]
         assert detector.due(cohort.desat) is None
     # The data ends early in minute 20 (the last temperature record covers a minute):
     # the walk goes on for an hour after that minute.
@@ -461,7 +461,7 @@ def test_a_shorter_hop_opens_the_alert_sooner_and_learns_each_minute_once(
             watcher = Windows()
             detector = Detector(store, baseline_model, observer=watcher, hop_s=hop_s)
             detector.run_until_idle()
-            [row] = store.list_alerts(cohort.desat)
+            [row] = store.alerts.list(cohort.desat)
             opened[hop_s] = row.opened_ms
             counts[hop_s] = (detector.windows_assessed, detector.assessments, len(watcher.seen))
     # Each minute of data teaches the baselines and reaches the observer once, whatever

@@ -174,7 +174,7 @@ async def test_records_the_watch_overwrote_become_an_explicit_counted_gap(tmp_pa
             # Every record is either stored or inside a declared gap, never both, never neither.
             assert len(stored) + covered == flash.next_seq(stream)
             assert covered <= lost[stream]
-        (device,) = store.devices()
+        (device,) = store.devices.list()
         assert device.gaps == len(gaps)
 
 
@@ -229,7 +229,7 @@ async def test_a_standard_heart_rate_strap_works_with_the_same_code(tmp_path: Pa
             return len(gateway.store.sequences(address, Stream.HEART_RATE)) == 20
 
         await _until(stored_twenty)
-        (device,) = gateway.store.devices()
+        (device,) = gateway.store.devices.list()
         assert device.kind == "standard"
         values = [r.payload for r in gateway.store.iter_records(address, Stream.HEART_RATE)]
         decoded = [HeartRateService.HeartRateMeasurement.from_bytes(v).heart_rate for v in values]

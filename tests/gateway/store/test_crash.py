@@ -23,12 +23,12 @@ BATCH = 1500
 # A small flush threshold makes the kill land in inbox-to-records moves too.
 CHILD = f"""
 import sys
-import gateway.store.store as store_module
+import gateway.store.records as records_module
 from wearable_core.records import IngestRecord
 from gateway.store import Store
 from wearable_core.contracts.streams import Stream
 
-store_module.FLUSH_ROWS = 4000
+records_module.FLUSH_ROWS = 4000
 store = Store(sys.argv[1])
 batch = store.frontier({WATCH_A!r}, Stream.HEART_RATE) // {BATCH}
 while True:

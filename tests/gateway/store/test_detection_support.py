@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.store import Store, schema
-from gateway.store.store import StreamHorizon
+from gateway.store import Store, StreamHorizon, schema
 from wearable_core.contracts.streams import Stream
 
 from ._support import T0_MS, WATCH_A, WATCH_B, make_records
@@ -124,33 +123,33 @@ def test_a_stream_joined_mid_way_is_complete_only_at_its_start(store: Store) -> 
 
 
 def test_detection_state_round_trip_and_update(store: Store) -> None:
-    assert store.detection_state(WATCH_A) is None  # unknown device
+    assert store.detection_state.get(WATCH_A) is None  # unknown device
     store.add(make_records(range(3)))
-    assert store.detection_state(WATCH_A) is None  # known, never assessed
+    assert store.detection_state.get(WATCH_A) is None  # known, never assessed
     state = {"temperature": {"hours": [[1, 33.5]], "current_hour": 2, "current": [33.1]}}
-    store.save_detection_state(WATCH_A, T0_MS + 60_000, state)
-    assert store.detection_state(WATCH_A) == (T0_MS + 60_000, state)
-    store.save_detection_state(WATCH_A, T0_MS + 120_000, {})
-    assert store.detection_state(WATCH_A) == (T0_MS + 120_000, {})
-    assert store.detection_state(WATCH_B) is None
+    store.detection_state.save(WATCH_A, T0_MS + 60_000, state)
+    assert store.detection_state.get(WATCH_A) == (T0_MS + 60_000, state)
+    store.detection_state.save(WATCH_A, T0_MS + 120_000, {})
+    assert store.detection_state.get(WATCH_A) == (T0_MS + 120_000, {})
+    assert store.detection_state.get(WATCH_B) is None
     # A device detection saves first becomes known to the store.
-    store.save_detection_state(WATCH_B, 5, {"x": 1})
-    assert store.detection_state(WATCH_B) == (5, {"x": 1})
-    assert WATCH_B in store.addresses()
+    store.detection_state.save(WATCH_B, 5, {"x": 1})
+    assert store.detection_state.get(WATCH_B) == (5, {"x": 1})
+    assert WATCH_B in store.devices.addresses()
 
 
 def test_detection_state_survives_reopening(store_path: Path) -> None:
     with Store(store_path) as store:
-        store.save_detection_state(WATCH_A, 42, {"temperature": {"hours": []}})
+        store.detection_state.save(WATCH_A, 42, {"temperature": {"hours": []}})
     with Store(store_path) as store:
-        assert store.detection_state(WATCH_A) == (42, {"temperature": {"hours": []}})
+        assert store.detection_state.get(WATCH_A) == (42, {"temperature": {"hours": []}})
 
 
 def test_addresses_are_sorted(store: Store) -> None:
-    assert store.addresses() == []
+    assert store.devices.addresses() == []
     store.add(make_records(range(2), device=WATCH_B))
     store.add(make_records(range(2), device=WATCH_A))
-    assert store.addresses() == [WATCH_A, WATCH_B]
+    assert store.devices.addresses() == [WATCH_A, WATCH_B]
 
 
 # ------------------------------------------------------------------------------ upgrade
@@ -170,14 +169,14 @@ def test_upgrade_from_version_3_keeps_the_data(tmp_path: Path) -> None:
         tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_schema")}
         assert "alerts" in tables and "detection_state" not in tables
     with Store(path) as store:
-        assert store.addresses() == [WATCH_A]
-        [alert] = store.list_alerts()
+        assert store.devices.addresses() == [WATCH_A]
+        [alert] = store.alerts.list()
         assert (alert.device, alert.type, alert.opened_ms) == (WATCH_A, "fever", 5)
-        assert store.detection_state(WATCH_A) is None
-        store.save_detection_state(WATCH_A, 60_000, {"k": [1]})
+        assert store.detection_state.get(WATCH_A) is None
+        store.detection_state.save(WATCH_A, 60_000, {"k": [1]})
         store.add(make_records(range(3)))
         assert [r.seq for r in store.records_between(WATCH_A, HR, 0, 1 << 62)] == [0, 1, 2]
     with closing(sqlite3.connect(path)) as conn:
         assert schema.schema_version(conn) == schema.SCHEMA_VERSION
     with Store(path) as store:
-        assert store.detection_state(WATCH_A) == (60_000, {"k": [1]})
+        assert store.detection_state.get(WATCH_A) == (60_000, {"k": [1]})

@@ -57,7 +57,7 @@ def test_export_matches_the_truth_files(tmp_path: Path) -> None:
             store.add(records[start : start + 200])
         device = records[0].device
         store.record_gap(device, Stream.HEART_RATE, 500, 510, "overwritten")
-        store.upsert_device(device, name="WearSim-0000", kind="sequenced", battery_pct=90)
+        store.devices.upsert(device, name="WearSim-0000", kind="sequenced", battery_pct=90)
         counts = export_store(store, export_dir)
 
     assert sum(counts.values()) == len(records)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import gateway.store.store as store_module
-from gateway.store import Store, StoreError
-from gateway.store.store import RESERVED_UNUSED
+import gateway.store.records as records_module
+from gateway.store import RESERVED_UNUSED, Store, StoreError
 from wearable_core.contracts.streams import Stream
 from wearable_core.records import IngestRecord
 
@@ -24,7 +23,7 @@ def test_same_batch_twice_is_inserted_once(store: Store) -> None:
     assert store.add(batch) == 0
     assert store.add(batch + make_records(range(100, 110))) == 10
     assert store.sequences(WATCH_A, HR) == set(range(110))
-    assert store.devices()[0].records[HR] == 110
+    assert store.devices.list()[0].records[HR] == 110
     assert store.verify() == []
 
 
@@ -67,7 +66,7 @@ def test_frontier_with_out_of_order_arrival_and_holes(store: Store) -> None:
 def test_frontier_walks_across_flushed_and_pending_records(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "FLUSH_ROWS", 5)
+    monkeypatch.setattr(records_module, "FLUSH_ROWS", 5)
     store.add(make_records(range(10, 16)))  # flushed into records
     store.add(make_records(range(16, 18)))  # stays in the inbox
     store.add(make_records(range(1, 10)))
@@ -98,7 +97,7 @@ def test_gap_advances_frontier_and_is_counted(store: Store) -> None:
     assert (gap.reason, gap.detected_ms, gap.length) == ("overwritten", 123, 40)
     assert store.gap_count() == store.gap_count(WATCH_A) == 1
     assert store.gap_count(WATCH_B) == 0
-    status = store.devices()[0]
+    status = store.devices.list()[0]
     assert (status.gaps, status.missing) == (1, 40)
     # Idempotent: declaring it again changes nothing.
     store.record_gap(WATCH_A, HR, 10, 50, "overwritten")
@@ -133,7 +132,7 @@ def test_record_arriving_inside_a_gap_is_cut_out_of_it(store: Store) -> None:
         (37, 40, "overwritten"),
     ]
     assert store.frontier(WATCH_A, HR) == 20
-    assert store.devices()[0].missing == 10 + 7
+    assert store.devices.list()[0].missing == 10 + 7
     assert store.verify() == []
 
 
@@ -192,44 +191,44 @@ def test_mark_synced_is_monotonic_and_never_passes_the_frontier(store: Store) ->
     store.add(make_records(range(0, 10)) + make_records(range(20, 30)))
     store.mark_synced(WATCH_A, HR, 25)
     assert store.synced_seq(WATCH_A, HR) == 10  # 10..19 have not arrived
-    assert store.devices()[0].backlog == 10
+    assert store.devices.list()[0].backlog == 10
     store.mark_synced(WATCH_A, HR, 4)
     assert store.synced_seq(WATCH_A, HR) == 10
     store.add(make_records(range(10, 20)))
     store.mark_synced(WATCH_A, HR, 25)
     assert store.synced_seq(WATCH_A, HR) == 25
-    assert store.devices()[0].backlog == 5
+    assert store.devices.list()[0].backlog == 5
     store.mark_synced(WATCH_B, HR, 5)  # unknown device: nothing to do
     assert store.synced_seq(WATCH_B, HR) == 0
     assert store.verify() == []
 
 
 def test_rejections_are_counted_by_reason(store: Store) -> None:
-    store.count_rejection(WATCH_A, "truncated", b"\x01\x02", now_ms=10)
-    store.count_rejection(WATCH_A, "truncated", b"\x03", now_ms=20)
-    store.count_rejection(WATCH_A, "reserved-bits", b"\xff" * 600, now_ms=30)
-    store.count_rejection(WATCH_B, "truncated", b"", now_ms=40)
-    got = {(r.device, r.reason): r for r in store.rejections()}
+    store.devices.count_rejection(WATCH_A, "truncated", b"\x01\x02", now_ms=10)
+    store.devices.count_rejection(WATCH_A, "truncated", b"\x03", now_ms=20)
+    store.devices.count_rejection(WATCH_A, "reserved-bits", b"\xff" * 600, now_ms=30)
+    store.devices.count_rejection(WATCH_B, "truncated", b"", now_ms=40)
+    got = {(r.device, r.reason): r for r in store.devices.rejections()}
     assert got[(WATCH_A, "truncated")].count == 2
     assert got[(WATCH_A, "truncated")].first_ms == 10
     assert got[(WATCH_A, "truncated")].last_ms == 20
     assert got[(WATCH_A, "truncated")].last_payload_hex == "03"
     assert len(got[(WATCH_A, "reserved-bits")].last_payload_hex) == 2 * 512
-    assert [r.reason for r in store.rejections(WATCH_B)] == ["truncated"]
-    status = {d.id: d for d in store.devices()}
+    assert [r.reason for r in store.devices.rejections(WATCH_B)] == ["truncated"]
+    status = {d.id: d for d in store.devices.list()}
     assert status[WATCH_A].rejected == 3
     assert status[WATCH_B].rejected == 1
 
 
 def test_device_status(store: Store) -> None:
-    store.upsert_device(WATCH_A, name="WearSim-0000", kind="sequenced", last_seen_ms=1000)
-    store.upsert_device(
+    store.devices.upsert(WATCH_A, name="WearSim-0000", kind="sequenced", last_seen_ms=1000)
+    store.devices.upsert(
         WATCH_A, battery_pct=80, connection_state="connected", extra={"fw": "1.2", "rssi": -60}
     )
-    store.upsert_device(WATCH_A, last_seen_ms=2000, extra={"rssi": None})
+    store.devices.upsert(WATCH_A, last_seen_ms=2000, extra={"rssi": None})
     store.add(make_records(range(6)) + make_records(range(2), stream=Stream.TEMPERATURE))
     store.mark_synced(WATCH_A, HR, 4)
-    [status] = store.devices()
+    [status] = store.devices.list()
     assert status.id == WATCH_A
     assert (status.name, status.kind, status.connection_state) == (
         "WearSim-0000",
@@ -246,11 +245,11 @@ def test_device_status(store: Store) -> None:
 
 def test_device_validation(store: Store) -> None:
     with pytest.raises(StoreError, match="kind"):
-        store.upsert_device(WATCH_A, kind="smart")
+        store.devices.upsert(WATCH_A, kind="smart")
     with pytest.raises(StoreError, match="battery"):
-        store.upsert_device(WATCH_A, battery_pct=101)
+        store.devices.upsert(WATCH_A, battery_pct=101)
     with pytest.raises(StoreError, match="JSON"):
-        store.upsert_device(WATCH_A, extra={"x": object()})
+        store.devices.upsert(WATCH_A, extra={"x": object()})
     with pytest.raises(StoreError, match="address"):
         store.add([IngestRecord("", HR, 0, 0, 0, 0, b"\x00")])
 
@@ -309,7 +308,7 @@ def test_store_refuses_a_directory_and_bad_budget(tmp_path: Path) -> None:
 def test_usage_reports_rows_and_bytes(store: Store) -> None:
     store.add(make_records(range(100), stream=Stream.ACCEL, payload_bytes=160))
     store.checkpoint()
-    usage = store.usage()
+    usage = store.retention.usage()
     assert usage.rows[Stream.ACCEL] == 100
     assert usage.rows[HR] == 0
     assert usage.wal_bytes == 0  # checkpoint truncated it

@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from gateway.store import StoreLock, StoreLockedError, lock_path
 from gateway.store import lock as lock_module
-from gateway.store.errors import StoreLockedError
-from gateway.store.lock import StoreLock, lock_path
 
 #: A second process that takes the lock, says so, and holds it until killed.
 HOLDER = """
 import sys, time
 from pathlib import Path
-from gateway.store.lock import StoreLock
+from gateway.store import StoreLock
 lock = StoreLock(Path(sys.argv[1]))
 lock.acquire()
 print("locked", flush=True)

@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.store import Store, StoreError, schema
-from gateway.store.outbox import WindowSummary
+from gateway.store import Store, StoreError, WindowSummary, schema
 
 from ._support import WATCH_A, WATCH_B
 
@@ -29,11 +28,11 @@ def _window(start_ms: int, notable: bool = False) -> WindowSummary:
 
 def test_window_summaries_are_saved_with_detection_progress(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
-        store.save_detection_state(
+        store.detection_state.save(
             WATCH_A, 120_000, {}, windows=[_window(0), _window(60_000, True)], assessed_ms=7
         )
-        store.save_detection_state(WATCH_B, 60_000, {}, windows=[_window(0)], assessed_ms=8)
-        pending = store.pending_windows(WATCH_A)
+        store.detection_state.save(WATCH_B, 60_000, {}, windows=[_window(0)], assessed_ms=8)
+        pending = store.outbox.pending_windows(WATCH_A)
         assert [(w.device, w.summary.start_ms, w.assessed_ms) for w in pending] == [
             (WATCH_A, 0, 7),
             (WATCH_A, 60_000, 7),
@@ -47,17 +46,17 @@ def test_window_summaries_are_saved_with_detection_progress(tmp_path: Path) -> N
             False,
             True,
         )
-        assert store.pending_window_count() == 3
+        assert store.outbox.pending_window_count() == 3
 
 
 def test_outbox_add_consumes_its_windows_atomically_and_once(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
-        store.save_detection_state(
+        store.detection_state.save(
             WATCH_A, 180_000, {}, windows=[_window(t) for t in (0, 60_000, 120_000)]
         )
-        ids = [w.id for w in store.pending_windows()]
-        alert = store.add_alert(WATCH_A, "af", "warning", 5, 0, 5, 0.5, None, "m1")
-        assert store.outbox_add(
+        ids = [w.id for w in store.outbox.pending_windows()]
+        alert = store.alerts.add(WATCH_A, "af", "warning", 5, 0, 5, 0.5, None, "m1")
+        assert store.outbox.add(
             "aggregates",
             1,
             "a/1",
@@ -67,64 +66,64 @@ def test_outbox_add_consumes_its_windows_atomically_and_once(tmp_path: Path) -> 
             consumed_windows=ids[:2],
             alert_states={alert: "open:open"},
         )
-        assert [w.id for w in store.pending_windows()] == ids[2:]
-        assert list(store.pending_window_ages()) == [WATCH_A]
-        assert store.alerts_unsynced() == []
+        assert [w.id for w in store.outbox.pending_windows()] == ids[2:]
+        assert list(store.outbox.pending_window_ages()) == [WATCH_A]
+        assert store.alerts.unsynced() == []
         # The same name (the same bytes) again: not queued twice, inputs consumed anyway.
-        assert not store.outbox_add("aggregates", 1, "a/1", b"x", 11, consumed_windows=ids[2:])
-        assert store.pending_window_count() == 0
-        [item] = store.outbox_items()
+        assert not store.outbox.add("aggregates", 1, "a/1", b"x", 11, consumed_windows=ids[2:])
+        assert store.outbox.pending_window_count() == 0
+        [item] = store.outbox.items()
         assert (item.name, item.payload, dict(item.covers), item.attempts) == (
             "a/1",
             b"x",
             {WATCH_A: 120_000},
             0,
         )
-        store.close_alert(alert, 99)
-        assert store.alerts_unsynced() == [(alert, WATCH_A, "open:open")]
+        store.alerts.close(alert, 99)
+        assert store.alerts.unsynced() == [(alert, WATCH_A, "open:open")]
 
 
 def test_outbox_order_retry_fail_and_rewrite(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
-        store.outbox_add("diagnostics", 2, "d/1", b"ddd", 1)
-        store.outbox_add("aggregates", 1, "a/1", b"aa", 2)
-        store.outbox_add("alerts", 0, "l/1", b"l", 3)
-        assert [i.name for i in store.outbox_due(0)] == ["l/1", "a/1", "d/1"]
-        assert [i.name for i in store.outbox_due(0, max_priority=1)] == ["l/1", "a/1"]
-        a = store.outbox_due(0)[1]
-        store.outbox_retry(a.id, 500, "503")
-        assert [i.name for i in store.outbox_due(499)] == ["l/1", "d/1"]
-        assert [i.name for i in store.outbox_due(500)] == ["l/1", "a/1", "d/1"]
+        store.outbox.add("diagnostics", 2, "d/1", b"ddd", 1)
+        store.outbox.add("aggregates", 1, "a/1", b"aa", 2)
+        store.outbox.add("alerts", 0, "l/1", b"l", 3)
+        assert [i.name for i in store.outbox.due(0)] == ["l/1", "a/1", "d/1"]
+        assert [i.name for i in store.outbox.due(0, max_priority=1)] == ["l/1", "a/1"]
+        a = store.outbox.due(0)[1]
+        store.outbox.retry(a.id, 500, "503")
+        assert [i.name for i in store.outbox.due(499)] == ["l/1", "d/1"]
+        assert [i.name for i in store.outbox.due(500)] == ["l/1", "a/1", "d/1"]
         with pytest.raises(StoreError, match="already attempted"):
-            store.outbox_rewrite(a.id, "a/2", b"a")
-        d = store.outbox_due(0)[-1]
-        store.outbox_rewrite(d.id, "d/2", b"d")
-        store.outbox_fail(store.outbox_due(0)[0].id, "conflict")
-        usage = store.outbox_usage()
+            store.outbox.rewrite(a.id, "a/2", b"a")
+        d = store.outbox.due(0)[-1]
+        store.outbox.rewrite(d.id, "d/2", b"d")
+        store.outbox.fail(store.outbox.due(0)[0].id, "conflict")
+        usage = store.outbox.usage()
         assert usage.items == {"aggregates": 1, "alerts": 1, "diagnostics": 1}
         assert usage.total_bytes == 2 + 1 + 1 and usage.failed == 1 and usage.oldest_created_ms == 1
-        assert [i.name for i in store.outbox_due(10**6)] == ["a/1", "d/2"]
-        assert store.outbox_requeue_failed() == 1
-        store.outbox_done(store.outbox_due(10**6)[0].id)
-        assert [i.name for i in store.outbox_items()] == ["d/2", "a/1"]  # oldest first
+        assert [i.name for i in store.outbox.due(10**6)] == ["a/1", "d/2"]
+        assert store.outbox.requeue_failed() == 1
+        store.outbox.done(store.outbox.due(10**6)[0].id)
+        assert [i.name for i in store.outbox.items()] == ["d/2", "a/1"]  # oldest first
 
 
 def test_status_counters_and_privacy_budget(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
-        store.sync_status_update(last_error="x", network="metered")
-        store.sync_count(uploaded_objects=2)
-        store.sync_count(uploaded_objects=3, uploaded_bytes=10)
-        assert store.sync_status() == {
+        store.sync.update_status(last_error="x", network="metered")
+        store.sync.count(uploaded_objects=2)
+        store.sync.count(uploaded_objects=3, uploaded_bytes=10)
+        assert store.sync.status() == {
             "last_error": "x",
             "network": "metered",
             "uploaded_objects": 5,
             "uploaded_bytes": 10,
         }
-        assert store.privacy_spend("p", 1, 0.25, 1.0)
-        assert all(store.privacy_spend("p", 1, 0.25, 1.0) for _ in range(3))
-        assert not store.privacy_spend("p", 1, 0.25, 1.0)
-        assert store.privacy_spend("p", 2, 1.0, 1.0)
-        assert store.privacy_spent("p", 1) == pytest.approx(1.0)
+        assert store.privacy.spend("p", 1, 0.25, 1.0)
+        assert all(store.privacy.spend("p", 1, 0.25, 1.0) for _ in range(3))
+        assert not store.privacy.spend("p", 1, 0.25, 1.0)
+        assert store.privacy.spend("p", 2, 1.0, 1.0)
+        assert store.privacy.spent("p", 1) == pytest.approx(1.0)
 
 
 def test_upgrade_from_version_4_keeps_alerts_and_queues_them_for_sync(tmp_path: Path) -> None:
@@ -139,8 +138,8 @@ def test_upgrade_from_version_4_keeps_alerts_and_queues_them_for_sync(tmp_path: 
             "evidence_end_ms, status_changed_ms) VALUES (1, 'fall', 'critical', 5, 0, 5, 5)"
         )
     with Store(path) as store:
-        [alert] = store.list_alerts()
-        assert store.alerts_unsynced() == [(alert.id, WATCH_A, None)]
-        assert store.outbox_items() == [] and store.sync_status() == {}
+        [alert] = store.alerts.list()
+        assert store.alerts.unsynced() == [(alert.id, WATCH_A, None)]
+        assert store.outbox.items() == [] and store.sync.status() == {}
     with closing(sqlite3.connect(path)) as conn:
         assert schema.schema_version(conn) == schema.SCHEMA_VERSION >= 5

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.store import Store
-from gateway.store.lock import StoreLock, lock_path
+from gateway.store import Store, StoreLock, lock_path
 from tests.support.umask import umask
 
 from ._support import make_records
@@ -46,7 +45,7 @@ def test_a_store_made_by_an_older_gateway_is_made_private_on_open(tmp_path: Path
         for p in tmp_path.iterdir():
             p.chmod(0o644)
         with Store(path) as second:
-            assert second.devices()
+            assert second.devices.list()
             assert {p.name: mode(p) for p in sorted(tmp_path.iterdir())} == {
                 "gateway.sqlite": 0o600,
                 "gateway.sqlite-shm": 0o600,
@@ -81,7 +80,7 @@ def test_making_files_private_keeps_the_locks_sqlite_holds(tmp_path: Path) -> No
     with Store(path) as first:
         first.add(make_records(range(10)))
         with Store(path) as second:
-            assert second.devices()
+            assert second.devices.list()
             taken = subprocess.run(
                 [sys.executable, "-c", probe, str(path)], capture_output=True, text=True
             )

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import gateway.store.store as store_module
+import gateway.store.records as records_module
 from gateway.store import Store
 from gateway.store.ranges import merge, subtract
 from wearable_core.contracts.streams import Stream
@@ -82,7 +82,7 @@ def test_any_interleaving_gives_the_same_records_and_frontiers(
     gaps: list[tuple[Key, int, int]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
-        mock.patch.object(store_module, "FLUSH_ROWS", flush_rows),
+        mock.patch.object(records_module, "FLUSH_ROWS", flush_rows),
     ):
         path = Path(tmp) / "store.db"
         store = Store(path)

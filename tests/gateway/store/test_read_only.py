@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.store import Store, StoreError
-from gateway.store.errors import (
+from gateway.store import (
     NotAStoreError,
+    Store,
     StoreDamagedError,
+    StoreError,
     StoreNotFoundError,
     StoreWalMissingError,
 )
@@ -76,7 +77,7 @@ def test_a_cleanly_closed_store_is_one_file_read_without_a_change(tmp_path: Path
     before = listing(tmp_path)
     assert list(before) == ["gateway.sqlite"]  # out of WAL mode: no -wal, no -shm
     with Store(path, read_only=True) as store:
-        assert [d.id for d in store.devices()] == list(WATCHES)
+        assert [d.id for d in store.devices.list()] == list(WATCHES)
         assert len(list(store.iter_records())) == 100
         assert store.quick_check() == []
         with pytest.raises(StoreError, match="opened read-only"):
@@ -92,7 +93,7 @@ def test_a_reader_sees_the_records_a_running_writer_has_not_flushed(tmp_path: Pa
         writer.add(make_records(range(10, 25)))  # in the inbox
         with Store(path, read_only=True) as reader:
             assert [r.seq for r in reader.iter_records()] == list(range(25))
-            assert reader.devices()[0].records == writer.devices()[0].records
+            assert reader.devices.list()[0].records == writer.devices.list()[0].records
             assert reader.verify() == []
         assert len(writer.sequences(WATCHES[0], make_records([0])[0].stream)) == 25
 

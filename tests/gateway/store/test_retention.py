@@ -34,7 +34,7 @@ def fill(path: Path, *, synced: int = N) -> int:
         store.mark_synced(WATCH_A, ACCEL, synced)
         store.mark_synced(WATCH_B, ACCEL, synced)
         store.checkpoint()
-        return store.usage().live_bytes
+        return store.retention.usage().live_bytes
 
 
 def aligned_times(store: Store, device: str) -> dict[int, int]:
@@ -44,7 +44,7 @@ def aligned_times(store: Store, device: str) -> dict[int, int]:
 def test_without_budget_nothing_is_deleted(store_path: Path) -> None:
     fill(store_path)
     with Store(store_path) as store:
-        result = store.enforce_retention()
+        result = store.retention.enforce()
         assert result.met
         assert result.deleted_rows == 0
         assert len(store.sequences(WATCH_A, ACCEL)) == N
@@ -53,7 +53,7 @@ def test_without_budget_nothing_is_deleted(store_path: Path) -> None:
 def test_within_budget_nothing_is_deleted(store_path: Path) -> None:
     live = fill(store_path)
     with Store(store_path, budget_bytes=live + 4096) as store:
-        result = store.enforce_retention()
+        result = store.retention.enforce()
         assert (result.met, result.deleted_rows, result.reason) == (True, 0, "")
 
 
@@ -63,11 +63,11 @@ def test_oldest_records_go_first_until_the_budget_is_met(store_path: Path) -> No
         all_a, all_b = aligned_times(store, WATCH_A), aligned_times(store, WATCH_B)
     budget = live // 2
     with Store(store_path, budget_bytes=budget) as store:
-        result = store.enforce_retention()
+        result = store.retention.enforce()
         assert result.met, result.reason
         assert result.bytes_before >= live  # (closing may add statistics pages)
         assert result.bytes_after <= budget
-        usage = store.usage()
+        usage = store.retention.usage()
         assert usage.file_bytes <= budget  # pages went back to the file system
         assert not usage.over_budget
         kept_a, kept_b = aligned_times(store, WATCH_A), aligned_times(store, WATCH_B)
@@ -83,34 +83,37 @@ def test_oldest_records_go_first_until_the_budget_is_met(store_path: Path) -> No
         # Frontiers do not move; nothing looks missing; counters stay exact.
         assert store.frontier(WATCH_A, ACCEL) == store.frontier(WATCH_B, ACCEL) == N
         assert store.holes(WATCH_A, ACCEL) == []
-        assert store.devices()[0].records[ACCEL] == len(kept_a)
+        assert store.devices.list()[0].records[ACCEL] == len(kept_a)
         assert store.verify() == []
 
 
 def test_unsynced_records_are_never_deleted(store_path: Path) -> None:
     fill(store_path, synced=1000)
     with Store(store_path, budget_bytes=16_384) as store:
-        result = store.enforce_retention()
+        result = store.retention.enforce()
         assert not result.met
         assert "not yet synced" in result.reason and "4000 records" in result.reason
         assert result.deleted_rows == 2000
         assert store.sequences(WATCH_A, ACCEL) == set(range(1000, N))
         assert store.sequences(WATCH_B, ACCEL) == set(range(1000, N))
-        assert store.devices()[0].backlog == N - 1000
+        assert store.devices.list()[0].backlog == N - 1000
         assert store.verify() == []
 
 
 def test_protected_ranges_are_never_deleted(store_path: Path) -> None:
     fill(store_path)
     with Store(store_path, budget_bytes=16_384) as store:
-        store.protect(WATCH_A, ACCEL, 100, 200, "alert 7")
-        store.protect(WATCH_A, ACCEL, 150, 250, "alert 8")
-        result = store.enforce_retention()
+        store.retention.protect(WATCH_A, ACCEL, 100, 200, "alert 7")
+        store.retention.protect(WATCH_A, ACCEL, 150, 250, "alert 8")
+        result = store.retention.enforce()
         assert not result.met
         assert "150 synced records are protected" in result.reason
         assert store.sequences(WATCH_A, ACCEL) == set(range(100, 250))
         assert store.sequences(WATCH_B, ACCEL) == set()
-        assert store.protected(WATCH_A, ACCEL) == [(100, 200, "alert 7"), (150, 250, "alert 8")]
+        assert store.retention.protected(WATCH_A, ACCEL) == [
+            (100, 200, "alert 7"),
+            (150, 250, "alert 8"),
+        ]
         assert store.verify() == []
 
 
@@ -119,7 +122,7 @@ def test_records_above_the_frontier_are_never_deleted(store_path: Path) -> None:
         store.add(make_records(range(0, 100), stream=ACCEL, payload_bytes=160))
         store.add(make_records(range(200, 300), stream=ACCEL, payload_bytes=160))
         store.mark_synced(WATCH_A, ACCEL, 300)  # clamped to the frontier, 100
-        result = store.enforce_retention()
+        result = store.retention.enforce()
         assert not result.met
         assert store.sequences(WATCH_A, ACCEL) == set(range(200, 300))
         assert store.frontier(WATCH_A, ACCEL) == 100
@@ -129,13 +132,13 @@ def test_records_above_the_frontier_are_never_deleted(store_path: Path) -> None:
 def test_retired_record_delivered_again_keeps_counters_exact(store_path: Path) -> None:
     fill(store_path)
     with Store(store_path, budget_bytes=16_384) as store:
-        store.enforce_retention()
+        store.retention.enforce()
         assert store.sequences(WATCH_A, ACCEL) == set()
         # Retired is not lost: a late "overwritten" report below the frontier adds no gap.
         store.record_gap(WATCH_A, ACCEL, 0, 100, "overwritten")
         assert store.gap_count() == 0
         assert store.add(make_records(range(5), stream=ACCEL)) == 5
-        [status, _] = store.devices()
+        [status, _] = store.devices.list()
         assert (status.records[ACCEL], status.backlog) == (5, 0)
         assert store.verify() == []
 
@@ -171,13 +174,13 @@ def test_months_without_data_cost_no_extra_slices(store_path: Path) -> None:
         store.add(records)
         store.mark_synced(WATCH_A, ACCEL, N)
         store.checkpoint()
-        live = store.usage().live_bytes
+        live = store.retention.usage().live_bytes
     with Store(store_path, budget_bytes=live // 2) as store:
         slices: list[str] = []
-        store._connection().set_trace_callback(
+        store.db.connection().set_trace_callback(
             lambda sql: slices.append(sql) if sql.startswith("BEGIN IMMEDIATE") else None
         )
-        result = store.enforce_retention()
+        result = store.retention.enforce()
         assert result.met, result.reason
         kept = aligned_times(store, WATCH_A)
     # Oldest first: the quarter before the gap went, then the oldest records after it.

@@ -35,7 +35,7 @@ def test_fresh_store_is_at_the_latest_version(store_path: Path) -> None:
 
 
 def test_connection_settings(store: Store) -> None:
-    conn = store._connection()
+    conn = store.db.connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -76,11 +76,11 @@ def test_upgrade_from_version_1_keeps_the_data(store_path: Path) -> None:
         assert store.sequences(WATCH_A, HR) == set(range(10))
         assert store.frontier(WATCH_A, HR) == 10
         assert store.synced_seq(WATCH_A, HR) == 0
-        assert store.devices()[0].backlog == 10
+        assert store.devices.list()[0].backlog == 10
         # Version-2 features work on the upgraded data.
         store.mark_synced(WATCH_A, HR, 6)
-        store.protect(WATCH_A, HR, 0, 2, "alert 1")
-        assert store.devices()[0].backlog == 4
+        store.retention.protect(WATCH_A, HR, 0, 2, "alert 1")
+        assert store.devices.list()[0].backlog == 4
         assert store.add(make_records(range(8, 12))) == 2
         assert store.verify() == []
     with raw(store_path) as conn:

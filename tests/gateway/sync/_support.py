@@ -16,7 +16,7 @@ from firmware_sim.scenario import parse_scenario
 from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
 from wearable_core.contracts.streams import Stream
 from wearable_core.model.model_file import model_load
@@ -89,7 +89,7 @@ def build_ward(workdir: Path) -> Ward:
             addresses.append(device)
             names.append(plan.device_name)
             serials.append(plan.serial)
-            store.upsert_device(device, name=plan.device_name, extra={"serial": plan.serial})
+            store.devices.upsert(device, name=plan.device_name, extra={"serial": plan.serial})
             ingestor.state(device).live_from = {stream: 0 for stream in Stream}
             firmware = build_firmware(plan, scenario)
             for item in firmware.advance(scenario.duration_s):
@@ -100,12 +100,12 @@ def build_ward(workdir: Path) -> Ward:
             ingestor.flush()
         detector.run_until_idle()
         windows = detector.windows_assessed
-        conn = store._connection()
+        conn = store.db.connection()
         for row in conn.execute(
             "SELECT watch_time_ms, gateway_time_ms, aligned_time_ms FROM records"
         ):
             times.update(int(t) for t in row)
-        for alert in store.list_alerts():
+        for alert in store.alerts.list():
             times.update(
                 t
                 for t in (

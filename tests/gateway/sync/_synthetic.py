@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway.store.outbox import WindowSummary
-from gateway.store.store import Store
+from gateway.store import Store, WindowSummary
 from wearable_core.buckets.base import Bucket
 from wearable_core.contracts.aggregate_batch import AggregateBatch, BatchKind, batch_decode
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
@@ -40,7 +39,7 @@ def add_windows(
         )
         for i in range(count)
     ]
-    store.save_detection_state(
+    store.detection_state.save(
         device, start_ms + count * MINUTE_MS, {}, windows=windows, assessed_ms=assessed_ms
     )
 

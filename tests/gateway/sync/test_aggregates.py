@@ -8,8 +8,7 @@ import numpy as np
 
 from gateway.privacy import noise, pseudonym
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.outbox import StoredWindow, WindowSummary
-from gateway.store.store import AlertRow
+from gateway.store import AlertRow, StoredWindow, WindowSummary
 from gateway.sync import aggregates, backoff, network, outcome
 from gateway.sync.aggregates import alert_outcome, windows_batches
 from wearable_core.contracts.aggregate_batch import HOUR_MS, batch_decode, batch_encode

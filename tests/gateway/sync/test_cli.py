@@ -145,7 +145,7 @@ def test_backing_off_exits_3_and_says_so(
 ) -> None:
     # An earlier cycle failed and set a retry time an hour away (as the engine does).
     with Store(ward_store) as store:
-        store.sync_status_update(retry_at_ms=2**62)
+        store.sync.update_status(retry_at_ms=2**62)
     code, report = _sync_json(ward_store, tmp_path / "bucket", capsys, "--flush")
     assert code == 3
     assert report["outcome"] == "backing_off" and report["uploaded"] == 0

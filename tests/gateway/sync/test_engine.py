@@ -10,7 +10,7 @@ import pytest
 
 from gateway.model_update.delivery import LOCAL_FAILURE, UpdateResult
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.store import Store
+from gateway.store import Store
 from gateway.sync.engine import SyncEngine, SyncSettings
 from gateway.sync.network import NetworkState
 from gateway.sync.outcome import SyncOutcome
@@ -143,21 +143,21 @@ def test_three_day_outage_then_everything_exactly_once(tmp_path: Path) -> None:
                 add_windows(store, device, start, 15, clock.t_ms, seed=i)
             if step % 96 == 10:
                 for device in DEVICES:
-                    alert = store.add_alert(
+                    alert = store.alerts.add(
                         device, "fall", "critical", start, start, start, 0.9, None, "m"
                     )
                     alerts.append(alert)
             if step % 96 == 20:
                 for alert in alerts[-3:]:
-                    store.close_alert(alert, start)
-                    store.set_alert_status(alert, "confirmed", "seen by nurse")
+                    store.alerts.close(alert, start)
+                    store.alerts.set_status(alert, "confirmed", "seen by nurse")
             report = engine.run_once()
             built += sum(report.built.values())
             assert report.uploaded == 0
         assert bucket.list() == []
-        status = store.sync_status()
+        status = store.sync.status()
         assert "last_success_ms" not in status and status["network"] == "offline"
-        backlog = store.outbox_usage()
+        backlog = store.outbox.usage()
         assert backlog.items[BatchKind.AGGREGATES.value] > 0
 
         network.state = NetworkState.UNMETERED
@@ -165,8 +165,8 @@ def test_three_day_outage_then_everything_exactly_once(tmp_path: Path) -> None:
         report = engine.run_once(flush=True)
         built += sum(report.built.values())
         assert report.error is None and report.backlog_items == 0
-        assert store.outbox_usage().total_items == 0
-        assert store.sync_status()["last_success_ms"] == clock.t_ms
+        assert store.outbox.usage().total_items == 0
+        assert store.sync.status()["last_success_ms"] == clock.t_ms
 
     objects = uploaded(bucket)
     assert len(objects) == built == report.uploaded
@@ -194,26 +194,26 @@ def test_transient_failures_and_lost_responses_deliver_exactly_once(tmp_path: Pa
         clock.t_ms += 1_000
         assert engine.run_once().outcome is SyncOutcome.BACKING_OFF
         assert len(bucket.creates) == attempts
-        item = store.outbox_items()[0]
+        item = store.outbox.items()[0]
         assert (
             item.attempts == 1 and 30_000 <= item.next_attempt_ms - (clock.t_ms - 1_000) <= 60_000
         )
 
         clock.t_ms += 60_000
         second = engine.run_once()
-        assert second.error and store.outbox_items()[0].attempts == 2
+        assert second.error and store.outbox.items()[0].attempts == 2
 
         bucket.lose_next = 1  # the next create lands, but its response is lost
         clock.t_ms += 10 * 60_000
         third = engine.run_once()
-        assert third.uploaded == 0 and store.outbox_usage().total_items == 4
+        assert third.uploaded == 0 and store.outbox.usage().total_items == 4
 
         clock.t_ms += 30 * 60_000
         fourth = engine.run_once()
         assert fourth.error is None and fourth.already_present == 1
         assert fourth.outcome is SyncOutcome.OK and fourth.as_dict()["outcome"] == "ok"
-        assert store.outbox_usage().total_items == 0
-        counters = store.sync_status()
+        assert store.outbox.usage().total_items == 0
+        counters = store.sync.status()
         assert counters["uploaded_objects"] == 4 and counters["already_present"] == 1
 
     objects = uploaded(bucket.inner)
@@ -228,19 +228,19 @@ def test_metered_network_sends_essentials_only_and_polls_no_models(tmp_path: Pat
     poller = RecordingPoller()
     with Store(tmp_path / "gateway.sqlite") as store:
         add_windows(store, DEVICES[0], T0_MS, 120, T0_MS)
-        store.add_alert(DEVICES[0], "af", "warning", T0_MS, T0_MS, T0_MS, 0.5, None, "m")
+        store.alerts.add(DEVICES[0], "af", "warning", T0_MS, T0_MS, T0_MS, 0.5, None, "m")
         engine = _engine(store, bucket, clock, network)
         engine.models = poller
         report = engine.run_once(flush=True)
         assert report.uploaded == 2 and poller.calls == 0
         kinds = {name.split("/")[0] for name, _ in uploaded(bucket)}
         assert kinds == {"alerts", "aggregates"}
-        assert store.outbox_usage().items == {"diagnostics": 1}
+        assert store.outbox.usage().items == {"diagnostics": 1}
 
         network.state = NetworkState.UNMETERED
         report = engine.run_once()
         assert report.uploaded == 1 and poller.calls == 1
-        assert store.outbox_usage().total_items == 0
+        assert store.outbox.usage().total_items == 0
 
 
 def test_no_bucket_contact_is_not_reported_as_success(tmp_path: Path) -> None:
@@ -249,10 +249,10 @@ def test_no_bucket_contact_is_not_reported_as_success(tmp_path: Path) -> None:
     with Store(tmp_path / "gateway.sqlite") as store:
         add_windows(store, DEVICES[0], T0_MS, 60, T0_MS)
         _engine(store, bucket, clock).run_once(flush=True)
-        status = store.sync_status()
+        status = store.sync.status()
         assert "last_success_ms" not in status
         assert status["last_attempt_ms"] == T0_MS and "503" in str(status["last_error"])
-        assert store.outbox_usage().total_items == 2
+        assert store.outbox.usage().total_items == 2
 
 
 def test_windows_wait_for_the_batch_interval(tmp_path: Path) -> None:
@@ -263,7 +263,7 @@ def test_windows_wait_for_the_batch_interval(tmp_path: Path) -> None:
         assert engine.run_once().built.get("aggregates", 0) == 0
         clock.t_ms += 3600_000
         assert engine.run_once().built["aggregates"] == 1
-        assert store.pending_window_count() == 0
+        assert store.outbox.pending_window_count() == 0
 
 
 def test_batches_split_by_day_and_are_reproducible(tmp_path: Path) -> None:
@@ -273,7 +273,7 @@ def test_batches_split_by_day_and_are_reproducible(tmp_path: Path) -> None:
             add_windows(store, DEVICES[0], T0_MS + 22 * 3600_000, 240, T0_MS)
             engine = _engine(store, None, Clock(T0_MS + 2 * DAY_MS))
             engine.run_once(flush=True)
-            names.append(sorted(i.name for i in store.outbox_items() if i.kind == "aggregates"))
+            names.append(sorted(i.name for i in store.outbox.items() if i.kind == "aggregates"))
     assert len(names[0]) == 2  # 22:00-24:00 and 00:00-02:00 fall on two days
     assert names[0] == names[1]  # same input, same key: same bytes, same names
 
@@ -288,23 +288,23 @@ def test_over_budget_drops_diagnostics_then_compacts_aggregates_never_alerts(
             clock.t_ms = T0_MS + (day + 1) * DAY_MS
             for device in DEVICES:
                 add_windows(store, device, T0_MS + day * DAY_MS, 1440, clock.t_ms, seed=day)
-            store.add_alert(
+            store.alerts.add(
                 DEVICES[0], "fall", "critical", clock.t_ms, clock.t_ms, clock.t_ms, 1.0, None, "m"
             )
             engine.run_once(flush=True)
-        usage = store.outbox_usage()
+        usage = store.outbox.usage()
         alerts_before = usage.items["alerts"]
         budget = usage.total_bytes // 2
         engine.settings = SyncSettings(outbox_budget_bytes=budget)
         report = engine.run_once()
-        after = store.outbox_usage()
+        after = store.outbox.usage()
         assert after.total_bytes <= budget
         assert after.items.get("diagnostics", 0) == 0 and report.dropped >= 4
         assert report.compacted > 0
         assert after.items["alerts"] == alerts_before
-        compacted = [i for i in store.outbox_items() if i.compacted]
+        compacted = [i for i in store.outbox.items() if i.compacted]
         assert compacted and all(i.kind == "aggregates" for i in compacted)
-        assert store.sync_status()["outbox_compacted"] == report.compacted
+        assert store.sync.status()["outbox_compacted"] == report.compacted
 
 
 def test_differential_privacy_sends_noisy_hours_only_within_budget(tmp_path: Path) -> None:
@@ -316,10 +316,10 @@ def test_differential_privacy_sends_noisy_hours_only_within_budget(tmp_path: Pat
             add_windows(store, DEVICES[0], T0_MS + part * 6 * 3600_000, 360, clock.t_ms)
             report = engine.run_once(flush=True)
             assert report.withheld_windows == (360 if part >= 2 else 0)
-        assert store.pending_window_count() == 0
-        assert store.sync_status()["dp_withheld_windows"] == 720
+        assert store.outbox.pending_window_count() == 0
+        assert store.sync.status()["dp_withheld_windows"] == 720
         pseudonym = PseudonymKey(bytes(range(32))).device(DEVICES[0])
-        assert store.privacy_spent(pseudonym, (T0_MS // DAY_MS)) == pytest.approx(1.0)
+        assert store.privacy.spent(pseudonym, (T0_MS // DAY_MS)) == pytest.approx(1.0)
     batches = [b for _, b in uploaded(bucket) if b.kind is BatchKind.AGGREGATES]
     assert len(batches) == 2  # the withheld releases send nothing at all
     for batch in batches:
@@ -333,14 +333,14 @@ def test_uploaded_aggregates_let_retention_free_their_records(
     from wearable_core.contracts.streams import Stream
 
     with Store(ward_store) as store:
-        device = store.addresses()[0]
+        device = store.devices.addresses()[0]
         assert store.synced_seq(device, Stream.HEART_RATE) == 0
         clock = Clock(10**13)
         engine = _engine(store, bucket_open(str(tmp_path / "bucket")), clock)
         engine.run_once(flush=True)
         for stream in Stream:
             assert store.synced_seq(device, stream) > 0
-        assert store.devices()[0].backlog < 100
+        assert store.devices.list()[0].backlog < 100
 
 
 class NoCredentialsBucket(FlakyBucket):
@@ -357,7 +357,7 @@ def test_a_bucket_configuration_error_quarantines_nothing(tmp_path: Path) -> Non
         report = _engine(store, bucket, Clock(T0_MS)).run_once(flush=True)
         assert report.error and "GOOGLE_APPLICATION_CREDENTIALS" in report.error
         assert report.outcome is SyncOutcome.BUCKET_UNUSABLE
-        items = store.outbox_items()
+        items = store.outbox.items()
         assert len(items) == 2 and not any(i.failed or i.attempts for i in items)
 
 
@@ -368,7 +368,7 @@ def test_two_batches_with_equal_counts_both_arrive(tmp_path: Path) -> None:
     its windows never arrived (50 of 192 windows in a 24-minute run)."""
     import numpy as np
 
-    from gateway.store.outbox import WindowSummary
+    from gateway.store import WindowSummary
     from wearable_core.contracts.anomalies import ANOMALY_TYPES
     from wearable_core.contracts.features import FEATURE_NAMES
 
@@ -391,10 +391,10 @@ def test_two_batches_with_equal_counts_both_arrive(tmp_path: Path) -> None:
         for first in (0, 2):
             windows = [unremarkable(T0_MS + (first + i) * MINUTE_MS) for i in range(2)]
             until = T0_MS + (first + 2) * MINUTE_MS
-            store.save_detection_state(DEVICES[0], until, {}, windows=windows, assessed_ms=until)
+            store.detection_state.save(DEVICES[0], until, {}, windows=windows, assessed_ms=until)
             assert engine.run_once(flush=True).built["aggregates"] == 1
             clock.t_ms += 2 * MINUTE_MS
-        assert store.outbox_usage().total_items == 0
+        assert store.outbox.usage().total_items == 0
 
     batches = [b for _, b in uploaded(bucket) if b.kind is BatchKind.AGGREGATES]
     assert len(batches) == 2
@@ -407,19 +407,19 @@ def test_sync_carries_the_final_verdict_after_reopen(tmp_path: Path) -> None:
     bucket = bucket_open(str(tmp_path / "bucket"))
     with Store(tmp_path / "gateway.sqlite") as store:
         engine = _engine(store, bucket, clock)
-        alert = store.add_alert(DEVICES[0], "fall", "critical", T0_MS, T0_MS, T0_MS, 0.9)
-        store.close_alert(alert, T0_MS + 10 * MINUTE_MS)
-        store.review_alert(alert, "confirm", "nurse saw it")
+        alert = store.alerts.add(DEVICES[0], "fall", "critical", T0_MS, T0_MS, T0_MS, 0.9)
+        store.alerts.close(alert, T0_MS + 10 * MINUTE_MS)
+        store.alerts.review(alert, "confirm", "nurse saw it")
         clock.t_ms += HOUR_MS
         assert engine.run_once().built[BatchKind.ALERTS.value] == 1
         # Later: the verdict is withdrawn and the opposite one given, then acknowledged.
-        store.review_alert(alert, "reopen", "video shows a dropped watch")
-        store.review_alert(alert, "dismiss")
-        store.review_alert(alert, "acknowledge")
+        store.alerts.review(alert, "reopen", "video shows a dropped watch")
+        store.alerts.review(alert, "dismiss")
+        store.alerts.review(alert, "acknowledge")
         clock.t_ms += HOUR_MS
         assert engine.run_once().built[BatchKind.ALERTS.value] == 1
         # An acknowledgement of a verdict changes nothing the cloud is told.
-        store.review_alert(alert, "acknowledge")
+        store.alerts.review(alert, "acknowledge")
         clock.t_ms += HOUR_MS
         assert engine.run_once().built[BatchKind.ALERTS.value] == 0
 

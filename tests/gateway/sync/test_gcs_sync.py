@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.store.store import Store
+from gateway.store import Store
 from tests.support.fault_proxy import FaultProxy
 from tests.support.gcs_emulator import GcsEmulator
 from wearable.cli import main as wearable_main
@@ -86,8 +86,8 @@ def test_injected_errors_and_resets_still_deliver_exactly_once(
     assert proxy.pending_faults == 0 and proxy.faults_injected == 7
     built = sum(reports[0]["built"].values())
     with Store(ward_store) as store:
-        status = store.sync_status()
-        assert store.outbox_usage().total_items == 0
+        status = store.sync.status()
+        assert store.outbox.usage().total_items == 0
     # Lost responses were retried into 412s: counted as already there, not re-written.
     assert status["already_present"] >= 1
     assert status["uploaded_objects"] == built
@@ -166,7 +166,7 @@ def _many_batches(path: Path) -> int:
         for day in range(8):
             for i, device in enumerate(DEVICES):
                 add_windows(store, device, T0_MS + day * 86_400_000, 1440, T0_MS, seed=i)
-                store.add_alert(device, "af", "warning", T0_MS, T0_MS, T0_MS, 0.4, None, "m")
+                store.alerts.add(device, "af", "warning", T0_MS, T0_MS, T0_MS, 0.4, None, "m")
     return len(DEVICES) * 8
 
 
@@ -206,4 +206,4 @@ def test_kill_9_mid_upload_leaves_exactly_one_copy_of_each_batch(
     alerts = [a for _, b in objects if b.kind is BatchKind.ALERTS for a in b.alerts]
     assert len(alerts) == len({a.alert for a in alerts}) == expected_days
     with Store(store) as s:
-        assert s.outbox_usage().total_items == 0 and s.pending_window_count() == 0
+        assert s.outbox.usage().total_items == 0 and s.outbox.pending_window_count() == 0

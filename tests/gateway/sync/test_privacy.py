@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.store import Store
+from gateway.store import Store
 from gateway.sync.engine import SyncEngine
 from wearable_core.buckets import bucket_open
 from wearable_core.contracts.aggregate_batch import batch_decode
@@ -68,14 +68,14 @@ def test_no_identifier_secret_or_exact_time_in_any_uploaded_byte(
     bucket = bucket_open(str(bucket_dir))
     with Store(ward_store) as store:
         # The store itself holds every identifier (it must, to run the ward).
-        devices = store.devices()
+        devices = store.devices.list()
         assert {d.id for d in devices} == set(ward.addresses)
         assert {d.name for d in devices} == set(ward.names)
-        assert len(store.list_alerts()) >= 2
+        assert len(store.alerts.list()) >= 2
         engine = SyncEngine(store, key, bucket, clock=lambda: ward.end_ms + 6 * 3600_000)
         report = engine.run_once(flush=True)
         assert report.error is None and report.backlog_items == 0
-        assert store.pending_window_count() == 0
+        assert store.outbox.pending_window_count() == 0
 
     names = [info.name for info in bucket.list()]
     assert {n.split("/")[0] for n in names} == {"aggregates", "alerts", "diagnostics"}

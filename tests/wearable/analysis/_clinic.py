@@ -26,7 +26,7 @@ from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor
 from gateway.privacy.pseudonym import PseudonymKey
-from gateway.store.store import Store
+from gateway.store import Store
 from gateway.sync.engine import SyncEngine, SyncSettings
 from wearable_core.buckets import bucket_open
 from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
@@ -126,7 +126,7 @@ def build_clinic(workdir: Path) -> Clinic:
         # does not cut; detection quality is measured by `wearable eval`, not here.
         detector = Detector(store, first, record_windows=True, clock=lambda: now[0], hop_s=60)
         for plan, device in zip(plans, devices, strict=True):
-            store.upsert_device(device, name=plan.device_name, extra={"serial": plan.serial})
+            store.devices.upsert(device, name=plan.device_name, extra={"serial": plan.serial})
             ingestor.state(device).live_from = {stream: 0 for stream in Stream}
         for phase_end_s, model in ((PHASE_S, first), (scenario.duration_s, None)):
             if model is None:
@@ -140,10 +140,10 @@ def build_clinic(workdir: Path) -> Clinic:
             ingestor.flush()
             now[0] = start_ms + phase_end_s * 1000 + DELIVERY_LATENCY_MS
             detector.run_until_idle()
-        alerts = store.list_alerts()
+        alerts = store.alerts.list()
         reviewed: dict[int, str] = {}
         for alert, decision in zip(alerts, ("confirmed", "dismissed"), strict=False):
-            store.set_alert_status(alert.id, decision, "clinic fixture")
+            store.alerts.set_status(alert.id, decision, "clinic fixture")
             reviewed[alert.id] = decision
         # A day later: every batch interval has passed, so sync uploads everything.
         now[0] += 24 * 3600 * 1000

@@ -8,7 +8,7 @@ from firmware_sim.scenario import parse_scenario
 from firmware_sim.watch_assembly import build_firmware, identity_of
 from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
 from wearable_core.contracts.streams import Stream
 from wearable_core.model.model_file import model_load

@@ -10,7 +10,7 @@ from firmware_sim.physiology.schedule import Activity
 from firmware_sim.scenario import parse_scenario
 from firmware_sim.watch_assembly import build_firmware, identity_of, signal_chunks
 from gateway.ingest import Ingestor
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable.analysis.activity import (
     REST_MIN_MINUTES,
     STATES,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable.analysis.csv_export import (
     ALERT_CSV_COLUMNS,
     FEATURE_COLUMNS,

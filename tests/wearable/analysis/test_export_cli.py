@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from fhirclient.models.bundle import Bundle
 
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable.cli import export as export_cli
 
 from ._patient_store import patient_scenario, patient_store_build

@@ -14,7 +14,7 @@ from fhirclient.models.bundle import Bundle
 from fhirclient.models.fhirabstractbase import FHIRValidationError
 from fhirclient.models.observation import Observation
 
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable.analysis.fhir import (
     ALERT_TYPE_SYSTEM,
     FhirValidationError,

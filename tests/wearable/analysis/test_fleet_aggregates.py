@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable.analysis.fleet_aggregates import (
     FAULT_COLUMNS,
     RULE_COLUMNS,
@@ -55,7 +55,7 @@ def test_every_person_hour_and_alert_arrives(clinic: Clinic) -> None:
     ]
     assert str(cohort.hours["hour"].dt.tz) == "UTC"
     with Store(clinic.store_path) as store:
-        stored = store.list_alerts()
+        stored = store.alerts.list()
     assert len(cohort.alerts) == len(stored) == 3
     assert sorted(cohort.alerts["type"]) == sorted(a.type for a in stored)
     assert sorted(cohort.alerts["status"]) == sorted(a.status for a in stored)

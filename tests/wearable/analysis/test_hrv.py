@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable.analysis.hrv import HRV_MIN_MINUTES, RR_MIN_COUNT, hrv_report, hrv_usable
 from wearable.analysis.patient import patient_windows
 

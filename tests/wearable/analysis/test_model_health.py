@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable.analysis.fleet_aggregates import WINDOWS_PER_DAY, cohort_load
 from wearable.analysis.model_health import (
     PSI_MAJOR,
@@ -32,7 +32,7 @@ def test_alert_rates_count_each_versions_alerts_and_verdicts(clinic: Clinic) -> 
     cohort = cohort_load(str(clinic.bucket_dir))
     rates = model_alert_rates(cohort).set_index("model")
     with Store(clinic.store_path) as store:
-        alerts = store.list_alerts()
+        alerts = store.alerts.list()
     for version in (clinic.first_version, clinic.second_version):
         mine = [a for a in alerts if a.model_version == version]
         row = rates.loc[version]

@@ -20,7 +20,7 @@ import pytest
 from nbclient import NotebookClient
 
 from cloud_training.job import JobSettings, Outcome, job_run
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable.demo.workspace import SHIPPED_COHORTS
 from wearable_core.buckets import bucket_open
 from wearable_core.contracts.model_release import keypair_generate, private_key_parse
@@ -81,7 +81,7 @@ def test_patient_review_runs_reviews_and_exports(clinic: Clinic, tmp_path: Path)
     shutil.copyfile(clinic.store_path, store)
     with Store(store) as opened:
         [(alert_id, device)] = [
-            (a.id, a.device) for a in opened.list_alerts() if a.status == "open"
+            (a.id, a.device) for a in opened.alerts.list() if a.status == "open"
         ]
     figures, exports = tmp_path / "figures", tmp_path / "exports"
     book = notebook_run(
@@ -100,7 +100,7 @@ def test_patient_review_runs_reviews_and_exports(clinic: Clinic, tmp_path: Path)
     output = text_output(book)
     assert f"{device}: 120 minutes" in output
     with Store(store) as opened:
-        [reviewed] = [a for a in opened.list_alerts() if a.id == alert_id]
+        [reviewed] = [a for a in opened.alerts.list() if a.id == alert_id]
     assert reviewed.status == "confirmed"
     bundle = json.loads((exports / "observations.json").read_text("utf-8"))
     assert bundle["resourceType"] == "Bundle"

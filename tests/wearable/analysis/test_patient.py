@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gateway.store.store import Store
+from gateway.store import Store
 from wearable.analysis.patient import (
     UnknownDevice,
     alert_review,

@@ -21,8 +21,8 @@ WATCH = "C4:12:00:00:00:0A"
 def store_path(tmp_path: Path) -> Path:
     path = tmp_path / "store.db"
     with Store(path) as store:
-        store.add_alert(WATCH, "tachycardia", "warning", 100, 40, 100, 0.9)
-        store.add_alert("C4:12:00:00:00:0B", "fall", "critical", 200, 200, 200, 1.0, "impact")
+        store.alerts.add(WATCH, "tachycardia", "warning", 100, 40, 100, 0.9)
+        store.alerts.add("C4:12:00:00:00:0B", "fall", "critical", 200, 200, 200, 1.0, "impact")
     return path
 
 
@@ -48,8 +48,8 @@ def test_list(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_an_af_alert_lists_its_rate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "store.db"
     with Store(path) as store:
-        store.add_alert(WATCH, "af", "warning", 300, 60, 300, 0.9, None, "m1", rate_bpm=131.6)
-        store.add_alert(WATCH, "af", "warning", 900, 660, 900, 0.9, None, "m1", rate_bpm=82.0)
+        store.alerts.add(WATCH, "af", "warning", 300, 60, 300, 0.9, None, "m1", rate_bpm=131.6)
+        store.alerts.add(WATCH, "af", "warning", 900, 660, 900, 0.9, None, "m1", rate_bpm=82.0)
     assert main(["gateway", "alerts", "list", "--store", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "af at 132 bpm, rapid ventricular response (warning)" in out[0]
@@ -79,9 +79,9 @@ def test_list_prints_local_times_with_their_offset(
     opened, closed = _ms("2026-12-06T22:14:05.250"), _ms("2026-12-06T22:31:00")
     summer = _ms("2026-07-01T10:00:00")
     with Store(path) as store:
-        first = store.add_alert(WATCH, "tachycardia", "warning", opened, opened, opened, 0.9)
-        store.close_alert(first, closed)
-        store.add_alert(WATCH, "fall", "critical", summer, summer, summer, 1.0, "impact")
+        first = store.alerts.add(WATCH, "tachycardia", "warning", opened, opened, opened, 0.9)
+        store.alerts.close(first, closed)
+        store.alerts.add(WATCH, "fall", "critical", summer, summer, summer, 1.0, "impact")
     assert main(["gateway", "alerts", "list", "--store", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()  # oldest first
     assert "opened 2026-07-01 12:00:00+02:00, ongoing" in out[0]
@@ -132,7 +132,7 @@ def test_status_shows_open_alerts_progress_and_the_serving_model(
     store_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with Store(store_path) as store:
-        store.save_detection_state(WATCH, 120_000, {})
+        store.detection_state.save(WATCH, 120_000, {})
     (store_path.parent / "gateway-status.json").write_text(
         json.dumps({"links": [], "detection": {"model": "baseline-1", "windows_assessed": 2}}),
         encoding="utf-8",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.store.lock import lock_path
+from gateway.store import lock_path
 from tests.support.cli_processes import cli_spawn, cli_terminate, radio_hub
 from wearable.cli import main
 
