@@ -108,12 +108,12 @@ def run_once(
             now[0] = at
             ingestor.on_notification(device, char, data)
         ingestor.flush()
-        store.flush()
+        store.records.flush()
         t1 = time.process_time()
         detector = Detector(store, model, load_policies(), hop_s=hop_s)
         detector.run_until_idle()
         t2 = time.process_time()
-        records = [r for s in Stream for r in store.iter_records(device, s)]
+        records = [r for s in Stream for r in store.records.iter_records(device, s)]
         t3 = time.process_time()
         features_extract_many(windows_from_records(records))
         t4 = time.process_time()

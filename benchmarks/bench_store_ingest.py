@@ -120,7 +120,7 @@ def time_store(
         t0 = time.perf_counter()
         for batch in batches(records, size):
             c0 = time.perf_counter()
-            store.add(batch)
+            store.records.add(batch)
             calls.append(time.perf_counter() - c0)
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
@@ -197,7 +197,7 @@ def main() -> None:
         t0 = time.perf_counter()
         with Store(path) as store:
             for batch in batches(day, 500):
-                store.add(batch)
+                store.records.add(batch)
             store.checkpoint()
             usage = store.retention.usage()
         day_wall = time.perf_counter() - t0

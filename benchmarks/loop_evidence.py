@@ -71,7 +71,7 @@ def windows_assessed(store: Path) -> tuple[dict[str, int], dict[str, int]]:
     with Store.open(store) as db:
         for address in db.devices.addresses():
             state = db.detection_state.get(address)
-            firsts = [h.first_ms for s in Stream if (h := db.stream_horizon(address, s))]
+            firsts = [h.first_ms for s in Stream if (h := db.records.stream_horizon(address, s))]
             if state is None or not firsts:
                 continue
             first = min(firsts) // 60_000 * 60_000

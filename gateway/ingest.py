@@ -150,7 +150,7 @@ class Ingestor:
     def _local_seq(self, device: str, state: DeviceIngestState, stream: Stream) -> int:
         nxt = state.local_next.get(stream)
         if nxt is None or nxt >= state.local_reserved.get(stream, 0):
-            nxt = self.store.next_local_seq(device, stream, self.LOCAL_SEQ_BLOCK)
+            nxt = self.store.records.next_local_seq(device, stream, self.LOCAL_SEQ_BLOCK)
             state.local_reserved[stream] = nxt + self.LOCAL_SEQ_BLOCK
         state.local_next[stream] = nxt + 1
         return nxt
@@ -165,7 +165,7 @@ class Ingestor:
         added = 0
         if self._buffer:
             batch, self._buffer = self._buffer, []
-            added = self.store.add(batch)
+            added = self.store.records.add(batch)
             self.flushed += added
         if self._rejected:
             rejected, self._rejected = self._rejected, []

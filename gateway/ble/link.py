@@ -355,7 +355,7 @@ class DeviceLink:
         if isinstance(result, Rejection):
             self.ingestor.reject(self.address, result)
             return
-        first_seq = {s: self.store.frontier(self.address, s) for s in Stream}
+        first_seq = {s: self.store.records.frontier(self.address, s) for s in Stream}
         used = self.ingestor.state(self.address).clock.clock_read(first_seq, result, gateway_ms)
         self.stats.clock_reads += 1
         self.stats.clock_offset_read_ms = gateway_ms - result
@@ -390,10 +390,10 @@ class DeviceLink:
         for entry in status.entries:
             if only is not None and entry.stream not in only:
                 continue
-            frontier = self.store.frontier(self.address, entry.stream)
+            frontier = self.store.records.frontier(self.address, entry.stream)
             if frontier < entry.oldest_seq:
                 # The watch overwrote these before we could fetch them: say so, once.
-                self.store.record_gap(
+                self.store.records.record_gap(
                     self.address, entry.stream, frontier, entry.oldest_seq, "overwritten_on_watch"
                 )
                 self.stats.gaps_recorded += 1
@@ -490,7 +490,7 @@ class DeviceLink:
         holed = {
             stream
             for stream, highest in max_seen.items()
-            if self.store.frontier(self.address, stream) <= highest
+            if self.store.records.frontier(self.address, stream) <= highest
         }
         if holed:
             await self._catch_up(await self._storage_status(), only=holed)

@@ -236,7 +236,9 @@ class Detector:
         ``from_ms`` is where assessment stopped, or past a long empty stretch there: the
         window of the next record (see the module doc).
         """
-        horizons = [h for s in Stream if (h := self.store.stream_horizon(device, s)) is not None]
+        horizons = [
+            h for s in Stream if (h := self.store.records.stream_horizon(device, s)) is not None
+        ]
         if not horizons:
             return None
         progress = self._progress(device)
@@ -269,7 +271,7 @@ class Detector:
         data_end: int | None = None
         following: int | None = None
         for stream in Stream:
-            before, after = self.store.data_around(device, stream, start)
+            before, after = self.store.records.data_around(device, stream, start)
             if after is not None:
                 following = after if following is None else min(following, after)
             if before is not None:
@@ -297,7 +299,7 @@ class Detector:
         records = []
         for stream in Stream:
             lo = first - TEMP_CONTEXT_S * 1000 if stream is Stream.TEMPERATURE else first
-            records.extend(self.store.records_between(device, stream, lo, until))
+            records.extend(self.store.records.records_between(device, stream, lo, until))
         # Records end before `until`; temperature reaches back before `first` for context.
         windows = windows_overlapping(records, first, until, self.hop_ms // 1000, device)
         vectors = features_extract_many(windows)

@@ -110,7 +110,7 @@ def _write_files(store: Store, out_dir: Path) -> dict[Stream, int]:
         with _open(out_dir / record_csv.file_name(stream)) as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(record_csv.header(stream, gateway=True))
-            for record in store.iter_records(stream=stream):
+            for record in store.records.iter_records(stream=stream):
                 try:
                     values = record_csv.record_values(stream, record.payload)
                 except PayloadError as exc:
@@ -133,7 +133,7 @@ def _write_files(store: Store, out_dir: Path) -> dict[Stream, int]:
     with _open(out_dir / GAPS_FILE) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(GAP_COLUMNS)
-        for gap in store.gaps():
+        for gap in store.records.gaps():
             writer.writerow([gap.device, gap.stream.value, gap.start_seq, gap.end_seq, gap.reason])
     with _open(out_dir / DEVICES_FILE) as handle:
         writer = csv.writer(handle, lineterminator="\n")

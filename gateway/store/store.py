@@ -23,9 +23,6 @@ exposes one repository per group of tables, each in a module of its own:
 ``store.retention``    :class:`Retention`: protected ranges, usage, the byte budget
 =====================  ============================================================
 
-The record log's methods are also the store's own (``store.add(records)``): nearly
-every caller of the store ingests or reads records.
-
 The service is one asyncio process: one connection does all writes, each call is one
 short synchronous transaction, and the caller batches records.
 """
@@ -34,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -48,11 +44,9 @@ from gateway.store.errors import StoreError
 from gateway.store.outbox import Outbox
 from gateway.store.privacy_budget import PrivacyBudget
 from gateway.store.quality_events import QualityEvents
-from gateway.store.records import Gap, RecordLog, RecordTotals, StreamHorizon
+from gateway.store.records import RecordLog
 from gateway.store.retention import Retention
 from gateway.store.sync_status import SyncStatus
-from wearable_core.contracts.streams import Stream
-from wearable_core.records import IngestRecord
 
 __all__ = ["Store", "read_error"]
 
@@ -133,89 +127,6 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    # -- the record log ---------------------------------------------------------------
-
-    def add(self, records: Sequence[IngestRecord]) -> int:
-        """See :meth:`RecordLog.add`."""
-        return self.records.add(records)
-
-    def flush(self) -> int:
-        """See :meth:`RecordLog.flush`."""
-        return self.records.flush()
-
-    def frontier(self, device: str, stream: Stream) -> int:
-        """See :meth:`RecordLog.frontier`."""
-        return self.records.frontier(device, stream)
-
-    def holes(self, device: str, stream: Stream, limit: int = 1000) -> list[tuple[int, int]]:
-        """See :meth:`RecordLog.holes`."""
-        return self.records.holes(device, stream, limit)
-
-    def record_gap(
-        self,
-        device: str,
-        stream: Stream,
-        start_seq: int,
-        end_seq: int,
-        reason: str,
-        *,
-        now_ms: int | None = None,
-    ) -> None:
-        """See :meth:`RecordLog.record_gap`."""
-        self.records.record_gap(device, stream, start_seq, end_seq, reason, now_ms=now_ms)
-
-    def gaps(self, device: str | None = None, stream: Stream | None = None) -> list[Gap]:
-        """See :meth:`RecordLog.gaps`."""
-        return self.records.gaps(device, stream)
-
-    def gap_count(self, device: str | None = None, stream: Stream | None = None) -> int:
-        """See :meth:`RecordLog.gap_count`."""
-        return self.records.gap_count(device, stream)
-
-    def next_local_seq(self, device: str, stream: Stream, count: int = 1) -> int:
-        """See :meth:`RecordLog.next_local_seq`."""
-        return self.records.next_local_seq(device, stream, count)
-
-    def sequences(self, device: str, stream: Stream) -> set[int]:
-        """See :meth:`RecordLog.sequences`."""
-        return self.records.sequences(device, stream)
-
-    def record_totals(self) -> RecordTotals:
-        """See :meth:`RecordLog.record_totals`."""
-        return self.records.record_totals()
-
-    def iter_records(
-        self, device: str | None = None, stream: Stream | None = None, batch: int = 5000
-    ) -> Iterator[IngestRecord]:
-        """See :meth:`RecordLog.iter_records`."""
-        return self.records.iter_records(device, stream, batch)
-
-    def records_between(
-        self, device: str, stream: Stream, start_ms: int, end_ms: int
-    ) -> list[IngestRecord]:
-        """See :meth:`RecordLog.records_between`."""
-        return self.records.records_between(device, stream, start_ms, end_ms)
-
-    def data_around(self, device: str, stream: Stream, t_ms: int) -> tuple[int | None, int | None]:
-        """See :meth:`RecordLog.data_around`."""
-        return self.records.data_around(device, stream, t_ms)
-
-    def stream_horizon(self, device: str, stream: Stream) -> StreamHorizon | None:
-        """See :meth:`RecordLog.stream_horizon`."""
-        return self.records.stream_horizon(device, stream)
-
-    def mark_synced(self, device: str, stream: Stream, up_to_seq: int) -> None:
-        """See :meth:`RecordLog.mark_synced`."""
-        self.records.mark_synced(device, stream, up_to_seq)
-
-    def mark_synced_until(self, device: str, until_ms: int) -> None:
-        """See :meth:`RecordLog.mark_synced_until`."""
-        self.records.mark_synced_until(device, until_ms)
-
-    def synced_seq(self, device: str, stream: Stream) -> int:
-        """See :meth:`RecordLog.synced_seq`."""
-        return self.records.synced_seq(device, stream)
 
     # -- the whole file -------------------------------------------------------------------
 

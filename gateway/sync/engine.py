@@ -289,7 +289,7 @@ class SyncEngine:
         counters: dict[str, int | float | str] = {
             "hour": hour_of(now_ms),
             "devices": len(self.store.devices.addresses()),
-            "gaps": self.store.gap_count(),
+            "gaps": self.store.records.gap_count(),
             "outbox_items": usage.total_items,
             "outbox_bytes": usage.total_bytes,
             "outbox_failed": usage.failed,
@@ -415,7 +415,7 @@ class SyncEngine:
                 continue
             self.store.outbox.done(item.id)
             for device, until_ms in item.covers.items():
-                self.store.mark_synced_until(device, until_ms)
+                self.store.records.mark_synced_until(device, until_ms)
             if outcome is Created.ALREADY_PRESENT:
                 report.already_present += 1
             report.uploaded += 1

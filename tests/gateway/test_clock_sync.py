@@ -77,7 +77,7 @@ def _connect_and_stream(ingest: Ingestor, clock: Clock, skew_ms: int, first_seq:
 
 
 def _aligned(store: Store) -> dict[int, int]:
-    return {r.seq: r.aligned_time_ms for r in store.iter_records("dev", Stream.HEART_RATE)}
+    return {r.seq: r.aligned_time_ms for r in store.records.iter_records("dev", Stream.HEART_RATE)}
 
 
 @pytest.mark.parametrize("skew_ms", SKEWS.values(), ids=SKEWS.keys())
@@ -131,7 +131,7 @@ def test_an_unseen_clock_step_starts_a_new_epoch_at_the_frontier(tmp_path: Path)
         default = 978_307_200_000
         reconnect = G0 + 200_000
         state.clock.clock_read(
-            {Stream.HEART_RATE: store.frontier("dev", Stream.HEART_RATE)},
+            {Stream.HEART_RATE: store.records.frontier("dev", Stream.HEART_RATE)},
             _read(default + 100_000),
             reconnect,
         )

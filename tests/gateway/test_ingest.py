@@ -37,9 +37,9 @@ def test_sequenced_records_are_stored_once_and_live_ones_feed_the_clock(tmp_path
             ingest.on_notification("dev", uuids.HR_RECORD_CHAR, _record(seq, T0 + seq * 1000))
         ingest.on_notification("dev", uuids.HR_RECORD_CHAR, _record(3, T0 + 3000))  # duplicate
         assert ingest.flush() == 10
-        assert store.sequences("dev", Stream.HEART_RATE) == set(range(10))
-        assert store.frontier("dev", Stream.HEART_RATE) == 10
-        rows = {r.seq: r for r in store.iter_records("dev", Stream.HEART_RATE)}
+        assert store.records.sequences("dev", Stream.HEART_RATE) == set(range(10))
+        assert store.records.frontier("dev", Stream.HEART_RATE) == 10
+        rows = {r.seq: r for r in store.records.iter_records("dev", Stream.HEART_RATE)}
         assert rows[2].backfilled and not rows[7].backfilled
         # Watch and gateway clocks agree here: aligned time is within the latency.
         assert abs(rows[7].aligned_time_ms - (T0 + 7000)) <= 30
@@ -65,12 +65,12 @@ def test_standard_devices_get_durable_local_sequence_numbers(tmp_path: Path) -> 
         for _ in range(3):
             ingest.on_notification("strap", uuids.HEART_RATE_MEASUREMENT_CHAR, HR)
         ingest.flush()
-        first = store.sequences("strap", Stream.HEART_RATE)
+        first = store.records.sequences("strap", Stream.HEART_RATE)
     with Store(path) as store:  # a restart must not reuse numbers
         ingest = Ingestor(store, clock=FakeClock())
         ingest.on_notification("strap", uuids.HEART_RATE_MEASUREMENT_CHAR, HR)
         ingest.flush()
-        after = store.sequences("strap", Stream.HEART_RATE)
+        after = store.records.sequences("strap", Stream.HEART_RATE)
     assert len(first) == 3
     assert len(after) == 4
     assert max(after) > max(first)

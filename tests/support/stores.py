@@ -30,7 +30,7 @@ def heart_rate_records(device: str, count: int) -> list[IngestRecord]:
 def store_fill(store: Store, per_device: int = 3000) -> None:
     """Add ``per_device`` heart-rate records of each of :data:`WATCHES` to ``store``."""
     for device in WATCHES:
-        store.add(heart_rate_records(device, per_device))
+        store.records.add(heart_rate_records(device, per_device))
 
 
 def store_build(path: Path, per_device: int = 3000) -> Path:

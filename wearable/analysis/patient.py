@@ -60,7 +60,7 @@ def patient_windows(
     UnknownDevice
         The store has no records of ``device``.
     """
-    horizons = [h for s in Stream if (h := store.stream_horizon(device, s)) is not None]
+    horizons = [h for s in Stream if (h := store.records.stream_horizon(device, s)) is not None]
     if not horizons:
         raise UnknownDevice(
             f"no records of {device!r} in {store.path}; "
@@ -74,7 +74,7 @@ def patient_windows(
     for stream in Stream:
         # Temperature reaches back for the trend feature, as detection's does.
         since = lo - TEMP_CONTEXT_S * 1000 if stream is Stream.TEMPERATURE else lo
-        records.extend(store.records_between(device, stream, since, hi))
+        records.extend(store.records.records_between(device, stream, since, hi))
     # Minutes with no record at all are rows (NaN) within a gap of up to MAX_GAP_S; a
     # longer gap gives no rows, so the frame is bounded by the data, not the time spanned.
     windows = list(windows_from_records(records, start_ms=lo, max_gap_s=MAX_GAP_S))

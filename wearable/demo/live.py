@@ -129,7 +129,7 @@ def _counts(farm: WatchFarm, gateway: Gateway) -> tuple[dict[Any, int], dict[Any
     }
     gateway.ingestor.flush()
     stored = {
-        key: len(gateway.store.sequences(*key) & set(range(count)))
+        key: len(gateway.store.records.sequences(*key) & set(range(count)))
         for key, count in produced.items()
     }
     return produced, stored

@@ -80,7 +80,7 @@ def summary_build(
     """The summary of one demo run (JSON-ready)."""
     user_days = watches * live.simulated_seconds / 86_400
     with Store(space.store) as store:
-        totals = store.record_totals()
+        totals = store.records.record_totals()
     sent = sum(live.produced.values())
     kept = sum(live.stored.values())
     scores = _score(episodes, live.alerts, user_days)

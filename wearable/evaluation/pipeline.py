@@ -148,7 +148,7 @@ def run_watch(
             detector.run_until_idle()
             if after_batch is not None:
                 after_batch(store, now[0])
-        run.stored = sum(len(store.sequences(device, s)) for s in Stream)
+        run.stored = sum(len(store.records.sequences(device, s)) for s in Stream)
         run.rejected = sum(ingestor.rejections.counts().values())
         run.windows = detector.windows_assessed
         run.alerts = store.alerts.list(device)

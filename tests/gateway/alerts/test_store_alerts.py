@@ -92,7 +92,7 @@ def test_quality_events(store: Store) -> None:
 
 
 def test_evidence_is_protected_from_retention(store: Store) -> None:
-    store.add(make_records(range(600)))  # one record per second from T0
+    store.records.add(make_records(range(600)))  # one record per second from T0
     alert = store.alerts.add(
         WATCH_A, "tachycardia", "warning", T0_MS + 300_000, T0_MS + 240_000, T0_MS + 300_000
     )
@@ -100,15 +100,15 @@ def test_evidence_is_protected_from_retention(store: Store) -> None:
     assert reason == f"alert {alert}"
     # aligned time is T0 + seq s + 7 ms; 5 s margin each side
     assert (start, end) == (235, 305)
-    store.mark_synced(WATCH_A, HR, 600)
+    store.records.mark_synced(WATCH_A, HR, 600)
     store.retention.budget_bytes = 1  # delete everything deletable
     store.retention.enforce()
-    assert store.sequences(WATCH_A, HR) == set(range(start, end))
+    assert store.records.sequences(WATCH_A, HR) == set(range(start, end))
     assert store.alerts.get(alert).id == alert  # alert rows are never deleted
 
 
 def test_evidence_at_the_end_of_the_stream(store: Store) -> None:
-    store.add(make_records(range(100)))
+    store.records.add(make_records(range(100)))
     store.alerts.add(WATCH_A, "fall", "critical", T0_MS, T0_MS + 99_000, T0_MS + 99_000)
     assert [(a, b) for a, b, _ in store.retention.protected(WATCH_A, HR)] == [(94, 100)]
 

@@ -84,7 +84,9 @@ class Cohort:
 
     def fill(self, store: Store, keep: Callable[[IngestRecord], bool] | None = None) -> int:
         """Store the ingested records of every watch (those ``keep`` accepts)."""
-        return store.add([r for rs in self.records.values() for r in rs if keep is None or keep(r)])
+        return store.records.add(
+            [r for rs in self.records.values() for r in rs if keep is None or keep(r)]
+        )
 
 
 def ingest(store: Store, device: str, produced: Produced, start_ms: int) -> None:
@@ -115,6 +117,8 @@ def build_cohort(workdir: Path) -> Cohort:
         for device, notifications in produced.items():
             ingest(store, device, notifications, start_ms)
             records[device] = [
-                r for stream in Stream for r in store.records_between(device, stream, 0, 1 << 62)
+                r
+                for stream in Stream
+                for r in store.records.records_between(device, stream, 0, 1 << 62)
             ]
     return Cohort(start_ms, scenario.start_epoch_s, desat, off_wrist, produced, records)

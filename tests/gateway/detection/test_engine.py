@@ -429,7 +429,7 @@ def test_work_is_bounded_by_the_data_not_by_an_empty_stretch_of_months(
     ]
     watcher = Windows()
     with Store(store_path) as store:
-        store.add(records)
+        store.records.add(records)
         detector = Detector(store, baseline_model, observer=watcher)
         detector.run_until_idle()
         faults = [(q.fault, q.opened_ms, q.closed_ms) for q in store.quality_events.list()]

@@ -98,7 +98,8 @@ def _stored_all(gateway: Gateway, watches: Sequence[SimulatedWatch]) -> bool:
     """Does the store hold every record the watches produced so far?"""
     gateway.ingestor.flush()
     return all(
-        gateway.store.sequences(w.identity.address, s) >= set(range(w.firmware.flash.next_seq(s)))
+        gateway.store.records.sequences(w.identity.address, s)
+        >= set(range(w.firmware.flash.next_seq(s)))
         for w in watches
         for s in Stream
     )
@@ -160,17 +161,17 @@ async def test_records_the_watch_overwrote_become_an_explicit_counted_gap(tmp_pa
         def accounted() -> bool:
             rig.gateway.ingestor.flush()
             store = rig.gateway.store
-            return all(store.frontier(address, s) >= flash.next_seq(s) for s in Stream)
+            return all(store.records.frontier(address, s) >= flash.next_seq(s) for s in Stream)
 
         await _until(accounted)
         store = rig.gateway.store
         lost = {s: flash.overwritten(s) for s in Stream}
         assert sum(lost.values()) > 100, "the scenario must overflow the watch's flash"
-        gaps = store.gaps(address)
+        gaps = store.records.gaps(address)
         assert {g.reason for g in gaps} == {"overwritten_on_watch"}
         for stream in Stream:
             covered = sum(g.end_seq - g.start_seq for g in gaps if g.stream is stream)
-            stored = store.sequences(address, stream)
+            stored = store.records.sequences(address, stream)
             # Every record is either stored or inside a declared gap, never both, never neither.
             assert len(stored) + covered == flash.next_seq(stream)
             assert covered <= lost[stream]
@@ -226,12 +227,12 @@ async def test_a_standard_heart_rate_strap_works_with_the_same_code(tmp_path: Pa
 
         def stored_twenty() -> bool:
             gateway.ingestor.flush()
-            return len(gateway.store.sequences(address, Stream.HEART_RATE)) == 20
+            return len(gateway.store.records.sequences(address, Stream.HEART_RATE)) == 20
 
         await _until(stored_twenty)
         (device,) = gateway.store.devices.list()
         assert device.kind == "standard"
-        values = [r.payload for r in gateway.store.iter_records(address, Stream.HEART_RATE)]
+        values = [r.payload for r in gateway.store.records.iter_records(address, Stream.HEART_RATE)]
         decoded = [HeartRateService.HeartRateMeasurement.from_bytes(v).heart_rate for v in values]
         assert decoded == [60 + b % 5 for b in range(20)]
     finally:
@@ -260,7 +261,7 @@ async def test_a_restart_resumes_from_the_store_without_duplicates(tmp_path: Pat
             else:
                 await running
                 await _until(functools.partial(_stored_all, gateway, farm.watches))
-                rows = list(gateway.store.iter_records(watch.identity.address))
+                rows = list(gateway.store.records.iter_records(watch.identity.address))
                 keys = [(r.stream, r.seq) for r in rows]
                 assert (
                     len(keys)
@@ -304,7 +305,7 @@ async def test_records_made_before_the_clock_was_set_land_on_the_gateway_clock(
             ended_ms = time.time_ns() // 1_000_000
             (link,) = gateway.manager.links.values()
             assert link.stats.clock_reads >= 1
-            rows = list(gateway.store.iter_records(watch.identity.address))
+            rows = list(gateway.store.records.iter_records(watch.identity.address))
         finally:
             gateway.stop()
             await serving

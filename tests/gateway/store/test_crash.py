@@ -30,7 +30,7 @@ from wearable_core.contracts.streams import Stream
 
 records_module.FLUSH_ROWS = 4000
 store = Store(sys.argv[1])
-batch = store.frontier({WATCH_A!r}, Stream.HEART_RATE) // {BATCH}
+batch = store.records.frontier({WATCH_A!r}, Stream.HEART_RATE) // {BATCH}
 while True:
     records = []
     for seq in range(batch * {BATCH}, (batch + 1) * {BATCH}):
@@ -38,7 +38,7 @@ while True:
         payload = seq.to_bytes(4, "little") * 10
         records.append(IngestRecord({WATCH_A!r}, Stream.HEART_RATE, seq, t, t, t, payload))
         records.append(IngestRecord({WATCH_B!r}, Stream.ACCEL, seq, t, t, t, payload * 4))
-    store.add(records)
+    store.records.add(records)
     print(batch, flush=True)
     batch += 1
 """
@@ -77,15 +77,15 @@ def test_sigkill_loses_no_committed_batch_and_leaves_no_partial_one(tmp_path: Pa
     for _ in range(4):
         reported = run_and_kill(path, rng)
         with Store(path) as store:
-            hr = store.sequences(WATCH_A, Stream.HEART_RATE)
-            accel = store.sequences(WATCH_B, Stream.ACCEL)
+            hr = store.records.sequences(WATCH_A, Stream.HEART_RATE)
+            accel = store.records.sequences(WATCH_B, Stream.ACCEL)
             complete = len(hr) // BATCH
             # All or nothing, and both streams of a batch together.
             assert hr == accel == set(range(complete * BATCH))
             # Every batch the writer saw committed is there.
             assert complete >= reported + 1
-            assert store.frontier(WATCH_A, Stream.HEART_RATE) == complete * BATCH
-            assert store.holes(WATCH_A, Stream.HEART_RATE) == []
-            for record in store.iter_records(device=WATCH_A):
+            assert store.records.frontier(WATCH_A, Stream.HEART_RATE) == complete * BATCH
+            assert store.records.holes(WATCH_A, Stream.HEART_RATE) == []
+            for record in store.records.iter_records(device=WATCH_A):
                 assert record.payload == record.seq.to_bytes(4, "little") * 10
             assert store.verify() == []

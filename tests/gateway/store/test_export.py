@@ -54,9 +54,9 @@ def test_export_matches_the_truth_files(tmp_path: Path) -> None:
                 )
     with Store(tmp_path / "store.db") as store:
         for start in range(0, len(records), 200):
-            store.add(records[start : start + 200])
+            store.records.add(records[start : start + 200])
         device = records[0].device
-        store.record_gap(device, Stream.HEART_RATE, 500, 510, "overwritten")
+        store.records.record_gap(device, Stream.HEART_RATE, 500, 510, "overwritten")
         store.devices.upsert(device, name="WearSim-0000", kind="sequenced", battery_pct=90)
         counts = export_store(store, export_dir)
 

@@ -22,7 +22,7 @@ def test_a_new_store_and_its_directory_are_private(tmp_path: Path, mask: int) ->
     path = tmp_path / "state" / "gateway.sqlite"
     with umask(mask):
         with StoreLock(path), Store(path) as store:
-            store.add(make_records(range(10)))
+            store.records.add(make_records(range(10)))
             companions = [path.with_name(path.name + s) for s in ("-wal", "-shm")]
             assert all(p.exists() for p in companions)
             assert {p.name: mode(p) for p in [path, *companions]} == {
@@ -33,7 +33,7 @@ def test_a_new_store_and_its_directory_are_private(tmp_path: Path, mask: int) ->
         assert mode(lock_path(path)) == 0o600
         # Reopened after a clean close: SQLite creates -wal and -shm again, private too.
         with Store(path) as store:
-            store.add(make_records(range(10, 20)))
+            store.records.add(make_records(range(10, 20)))
             assert mode(path.with_name(path.name + "-wal")) == 0o600
     assert mode(path.parent) == 0o700
 
@@ -41,7 +41,7 @@ def test_a_new_store_and_its_directory_are_private(tmp_path: Path, mask: int) ->
 def test_a_store_made_by_an_older_gateway_is_made_private_on_open(tmp_path: Path) -> None:
     path = tmp_path / "gateway.sqlite"
     with Store(path) as store:
-        store.add(make_records(range(10)))
+        store.records.add(make_records(range(10)))
         for p in tmp_path.iterdir():
             p.chmod(0o644)
         with Store(path) as second:
@@ -78,13 +78,13 @@ def test_making_files_private_keeps_the_locks_sqlite_holds(tmp_path: Path) -> No
         "print(conn.execute('PRAGMA journal_mode = DELETE').fetchone()[0])\n"
     )
     with Store(path) as first:
-        first.add(make_records(range(10)))
+        first.records.add(make_records(range(10)))
         with Store(path) as second:
             assert second.devices.list()
             taken = subprocess.run(
                 [sys.executable, "-c", probe, str(path)], capture_output=True, text=True
             )
             assert taken.returncode != 0 and "locked" in taken.stderr, taken.stdout
-        first.add(make_records(range(10, 20)))
+        first.records.add(make_records(range(10, 20)))
     with Store(path, read_only=True) as store:
-        assert len(list(store.iter_records())) == 20
+        assert len(list(store.records.iter_records())) == 20

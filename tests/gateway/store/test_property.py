@@ -63,8 +63,8 @@ def model_state(stored: set[Delivered], gaps: list[tuple[Key, int, int]]) -> dic
 
 
 def observed(store: Store) -> tuple[set[Delivered], dict[Key, State]]:
-    stored = {((d, s), q) for d, s in KEYS for q in store.sequences(d, s)}
-    state = {(d, s): (store.frontier(d, s), store.holes(d, s)) for d, s in KEYS}
+    stored = {((d, s), q) for d, s in KEYS for q in store.records.sequences(d, s)}
+    state = {(d, s): (store.records.frontier(d, s), store.records.holes(d, s)) for d, s in KEYS}
     return stored, state
 
 
@@ -92,12 +92,12 @@ def test_any_interleaving_gives_the_same_records_and_frontiers(
                     assert isinstance(arg, list)
                     batch = [record(k, q) for k, q in arg]
                     new = {(k, q) for k, q in arg} - delivered
-                    assert store.add(batch) == len(new)
+                    assert store.records.add(batch) == len(new)
                     delivered |= new
                 elif kind == "gap":
                     assert isinstance(arg, tuple)
                     key, start, length = arg
-                    store.record_gap(key[0], key[1], start, start + length, "overwritten")
+                    store.records.record_gap(key[0], key[1], start, start + length, "overwritten")
                     gaps.append((key, start, start + length))
                 else:
                     store.close()
@@ -110,8 +110,8 @@ def test_any_interleaving_gives_the_same_records_and_frontiers(
             everything = sorted(delivered, key=lambda x: (x[0][0], x[0][1].wire_id, x[1]))
             again = data.draw(st.permutations(everything))
             cut = data.draw(st.integers(0, len(again)))
-            assert store.add([record(k, q) for k, q in again[:cut]]) == 0
-            assert store.add([record(k, q) for k, q in again[cut:]]) == 0
+            assert store.records.add([record(k, q) for k, q in again[:cut]]) == 0
+            assert store.records.add([record(k, q) for k, q in again[cut:]]) == 0
             assert observed(store) == (stored, state)
         finally:
             store.close()
@@ -127,6 +127,6 @@ def test_batch_order_does_not_matter(batches: list[list[Delivered]], order: rand
     with tempfile.TemporaryDirectory() as tmp:
         for i, sequence in enumerate((batches, shuffled)):
             with Store(Path(tmp) / f"{i}.db") as store:
-                total = sum(store.add([record(k, q) for k, q in b]) for b in sequence)
+                total = sum(store.records.add([record(k, q) for k, q in b]) for b in sequence)
                 results.append((total, observed(store)))
     assert results[0] == results[1]

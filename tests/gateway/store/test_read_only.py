@@ -78,24 +78,24 @@ def test_a_cleanly_closed_store_is_one_file_read_without_a_change(tmp_path: Path
     assert list(before) == ["gateway.sqlite"]  # out of WAL mode: no -wal, no -shm
     with Store(path, read_only=True) as store:
         assert [d.id for d in store.devices.list()] == list(WATCHES)
-        assert len(list(store.iter_records())) == 100
+        assert len(list(store.records.iter_records())) == 100
         assert store.quick_check() == []
         with pytest.raises(StoreError, match="opened read-only"):
-            store.add(make_records(range(100, 101)))
+            store.records.add(make_records(range(100, 101)))
     assert listing(tmp_path) == before
 
 
 def test_a_reader_sees_the_records_a_running_writer_has_not_flushed(tmp_path: Path) -> None:
     path = tmp_path / "gateway.sqlite"
     with Store(path) as writer:
-        writer.add(make_records(range(10)))
-        writer.flush()
-        writer.add(make_records(range(10, 25)))  # in the inbox
+        writer.records.add(make_records(range(10)))
+        writer.records.flush()
+        writer.records.add(make_records(range(10, 25)))  # in the inbox
         with Store(path, read_only=True) as reader:
-            assert [r.seq for r in reader.iter_records()] == list(range(25))
+            assert [r.seq for r in reader.records.iter_records()] == list(range(25))
             assert reader.devices.list()[0].records == writer.devices.list()[0].records
             assert reader.verify() == []
-        assert len(writer.sequences(WATCHES[0], make_records([0])[0].stream)) == 25
+        assert len(writer.records.sequences(WATCHES[0], make_records([0])[0].stream)) == 25
 
 
 def test_an_older_schema_is_refused_not_migrated(tmp_path: Path) -> None:
@@ -169,9 +169,9 @@ def test_a_reader_in_the_writers_process_keeps_the_writers_locks(tmp_path: Path)
         "print(conn.execute('PRAGMA journal_mode = DELETE').fetchone()[0])\n"
     )
     with Store(path) as writer:
-        writer.add(make_records(range(10)))
+        writer.records.add(make_records(range(10)))
         with Store(path, read_only=True) as reader:
-            assert len(list(reader.iter_records())) == 10
+            assert len(list(reader.records.iter_records())) == 10
         taken = subprocess.run(
             [sys.executable, "-c", probe, str(path)], capture_output=True, text=True
         )

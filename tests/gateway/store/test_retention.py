@@ -26,19 +26,19 @@ def fill(path: Path, *, synced: int = N) -> int:
     with Store(path) as store:
         for start in range(0, N, 500):
             seqs = range(start, start + 500)
-            store.add(make_records(seqs, stream=ACCEL, payload_bytes=160))
+            store.records.add(make_records(seqs, stream=ACCEL, payload_bytes=160))
             # Watch B's records start half a second after watch A's.
-            store.add(
+            store.records.add(
                 make_records(seqs, device=WATCH_B, stream=ACCEL, payload_bytes=160, offset_ms=500)
             )
-        store.mark_synced(WATCH_A, ACCEL, synced)
-        store.mark_synced(WATCH_B, ACCEL, synced)
+        store.records.mark_synced(WATCH_A, ACCEL, synced)
+        store.records.mark_synced(WATCH_B, ACCEL, synced)
         store.checkpoint()
         return store.retention.usage().live_bytes
 
 
 def aligned_times(store: Store, device: str) -> dict[int, int]:
-    return {r.seq: r.aligned_time_ms for r in store.iter_records(device=device)}
+    return {r.seq: r.aligned_time_ms for r in store.records.iter_records(device=device)}
 
 
 def test_without_budget_nothing_is_deleted(store_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_without_budget_nothing_is_deleted(store_path: Path) -> None:
         result = store.retention.enforce()
         assert result.met
         assert result.deleted_rows == 0
-        assert len(store.sequences(WATCH_A, ACCEL)) == N
+        assert len(store.records.sequences(WATCH_A, ACCEL)) == N
 
 
 def test_within_budget_nothing_is_deleted(store_path: Path) -> None:
@@ -81,8 +81,8 @@ def test_oldest_records_go_first_until_the_budget_is_met(store_path: Path) -> No
         # Not much more than needed: about half the rows stay.
         assert len(kept_a) + len(kept_b) > 0.4 * 2 * N
         # Frontiers do not move; nothing looks missing; counters stay exact.
-        assert store.frontier(WATCH_A, ACCEL) == store.frontier(WATCH_B, ACCEL) == N
-        assert store.holes(WATCH_A, ACCEL) == []
+        assert store.records.frontier(WATCH_A, ACCEL) == store.records.frontier(WATCH_B, ACCEL) == N
+        assert store.records.holes(WATCH_A, ACCEL) == []
         assert store.devices.list()[0].records[ACCEL] == len(kept_a)
         assert store.verify() == []
 
@@ -94,8 +94,8 @@ def test_unsynced_records_are_never_deleted(store_path: Path) -> None:
         assert not result.met
         assert "not yet synced" in result.reason and "4000 records" in result.reason
         assert result.deleted_rows == 2000
-        assert store.sequences(WATCH_A, ACCEL) == set(range(1000, N))
-        assert store.sequences(WATCH_B, ACCEL) == set(range(1000, N))
+        assert store.records.sequences(WATCH_A, ACCEL) == set(range(1000, N))
+        assert store.records.sequences(WATCH_B, ACCEL) == set(range(1000, N))
         assert store.devices.list()[0].backlog == N - 1000
         assert store.verify() == []
 
@@ -108,8 +108,8 @@ def test_protected_ranges_are_never_deleted(store_path: Path) -> None:
         result = store.retention.enforce()
         assert not result.met
         assert "150 synced records are protected" in result.reason
-        assert store.sequences(WATCH_A, ACCEL) == set(range(100, 250))
-        assert store.sequences(WATCH_B, ACCEL) == set()
+        assert store.records.sequences(WATCH_A, ACCEL) == set(range(100, 250))
+        assert store.records.sequences(WATCH_B, ACCEL) == set()
         assert store.retention.protected(WATCH_A, ACCEL) == [
             (100, 200, "alert 7"),
             (150, 250, "alert 8"),
@@ -119,25 +119,25 @@ def test_protected_ranges_are_never_deleted(store_path: Path) -> None:
 
 def test_records_above_the_frontier_are_never_deleted(store_path: Path) -> None:
     with Store(store_path, budget_bytes=8192) as store:
-        store.add(make_records(range(0, 100), stream=ACCEL, payload_bytes=160))
-        store.add(make_records(range(200, 300), stream=ACCEL, payload_bytes=160))
-        store.mark_synced(WATCH_A, ACCEL, 300)  # clamped to the frontier, 100
+        store.records.add(make_records(range(0, 100), stream=ACCEL, payload_bytes=160))
+        store.records.add(make_records(range(200, 300), stream=ACCEL, payload_bytes=160))
+        store.records.mark_synced(WATCH_A, ACCEL, 300)  # clamped to the frontier, 100
         result = store.retention.enforce()
         assert not result.met
-        assert store.sequences(WATCH_A, ACCEL) == set(range(200, 300))
-        assert store.frontier(WATCH_A, ACCEL) == 100
-        assert store.holes(WATCH_A, ACCEL) == [(100, 200)]
+        assert store.records.sequences(WATCH_A, ACCEL) == set(range(200, 300))
+        assert store.records.frontier(WATCH_A, ACCEL) == 100
+        assert store.records.holes(WATCH_A, ACCEL) == [(100, 200)]
 
 
 def test_retired_record_delivered_again_keeps_counters_exact(store_path: Path) -> None:
     fill(store_path)
     with Store(store_path, budget_bytes=16_384) as store:
         store.retention.enforce()
-        assert store.sequences(WATCH_A, ACCEL) == set()
+        assert store.records.sequences(WATCH_A, ACCEL) == set()
         # Retired is not lost: a late "overwritten" report below the frontier adds no gap.
-        store.record_gap(WATCH_A, ACCEL, 0, 100, "overwritten")
-        assert store.gap_count() == 0
-        assert store.add(make_records(range(5), stream=ACCEL)) == 5
+        store.records.record_gap(WATCH_A, ACCEL, 0, 100, "overwritten")
+        assert store.records.gap_count() == 0
+        assert store.records.add(make_records(range(5), stream=ACCEL)) == 5
         [status, _] = store.devices.list()
         assert (status.records[ACCEL], status.backlog) == (5, 0)
         assert store.verify() == []
@@ -171,8 +171,8 @@ def test_months_without_data_cost_no_extra_slices(store_path: Path) -> None:
         for r in records
     ]
     with Store(store_path) as store:
-        store.add(records)
-        store.mark_synced(WATCH_A, ACCEL, N)
+        store.records.add(records)
+        store.records.mark_synced(WATCH_A, ACCEL, N)
         store.checkpoint()
         live = store.retention.usage().live_bytes
     with Store(store_path, budget_bytes=live // 2) as store:

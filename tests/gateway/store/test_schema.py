@@ -73,15 +73,15 @@ def test_upgrade_from_version_1_keeps_the_data(store_path: Path) -> None:
         tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
         assert "sync_state" not in tables
     with Store(store_path) as store:
-        assert store.sequences(WATCH_A, HR) == set(range(10))
-        assert store.frontier(WATCH_A, HR) == 10
-        assert store.synced_seq(WATCH_A, HR) == 0
+        assert store.records.sequences(WATCH_A, HR) == set(range(10))
+        assert store.records.frontier(WATCH_A, HR) == 10
+        assert store.records.synced_seq(WATCH_A, HR) == 0
         assert store.devices.list()[0].backlog == 10
         # Version-2 features work on the upgraded data.
-        store.mark_synced(WATCH_A, HR, 6)
+        store.records.mark_synced(WATCH_A, HR, 6)
         store.retention.protect(WATCH_A, HR, 0, 2, "alert 1")
         assert store.devices.list()[0].backlog == 4
-        assert store.add(make_records(range(8, 12))) == 2
+        assert store.records.add(make_records(range(8, 12))) == 2
         assert store.verify() == []
     with raw(store_path) as conn:
         assert schema.schema_version(conn) == schema.SCHEMA_VERSION

@@ -334,12 +334,12 @@ def test_uploaded_aggregates_let_retention_free_their_records(
 
     with Store(ward_store) as store:
         device = store.devices.addresses()[0]
-        assert store.synced_seq(device, Stream.HEART_RATE) == 0
+        assert store.records.synced_seq(device, Stream.HEART_RATE) == 0
         clock = Clock(10**13)
         engine = _engine(store, bucket_open(str(tmp_path / "bucket")), clock)
         engine.run_once(flush=True)
         for stream in Stream:
-            assert store.synced_seq(device, stream) > 0
+            assert store.records.synced_seq(device, stream) > 0
         assert store.devices.list()[0].backlog < 100
 
 

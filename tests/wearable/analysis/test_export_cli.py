@@ -108,12 +108,12 @@ def test_csv_writes_no_rows_for_months_without_data(
     resume = start_ms + 15 * 60_000
     gapped = tmp_path / "gapped.sqlite"
     with Store(path) as source, Store(gapped) as target:
-        target.add(
+        target.records.add(
             [
                 r
                 if r.aligned_time_ms < resume
                 else dataclasses.replace(r, aligned_time_ms=r.aligned_time_ms + shift)
-                for r in source.iter_records(device)
+                for r in source.records.iter_records(device)
             ]
         )
     out = tmp_path / "csv"
