@@ -3,7 +3,7 @@
 Every record the watch firmware produces is handed to the gateway as the notification
 it would send (the sequenced-record envelope on its record characteristic), at the
 simulated time its period ends, into the gateway's own :class:`~gateway.ingest.Ingestor`
-(decode, reject, clock alignment), :class:`~gateway.store.store.Store` (SQLite on disk)
+(decode, reject, clock alignment), :class:`~gateway.store.Store` (SQLite on disk)
 and :class:`~gateway.detection.engine.Detector` (windows, features, the TFLite model,
 safety rules, the alert state machine). Only the radio is left out: the ingest evidence
 (``tests/gateway/integration/test_ingest_evidence.py``) shows it delivers every record,
