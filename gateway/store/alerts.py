@@ -12,7 +12,7 @@ import builtins
 import time
 from dataclasses import dataclass
 
-from gateway.store.database import Database, row_exists
+from gateway.store.database import Database, close_row
 from gateway.store.devices import Devices
 from gateway.store.errors import StoreError
 from gateway.store.records import RecordLog, first_seq_at, max_seq
@@ -140,11 +140,7 @@ class Alerts:
     def close(self, alert_id: int, closed_ms: int) -> None:
         """Mark the alert's condition as over (its clinician status is unchanged)."""
         with self._db.write() as conn:
-            cursor = conn.execute(
-                "UPDATE alerts SET closed_ms = ? WHERE id = ? AND closed_ms IS NULL",
-                (closed_ms, alert_id),
-            )
-            if cursor.rowcount == 0 and not row_exists(conn, "alerts", alert_id):
+            if not close_row(conn, "alerts", alert_id, closed_ms):
                 raise StoreError(f"no alert with id {alert_id}")
 
     def get(self, alert_id: int) -> AlertRow:

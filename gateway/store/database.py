@@ -28,8 +28,8 @@ __all__ = [
     "CACHE_KIB",
     "JOURNAL_SIZE_LIMIT",
     "Database",
+    "close_row",
     "read_error",
-    "row_exists",
 ]
 
 #: How long a write waits for another connection's lock before failing.
@@ -301,6 +301,16 @@ def _file_key(path: Path) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
-def row_exists(conn: sqlite3.Connection, table: str, row_id: int) -> bool:
-    """Whether ``table`` (a constant of the caller, never user input) has row ``row_id``."""
+def close_row(conn: sqlite3.Connection, table: str, row_id: int, closed_ms: int) -> bool:
+    """Set ``closed_ms`` of row ``row_id`` if it is still open; False if there is no such row.
+
+    For the tables of things that open and close (alerts, data-quality events); ``table``
+    is a constant of the caller, never user input. Closing twice keeps the first time.
+    """
+    cursor = conn.execute(
+        f"UPDATE {table} SET closed_ms = ? WHERE id = ? AND closed_ms IS NULL",
+        (closed_ms, row_id),
+    )
+    if cursor.rowcount:
+        return True
     return conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,)).fetchone() is not None
