@@ -11,17 +11,15 @@ file is never corrupted by either kind of crash.
 :class:`Store` is a composition: it opens the one connection (:mod:`.database`) and
 exposes one repository per group of tables, each in a module of its own:
 
-=====================  ============================================================
-``store.records``      :class:`RecordLog`: records, inbox, frontiers, gaps, watermarks
-``store.devices``      :class:`Devices`: devices and rejected payloads
-``store.detection_state``  :class:`DetectionStates`: detection's progress per device
-``store.alerts``       :class:`Alerts`: alerts and their verdicts
-``store.quality_events``   :class:`QualityEvents`: sensor faults
-``store.outbox``       :class:`Outbox`: window summaries and batches for the bucket
-``store.sync``         :class:`SyncStatus`: the persisted sync status
-``store.privacy``      :class:`PrivacyBudget`: differential-privacy epsilon spent
-``store.retention``    :class:`Retention`: protected ranges, usage, the byte budget
-=====================  ============================================================
+- ``store.records``, :class:`RecordLog`: records, inbox, frontiers, gaps, watermarks;
+- ``store.devices``, :class:`Devices`: devices and rejected payloads;
+- ``store.detection_state``, :class:`DetectionStates`: detection's progress per device;
+- ``store.alerts``, :class:`Alerts`: alerts and their verdicts;
+- ``store.quality_events``, :class:`QualityEvents`: sensor faults;
+- ``store.outbox``, :class:`Outbox`: window summaries and batches for the bucket;
+- ``store.sync``, :class:`SyncStatus`: the persisted sync status;
+- ``store.privacy``, :class:`PrivacyBudget`: differential-privacy epsilon spent;
+- ``store.retention``, :class:`Retention`: protected ranges, usage, the byte budget.
 
 The service is one asyncio process: one connection does all writes, each call is one
 short synchronous transaction, and the caller batches records.
