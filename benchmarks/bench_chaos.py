@@ -333,11 +333,11 @@ def alerts_scored(
     alerts: list[Any], scenario_path: Path, seed: int, duration_s: int, shift_ms: int
 ) -> dict[str, Any]:
     """Alerts against the scenario's ground truth (shifted onto the gateway's clock)."""
-    from firmware_sim.scenario import load_scenario
+    from firmware_sim.scenario import scenario_load
     from wearable.evaluation.metrics import ScoredAlert, TruthEpisode, evaluate
     from wearable.evaluation.run import scenario_episodes
 
-    scenario = load_scenario(scenario_path)
+    scenario = scenario_load(scenario_path)
     episodes = [
         TruthEpisode(e.device, e.kind, e.onset_ms + shift_ms, e.end_ms + shift_ms, e.is_fault)
         for e in scenario_episodes(scenario, seed, duration_s)

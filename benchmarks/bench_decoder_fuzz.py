@@ -1,7 +1,7 @@
 """Benchmark: fuzz the gateway's notification decoder with random and damaged payloads.
 
 Builds ``--payloads`` inputs with a seeded numpy RNG and feeds every one of them to
-:func:`gateway.decoders.decode_notification` on every characteristic UUID it routes (the
+:func:`gateway.decoders.notification_decode` on every characteristic UUID it routes (the
 four record characteristics and the three standard measurement characteristics) plus one
 it does not (Battery Level). The inputs are a mix of:
 
@@ -42,7 +42,7 @@ from firmware_sim.episodes import AnomalyKind, Episode, FaultKind
 from firmware_sim.firmware.watch_firmware import FirmwareConfig, WatchFirmware
 from firmware_sim.physiology import PersonProfile
 from firmware_sim.physiology.generator import SignalGenerator
-from gateway.decoders import DecodedRecord, RejectReason, decode_notification
+from gateway.decoders import DecodedRecord, RejectReason, notification_decode
 from wearable_core.contracts.gatt import (
     DateTime,
     Float32,
@@ -174,7 +174,7 @@ def run_fuzz(inputs: list[tuple[str, bytes]]) -> dict[str, Any]:
         tally = by_kind[kind]
         for char in CHARACTERISTICS:
             try:
-                result = decode_notification(char, data)
+                result = notification_decode(char, data)
             except Exception as exc:  # a crash: the decoder promised never to raise
                 crashes += 1
                 if len(crash_examples) < 5:
@@ -211,7 +211,7 @@ def run_baseline(corpus: list[tuple[str, bytes]], count: int) -> dict[str, Any]:
     decoded = 0
     t0 = time.perf_counter()
     for char, data in work:
-        if isinstance(decode_notification(char, data), DecodedRecord):
+        if isinstance(notification_decode(char, data), DecodedRecord):
             decoded += 1
     wall = time.perf_counter() - t0
     return {

@@ -32,8 +32,8 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from firmware_sim.scenario import parse_scenario
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.scenario import scenario_parse
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from wearable_core.features import (
     features_extract_many,
     windows_from_records,
@@ -111,10 +111,10 @@ def main() -> None:
     parser.add_argument("--no-neurokit", action="store_true")
     args = parser.parse_args()
 
-    scenario = parse_scenario(SCENARIO)
+    scenario = scenario_parse(SCENARIO)
     plan = scenario.plan()[0]
     device = identity_of(plan).address
-    firmware = build_firmware(plan, scenario)
+    firmware = firmware_build(plan, scenario)
     records = []
     while not firmware.finished:
         for item in firmware.advance(firmware.produced_until_s + 3600):

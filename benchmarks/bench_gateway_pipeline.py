@@ -36,13 +36,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from firmware_sim.scenario import parse_scenario
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.scenario import scenario_parse
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from gateway.config import DEFAULT_HOP_S
 from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor
 from gateway.store import Store
-from wearable_core.assessment.policy import load_policies
+from wearable_core.assessment.policy import policies_load
 from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
 from wearable_core.contracts.streams import Stream
 from wearable_core.features.extract import features_extract_many
@@ -82,9 +82,9 @@ LATENCY_MS = 40
 
 def produce() -> tuple[str, float, list[tuple[str, bytes, int]]]:
     """Every notification of one watch-day: (characteristic, bytes, delivery ms)."""
-    scenario = parse_scenario(DAY_SCENARIO)
+    scenario = scenario_parse(DAY_SCENARIO)
     (plan,) = scenario.plan()
-    firmware = build_firmware(plan, scenario)
+    firmware = firmware_build(plan, scenario)
     base_ms = round(scenario.start_epoch_s * 1000)
     out = []
     while not firmware.finished:
@@ -110,7 +110,7 @@ def run_once(
         ingestor.flush()
         store.records.flush()
         t1 = time.process_time()
-        detector = Detector(store, model, load_policies(), hop_s=hop_s)
+        detector = Detector(store, model, policies_load(), hop_s=hop_s)
         detector.run_until_idle()
         t2 = time.process_time()
         records = [r for s in Stream for r in store.records.iter_records(device, s)]

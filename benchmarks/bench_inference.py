@@ -64,12 +64,12 @@ def main() -> None:
 
     # cloud_training first: it pins TensorFlow's CPU kernels (oneDNN off) before import,
     # so the Keras timings are of the kernels the training job runs.
-    from cloud_training.model import build_model
+    from cloud_training.model import model_build
 
     # isort: split
     import tensorflow as tf
 
-    keras_model = build_model(X, seed=0)  # same architecture and size; weights irrelevant
+    keras_model = model_build(X, seed=0)  # same architecture and size; weights irrelevant
     keras_model.predict(X[:1], verbose=0)
     keras = _time_each(lambda x: keras_model.predict(x, verbose=0), X[: args.keras_windows])
     graph = tf.function(lambda x: keras_model(x, training=False))

@@ -29,7 +29,7 @@ from typing import Any
 from bumble_radio.local import VirtualRadio
 from firmware_sim.farm import FarmOptions, WatchFarm
 from firmware_sim.probe_central import ProbeCentral, follow
-from firmware_sim.scenario import parse_scenario
+from firmware_sim.scenario import scenario_parse
 from firmware_sim.simclock import SimClock
 from wearable_core.contracts.gatt.record_envelope import SequencedRecord
 from wearable_core.contracts.streams import Stream
@@ -46,7 +46,7 @@ duration = "6h"
 
 
 async def measure(watches: int, speed: float, seconds: float, stock: bool) -> dict[str, Any]:
-    scenario = parse_scenario(_scenario(watches))
+    scenario = scenario_parse(_scenario(watches))
     radio = VirtualRadio(stock_bumble=stock)
     clock = SimClock(speed)
     farm = WatchFarm(scenario, FarmOptions(speed=speed))

@@ -32,8 +32,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from firmware_sim.scenario import parse_scenario
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.scenario import scenario_parse
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from gateway.store import Store
 from wearable_core.records import IngestRecord
 
@@ -50,10 +50,10 @@ WATCHES = 100
 
 def watch_day() -> list[IngestRecord]:
     """Every record one simulated watch produces in 24 h, in production order."""
-    scenario = parse_scenario(DAY_SCENARIO)
+    scenario = scenario_parse(DAY_SCENARIO)
     (plan,) = scenario.plan()
     device = identity_of(plan).address
-    firmware = build_firmware(plan, scenario)
+    firmware = firmware_build(plan, scenario)
     out = []
     while not firmware.finished:
         for item in firmware.advance(firmware.produced_until_s + 3600):

@@ -40,16 +40,16 @@ import numpy as np
 # The repository root: the GCS emulator is tests.support.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from firmware_sim.scenario import load_scenario
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.scenario import scenario_load
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store import Store, WindowSummary
 from gateway.sync.engine import SyncEngine, SyncSettings
 from gateway.sync.network import NetworkState
 from tests.support.gcs_emulator import GcsEmulator
-from wearable.evaluation.pipeline import run_watch
+from wearable.evaluation.pipeline import watch_run
 from wearable.evaluation.run import produced_batches
-from wearable_core.assessment.policy import load_policies
+from wearable_core.assessment.policy import policies_load
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
@@ -63,14 +63,14 @@ DAY_MS = 86_400_000
 
 def measure_bytes(watches: int, hours: int, seed: int, workdir: Path) -> dict[str, object]:
     """Simulate, ingest, detect and sync ``watches`` x ``hours``; bytes in the bucket."""
-    scenario = load_scenario(SCENARIO)
+    scenario = scenario_load(SCENARIO)
     model = model_load(None)
     bucket_dir = workdir / "bytes-bucket"
     bucket = bucket_open(str(bucket_dir))
     raw = 0
     for index in range(watches):
         plan = scenario.plan_watch(index, seed)
-        firmware = build_firmware(plan, scenario, hours * 3600)
+        firmware = firmware_build(plan, scenario, hours * 3600)
         store_path = workdir / f"watch-{index}.sqlite"
         engine: list[SyncEngine] = []
 
@@ -86,13 +86,13 @@ def measure_bytes(watches: int, hours: int, seed: int, workdir: Path) -> dict[st
                 raw += sum(len(data) for _, data, _ in batch)
                 yield batch
 
-        run_watch(
+        watch_run(
             identity_of(plan).address,
             counted(produced_batches(firmware)),  # type: ignore[arg-type]
             scenario.start_epoch_s,
             store_path,
             model,
-            load_policies(None),
+            policies_load(None),
             after_batch=sync,
         )
         # The end of the run: whatever is still pending goes out, as at the next cycle.

@@ -1,6 +1,6 @@
 """Where a trained model's served fever false positives fall, over several training seeds.
 
-Trains the job's model (``cloud_training.distributed.train_distributed``, the job's
+Trains the job's model (``cloud_training.distributed.distributed_train``, the job's
 calibration split and target rate) on the training cohort the demo ships, once per seed,
 and scores the validation cohort as gateways serve it (``wearable_core.assessment.served``).
 For each fever flag on a window without fever it records whether the person had a
@@ -41,8 +41,8 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=JobSettings().epochs)
     args = parser.parse_args()
 
-    from cloud_training.distributed import strategy_make, train_distributed
-    from cloud_training.train import calibrate_thresholds, keras_scores, split_indices
+    from cloud_training.distributed import distributed_train, strategy_make
+    from cloud_training.train import indices_split, keras_scores, thresholds_calibrate
 
     with tempfile.TemporaryDirectory(prefix="fever-flags-") as tmp:
         bucket = bucket_open(tmp)
@@ -66,8 +66,8 @@ def main() -> int:
     strategy = strategy_make("default")
     runs = []
     for seed in args.seeds:
-        fit, cal = split_indices(len(train.X), CALIBRATION_FRACTION, seed)
-        model = train_distributed(
+        fit, cal = indices_split(len(train.X), CALIBRATION_FRACTION, seed)
+        model = distributed_train(
             train.X[fit],
             train.Y[fit],
             np.ones(len(fit), np.float32),
@@ -76,7 +76,7 @@ def main() -> int:
             epochs=args.epochs,
         ).model
         cal_scores = keras_scores(model, train.X[cal])
-        thresholds = calibrate_thresholds(cal_scores, train.Y[cal], JobSettings().target_fpr)
+        thresholds = thresholds_calibrate(cal_scores, train.Y[cal], JobSettings().target_fpr)
         bare = keras_scores(model, validation.X)
         served = served_outputs(bare, validation.X, validation.device_index, start_ms)
         flagged = served[:, FEVER] >= thresholds[FEVER]

@@ -43,18 +43,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cloud_training.corpus import row_labels
-from firmware_sim.scenario import load_scenario
-from firmware_sim.watch_assembly import build_firmware, clinical_labeller, identity_of
+from firmware_sim.scenario import scenario_load
+from firmware_sim.watch_assembly import clinical_labeller, firmware_build, identity_of
 from gateway.config import GatewayConfig
 from gateway.privacy.pseudonym import PseudonymKey
 from gateway.store import AlertRow, Store
 from gateway.sync.aggregates import alert_outcome, alerts_holding
 from wearable.demo.clinician import clinician_review
 from wearable.evaluation.metrics import alert_outcomes
-from wearable.evaluation.pipeline import WatchRun, run_watch
+from wearable.evaluation.pipeline import WatchRun, watch_run
 from wearable.evaluation.run import clinical_episodes, produced_batches, scored_alert
 from wearable.experiments.learning_curve import CurveSettings
-from wearable_core.assessment.policy import load_policies
+from wearable_core.assessment.policy import policies_load
 from wearable_core.contracts.aggregate_batch import hour_of
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
 from wearable_core.contracts.features import feature_index
@@ -84,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = CurveSettings(seed=args.seed)
     fleet_seed = settings.fleet_seed(args.round)
-    scenario = load_scenario(SCENARIO)
+    scenario = scenario_load(SCENARIO)
     model = model_load(args.model)
     secret = f"wearable-learning-curve-pseudonym-key:{args.seed}".encode()
     key = PseudonymKey(hashlib.sha256(secret).digest())
@@ -98,16 +98,16 @@ def main() -> None:
             plan = scenario.plan_watch(index, fleet_seed)
             device = identity_of(plan).address
             labeller = clinical_labeller(plan, scenario, duration)
-            firmware = build_firmware(plan, scenario, duration, labeller=labeller)
+            firmware = firmware_build(plan, scenario, duration, labeller=labeller)
             path = Path(tmp) / f"w{index}.sqlite"
             # A no-op hook keeps the window summaries in the store (as for sync).
-            run = run_watch(
+            run = watch_run(
                 device,
                 produced_batches(firmware),
                 scenario.start_epoch_s,
                 path,
                 model,
-                load_policies(None),
+                policies_load(None),
                 after_batch=lambda _store, _now: None,
             )
             run.labels = labeller.labels()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 
-def parse_radio_address(text: str, *, listening: bool = False) -> tuple[str, int]:
+def radio_address_parse(text: str, *, listening: bool = False) -> tuple[str, int]:
     """Split ``HOST:PORT``; raise ``ValueError`` naming the fix if malformed.
 
     Port 0 ("pick a free port") is only meaningful when ``listening``.
 
     Examples
     --------
-    >>> parse_radio_address("127.0.0.1:7000")
+    >>> radio_address_parse("127.0.0.1:7000")
     ('127.0.0.1', 7000)
     """
     host, sep, port = text.rpartition(":")

@@ -8,19 +8,19 @@ from collections.abc import AsyncIterator
 from bumble.host import Host
 from bumble.transport import open_transport
 
-from bumble_radio.address import RadioUnreachableError, parse_radio_address
+from bumble_radio.address import RadioUnreachableError, radio_address_parse
 from bumble_radio.local import VirtualRadio
 from bumble_radio.quiet import QuietHost
 
 
 @contextlib.asynccontextmanager
-async def open_hub_host(address: str) -> AsyncIterator[Host]:
+async def hub_host_open(address: str) -> AsyncIterator[Host]:
     """A host whose controller lives in a ``wearable sim radio`` hub at ``HOST:PORT``.
 
     Raises :class:`~bumble_radio.address.RadioUnreachableError` (naming the fix) when
     nothing listens there; only the connect is translated, not errors of the body.
     """
-    host_name, port = parse_radio_address(address)
+    host_name, port = radio_address_parse(address)
     try:
         transport = await open_transport(f"tcp-client:{host_name}:{port}")
     except OSError as error:

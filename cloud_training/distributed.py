@@ -69,7 +69,7 @@ no collective op, so the other workers need not save anywhere (verified with two
 the digests of all workers are equal when the replicas stayed in sync.
 
 Determinism: with the default strategy, the same inputs and seed give bit-identical
-weights, also across fresh processes (``build_model`` seeds Keras, NumPy and TensorFlow;
+weights, also across fresh processes (``model_build`` seeds Keras, NumPy and TensorFlow;
 the shuffle has an explicit seed). ``tf.config.experimental.enable_op_determinism()`` is
 *not* needed for this model on CPU and is not called: it is process-global and would also
 constrain unrelated code. Multi-worker runs are not bit-reproducible: the all-reduce may sum
@@ -105,7 +105,7 @@ import numpy as np
 import numpy.typing as npt
 import tensorflow as tf  # type: ignore[import-untyped]
 
-from cloud_training.model import build_model
+from cloud_training.model import model_build
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
 from wearable_core.contracts.features import FEATURE_NAMES
 
@@ -137,7 +137,7 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class TrainResult:
-    """The outcome of :func:`train_distributed`.
+    """The outcome of :func:`distributed_train`.
 
     Attributes
     ----------
@@ -174,7 +174,7 @@ def _tf_config_error(problem: str) -> StrategyError:
     )
 
 
-def parse_tf_config(text: str | None) -> dict[str, Any]:
+def tf_config_parse(text: str | None) -> dict[str, Any]:
     """Validate a ``TF_CONFIG`` value for multi-worker training.
 
     Parameters
@@ -278,7 +278,7 @@ def strategy_make(kind: str) -> Any:
     if kind == "multiworker":
         # Validate first: without TF_CONFIG TensorFlow silently falls back to one local
         # worker, and a malformed one fails deep inside the cluster resolver.
-        parse_tf_config(os.environ.get("TF_CONFIG"))
+        tf_config_parse(os.environ.get("TF_CONFIG"))
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise StrategyError(f"unknown strategy {kind!r}; choose one of {', '.join(STRATEGY_KINDS)}")
 
@@ -357,7 +357,7 @@ def _with_global_count(x: Any, y: Any, w: Any) -> tuple[Any, Any, Any, Any]:
     return x, y, w, tf.fill([n], n)
 
 
-def train_distributed(
+def distributed_train(
     X: npt.NDArray[np.float32],
     Y: npt.NDArray[np.float32],
     weight: npt.NDArray[np.float32],
@@ -418,7 +418,7 @@ def train_distributed(
     pos_weight = tf.constant(pos_weight_from_labels(Y))
 
     with strategy.scope():
-        model = build_model(X, seed)  # seeds Keras, NumPy and TF
+        model = model_build(X, seed)  # seeds Keras, NumPy and TF
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
         # Create the slot variables now, inside the scope, not lazily in the first step.
         optimizer.build(model.trainable_variables)
@@ -507,7 +507,7 @@ def weights_digest(model: Any) -> str:
     return digest.hexdigest()
 
 
-def load_training_data(
+def training_data_load(
     path: Path,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """``(X, Y, weight)`` from an ``.npz`` with those three arrays.
@@ -542,8 +542,8 @@ def _worker(args: argparse.Namespace) -> int:
     # The strategy first: MultiWorkerMirroredStrategy must be created before any other
     # TensorFlow op runs in the process (np.load below touches no TensorFlow).
     strategy = strategy_make(args.strategy)
-    X, Y, weight = load_training_data(args.data)
-    result = train_distributed(
+    X, Y, weight = training_data_load(args.data)
+    result = distributed_train(
         X,
         Y,
         weight,

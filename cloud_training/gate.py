@@ -295,7 +295,7 @@ def episode_delays(
     return delays
 
 
-def count_episodes(
+def episodes_count(
     positive: npt.ArrayLike,
     flagged: npt.ArrayLike,
     device: npt.ArrayLike,
@@ -306,7 +306,7 @@ def count_episodes(
 
     Examples
     --------
-    >>> count_episodes(
+    >>> episodes_count(
     ...     [1, 1, 0, 1, 1, 1], [0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1], [0, 60, 120, 180, 0, 60]
     ... )
     (3, 1)
@@ -428,7 +428,7 @@ def gate_scores(
             per_episode = episode_delays(pos[known], hit, who, when)
             episodes, detected = per_episode.size, int(np.isfinite(per_episode).sum())
             delays = tuple(per_episode.tolist())
-            false_alarms, _ = count_episodes(neg[known] & hit, hit, who, when)
+            false_alarms, _ = episodes_count(neg[known] & hit, hit, who, when)
         out[name] = TypeScore(
             float(th[j]),
             n_pos,
@@ -482,7 +482,7 @@ def recall_at_fpr(
         bar = neg[allowed] if allowed < len(neg) else -np.inf
         if timed and name in EPISODE_TYPES:
             known = pos_rows | neg_rows
-            episodes, detected = count_episodes(
+            episodes, detected = episodes_count(
                 pos_rows[known],
                 scores[known, j] > bar,
                 np.asarray(device)[known],

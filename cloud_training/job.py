@@ -250,7 +250,7 @@ class _Steps:
         self.tell(detail=f"batch {read}/{to_read}")
 
     def epoch(self, epoch: int, epochs: int, loss: float) -> None:
-        """``train_distributed``'s ``on_epoch``: one step and one line per epoch."""
+        """``distributed_train``'s ``on_epoch``: one step and one line per epoch."""
         self.done += 1
         self.tell(
             f"train: epoch {epoch}/{epochs} {_bar(epoch, epochs)} loss {loss:.4f}",
@@ -415,14 +415,14 @@ def _job_run(
 ) -> JobReport:
     # TensorFlow is imported here, not at module import: `wearable train --help` and
     # the no-new-data exit stay fast.
-    from cloud_training.distributed import is_chief, strategy_make, train_distributed
+    from cloud_training.distributed import distributed_train, is_chief, strategy_make
     from cloud_training.publish import release_publish
     from cloud_training.train import (
-        calibrate_thresholds,
         convert,
+        indices_split,
         parity,
-        split_indices,
         tflite_scores,
+        thresholds_calibrate,
     )
 
     watch = _Steps(report, progress, settings.epochs)
@@ -476,10 +476,10 @@ def _job_run(
         else None,
     }
 
-    fit_idx, cal_idx = split_indices(len(X), CALIBRATION_FRACTION, settings.seed)
+    fit_idx, cal_idx = indices_split(len(X), CALIBRATION_FRACTION, settings.seed)
     result = watch.run(
         "train",
-        lambda: train_distributed(
+        lambda: distributed_train(
             X[fit_idx],
             Y[fit_idx],
             weight[fit_idx],
@@ -503,7 +503,7 @@ def _job_run(
         cal_scores = keras_scores(model, X[cal_idx])
         # Unknown labels count as neither positive nor negative for calibration.
         y_cal = np.where(np.isnan(Y[cal_idx]), -1.0, Y[cal_idx]).astype(np.float32)
-        thresholds = calibrate_thresholds(cal_scores, y_cal, settings.target_fpr)
+        thresholds = thresholds_calibrate(cal_scores, y_cal, settings.target_fpr)
         flat = convert(model, X[fit_idx], "dynamic")
         check = parity(model, flat, X[cal_idx], thresholds)
         return thresholds, flat, check

@@ -44,7 +44,7 @@ from wearable_core.buckets.base import (
 )
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
 from wearable_core.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, WINDOW_S
-from wearable_core.units import MAX_DURATION_S, MAX_SEED, format_duration
+from wearable_core.units import MAX_DURATION_S, MAX_SEED, duration_format
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -270,14 +270,14 @@ def _index_name(split: str) -> str:
 def _object_name(split: str, scenario: str, seed: int, duration_s: int, sha256: str) -> str:
     # A single safe path segment whatever the scenario's name holds.
     slug = _SLUG.sub("-", scenario).strip("-.")[:64] or "scenario"
-    duration = format_duration(duration_s)
+    duration = duration_format(duration_s)
     return f"{PREFIX}/{split}/{slug}-seed{seed}-{duration}-{sha256[:_HASH_CHARS]}.npz"
 
 
 def _command(split: str, split_arg: str, seed: int, duration_s: int) -> str:
     return (
         f"wearable train cohort --split {split} --scenario {split_arg} "
-        f"--seed {seed} --duration {format_duration(duration_s)}"
+        f"--seed {seed} --duration {duration_format(duration_s)}"
     )
 
 
@@ -442,7 +442,7 @@ def _check_no_double(
         else:
             problem = (
                 f"it holds the same scenario {scenario!r} and seed {seed} "
-                f"({format_duration(other.duration_s)}, scenario sha256 "
+                f"({duration_format(other.duration_s)}, scenario sha256 "
                 f"{other.scenario_sha256[:12]}); a second copy would count the same people twice"
             )
         raise CohortConflict(

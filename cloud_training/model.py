@@ -65,7 +65,7 @@ def preprocessing_stats(
     return mean.astype(np.float32), std.astype(np.float32)
 
 
-def build_model(X_train: npt.NDArray[np.float32], seed: int) -> Any:
+def model_build(X_train: npt.NDArray[np.float32], seed: int) -> Any:
     """The Keras model with preprocessing constants from ``X_train``; seeds Keras first."""
     keras.utils.set_random_seed(seed)
     mean, std = preprocessing_stats(X_train)

@@ -25,7 +25,7 @@ import numpy.typing as npt
 import tensorflow as tf  # type: ignore[import-untyped]
 from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-untyped]
 
-from cloud_training.model import build_model
+from cloud_training.model import model_build
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
 
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
@@ -59,7 +59,7 @@ class Parity:
     max_abs_diff: float  # largest score difference
 
 
-def split_indices(
+def indices_split(
     n: int, fraction: float, seed: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """A seeded random split of ``range(n)`` into (rest, held-out ``fraction``)."""
@@ -79,7 +79,7 @@ def _weighted_bce(pos_weight: npt.NDArray[np.float32]) -> Any:
     return loss
 
 
-def calibrate_thresholds(
+def thresholds_calibrate(
     scores: npt.NDArray[np.float32], Y: npt.NDArray[np.float32], target_fpr: float = TARGET_FPR
 ) -> npt.NDArray[np.float32]:
     """Per type: the lowest threshold whose false-positive rate on ``Y == 0`` is ≤ target.
@@ -125,7 +125,7 @@ def keras_scores(model: Any, X: npt.NDArray[np.float32]) -> npt.NDArray[np.float
     return np.asarray(model(np.asarray(X, np.float32), training=False), dtype=np.float32)
 
 
-def train_model(
+def model_train(
     X: npt.NDArray[np.float32],
     Y: npt.NDArray[np.float32],
     seed: int,
@@ -138,9 +138,9 @@ def train_model(
     Returns ``(model, thresholds (6,), validation metrics per type)``. The same inputs and
     seed give bit-identical weights.
     """
-    fit_idx, val_idx = split_indices(len(X), val_fraction, seed)
+    fit_idx, val_idx = indices_split(len(X), val_fraction, seed)
     Xf, Yf = X[fit_idx], Y[fit_idx].astype(np.float32)
-    model = build_model(Xf, seed)  # seeds Keras, numpy and TF
+    model = model_build(Xf, seed)  # seeds Keras, numpy and TF
     positives = Yf.sum(axis=0)
     pos_weight = np.clip((len(Yf) - positives) / np.maximum(positives, 1.0), 1.0, 20.0)
     model.compile(
@@ -157,7 +157,7 @@ def train_model(
     # One Keras "epoch" over the repeated data: per-epoch overhead dominates tiny data sets.
     model.fit(ds, epochs=1, verbose=0, shuffle=False)
     val_scores = keras_scores(model, X[val_idx])
-    thresholds = calibrate_thresholds(val_scores, Y[val_idx])
+    thresholds = thresholds_calibrate(val_scores, Y[val_idx])
     return model, thresholds, evaluate(val_scores, Y[val_idx], thresholds)
 
 

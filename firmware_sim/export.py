@@ -11,7 +11,7 @@ from pathlib import Path
 
 from firmware_sim.scenario import Scenario
 from firmware_sim.truth import TruthWriter
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.watch_assembly import firmware_build, identity_of
 
 LABELS_FILE = "labels.csv"
 WATCHES_FILE = "watches.csv"
@@ -56,7 +56,7 @@ def _utc(epoch_s: float) -> str:
     return datetime.datetime.fromtimestamp(epoch_s, tz=datetime.UTC).isoformat()
 
 
-def export_scenario(
+def scenario_export(
     scenario: Scenario,
     out_dir: str | Path,
     seed: int | None = None,
@@ -121,7 +121,7 @@ def export_scenario(
                         episode.severity,
                     ]
                 )
-            firmware = build_firmware(plan, scenario, duration)
+            firmware = firmware_build(plan, scenario, duration)
             # Produce an hour at a time so memory stays flat over long scenarios.
             while not firmware.finished:
                 for item in firmware.advance(firmware.produced_until_s + 3600):

@@ -11,14 +11,14 @@ from pathlib import Path
 
 from bumble.host import Host
 
-from bumble_radio.attach import open_hub_host
+from bumble_radio.attach import hub_host_open
 from bumble_radio.local import VirtualRadio
 from firmware_sim.firmware.watch_firmware import ProducedRecord
 from firmware_sim.scenario import Scenario, WatchPlan
 from firmware_sim.simclock import SimClock
 from firmware_sim.truth import TruthWriter
 from firmware_sim.watch import RadioQuality, SimulatedWatch
-from firmware_sim.watch_assembly import build_firmware, identity_of, link_faults_of
+from firmware_sim.watch_assembly import firmware_build, identity_of, link_faults_of
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class WatchFarm:
             identity = identity_of(plan)
             watch = SimulatedWatch(
                 identity,
-                build_firmware(plan, self.scenario, self.duration_s),
+                firmware_build(plan, self.scenario, self.duration_s),
                 host,
                 clock,
                 link_faults=link_faults_of(plan),
@@ -125,7 +125,7 @@ async def hub_farm(
     """A started farm whose watches each attach to the radio hub at ``address``."""
     farm = WatchFarm(scenario, options)
     async with contextlib.AsyncExitStack() as stack:
-        hosts = [await stack.enter_async_context(open_hub_host(address)) for _ in farm.plans]
+        hosts = [await stack.enter_async_context(hub_host_open(address)) for _ in farm.plans]
         clock = SimClock(clock_speed)
         await farm.start(hosts, clock)
         try:

@@ -29,7 +29,7 @@ from wearable_core.contracts.gatt.record_access import (
     RacpRecordCount,
     RacpRequest,
     RacpResponse,
-    decode_racp_indication,
+    racp_indication_decode,
 )
 from wearable_core.contracts.gatt.record_envelope import SequencedRecord
 from wearable_core.contracts.gatt.storage_status import StorageStatus
@@ -246,7 +246,7 @@ class ProbeCentral:
     def _on_racp(session: ProbeSession) -> Any:
         def handle(value: bytes) -> None:
             try:
-                session.racp_queue.put_nowait(decode_racp_indication(bytes(value)))
+                session.racp_queue.put_nowait(racp_indication_decode(bytes(value)))
             except PayloadError as error:
                 session.rejected += 1
                 logger.warning("rejected RACP indication from %s: %s", session.address, error)

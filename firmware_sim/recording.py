@@ -2,7 +2,7 @@
 
 A recording is one CSV file per stream (RR intervals, heart rate, SpO2, skin temperature,
 accelerometer), each with a header naming its kind; the format is documented in
-``docs/formats/recordings.md``. :func:`load_recording` reads and validates the files into
+``docs/formats/recordings.md``. :func:`recording_load` reads and validates the files into
 a :class:`Recording`; :func:`recording_to_chunk` resamples it into the
 :class:`~firmware_sim.physiology.generator.SignalChunk` the watch firmware consumes, so a
 replayed recording is encoded, stored and served exactly like simulated signals.
@@ -65,7 +65,7 @@ class StreamKind(enum.Enum):
         return tuple(self.value)
 
 
-#: Every header :func:`load_recording` accepts, as written in the file.
+#: Every header :func:`recording_load` accepts, as written in the file.
 ACCEPTED_HEADERS: tuple[str, ...] = tuple(
     ",".join((time, *kind.columns)) for kind in StreamKind for time in _TIME_COLUMNS
 )
@@ -175,7 +175,7 @@ class _Table:
     lines: npt.NDArray[np.int64]  # 1-based line number of each row
 
 
-def load_recording(paths: Sequence[Path | str]) -> Recording:
+def recording_load(paths: Sequence[Path | str]) -> Recording:
     """Read one CSV file per stream into a validated :class:`Recording`.
 
     The kind of each file is detected from its header (see :data:`ACCEPTED_HEADERS`).
@@ -248,7 +248,7 @@ BLOCK_ROWS = 100_000
 
 def _read_table(path: Path) -> _Table:
     """The whole file as one table (for recordings small enough to hold in memory)."""
-    blocks = list(read_blocks(path))
+    blocks = list(blocks_read(path))
     first = blocks[0]
     return _Table(
         path,
@@ -260,7 +260,7 @@ def _read_table(path: Path) -> _Table:
     )
 
 
-def read_blocks(path: Path, block_rows: int = BLOCK_ROWS) -> Iterator[_Table]:
+def blocks_read(path: Path, block_rows: int = BLOCK_ROWS) -> Iterator[_Table]:
     """Read and validate ``path`` in blocks of at most ``block_rows`` data rows.
 
     Each block is checked as it is read, and against the last row of the block before
@@ -528,7 +528,7 @@ def _check_values(
             f"(a heart stream silent for over {HEART_GAP_S:g} s becomes a data gap)",
         )
     if kind is StreamKind.ACCEL:
-        # The median-magnitude check needs the whole file: read_blocks runs it at the end.
+        # The median-magnitude check needs the whole file: blocks_read runs it at the end.
         return
     lo, hi, fix = _LIMITS[kind]
     column = values[:, 0]

@@ -1,11 +1,11 @@
 """Recordings of any size, replayed an hour at a time in bounded memory.
 
-:func:`~firmware_sim.recording.load_recording` holds every sample, and
+:func:`~firmware_sim.recording.recording_load` holds every sample, and
 :func:`~firmware_sim.recording.recording_to_chunk` every second of the whole recording
 (25 accelerometer samples a second among them): a 200 MB RR file (4 months of beats)
 needed over 20 GB. A :class:`StreamedRecording` instead
 
-1. validates the files once, block by block (:func:`~firmware_sim.recording.read_blocks`),
+1. validates the files once, block by block (:func:`~firmware_sim.recording.blocks_read`),
    keeping only what the replay needs up front: each file's first and last time, the
    recording's start, the accelerometer's sample spacing;
 2. computes the resting heart rate (the firmware's baseline, the 5th percentile of the
@@ -38,8 +38,8 @@ from firmware_sim.recording import (
     Recording,
     RecordingError,
     StreamKind,
+    blocks_read,
     describe_kind,
-    read_blocks,
     recording_duration_s,
     window_chunk,
     window_heart,
@@ -210,7 +210,7 @@ def scan_recording(paths: Sequence[Path | str]) -> StreamedRecording:
     Raises
     ------
     RecordingError
-        On any problem, as :func:`~firmware_sim.recording.load_recording` does.
+        On any problem, as :func:`~firmware_sim.recording.recording_load` does.
     """
     if not paths:
         raise RecordingError(
@@ -224,7 +224,7 @@ def scan_recording(paths: Sequence[Path | str]) -> StreamedRecording:
         kind: StreamKind | None = None
         iso = False
         spacing = _Spacing(1.0 / ACCEL_SAMPLE_RATE_HZ)
-        for block in read_blocks(path):
+        for block in blocks_read(path):
             if kind is None:
                 kind, iso, first_t = block.kind, block.iso, float(block.times[0])
                 if kind in found:
@@ -237,7 +237,7 @@ def scan_recording(paths: Sequence[Path | str]) -> StreamedRecording:
             if kind is StreamKind.ACCEL:
                 spacing.add(block.times)
             last_t = float(block.times[-1])
-        assert kind is not None  # read_blocks refuses a file without rows
+        assert kind is not None  # blocks_read refuses a file without rows
         found[kind] = (path, iso, first_t, last_t)
         if kind is StreamKind.ACCEL:
             fast = spacing.median_below()
@@ -262,7 +262,7 @@ def scan_recording(paths: Sequence[Path | str]) -> StreamedRecording:
 
 def _file_blocks(path: Path, kind: StreamKind, shift: float) -> Blocks:
     def blocks() -> Iterator[tuple[FloatArray, FloatArray]]:
-        for block in read_blocks(path):
+        for block in blocks_read(path):
             values = block.values if kind is StreamKind.ACCEL else block.values[:, 0]
             yield (block.times - shift if shift else block.times), values
 

@@ -70,13 +70,13 @@ def replay_start_epoch_s(
     the scenario default, 2026-01-05T00:00:00Z.
     """
     if start is not None:
-        return parse_start(start)
+        return start_parse(start)
     if recording.start_epoch_s is not None:
         return recording.start_epoch_s
-    return parse_start(DEFAULT_START)
+    return start_parse(DEFAULT_START)
 
 
-def parse_start(text: str) -> float:
+def start_parse(text: str) -> float:
     """ISO-8601 date-time with a zone to Unix seconds; ``ValueError`` naming the fix."""
     try:
         value = dt.datetime.fromisoformat(text)
@@ -117,7 +117,7 @@ def _streamed(recording: Recording | StreamedRecording) -> StreamedRecording:
     return recording if isinstance(recording, StreamedRecording) else streamed(recording)
 
 
-def export_replay(
+def replay_export(
     recording: Recording | StreamedRecording,
     out_dir: str | Path,
     identity: WatchIdentity,
@@ -192,7 +192,7 @@ def _fail(message: str) -> SystemExit:
     return SystemExit(f"wearable sim replay: {message}")
 
 
-def run_replay_command(args: argparse.Namespace) -> int:
+def replay_command_run(args: argparse.Namespace) -> int:
     if args.out is not None and args.truth is not None:
         raise _fail("--truth goes with --radio; --out DIR already writes every record")
     if not args.speed > 0:
@@ -211,13 +211,13 @@ def run_replay_command(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise _fail(f"--start: {error}") from error
     if args.out is not None:
-        summary = export_replay(recording, args.out, identity, start, args.recording)
+        summary = replay_export(recording, args.out, identity, start, args.recording)
         print(json.dumps(asdict(summary)), flush=True)
         return 0
-    from bumble_radio.address import parse_radio_address
+    from bumble_radio.address import radio_address_parse
 
     try:
-        parse_radio_address(args.radio)
+        radio_address_parse(args.radio)
     except ValueError as error:
         raise _fail(f"--radio: {error}") from error
     asyncio.run(_serve(args, recording, identity, start))
@@ -231,11 +231,11 @@ async def _serve(
     start: float,
 ) -> None:
     # Shared with `wearable sim watches`: the same SIGINT/SIGTERM handling.
-    from bumble_radio.attach import open_hub_host
+    from bumble_radio.attach import hub_host_open
     from firmware_sim.signals import until_signalled
 
     stop = asyncio.ensure_future(until_signalled())
-    async with open_hub_host(args.radio) as host:
+    async with hub_host_open(args.radio) as host:
         clock = SimClock(args.speed)
         async with replay_watch(recording, host, clock, identity, start, args.truth) as watch:
             print(

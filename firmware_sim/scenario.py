@@ -1,6 +1,6 @@
 """Simulation scenarios: a TOML file describing a cohort of simulated watches.
 
-:func:`load_scenario` / :func:`parse_scenario` read and validate a file into a
+:func:`scenario_load` / :func:`scenario_parse` read and validate a file into a
 :class:`Scenario`; :meth:`Scenario.plan` turns it into one deterministic
 :class:`WatchPlan` per watch (identity, person, clock, firmware budgets, ground-truth
 episodes, link events). The format is documented in ``docs/formats/scenario.md``.
@@ -40,7 +40,7 @@ from wearable_core.schema import (
     schema_from_mapping,
     unknown_key_problem,
 )
-from wearable_core.units import MAX_SEED, did_you_mean, format_duration, simulated_duration
+from wearable_core.units import MAX_SEED, did_you_mean, duration_format, simulated_duration
 
 Kind = AnomalyKind | FaultKind
 
@@ -380,7 +380,7 @@ def _draw(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
 # --------------------------------------------------------------------------- loading
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def scenario_load(path: str | Path) -> Scenario:
     """Read and validate a scenario file; errors name the file and the field."""
     path = Path(path)
     try:
@@ -398,10 +398,10 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(
             "", str(path), f"cannot read scenario file: {exc}", source=str(path)
         ) from exc
-    return parse_scenario(text, source=str(path))
+    return scenario_parse(text, source=str(path))
 
 
-def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+def scenario_parse(text: str, source: str = "<string>") -> Scenario:
     """Parse and validate scenario TOML ``text``; ``source`` names it in error messages."""
     try:
         data = tomllib.loads(text)
@@ -586,7 +586,7 @@ class _Parser:
                     raise ScenarioError(
                         t.at(name),
                         value,
-                        f"{rate:g} episodes/day of {format_duration(lo)}..{format_duration(hi)} "
+                        f"{rate:g} episodes/day of {duration_format(lo)}..{duration_format(hi)} "
                         f"would cover {coverage:.0%} of the time; at most {MAX_COVERAGE:.0%} "
                         f"allowed: lower the rate or durations.{name}",
                     )
@@ -621,7 +621,7 @@ class _Parser:
                 t.at(key),
                 t.data[key],
                 f"{t.data[key]!r} is not before the end of the scenario "
-                f"({format_duration(self.duration_s)})",
+                f"({duration_format(self.duration_s)})",
             )
         return onset
 
@@ -662,7 +662,7 @@ class _Parser:
                     t.path,
                     None,
                     "a fall (impact, then stillness) lasts 1min to 60min, all of it before "
-                    f"the end of the scenario; got {format_duration(end - onset)}",
+                    f"the end of the scenario; got {duration_format(end - onset)}",
                 )
             episode = Episode(onset, end, kind, severity)
             for other_watch, other, other_path in seen:

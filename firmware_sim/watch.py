@@ -25,7 +25,7 @@ from bumble.keys import MemoryKeyStore
 
 from firmware_sim.firmware.watch_firmware import ProducedRecord, WatchFirmware
 from firmware_sim.gatt.security import pairing_config_factory
-from firmware_sim.gatt.services import DeviceInformation, build_services
+from firmware_sim.gatt.services import DeviceInformation, services_build
 from firmware_sim.identity import identity_resolving_key, static_random_address
 from firmware_sim.simclock import SimClock
 from wearable_core.contracts.gatt import uuids
@@ -157,7 +157,7 @@ class SimulatedWatch:
         self._backfills: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.device = self._make_device(host)
-        services, self.chars = build_services(
+        services, self.chars = services_build(
             self.device,
             DeviceInformation(
                 manufacturer="WearSim",

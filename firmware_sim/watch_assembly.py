@@ -31,7 +31,7 @@ def signal_chunks(plan: WatchPlan, scenario: Scenario, duration_s: int) -> Itera
     return generator.iter_chunks()
 
 
-def build_firmware(
+def firmware_build(
     plan: WatchPlan,
     scenario: Scenario,
     duration_s: int | None = None,

@@ -32,7 +32,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal
 
 from msgspec import Meta
 
-from bumble_radio.address import parse_radio_address
+from bumble_radio.address import radio_address_parse
 from wearable_core.contracts.features import WINDOW_S
 from wearable_core.schema import (
     ByteSize,
@@ -58,8 +58,8 @@ __all__ = [
     "PrivacyConfig",
     "StoreConfig",
     "SyncConfig",
-    "load_config",
-    "parse_config",
+    "config_load",
+    "config_parse",
     "with_overrides",
 ]
 
@@ -176,7 +176,7 @@ def _radio(path: str, value: object) -> str:
             f'"{DEFAULT_RADIO}"), or "" for the system\'s Bluetooth adapter',
         )
     try:
-        parse_radio_address(text)
+        radio_address_parse(text)
     except ValueError:
         raise ConfigError(
             path,
@@ -225,7 +225,7 @@ def _webhook_url(path: str, value: object) -> str:
 def _policies(path: str, value: object) -> Mapping[str, Mapping[str, Any]]:
     # Imported here: the policy module is pure, but config parsing should not pull the
     # alert package into every CLI command that reads a configuration.
-    from wearable_core.assessment.policy import load_policies
+    from wearable_core.assessment.policy import policies_load
 
     if not isinstance(value, Mapping):
         raise ConfigError(path, value, "must be a table of [detection.policies.<type>] tables")
@@ -235,7 +235,7 @@ def _policies(path: str, value: object) -> Mapping[str, Mapping[str, Any]]:
         if not isinstance(fields_, Mapping):
             raise ConfigError(where, fields_, "must be a table, e.g. min_duration_s = 3600")
         try:
-            load_policies({kind: fields_})
+            policies_load({kind: fields_})
         except (ValueError, TypeError) as exc:
             raise ConfigError(where, dict(fields_), str(exc)) from None
         checked[str(kind)] = MappingProxyType(dict(fields_))
@@ -610,7 +610,7 @@ class GatewayConfig(_Section):
         return self.models.dir or self.store.path.parent / "models"
 
 
-def parse_config(text: str, source: str = "<string>") -> GatewayConfig:
+def config_parse(text: str, source: str = "<string>") -> GatewayConfig:
     """Parse and validate a configuration from TOML text.
 
     Parameters
@@ -632,11 +632,11 @@ def parse_config(text: str, source: str = "<string>") -> GatewayConfig:
 
     Examples
     --------
-    >>> config = parse_config('[ble]\\nradio = "127.0.0.1:7001"\\nbackoff_max_s = 30')
+    >>> config = config_parse('[ble]\\nradio = "127.0.0.1:7001"\\nbackoff_max_s = 30')
     >>> config.ble.radio, config.ble.backoff_max_s, config.store.batch_max
     ('127.0.0.1:7001', 30.0, 500)
     >>> try:
-    ...     parse_config('[ble]\\nbackof_max_s = 30')
+    ...     config_parse('[ble]\\nbackof_max_s = 30')
     ... except ConfigError as error:
     ...     print(error.field, "->", error.problem.split(" (known")[0])
     ble.backof_max_s -> unknown key; did you mean 'backoff_max_s'?
@@ -651,7 +651,7 @@ def parse_config(text: str, source: str = "<string>") -> GatewayConfig:
         raise exc.with_source(source) from None
 
 
-def load_config(path: Path | None) -> GatewayConfig:
+def config_load(path: Path | None) -> GatewayConfig:
     """Read and validate the configuration file at ``path``; ``None`` gives the defaults.
 
     Parameters
@@ -667,11 +667,11 @@ def load_config(path: Path | None) -> GatewayConfig:
     Raises
     ------
     ConfigError
-        If the file cannot be read or is invalid (see :func:`parse_config`).
+        If the file cannot be read or is invalid (see :func:`config_parse`).
 
     Examples
     --------
-    >>> load_config(None).store.path.as_posix()
+    >>> config_load(None).store.path.as_posix()
     'gateway-store/gateway.sqlite'
     """
     if path is None:
@@ -682,7 +682,7 @@ def load_config(path: Path | None) -> GatewayConfig:
         raise ConfigError(
             "(file)", str(path), f"cannot read the configuration: {exc}", source=str(path)
         ) from None
-    return parse_config(text, source=str(path))
+    return config_parse(text, source=str(path))
 
 
 def with_overrides(

@@ -35,7 +35,7 @@ from wearable_core.contracts.gatt.health_thermometer import TemperatureMeasureme
 from wearable_core.contracts.gatt.record_access import (
     RacpRecordCount,
     RacpResponse,
-    decode_racp_indication,
+    racp_indication_decode,
 )
 from wearable_core.contracts.gatt.record_envelope import (
     PAYLOAD_TYPE_BY_STREAM,
@@ -53,11 +53,11 @@ __all__ = [
     "RejectReason",
     "Rejection",
     "RejectionCounter",
-    "decode_battery",
-    "decode_current_time",
-    "decode_notification",
-    "decode_racp",
-    "decode_storage_status",
+    "battery_decode",
+    "current_time_decode",
+    "notification_decode",
+    "racp_decode",
+    "storage_status_decode",
     "timestamp_is_plausible",
 ]
 
@@ -84,7 +84,7 @@ class RejectReason(StrEnum):
     EMPTY = "empty"
     #: Longer than the 512-byte ATT attribute maximum.
     TOO_LARGE = "too_large"
-    #: The characteristic is not one :func:`decode_notification` routes.
+    #: The characteristic is not one :func:`notification_decode` routes.
     UNKNOWN_CHARACTERISTIC = "unknown_characteristic"
     #: A record characteristic's value is shorter than the 12-byte header plus one byte.
     ENVELOPE = "envelope"
@@ -135,7 +135,7 @@ class DecodedRecord:
         carries none; the store assigns one).
     watch_time_ms
         The watch clock's Unix ms at the start of the period the record covers; ``None``
-        when the payload carries no usable time (see :func:`decode_notification`).
+        when the payload carries no usable time (see :func:`notification_decode`).
     payload
         The standard payload (or accelerometer frame) byte-exact as received, without the
         record envelope: what :class:`wearable_core.records.IngestRecord` stores.
@@ -308,7 +308,7 @@ def _decode_record(stream: Stream, raw: bytes, characteristic: str) -> DecodedRe
     return DecodedRecord(stream, seq, watch_time_ms, payload, value)
 
 
-def decode_notification(characteristic_uuid: str, data: bytes) -> DecodedRecord | Rejection:
+def notification_decode(characteristic_uuid: str, data: bytes) -> DecodedRecord | Rejection:
     """Decode one notification or indication of a measurement characteristic.
 
     Routes by characteristic:
@@ -344,10 +344,10 @@ def decode_notification(characteristic_uuid: str, data: bytes) -> DecodedRecord 
     >>> from wearable_core.contracts.gatt.uuids import HR_RECORD_CHAR
     >>> hr = HeartRateMeasurement(72, sensor_contact=True, rr_intervals=(850,))
     >>> note = bytes(SequencedRecord.wrap(7, 1_700_000_000_000, hr))
-    >>> record = decode_notification(HR_RECORD_CHAR, note)
+    >>> record = notification_decode(HR_RECORD_CHAR, note)
     >>> record.stream, record.seq, record.value.heart_rate
     (<Stream.HEART_RATE: 'hr'>, 7, 72)
-    >>> decode_notification(HR_RECORD_CHAR, note[:5]).reason
+    >>> notification_decode(HR_RECORD_CHAR, note[:5]).reason
     <RejectReason.ENVELOPE: 'envelope'>
     """
     if not isinstance(characteristic_uuid, str):
@@ -386,7 +386,7 @@ def decode_notification(characteristic_uuid: str, data: bytes) -> DecodedRecord 
     return DecodedRecord(stream, None, watch_time_ms, raw, value)
 
 
-def decode_current_time(data: bytes) -> int | Rejection:
+def current_time_decode(data: bytes) -> int | Rejection:
     """Decode a Current Time (0x2A2B) read: the watch clock's reading in Unix ms.
 
     A date the watch does not know (zero fields) or that is not a calendar date is
@@ -394,9 +394,9 @@ def decode_current_time(data: bytes) -> int | Rejection:
 
     Examples
     --------
-    >>> decode_current_time(bytes(CurrentTime.from_epoch_ms(1_767_571_200_500)))
+    >>> current_time_decode(bytes(CurrentTime.from_epoch_ms(1_767_571_200_500)))
     1767571200500
-    >>> decode_current_time(b"\\x00" * 10).reason
+    >>> current_time_decode(b"\\x00" * 10).reason
     <RejectReason.PAYLOAD: 'payload'>
     """
     char = uuids.CURRENT_TIME_CHAR
@@ -408,7 +408,7 @@ def decode_current_time(data: bytes) -> int | Rejection:
     )
 
 
-def decode_battery(data: bytes) -> int | Rejection:
+def battery_decode(data: bytes) -> int | Rejection:
     """Decode a Battery Level (0x2A19) read or notification.
 
     Parameters
@@ -423,9 +423,9 @@ def decode_battery(data: bytes) -> int | Rejection:
 
     Examples
     --------
-    >>> decode_battery(b"\\x57")
+    >>> battery_decode(b"\\x57")
     87
-    >>> decode_battery(b"\\xff").reason
+    >>> battery_decode(b"\\xff").reason
     <RejectReason.PAYLOAD: 'payload'>
     """
     char = uuids.BATTERY_LEVEL_CHAR
@@ -436,7 +436,7 @@ def decode_battery(data: bytes) -> int | Rejection:
     return level if isinstance(level, Rejection) else level.level
 
 
-def decode_storage_status(data: bytes) -> StorageStatus | Rejection:
+def storage_status_decode(data: bytes) -> StorageStatus | Rejection:
     """Decode a Storage Status read (our custom characteristic).
 
     Parameters
@@ -453,9 +453,9 @@ def decode_storage_status(data: bytes) -> StorageStatus | Rejection:
     --------
     >>> from wearable_core.contracts.gatt import StorageStatus, StreamStorageStatus
     >>> status = StorageStatus((StreamStorageStatus(Stream.HEART_RATE, 10, 42, 3),))
-    >>> decode_storage_status(bytes(status)).for_stream(Stream.HEART_RATE).stored_count
+    >>> storage_status_decode(bytes(status)).for_stream(Stream.HEART_RATE).stored_count
     32
-    >>> decode_storage_status(b"\\x01").reason
+    >>> storage_status_decode(b"\\x01").reason
     <RejectReason.PAYLOAD: 'payload'>
     """
     char = uuids.STORAGE_STATUS_CHAR
@@ -465,7 +465,7 @@ def decode_storage_status(data: bytes) -> StorageStatus | Rejection:
     return _guarded(StorageStatus.from_bytes, raw, char, RejectReason.PAYLOAD)
 
 
-def decode_racp(data: bytes) -> RacpResponse | RacpRecordCount | Rejection:
+def racp_decode(data: bytes) -> RacpResponse | RacpRecordCount | Rejection:
     """Decode an indication of our Record Access Control Point.
 
     Parameters
@@ -481,18 +481,18 @@ def decode_racp(data: bytes) -> RacpResponse | RacpRecordCount | Rejection:
 
     Examples
     --------
-    >>> decode_racp(bytes.fromhex("06000101")).succeeded
+    >>> racp_decode(bytes.fromhex("06000101")).succeeded
     True
-    >>> decode_racp(bytes.fromhex("05002a000000")).count
+    >>> racp_decode(bytes.fromhex("05002a000000")).count
     42
-    >>> decode_racp(bytes.fromhex("07")).reason
+    >>> racp_decode(bytes.fromhex("07")).reason
     <RejectReason.PAYLOAD: 'payload'>
     """
     char = uuids.RECORD_ACCESS_CONTROL_POINT_CHAR
     raw = _precheck(data, char)
     if isinstance(raw, Rejection):
         return raw
-    return _guarded(decode_racp_indication, raw, char, RejectReason.PAYLOAD)
+    return _guarded(racp_indication_decode, raw, char, RejectReason.PAYLOAD)
 
 
 class RejectionCounter:
@@ -510,8 +510,8 @@ class RejectionCounter:
     Examples
     --------
     >>> counter = RejectionCounter(keep_last=2)
-    >>> counter.record("watch-1", decode_battery(b""))
-    >>> counter.record("watch-1", decode_battery(b"\\xff"))
+    >>> counter.record("watch-1", battery_decode(b""))
+    >>> counter.record("watch-1", battery_decode(b"\\xff"))
     >>> counter.total, counter.counts()[("watch-1", RejectReason.EMPTY)]
     (2, 1)
     """

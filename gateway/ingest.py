@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gateway.clock_sync import DeviceClock
-from gateway.decoders import DecodedRecord, Rejection, RejectionCounter, decode_notification
+from gateway.decoders import DecodedRecord, Rejection, RejectionCounter, notification_decode
 from gateway.store import Store
 from wearable_core.contracts.streams import Stream
 from wearable_core.records import IngestRecord
@@ -84,7 +84,7 @@ class Ingestor:
     def on_notification(self, device: str, characteristic: str, data: bytes) -> None:
         """Handle one notification or indication (never raises for any bytes)."""
         received = self.clock()
-        result = decode_notification(characteristic, bytes(data))
+        result = notification_decode(characteristic, bytes(data))
         state = self.state(device)
         state.last_data_ms = received
         if isinstance(result, Rejection):

@@ -1,6 +1,6 @@
 """The gateway background service: radio, links, ingest and store under one event loop.
 
-``run_service`` is what ``wearable gateway run`` executes: it opens the store (resuming
+``service_run`` is what ``wearable gateway run`` executes: it opens the store (resuming
 from whatever is there), attaches to the radio, scans and keeps every device linked, and
 on SIGTERM or SIGINT flushes, checkpoints the WAL and returns 0.
 """
@@ -32,7 +32,7 @@ from gateway.model_update.installed import ModelDirectory
 from gateway.store import Store, StoreLock
 from gateway.sync.engine import CycleReport, SyncEngine
 from gateway.sync.setup import sync_engine_build
-from wearable_core.assessment.policy import load_policies
+from wearable_core.assessment.policy import policies_load
 from wearable_core.model.model_file import LoadedModel, model_load
 from wearable_core.model.runtime import ModelError
 
@@ -53,7 +53,7 @@ class Backends:
 
 
 @contextlib.asynccontextmanager
-async def open_backends(config: GatewayConfig) -> AsyncIterator[Backends]:
+async def backends_open(config: GatewayConfig) -> AsyncIterator[Backends]:
     """The system's Bluetooth adapter, or a bumble radio hub when ``ble.radio`` is set."""
     if not config.ble.radio:
         yield Backends()
@@ -68,7 +68,7 @@ async def open_backends(config: GatewayConfig) -> AsyncIterator[Backends]:
         yield Backends(adapter.scanner_backend, adapter.client_backend)
 
 
-def load_serving_model(config: DetectionConfig) -> LoadedModel | None:
+def serving_model_load(config: DetectionConfig) -> LoadedModel | None:
     """The configured model; if it is refused, the shipped baseline; else rules only.
 
     A refused model is logged as an error naming the reason: the gateway keeps
@@ -94,7 +94,7 @@ def serving_model(config: GatewayConfig) -> LoadedModel | None:
 
     A delivered model (``models.dir``) passed signature, hash and canary checks when it
     was installed; if it no longer loads, the previous delivered model is tried before
-    falling back to :func:`load_serving_model`.
+    falling back to :func:`serving_model_load`.
     """
     directory = ModelDirectory(config.models_dir)
     for installed in (directory.current(), directory.previous()):
@@ -107,7 +107,7 @@ def serving_model(config: GatewayConfig) -> LoadedModel | None:
                 "delivered model refused at start",
                 extra={"model": str(installed.path), "error": str(exc)},
             )
-    return load_serving_model(config.detection)
+    return serving_model_load(config.detection)
 
 
 class Gateway:
@@ -150,7 +150,7 @@ class Gateway:
             self.detector = Detector(
                 self.store,
                 serving_model(config),
-                load_policies(detection.policies),
+                policies_load(detection.policies),
                 sinks=self.sinks,
                 max_wait_s=detection.max_wait_s,
                 hop_s=detection.hop_s,
@@ -319,7 +319,7 @@ class Gateway:
         """
         path = Path(self.config.store.path).parent / STATUS_FILE
         try:
-            write_text_atomic(path, json.dumps(self.status(), indent=1))
+            text_write_atomic(path, json.dumps(self.status(), indent=1))
         except OSError as error:
             if not self._status_write_failed:
                 logger.warning(
@@ -331,7 +331,7 @@ class Gateway:
             self._status_write_failed = False
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def text_write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text``: readers see the old or the new file, never a part.
 
     The temporary file beside it is removed when the write fails (a full disk), so a
@@ -348,7 +348,7 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-async def run_service(config: GatewayConfig) -> int:
+async def service_run(config: GatewayConfig) -> int:
     """Run the gateway until SIGTERM or SIGINT; return the exit code.
 
     Holds the store's exclusive lock (:class:`gateway.store.lock.StoreLock`) for the
@@ -357,7 +357,7 @@ async def run_service(config: GatewayConfig) -> int:
     """
     loop = asyncio.get_running_loop()
     with StoreLock(Path(config.store.path)):
-        async with open_backends(config) as backends:
+        async with backends_open(config) as backends:
             gateway = Gateway(config, backends)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError):

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from cloud_training.dataset import dataset_from_export
-from cloud_training.train import convert, parity, split_indices, train_model
-from firmware_sim.export import export_scenario
-from firmware_sim.scenario import load_scenario
+from cloud_training.train import convert, indices_split, model_train, parity
+from firmware_sim.export import scenario_export
+from firmware_sim.scenario import scenario_load
 from wearable_core.contracts.model_release import manifest_header
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,16 +33,16 @@ SEED = 20261126
 VERSION = "baseline-3"
 
 
-def build_baseline(out_dir: Path, scenario_path: Path = TRAIN_SCENARIO) -> dict[str, Any]:
+def baseline_build(out_dir: Path, scenario_path: Path = TRAIN_SCENARIO) -> dict[str, Any]:
     """Train, convert and check the baseline; write the model and manifest to ``out_dir``."""
-    scenario = load_scenario(scenario_path)
+    scenario = scenario_load(scenario_path)
     with tempfile.TemporaryDirectory(prefix="baseline-export-") as tmp:
-        export_scenario(scenario, tmp)
+        scenario_export(scenario, tmp)
         data = dataset_from_export(tmp)
-    model, thresholds, metrics = train_model(data.X, data.Y, seed=SEED)
+    model, thresholds, metrics = model_train(data.X, data.Y, seed=SEED)
     model_bytes = convert(model, data.X, "dynamic")
-    # The same validation split train_model calibrated on: windows it did not fit.
-    _, held_out = split_indices(len(data.X), 0.25, SEED)
+    # The same validation split model_train calibrated on: windows it did not fit.
+    _, held_out = indices_split(len(data.X), 0.25, SEED)
     check = parity(model, model_bytes, data.X[held_out], thresholds)
     if check.decision_agreement < 0.995:
         raise RuntimeError(
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         help="output directory (default: wearable_core/models)",
     )
     args = parser.parse_args(argv)
-    manifest = build_baseline(args.out)
+    manifest = baseline_build(args.out)
     print(json.dumps({k: manifest[k] for k in ("version", "sha256", "bytes")}))
     return 0
 

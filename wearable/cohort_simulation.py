@@ -31,12 +31,12 @@ from cloud_training.labelled_cohorts import (
     CohortScenario,
     cohort_add,
 )
-from firmware_sim.export import LABELS_FILE, WATCHES_FILE, export_scenario
-from firmware_sim.scenario import Scenario, load_scenario
+from firmware_sim.export import LABELS_FILE, WATCHES_FILE, scenario_export
+from firmware_sim.scenario import Scenario, scenario_load
 from wearable.progress import TerminalProgress, percent
 from wearable_core.buckets import bucket_open
 from wearable_core.buckets.base import Bucket, BucketConfigError, BucketError
-from wearable_core.units import format_duration
+from wearable_core.units import duration_format
 
 #: ``--scenario`` default: the evaluation cohort (exists in a source checkout).
 DEFAULT_SCENARIO = REPO / "examples" / "eval.toml"
@@ -85,7 +85,7 @@ def _simulate(
     # The export is ~45 MB of CSV per watch-day: workdir lets a job put it on a big disk.
     with tempfile.TemporaryDirectory(prefix="cohort-export-", dir=workdir) as tmp:
         tell(f"simulating watch 1/{watches}", 0.0, total)
-        export_scenario(scenario, tmp, seed=seed, duration_s=duration_s, progress=simulated)
+        scenario_export(scenario, tmp, seed=seed, duration_s=duration_s, progress=simulated)
         data = dataset_from_export(tmp, progress=cut)
         arrays: dict[str, npt.NDArray[Any]] = {
             "X": data.X,
@@ -152,7 +152,7 @@ def cohort_write(
     """
 
     def load(path: Path) -> CohortScenario:
-        scenario = load_scenario(path)
+        scenario = scenario_load(path)
 
         def simulate(
             seed: int, duration_s: int
@@ -224,7 +224,7 @@ def cohort_command(args: argparse.Namespace) -> int:
     positives = ", ".join(f"{t} {n}" for t, n in info.positives.items())
     print(f"{info.name}: {status}")
     print(
-        f"  {info.scenario} seed {info.seed}, {format_duration(info.duration_s)}, "
+        f"  {info.scenario} seed {info.seed}, {duration_format(info.duration_s)}, "
         f"{info.watches} watches: {info.windows} windows, {info.bytes / 1e6:.2f} MB"
     )
     print(f"  positive windows: {positives}; fault windows {info.fault_windows}")

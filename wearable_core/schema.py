@@ -18,8 +18,8 @@ accepted; msgspec's own messages name neither the value nor the fix, so the mess
 written here from the declared limits. Unknown keys are errors with a did-you-mean.
 
 :data:`Duration` and :data:`ByteSize` are the shared field types for time spans and
-sizes: a number (seconds, bytes) or text that :func:`wearable_core.units.parse_duration`
-and :func:`~wearable_core.units.parse_byte_size` read, the same grammar every command
+sizes: a number (seconds, bytes) or text that :func:`wearable_core.units.duration_parse`
+and :func:`~wearable_core.units.byte_size_parse` read, the same grammar every command
 line option uses.
 """
 
@@ -34,7 +34,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 import msgspec
 
-from wearable_core.units import did_you_mean, format_byte_size, parse_byte_size, parse_duration
+from wearable_core.units import byte_size_format, byte_size_parse, did_you_mean, duration_parse
 
 __all__ = [
     "ByteSize",
@@ -135,7 +135,7 @@ Duration = Annotated[
     float,
     _Text(
         "duration",
-        parse_duration,
+        duration_parse,
         'a duration{bounds}, as a number of seconds or text such as "90s", "15min", "6h"',
         " s",
     ),
@@ -145,7 +145,7 @@ WholeSeconds = Annotated[
     int,
     _Text(
         "whole seconds",
-        parse_duration,
+        duration_parse,
         'a duration of whole seconds{bounds}, as an integer or text such as "15s", "1min"',
         " s",
     ),
@@ -155,10 +155,10 @@ ByteSize = Annotated[
     int,
     _Text(
         "byte size",
-        parse_byte_size,
+        byte_size_parse,
         'an integer number of bytes or a size such as "512MiB" or "2GB"{bounds}',
         " bytes",
-        lambda size: format_byte_size(int(size)),
+        lambda size: byte_size_format(int(size)),
     ),
 ]
 

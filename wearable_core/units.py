@@ -1,10 +1,10 @@
 """Units shared by every role: durations and byte sizes as people write them, the seed range.
 
 A duration is ``"1h30min"``, ``"90s"``, ``"2d"`` or a number of seconds
-(:func:`parse_duration`); :func:`format_duration` writes the canonical form back, and
+(:func:`duration_parse`); :func:`duration_format` writes the canonical form back, and
 :func:`simulated_duration` is the rule for how long a simulation runs. A byte size is
-``"512MiB"``, ``"5MB"`` or a number of bytes (:func:`parse_byte_size`,
-:func:`format_byte_size`). These are the only parsers of either: every command line
+``"512MiB"``, ``"5MB"`` or a number of bytes (:func:`byte_size_parse`,
+:func:`byte_size_format`). These are the only parsers of either: every command line
 option, configuration key and scenario field reads its durations and sizes through them
 (``docs/config.md``).
 """
@@ -47,7 +47,7 @@ _PART = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)\s*")
 _DURATION = re.compile(rf"(?:\s*{_NUMBER}\s*[a-z]+\s*)+")
 
 
-def parse_duration(text: str | int | float) -> float:
+def duration_parse(text: str | int | float) -> float:
     """Seconds in a duration such as ``"1h30min"``, ``"90s"``, ``"2d"`` or ``"1.5h"``.
 
     Numbers (and strings holding only a number) are seconds. Units: ``d``, ``h``,
@@ -91,8 +91,8 @@ def _parse_duration_text(text: str) -> float:
     return total
 
 
-def format_duration(seconds: float) -> str:
-    """Canonical text for ``seconds`` that :func:`parse_duration` reads back exactly.
+def duration_format(seconds: float) -> str:
+    """Canonical text for ``seconds`` that :func:`duration_parse` reads back exactly.
 
     Whole seconds use units (``"1h30min"``); anything else is plain seconds.
     """
@@ -122,7 +122,7 @@ def simulated_duration(text: str | int | float) -> int:
     >>> simulated_duration("6h"), simulated_duration("90"), simulated_duration(90)
     (21600, 120, 120)
     """
-    seconds = parse_duration(text)
+    seconds = duration_parse(text)
     if not 0 < seconds <= MAX_DURATION_S:
         raise ValueError(
             f"{text!r}: a simulated duration is more than 0 s and at most 366 days "
@@ -143,7 +143,7 @@ _SIZE = re.compile(rf"\s*({_NUMBER})\s*([a-z]*)\s*", re.IGNORECASE)
 _SIZE_EXAMPLES = '"512MiB", "5MB", "1.5GiB" or a number of bytes'
 
 
-def parse_byte_size(text: str | int) -> int:
+def byte_size_parse(text: str | int) -> int:
     """Bytes in a size such as ``"512MiB"``, ``"5MB"``, ``"1.5 GiB"`` or ``1048576``.
 
     Units (any case): ``B``; ``KB``, ``MB``, ``GB``, ``TB`` (powers of 1000); ``KiB``,
@@ -152,7 +152,7 @@ def parse_byte_size(text: str | int) -> int:
 
     Examples
     --------
-    >>> parse_byte_size("512MiB"), parse_byte_size("5 mb"), parse_byte_size(4096)
+    >>> byte_size_parse("512MiB"), byte_size_parse("5 mb"), byte_size_parse(4096)
     (536870912, 5000000, 4096)
     """
     if isinstance(text, bool) or not isinstance(text, int | str):
@@ -176,12 +176,12 @@ def parse_byte_size(text: str | int) -> int:
     return int(Fraction(number) * BYTE_UNITS[unit])
 
 
-def format_byte_size(size: int) -> str:
+def byte_size_format(size: int) -> str:
     """The shortest exact text for ``size``: ``"16TiB"``, ``"100KB"``, else bytes.
 
     Examples
     --------
-    >>> format_byte_size(512 * 1024**2), format_byte_size(100_000), format_byte_size(1001)
+    >>> byte_size_format(512 * 1024**2), byte_size_format(100_000), byte_size_format(1001)
     ('512MiB', '100KB', '1001B')
     """
     exact = [

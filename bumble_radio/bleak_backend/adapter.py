@@ -20,7 +20,7 @@ from bumble.device import Advertisement, Connection, Device, DeviceConfiguration
 from bumble.host import Host
 from bumble.keys import KeyStore, MemoryKeyStore
 
-from bumble_radio.attach import open_hub_host
+from bumble_radio.attach import hub_host_open
 from bumble_radio.bleak_backend.advertising import advertisement_data
 from bumble_radio.bleak_backend.client import BumbleClient
 from bumble_radio.bleak_backend.errors import bleak_errors
@@ -206,7 +206,7 @@ class BumbleAdapter:
         passkey: PasskeyProvider | None = None,
     ) -> AsyncIterator[BumbleAdapter]:
         """A started adapter on a ``wearable sim radio`` hub at ``HOST:PORT``."""
-        async with open_hub_host(hub_address) as host:
+        async with hub_host_open(hub_address) as host:
             adapter = cls(host, address=address, keystore_path=keystore_path, passkey=passkey)
             await adapter.start()
             try:

@@ -24,7 +24,7 @@ from bumble_radio.bleak_backend.gatt import (
     CCCD_UUID,
     DEVICE_NAME_UUID,
     discover,
-    install_quiet_client,
+    quiet_client_install,
     service_collection,
 )
 
@@ -153,7 +153,7 @@ class BumbleClient(BaseBleakClient):
             # The link went down before we were listening.
             self._reset()
             raise BleakError(f"{self._key}: disconnected during connect")
-        gatt = install_quiet_client(connection)
+        gatt = quiet_client_install(connection)
         self._gatt = gatt
         await self._run("MTU exchange", connection, lambda: gatt.request_mtu(PREFERRED_MTU))
         if pair:

@@ -49,7 +49,7 @@ class QuietGattClient(gatt_client.Client):
         super().on_gatt_pdu(att_pdu)
 
 
-def install_quiet_client(connection: Connection) -> gatt_client.Client:
+def quiet_client_install(connection: Connection) -> gatt_client.Client:
     """Give a fresh connection a ``QuietGattClient`` (before any GATT traffic on it)."""
     client = QuietGattClient(connection)
     connection.gatt_client = client

@@ -91,7 +91,7 @@ def quantize_chunk(chunk: SignalChunk) -> QuantizedChunk:
     )
 
 
-def encode_heart_rate(
+def heart_rate_encode(
     heart_rate: int, rr_units: tuple[int, ...], contact: bool, energy_expended_kj: int | None
 ) -> bytes:
     """One Heart Rate Measurement (0x2A37) for one second of signal."""
@@ -112,7 +112,7 @@ def encode_heart_rate(
     )
 
 
-def encode_spo2(spo2: int, pulse_rate: int, contact: bool) -> bytes:
+def spo2_encode(spo2: int, pulse_rate: int, contact: bool) -> bytes:
     """One PLX Continuous Measurement (0x2A5F) for one second of signal.
 
     SpO2 is reported in whole percent, as wrist oximeters do; the measurement and
@@ -140,7 +140,7 @@ def encode_spo2(spo2: int, pulse_rate: int, contact: bool) -> bytes:
     )
 
 
-def encode_temperature(centi_c: int, timestamp: DateTime) -> bytes:
+def temperature_encode(centi_c: int, timestamp: DateTime) -> bytes:
     """One Temperature Measurement (0x2A1C): Celsius to 0.01 °C, with the watch's timestamp.
 
     The temperature type is static, so per the Health Thermometer spec it is exposed by
@@ -150,6 +150,6 @@ def encode_temperature(centi_c: int, timestamp: DateTime) -> bytes:
     return bytes(TemperatureMeasurement(temperature=value, timestamp=timestamp))
 
 
-def encode_accel_frame(raw: npt.NDArray[np.int16]) -> bytes:
+def accel_frame_encode(raw: npt.NDArray[np.int16]) -> bytes:
     """One accelerometer frame (our custom format) from ``(n, 3)`` raw counts."""
     return bytes(AccelerometerFrame(ACCEL_SAMPLE_RATE_HZ, ACCEL_LSB_PER_G, raw))

@@ -18,11 +18,11 @@ from firmware_sim.firmware.records import (
     ENERGY_EXPENDED_EVERY,
     MISSING,
     QuantizedChunk,
-    encode_accel_frame,
-    encode_heart_rate,
-    encode_spo2,
-    encode_temperature,
+    accel_frame_encode,
+    heart_rate_encode,
     quantize_chunk,
+    spo2_encode,
+    temperature_encode,
 )
 from firmware_sim.physiology.generator import SignalChunk
 from wearable_core.contracts.gatt.date_time import DateTime
@@ -128,11 +128,11 @@ class WatchFirmware:
                 energy = min(int(self._energy_kj), 0xFFFF)
             self._hr_count += 1
             rr = tuple(chunk.rr_units[chunk.beat_edges[i] : chunk.beat_edges[i + 1]].tolist())
-            self._store(out, Stream.HEART_RATE, second, encode_heart_rate(hr, rr, contact, energy))
-            spo2 = encode_spo2(int(chunk.spo2[i]), hr, contact)
+            self._store(out, Stream.HEART_RATE, second, heart_rate_encode(hr, rr, contact, energy))
+            spo2 = spo2_encode(int(chunk.spo2[i]), hr, contact)
             self._store(out, Stream.SPO2, second, spo2)
             frame = chunk.accel_raw[i * ACCEL_SAMPLE_RATE_HZ : (i + 1) * ACCEL_SAMPLE_RATE_HZ]
-            self._store(out, Stream.ACCEL, second, encode_accel_frame(frame))
+            self._store(out, Stream.ACCEL, second, accel_frame_encode(frame))
             self.battery.on_samples(ppg=1, accel=ACCEL_SAMPLE_RATE_HZ)
         if (second + 1) % 60 == 0:
             minute_start = second - 59
@@ -140,7 +140,7 @@ class WatchFirmware:
             if j >= 0 and not chunk.gap[j : i + 1].any():
                 t0 = float(minute_start)
                 stamp = DateTime.from_datetime(_utc(self.clock.watch_ms(t0)))
-                payload = encode_temperature(int(chunk.skin_temp_centi_c[j // 60]), stamp)
+                payload = temperature_encode(int(chunk.skin_temp_centi_c[j // 60]), stamp)
                 self._store(out, Stream.TEMPERATURE, t0, payload)
                 self.battery.on_samples(temperature=1)
 

@@ -62,7 +62,7 @@ def _uuid(value: str) -> UUID:
     return UUID(value)
 
 
-def build_services(
+def services_build(
     device: Device,
     info: DeviceInformation,
     *,

@@ -28,10 +28,10 @@ from gateway.ble.backoff import ReconnectBackoff, is_security_failure
 from gateway.config import BleConfig
 from gateway.decoders import (
     Rejection,
-    decode_battery,
-    decode_current_time,
-    decode_racp,
-    decode_storage_status,
+    battery_decode,
+    current_time_decode,
+    racp_decode,
+    storage_status_decode,
 )
 from gateway.ingest import Ingestor
 from gateway.store import Store
@@ -322,7 +322,7 @@ class DeviceLink:
         characteristic = self._characteristic(uuids.BATTERY_LEVEL_CHAR)
         if characteristic is None or self._client is None:
             return
-        result = decode_battery(bytes(await self._client.read_gatt_char(characteristic)))
+        result = battery_decode(bytes(await self._client.read_gatt_char(characteristic)))
         if isinstance(result, Rejection):
             self.ingestor.reject(self.address, result)
             return
@@ -332,7 +332,7 @@ class DeviceLink:
         characteristic = self._characteristic(uuids.STORAGE_STATUS_CHAR)
         if characteristic is None or self._client is None:
             raise LinkSetupError(f"{self.address} has a record service but no storage status")
-        result = decode_storage_status(bytes(await self._client.read_gatt_char(characteristic)))
+        result = storage_status_decode(bytes(await self._client.read_gatt_char(characteristic)))
         if isinstance(result, Rejection):
             self.ingestor.reject(self.address, result)
             raise LinkSetupError(f"{self.address}: unreadable storage status: {result.detail}")
@@ -350,7 +350,7 @@ class DeviceLink:
         if characteristic is None or self._client is None:
             return
         sent = self.ingestor.clock()
-        result = decode_current_time(bytes(await self._client.read_gatt_char(characteristic)))
+        result = current_time_decode(bytes(await self._client.read_gatt_char(characteristic)))
         gateway_ms = (sent + self.ingestor.clock()) // 2
         if isinstance(result, Rejection):
             self.ingestor.reject(self.address, result)
@@ -378,7 +378,7 @@ class DeviceLink:
 
     # --------------------------------------------------------------- backfill
     def _on_racp(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        result = decode_racp(bytes(data))
+        result = racp_decode(bytes(data))
         if isinstance(result, Rejection):
             self.ingestor.reject(self.address, result)
             return

@@ -43,8 +43,8 @@ from gateway.ingest import now_ms
 from gateway.store import Store, WindowSummary
 from wearable_core.assessment.assess import (
     ArtifactSettle,
-    assess_window,
     scores_from_outputs,
+    window_assess,
 )
 from wearable_core.assessment.personal_baselines import PersonalBaselines
 from wearable_core.assessment.policy import AlertPolicy
@@ -323,7 +323,7 @@ class Detector:
                 if on_grid
                 else baselines.peek(window.start_ms, vectors[i])
             )
-            assessment = assess_window(
+            assessment = window_assess(
                 device,
                 window.start_ms,
                 vectors[i],

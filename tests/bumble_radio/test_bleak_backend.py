@@ -18,14 +18,14 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
 from bumble.keys import MemoryKeyStore
 
-from bumble_radio.attach import open_hub_host
+from bumble_radio.attach import hub_host_open
 from bumble_radio.bleak_backend import BumbleAdapter, PasskeyProvider
 from bumble_radio.hub import RadioHub
 from bumble_radio.local import VirtualRadio
-from firmware_sim.scenario import WatchPlan, parse_scenario
+from firmware_sim.scenario import WatchPlan, scenario_parse
 from firmware_sim.simclock import SimClock
 from firmware_sim.watch import SimulatedWatch
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from tests.support.umask import umask
 from wearable_core.contracts.gatt import uuids
 from wearable_core.contracts.gatt.current_time import CurrentTime
@@ -36,7 +36,7 @@ from wearable_core.contracts.gatt.record_access import (
     RacpRequest,
     RacpResponse,
     RacpResponseCode,
-    decode_racp_indication,
+    racp_indication_decode,
 )
 from wearable_core.contracts.gatt.record_envelope import SequencedRecord
 from wearable_core.contracts.streams import Stream
@@ -89,11 +89,11 @@ async def _rig(
     keystore_path: Path | None = None,
     adapter_passkey: Callable[[WatchPlan], PasskeyProvider | None] = lambda _plan: None,
 ) -> AsyncIterator[Rig]:
-    scenario = parse_scenario(SCENARIO + ("\n[watch]\npasskey = true\n" if passkey else ""))
+    scenario = scenario_parse(SCENARIO + ("\n[watch]\npasskey = true\n" if passkey else ""))
     plan = scenario.plan()[0]
     radio = VirtualRadio()
     watch = SimulatedWatch(
-        identity_of(plan), build_firmware(plan, scenario), radio.new_host("watch"), SimClock(SPEED)
+        identity_of(plan), firmware_build(plan, scenario), radio.new_host("watch"), SimClock(SPEED)
     )
     await watch.start()
     runner = asyncio.ensure_future(watch.run())
@@ -252,7 +252,7 @@ async def test_notifications_indications_and_stop_notify() -> None:
         )
         await client.write_gatt_char(uuids.RECORD_ACCESS_CONTROL_POINT_CHAR, bytes(request), True)
         await _until(lambda: len(racp) >= 1)
-        assert decode_racp_indication(bytes(racp[0])) == RacpResponse(
+        assert racp_indication_decode(bytes(racp[0])) == RacpResponse(
             RacpOpcode.REPORT_STORED_RECORDS, RacpResponseCode.SUCCESS
         )
         seqs = {SequencedRecord.from_bytes(bytes(value)).seq for value in records}
@@ -485,13 +485,13 @@ async def test_through_the_tcp_hub_with_supervision_timeout() -> None:
     hub = RadioHub(port=0, supervision_timeout_s=0.3)
     await hub.start()
     address = f"127.0.0.1:{hub.port}"
-    scenario = parse_scenario(SCENARIO)
+    scenario = scenario_parse(SCENARIO)
     plan = scenario.plan()[0]
     try:
         async with BumbleAdapter.open_hub(address) as adapter:
-            async with open_hub_host(address) as host:
+            async with hub_host_open(address) as host:
                 watch = SimulatedWatch(
-                    identity_of(plan), build_firmware(plan, scenario), host, SimClock(SPEED)
+                    identity_of(plan), firmware_build(plan, scenario), host, SimClock(SPEED)
                 )
                 await watch.start()
                 runner = asyncio.ensure_future(watch.run())

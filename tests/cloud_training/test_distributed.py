@@ -29,15 +29,15 @@ from cloud_training.distributed import (
     DataError,
     StrategyError,
     TrainResult,
+    distributed_train,
     main,
     masked_weighted_bce,
-    parse_tf_config,
     pos_weight_from_labels,
     strategy_make,
-    train_distributed,
+    tf_config_parse,
     weights_digest,
 )
-from cloud_training.model import build_model
+from cloud_training.model import model_build
 from wearable_core.contracts.features import FEATURE_NAMES
 
 # TensorFlow training: `make test` runs these, `make unit` leaves them out.
@@ -97,7 +97,7 @@ def heldout() -> Arrays:
 @pytest.fixture(scope="module")
 def default_run(train_data: Arrays) -> TrainResult:
     X, Y, w = train_data
-    return train_distributed(X, Y, w, seed=SEED, strategy=strategy_make("default"), epochs=EPOCHS)
+    return distributed_train(X, Y, w, seed=SEED, strategy=strategy_make("default"), epochs=EPOCHS)
 
 
 # --- the loss ------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def test_multiworker_needs_valid_tf_config(
 
 
 def test_valid_tf_config_is_accepted() -> None:
-    config = parse_tf_config(
+    config = tf_config_parse(
         '{"cluster": {"chief": ["h:1"], "worker": ["h:2", "h:3"]},'
         ' "task": {"type": "worker", "index": 1}}'
     )
@@ -231,11 +231,11 @@ def test_bad_arrays_are_rejected(train_data: Arrays) -> None:
     X, Y, w = train_data
     strategy = strategy_make("default")
     with pytest.raises(DataError, match=rf"X must have shape \(n, {len(FEATURE_NAMES)}\)"):
-        train_distributed(X[:, :24], Y, w, seed=0, strategy=strategy, epochs=1)
+        distributed_train(X[:, :24], Y, w, seed=0, strategy=strategy, epochs=1)
     with pytest.raises(DataError, match="weight must have shape"):
-        train_distributed(X, Y, w[:-1], seed=0, strategy=strategy, epochs=1)
+        distributed_train(X, Y, w[:-1], seed=0, strategy=strategy, epochs=1)
     with pytest.raises(ValueError, match="epochs must be >= 1"):
-        train_distributed(X, Y, w, seed=0, strategy=strategy, epochs=0)
+        distributed_train(X, Y, w, seed=0, strategy=strategy, epochs=0)
 
 
 # --- training ------------------------------------------------------------------------------
@@ -253,10 +253,10 @@ def test_default_strategy_learns_the_problem(default_run: TrainResult, heldout: 
 
 def test_default_strategy_is_deterministic(train_data: Arrays, default_run: TrainResult) -> None:
     X, Y, w = train_data
-    again = train_distributed(X, Y, w, seed=SEED, strategy=strategy_make("default"), epochs=EPOCHS)
+    again = distributed_train(X, Y, w, seed=SEED, strategy=strategy_make("default"), epochs=EPOCHS)
     assert weights_digest(again.model) == weights_digest(default_run.model)
     assert again.losses == default_run.losses
-    other_seed = train_distributed(
+    other_seed = distributed_train(
         X, Y, w, seed=SEED + 1, strategy=strategy_make("default"), epochs=1
     )
     assert weights_digest(other_seed.model) != weights_digest(default_run.model)
@@ -267,7 +267,7 @@ def test_mirrored_strategy_matches_default(
 ) -> None:
     X, Y, w = train_data
     strategy = strategy_make("mirrored")
-    result = train_distributed(X, Y, w, seed=SEED, strategy=strategy, epochs=EPOCHS)
+    result = distributed_train(X, Y, w, seed=SEED, strategy=strategy, epochs=EPOCHS)
     # One CPU device on this machine -> one replica, the same batches as the default run.
     assert result.replicas == strategy.num_replicas_in_sync >= 1
     mirrored, default = aucs(result.model, heldout), aucs(default_run.model, heldout)
@@ -402,7 +402,7 @@ def test_two_workers_match_the_single_worker_model(
     chief = cluster_runs["worker0"]
     assert chief.returncode == 0, chief.stderr
     X, _, _ = train_data
-    model = build_model(X, SEED)
+    model = model_build(X, SEED)
     model.load_weights(chief.out / WEIGHTS_FILE)
     X_held = heldout[0]
     two, one = scores_of(model, X_held), scores_of(default_run.model, X_held)

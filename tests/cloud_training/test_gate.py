@@ -20,8 +20,8 @@ from cloud_training.gate import (
     GateDecision,
     TypeScore,
     compare_delays,
-    count_episodes,
     episode_delays,
+    episodes_count,
     gate_decide,
     gate_intervals,
     gate_scores,
@@ -241,9 +241,9 @@ def test_episodes_are_runs_of_one_person_split_by_negatives_not_by_faults() -> N
     positive = [1, 1, 0, 1, 1, 1, 1]
     flagged = [0, 0, 0, 0, 1, 0, 0]
     device = [0, 0, 0, 0, 0, 1, 1]
-    assert count_episodes(positive, flagged, device, [0, 60, 120, 180, 240, 0, 60]) == (3, 1)
+    assert episodes_count(positive, flagged, device, [0, 60, 120, 180, 240, 0, 60]) == (3, 1)
     # Order does not matter; a person boundary splits a run.
-    assert count_episodes(
+    assert episodes_count(
         positive[::-1], flagged[::-1], device[::-1], [60, 0, 240, 180, 120, 60, 0]
     ) == (3, 1)
     # A fault window inside a fever is left out by gate_scores and does not split it.
@@ -350,7 +350,7 @@ def test_episode_delays_are_seconds_to_the_first_flag_in_device_and_time_order()
         Y[order, 1] == 1, scores[order, 1] >= 0.5, device[order], start_s[order]
     )
     assert delays.tolist() == [0.0, 180.0, math.inf]
-    assert count_episodes(Y[:, 1] == 1, scores[:, 1] >= 0.5, device, start_s) == (3, 2)
+    assert episodes_count(Y[:, 1] == 1, scores[:, 1] >= 0.5, device, start_s) == (3, 2)
 
 
 def test_a_challenger_that_detects_the_same_episodes_later_is_refused() -> None:

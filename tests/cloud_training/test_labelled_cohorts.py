@@ -24,11 +24,11 @@ from cloud_training.labelled_cohorts import (
     cohort_decode,
     cohort_load,
 )
-from firmware_sim.export import export_scenario
-from firmware_sim.scenario import load_scenario
+from firmware_sim.export import scenario_export
+from firmware_sim.scenario import scenario_load
 from firmware_sim.watch_assembly import identity_of
 from wearable import cohort_simulation as cohort_mod
-from wearable.cli import build_parser
+from wearable.cli import parser_build
 from wearable.cli.errors import duration_arg
 from wearable.cohort_simulation import cohort_write
 from wearable_core.buckets import bucket_open
@@ -90,7 +90,7 @@ def test_round_trip_equals_the_dataset_of_an_export(
     written: tuple[Path, CohortInfo], scenario_file: Path, tmp_path: Path
 ) -> None:
     root, info = written
-    export_scenario(load_scenario(scenario_file), tmp_path / "export")
+    scenario_export(scenario_load(scenario_file), tmp_path / "export")
     expected = dataset_from_export(tmp_path / "export")
 
     cohort = cohort_load(bucket_open(str(root)), "validation")
@@ -231,7 +231,7 @@ def test_no_device_identifier_anywhere_in_the_bucket(
 ) -> None:
     root, _ = written
     everything = _all_bytes(root)
-    plans = load_scenario(scenario_file).plan()
+    plans = scenario_load(scenario_file).plan()
     assert len(plans) == 2
     for plan in plans:
         address = identity_of(plan).address
@@ -279,7 +279,7 @@ def test_duration_argument() -> None:
 def test_cli_writes_then_reports_already_present(
     scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    parser = build_parser()
+    parser = parser_build()
     url = str(tmp_path / "bucket")
     argv = ["train", "cohort", "--bucket", url, "--split", "train"]
     argv += ["--scenario", str(scenario_file), "--seed", "5", "--duration", "10min", "--json"]
@@ -316,7 +316,7 @@ def test_cli_shows_progress_on_a_terminal_only_and_prints_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root, info = written
-    parser = build_parser()
+    parser = parser_build()
     printed: dict[str, dict[str, object]] = {}
     for where in ("pipe", "terminal"):
         url = str(tmp_path / where)
@@ -360,7 +360,7 @@ def test_cli_on_a_pipe_does_not_load_rich(scenario_file: Path, tmp_path: Path) -
 def test_cli_usage_errors_exit_2(
     scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    parser = build_parser()
+    parser = parser_build()
     args = parser.parse_args(
         ["train", "cohort", "--bucket", str(tmp_path / "b"), "--split", "train", "--scenario",
          str(tmp_path / "absent.toml")]

@@ -16,9 +16,9 @@ import numpy.typing as npt
 import pytest
 
 from cloud_training.dataset import Dataset, dataset_from_export, overlap_fraction
-from cloud_training.train import convert, keras_scores, parity, split_indices, train_model
-from firmware_sim.export import export_scenario
-from firmware_sim.scenario import parse_scenario
+from cloud_training.train import convert, indices_split, keras_scores, model_train, parity
+from firmware_sim.export import scenario_export
+from firmware_sim.scenario import scenario_parse
 from wearable_core.contracts.anomalies import ANOMALY_TYPES
 from wearable_core.contracts.features import FEATURE_NAMES
 from wearable_core.model.runtime import ModelRunner
@@ -77,15 +77,15 @@ class Trained:
 @pytest.fixture(scope="session")
 def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("train_export")
-    export_scenario(parse_scenario(_scenario_text()), out, seed=5)
+    scenario_export(scenario_parse(_scenario_text()), out, seed=5)
     return out
 
 
 @pytest.fixture(scope="session")
 def trained(export_dir: Path) -> Trained:
     data = dataset_from_export(export_dir)
-    train, test = split_indices(len(data.X), 0.3, seed=0)
-    model, thresholds, _ = train_model(data.X[train], data.Y[train], seed=SEED, epochs=EPOCHS)
+    train, test = indices_split(len(data.X), 0.3, seed=0)
+    model, thresholds, _ = model_train(data.X[train], data.Y[train], seed=SEED, epochs=EPOCHS)
     flat = convert(model, data.X[train], "dynamic")
     return Trained(data, train, test, model, thresholds, flat)
 
@@ -118,7 +118,7 @@ def test_dataset_shapes_and_labels(trained: Trained) -> None:
 
 def test_training_is_deterministic(trained: Trained) -> None:
     d = trained.data
-    again, thresholds, _ = train_model(d.X[trained.train], d.Y[trained.train], SEED, EPOCHS)
+    again, thresholds, _ = model_train(d.X[trained.train], d.Y[trained.train], SEED, EPOCHS)
     assert convert(again, d.X[trained.train], "dynamic") == trained.flat
     np.testing.assert_array_equal(thresholds, trained.thresholds)
 
@@ -126,9 +126,9 @@ def test_training_is_deterministic(trained: Trained) -> None:
 _TRAIN_IN_A_NEW_PROCESS = """
 import sys
 import numpy as np
-from cloud_training.train import convert, train_model
+from cloud_training.train import convert, model_train
 data = np.load(sys.argv[1])
-model, _, _ = train_model(data["X"], data["Y"], int(sys.argv[3]), int(sys.argv[4]))
+model, _, _ = model_train(data["X"], data["Y"], int(sys.argv[3]), int(sys.argv[4]))
 open(sys.argv[2], "wb").write(convert(model, data["X"], "dynamic"))
 """
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware_sim.export import LABELS_FILE, WATCHES_FILE, export_scenario
-from firmware_sim.scenario import parse_scenario
+from firmware_sim.export import LABELS_FILE, WATCHES_FILE, scenario_export
+from firmware_sim.scenario import scenario_parse
 from wearable_core.contracts.record_csv import file_name, header
 from wearable_core.contracts.streams import Stream
 
@@ -38,10 +38,10 @@ def _digest(directory: Path) -> dict[str, str]:
 
 
 def test_same_seed_same_bytes_different_seed_different_bytes(tmp_path: Path) -> None:
-    scenario = parse_scenario(SCENARIO)
-    export_scenario(scenario, tmp_path / "a", seed=3)
-    export_scenario(scenario, tmp_path / "b", seed=3)
-    export_scenario(scenario, tmp_path / "c", seed=4)
+    scenario = scenario_parse(SCENARIO)
+    scenario_export(scenario, tmp_path / "a", seed=3)
+    scenario_export(scenario, tmp_path / "b", seed=3)
+    scenario_export(scenario, tmp_path / "c", seed=4)
     a, b, c = (_digest(tmp_path / x) for x in "abc")
     assert a == b
     assert a["hr.csv"] != c["hr.csv"]
@@ -57,7 +57,7 @@ def test_same_seed_same_bytes_different_seed_different_bytes(tmp_path: Path) -> 
 
 
 def test_records_are_complete_contiguous_and_decoded(tmp_path: Path) -> None:
-    summary = export_scenario(parse_scenario(SCENARIO), tmp_path)
+    summary = scenario_export(scenario_parse(SCENARIO), tmp_path)
     rows = {s: list(csv.DictReader((tmp_path / file_name(s)).open())) for s in Stream}
     for stream in Stream:
         assert list(rows[stream][0]) == header(stream)
@@ -88,7 +88,7 @@ def test_records_are_complete_contiguous_and_decoded(tmp_path: Path) -> None:
 
 
 def test_duration_override(tmp_path: Path) -> None:
-    summary = export_scenario(parse_scenario(SCENARIO), tmp_path, duration_s=120)
+    summary = scenario_export(scenario_parse(SCENARIO), tmp_path, duration_s=120)
     assert summary.duration_s == 120
     hr = list(csv.DictReader((tmp_path / "hr.csv").open()))
     assert len(hr) == 2 * 120

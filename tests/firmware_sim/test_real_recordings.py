@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firmware_sim.recording import Recording, load_recording
-from firmware_sim.replay import export_replay, replay_identity, replay_start_epoch_s
+from firmware_sim.recording import Recording, recording_load
+from firmware_sim.replay import replay_export, replay_identity, replay_start_epoch_s
 
 REAL = Path(__file__).resolve().parents[2] / "examples" / "recordings" / "real"
 EXPECTED = ("mitdb208_rr.csv", "nsrdb_long_rr.csv", "nsrdb_short_rr.csv", "wrist_ppg_rr.csv")
@@ -27,7 +27,7 @@ RECORDINGS = sorted(REAL.glob("*.csv"))
 
 
 def _load(path: Path) -> Recording:
-    rec = load_recording([path])
+    rec = recording_load([path])
     assert rec.rr_time_s is not None and rec.rr_ms is not None, "an RR recording"
     return rec
 
@@ -63,7 +63,7 @@ def test_real_recording_is_physiological(path: Path) -> None:
 @pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.name)
 def test_real_recording_replays(path: Path, tmp_path: Path) -> None:
     rec = _load(path)
-    summary = export_replay(rec, tmp_path, replay_identity(), replay_start_epoch_s(rec), [path])
+    summary = replay_export(rec, tmp_path, replay_identity(), replay_start_epoch_s(rec), [path])
     assert summary.records > 0
     assert summary.duration_s == 60 * int(np.ceil(rec.duration_s / 60.0))
     with (tmp_path / "hr.csv").open(newline="", encoding="utf-8") as f:

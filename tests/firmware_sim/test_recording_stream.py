@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firmware_sim.recording import load_recording, recording_to_chunk
+from firmware_sim.recording import recording_load, recording_to_chunk
 from firmware_sim.recording_stream import percentile_of_counts, scan_recording, streamed
-from firmware_sim.replay import parse_start, replay_firmware
+from firmware_sim.replay import replay_firmware, start_parse
 from firmware_sim.scenario import DEFAULT_START
 from firmware_sim.truth import TruthWriter
 from wearable.cli import main
@@ -42,7 +42,7 @@ def _rr_file(path: Path, beats: int, seed: int = 3) -> Path:
 @pytest.mark.parametrize("paths", SETS, ids=lambda paths: paths[0].stem)
 @pytest.mark.parametrize("window_s", [120, 3600])
 def test_hourly_chunks_equal_the_whole_recording_chunk(paths: list[Path], window_s: int) -> None:
-    recording = load_recording(paths)
+    recording = recording_load(paths)
     whole = recording_to_chunk(recording)
     for source in (scan_recording(paths), streamed(recording)):
         chunks = list(source.chunks(window_s))
@@ -62,7 +62,7 @@ def test_beats_made_from_a_heart_rate_cross_window_edges_intact(tmp_path: Path) 
     path = tmp_path / "hr.csv"
     rows = "\n".join(f"{t},{60 + (t // 700) * 7}" for t in range(0, 4000))
     path.write_text("time_s,heart_rate_bpm\n" + rows + "\n", encoding="utf-8")
-    whole = recording_to_chunk(load_recording([path]))
+    whole = recording_to_chunk(recording_load([path]))
     chunks = list(scan_recording([path]).chunks(60))
     for field in ("beat_times_s", "rr_ms"):
         assert np.array_equal(
@@ -85,7 +85,7 @@ def test_the_replay_writes_the_records_of_the_whole_recording(tmp_path: Path) ->
     recording = _rr_file(tmp_path / "rr.csv", 13_000)
     assert main(["sim", "replay", "--recording", str(recording), "--out", str(tmp_path / "o")]) == 0
     firmware = replay_firmware(
-        recording_to_chunk(load_recording([recording])), parse_start(DEFAULT_START)
+        recording_to_chunk(recording_load([recording])), start_parse(DEFAULT_START)
     )
     with TruthWriter(tmp_path / "whole") as truth:
         while not firmware.finished:

@@ -13,7 +13,7 @@ import pytest
 
 from bumble_radio.local import VirtualRadio
 from firmware_sim.probe_central import ProbeCentral, catch_up
-from firmware_sim.recording import load_recording
+from firmware_sim.recording import recording_load
 from firmware_sim.replay import (
     DEFAULT_NAME,
     MANIFEST_FILE,
@@ -150,7 +150,7 @@ def test_iso_recordings_start_the_watch_clock_at_their_first_timestamp(tmp_path:
     times = [(int(r["watch_timestamp_ms"]) - first) / 1000 for r in rows]
     assert 399 in times and 420 in times and not any(400 <= t < 420 for t in times)
     assert (
-        replay_start_epoch_s(load_recording([path]), START)
+        replay_start_epoch_s(recording_load([path]), START)
         == dt.datetime.fromisoformat(START).timestamp()
     )
 
@@ -199,7 +199,7 @@ def test_a_target_is_required(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_replay_over_the_radio_delivers_the_recorded_heart_rate() -> None:
-    recording = load_recording([SAMPLES / "fall_hr.csv", SAMPLES / "fall_accel.csv"])
+    recording = recording_load([SAMPLES / "fall_hr.csv", SAMPLES / "fall_accel.csv"])
     assert recording.hr_bpm is not None
     expected = np.rint(recording.hr_bpm).astype(int).tolist()
 

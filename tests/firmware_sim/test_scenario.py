@@ -22,10 +22,10 @@ from firmware_sim.scenario import (
     Scenario,
     ScenarioError,
     WatchSettings,
-    load_scenario,
-    parse_scenario,
+    scenario_load,
+    scenario_parse,
 )
-from wearable_core.units import format_duration, parse_duration
+from wearable_core.units import duration_format, duration_parse
 
 HEAD = """
 [scenario]
@@ -35,7 +35,7 @@ duration = "2h"
 
 
 def parse(extra: str = "", head: str = HEAD) -> Scenario:
-    return parse_scenario(head + extra, source="test.toml")
+    return scenario_parse(head + extra, source="test.toml")
 
 
 FULL = """
@@ -106,7 +106,7 @@ resting_hr_bpm = 68
 
 
 def test_parses_every_field() -> None:
-    s = parse_scenario(FULL)
+    s = scenario_parse(FULL)
     assert s.name == "ward-demo"
     assert s.seed == 42
     assert s.watches == 10
@@ -144,7 +144,7 @@ def test_parses_every_field() -> None:
 
 
 def test_defaults() -> None:
-    s = parse_scenario(HEAD)
+    s = scenario_parse(HEAD)
     assert s.name == "scenario"
     assert s.seed == 0
     assert s.start_epoch_s == dt.datetime(2026, 1, 5, tzinfo=dt.UTC).timestamp()
@@ -167,7 +167,7 @@ def test_defaults() -> None:
     ],
 )
 def test_scenario_duration_forms(line: str, seconds: int) -> None:
-    s = parse_scenario(f"[scenario]\nwatches = 1\n{line}\n")
+    s = scenario_parse(f"[scenario]\nwatches = 1\n{line}\n")
     assert s.duration_s == seconds
 
 
@@ -180,14 +180,14 @@ def test_start_accepts_toml_datetime_and_offsets() -> None:
 def test_name_defaults_to_file_stem(tmp_path: Path) -> None:
     path = tmp_path / "night-shift.toml"
     path.write_text(HEAD)
-    s = load_scenario(path)
+    s = scenario_load(path)
     assert s.name == "night-shift"
     assert s.source == str(path)
 
 
 def test_load_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="cannot read"):
-        load_scenario(tmp_path / "nope.toml")
+        scenario_load(tmp_path / "nope.toml")
 
 
 def test_errors_name_the_source_and_carry_field_and_value() -> None:
@@ -203,7 +203,7 @@ def test_errors_name_the_source_and_carry_field_and_value() -> None:
 
 def test_invalid_toml() -> None:
     with pytest.raises(ScenarioError, match="not valid TOML"):
-        parse_scenario("[scenario\nwatches = 1")
+        scenario_parse("[scenario\nwatches = 1")
 
 
 EP = '[[episode]]\nwatch = 0\nkind = "af"\nat = "10min"\nduration = "10min"\n'
@@ -328,7 +328,7 @@ BAD: list[tuple[str, str, str]] = [
 def test_error_names_the_field(toml: str, field: str, fragment: str) -> None:
     text = toml if toml.startswith(("[scenario]", "#")) else HEAD + toml
     with pytest.raises(ScenarioError) as info:
-        parse_scenario(text, source="bad.toml")
+        scenario_parse(text, source="bad.toml")
     assert info.value.field == field, str(info.value)
     assert f"bad.toml: {field}: " in str(info.value)
     assert fragment in str(info.value)
@@ -347,7 +347,7 @@ def test_overlap_of_different_kinds_or_watches_is_allowed() -> None:
 
 
 def test_scenario_is_immutable() -> None:
-    s = parse_scenario(FULL)
+    s = scenario_parse(FULL)
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.seed = 1  # type: ignore[misc]
     with pytest.raises(TypeError):
@@ -379,7 +379,7 @@ def test_scenario_is_immutable() -> None:
     ],
 )
 def test_parse_duration(text: str | int | float, seconds: float) -> None:
-    assert parse_duration(text) == seconds
+    assert duration_parse(text) == seconds
 
 
 @pytest.mark.parametrize(
@@ -402,24 +402,24 @@ def test_parse_duration(text: str | int | float, seconds: float) -> None:
 )
 def test_parse_duration_rejects(text: str | float) -> None:
     with pytest.raises(ValueError):
-        parse_duration(text)
+        duration_parse(text)
 
 
 def test_format_duration() -> None:
-    assert format_duration(5400) == "1h30min"
-    assert format_duration(0) == "0s"
-    assert format_duration(93_784) == "1d2h3min4s"
-    assert format_duration(0.25) == "0.25s"
+    assert duration_format(5400) == "1h30min"
+    assert duration_format(0) == "0s"
+    assert duration_format(93_784) == "1d2h3min4s"
+    assert duration_format(0.25) == "0.25s"
 
 
 @given(st.integers(min_value=0, max_value=10**9))
 def test_duration_round_trip_whole_seconds(seconds: int) -> None:
-    assert parse_duration(format_duration(seconds)) == seconds
+    assert duration_parse(duration_format(seconds)) == seconds
 
 
 @given(st.floats(min_value=0, max_value=1e12, allow_nan=False, allow_infinity=False))
 def test_duration_round_trip_floats(seconds: float) -> None:
-    assert parse_duration(format_duration(seconds)) == seconds
+    assert duration_parse(duration_format(seconds)) == seconds
 
 
 UNIT_SPELLINGS = {
@@ -445,7 +445,7 @@ def test_duration_parts_sum(parts: list[tuple[int, int, bool]], used: list[bool]
     if not chosen:
         return
     text = "".join(f"{n}{' ' if space else ''}{unit}" for n, _, unit, space in chosen)
-    assert parse_duration(text) == sum(n * size for n, size, _, _ in chosen)
+    assert duration_parse(text) == sum(n * size for n, size, _, _ in chosen)
 
 
 def test_scenario_error_pickles() -> None:
@@ -457,11 +457,11 @@ def test_scenario_error_pickles() -> None:
 def test_the_documented_example_parses() -> None:
     doc = Path(__file__).resolve().parents[2] / "docs" / "formats" / "scenario.md"
     text = doc.read_text(encoding="utf-8").split("```toml\n", 1)[1].split("```", 1)[0]
-    s = parse_scenario(text, source=str(doc))
+    s = scenario_parse(text, source=str(doc))
     assert s.name == "ward-demo" and len(s.plan()) == 10
 
 
 @pytest.mark.parametrize("start", ["1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z"])
 def test_start_outside_plausible_watch_time_is_refused(start: str) -> None:
     with pytest.raises(ScenarioError, match=r"scenario\.start"):
-        parse_scenario(f'[scenario]\nwatches = 1\nduration = "1h"\nstart = "{start}"\n')
+        scenario_parse(f'[scenario]\nwatches = 1\nduration = "1h"\nstart = "{start}"\n')

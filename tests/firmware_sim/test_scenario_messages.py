@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_sim.scenario import ScenarioError, WatchSettings, parse_scenario
+from firmware_sim.scenario import ScenarioError, WatchSettings, scenario_parse
 from wearable_core.schema import SchemaError
 
 HEAD = '[scenario]\nwatches = 4\nduration = "2h"\n'
@@ -50,13 +50,13 @@ MESSAGES = [
 @pytest.mark.parametrize(("kind", "toml", "message"), MESSAGES, ids=[m[0] for m in MESSAGES])
 def test_the_message_of_each_kind_of_error(kind: str, toml: str, message: str) -> None:
     with pytest.raises(ScenarioError) as caught:
-        parse_scenario(HEAD + toml, source="s.toml")
+        scenario_parse(HEAD + toml, source="s.toml")
     assert str(caught.value) == message, kind
     assert isinstance(caught.value, SchemaError)
 
 
 def test_sizes_and_durations_take_the_shared_grammar() -> None:
-    scenario = parse_scenario(HEAD + "[watch]\nflash_bytes = '64KiB'\n")
+    scenario = scenario_parse(HEAD + "[watch]\nflash_bytes = '64KiB'\n")
     assert scenario.watch.flash_bytes == 64 * 1024
     assert scenario.watch == WatchSettings(flash_bytes=65_536)
 

@@ -19,8 +19,8 @@ from firmware_sim.scenario import (
     KINDS,
     Scenario,
     WatchPlan,
-    load_scenario,
-    parse_scenario,
+    scenario_load,
+    scenario_parse,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -81,12 +81,12 @@ sex = "female"
 
 @cache
 def random_scenario() -> Scenario:
-    return parse_scenario(RANDOM)
+    return scenario_parse(RANDOM)
 
 
 @cache
 def example(name: str) -> Scenario:
-    return load_scenario(EXAMPLES / f"{name}.toml")
+    return scenario_load(EXAMPLES / f"{name}.toml")
 
 
 @cache
@@ -108,7 +108,7 @@ def pairs(episodes: Iterable[Episode]) -> Iterable[tuple[Episode, Episode]]:
 def test_same_seed_gives_identical_plans() -> None:
     s = random_scenario()
     assert s.plan() == s.plan()
-    assert s.plan(seed=5) == parse_scenario(RANDOM).plan(seed=5)
+    assert s.plan(seed=5) == scenario_parse(RANDOM).plan(seed=5)
     assert s.plan(seed=s.seed) == s.plan()
 
 
@@ -123,7 +123,7 @@ def test_different_seed_differs_everywhere() -> None:
 
 
 def test_a_watch_plan_does_not_depend_on_cohort_size() -> None:
-    bigger = parse_scenario(RANDOM.replace("watches = 6", "watches = 9"))
+    bigger = scenario_parse(RANDOM.replace("watches = 6", "watches = 9"))
     assert bigger.plan()[:6] == random_scenario().plan()
     assert random_scenario().plan_watch(4) == random_scenario().plan()[4]
 
@@ -153,7 +153,7 @@ def test_watch_identity_and_firmware_fields() -> None:
         assert p.battery_mah == s.watch.battery_mah
         assert isinstance(p.profile, PersonProfile)
         assert isinstance(p.seed, int) and 0 <= p.seed < 2**63
-    no_passkey = parse_scenario(RANDOM.replace("passkey = true", "passkey = false")).plan()
+    no_passkey = scenario_parse(RANDOM.replace("passkey = true", "passkey = false")).plan()
     assert all(p.passkey is None for p in no_passkey)
 
 
@@ -161,7 +161,7 @@ def test_person_override_replaces_only_the_given_fields() -> None:
     plans = random_scenario().plan()
     assert plans[2].profile.age_years == 80
     assert plans[2].profile.sex == "female"
-    without = parse_scenario(RANDOM.split("[[person]]")[0]).plan()
+    without = scenario_parse(RANDOM.split("[[person]]")[0]).plan()
     sampled = without[2].profile
     assert plans[2].profile.resting_hr_bpm == sampled.resting_hr_bpm
     assert plans[1].profile == without[1].profile
@@ -221,7 +221,7 @@ def test_rates_give_the_expected_counts() -> None:
     # 300 user-days; the tolerance is 5 standard deviations of a Poisson count
     text = RANDOM.replace("watches = 6", "watches = 10").replace('duration = "1d"', "days = 30")
     text = text.split("[[episode]]")[0]
-    s = parse_scenario(text)
+    s = scenario_parse(text)
     plans = s.plan()
     user_days = s.watches * s.duration_s / 86_400
     counts = Counter(e.kind for p in plans for e in p.episodes)
@@ -253,7 +253,7 @@ data_gap = 80
 tachycardia = 20
 af = 20
 """
-    s = parse_scenario(text)
+    s = scenario_parse(text)
     for plan in s.plan():
         check_episodes(plan, s.duration_s)
     assert any(
@@ -283,7 +283,7 @@ def test_feasible_onsets_allow_clipping_at_the_end_only() -> None:
 
 def test_sampled_episodes_are_clipped_but_keep_their_minimum() -> None:
     text = "[scenario]\nwatches = 50\nduration = '1h'\n[rates]\nfever = 2\ntachycardia = 20\n"
-    s = parse_scenario(text)
+    s = scenario_parse(text)
     episodes = [e for p in s.plan() for e in p.episodes]
     # a fever lasts at least 2 h by default: it cannot show in a one-hour scenario
     assert {e.kind for e in episodes} == {AnomalyKind.TACHYCARDIA}

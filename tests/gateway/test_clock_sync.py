@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway.clock_sync import DeviceClock
-from gateway.decoders import decode_current_time
+from gateway.decoders import current_time_decode
 from gateway.ingest import Ingestor
 from gateway.store import Store
 from wearable_core.contracts.gatt import uuids
@@ -52,7 +52,7 @@ def _notify(ingest: Ingestor, seq: int, watch_ms: int) -> None:
 
 def _read(watch_ms: int) -> int:
     """The watch's clock as a Current Time read gives it (1/256 s)."""
-    reading = decode_current_time(bytes(CurrentTime.from_epoch_ms(watch_ms)))
+    reading = current_time_decode(bytes(CurrentTime.from_epoch_ms(watch_ms)))
     assert isinstance(reading, int)
     return reading
 

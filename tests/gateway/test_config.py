@@ -17,8 +17,8 @@ from gateway.config import (
     PrivacyConfig,
     StoreConfig,
     SyncConfig,
-    load_config,
-    parse_config,
+    config_load,
+    config_parse,
     with_overrides,
 )
 
@@ -27,8 +27,8 @@ HR_SERVICE = "0000180d-0000-1000-8000-00805f9b34fb"
 
 
 def test_defaults() -> None:
-    config = load_config(None)
-    assert config == GatewayConfig() == parse_config("")
+    config = config_load(None)
+    assert config == GatewayConfig() == config_parse("")
     assert config.store == StoreConfig(
         path=Path("gateway-store/gateway.sqlite"),
         budget_bytes=512 * 1024 * 1024,
@@ -47,7 +47,7 @@ def test_defaults() -> None:
 
 
 def test_every_field_parses() -> None:
-    config = parse_config(
+    config = config_parse(
         """
         [store]
         path = "/var/lib/wearable-gateway/gateway.sqlite"
@@ -129,14 +129,14 @@ def test_every_field_parses() -> None:
     ],
 )
 def test_budget_sizes(text: str, expected: int) -> None:
-    assert parse_config(f"[store]\nbudget_bytes = {text}").store.budget_bytes == expected
+    assert config_parse(f"[store]\nbudget_bytes = {text}").store.budget_bytes == expected
 
 
 def test_paths_expand_the_home_directory() -> None:
-    config = parse_config('[store]\npath = "~/gw.sqlite"\n[log]\nfile = "~/gw.log"')
+    config = config_parse('[store]\npath = "~/gw.sqlite"\n[log]\nfile = "~/gw.log"')
     assert config.store.path == Path.home() / "gw.sqlite"
     assert config.log.file == Path.home() / "gw.log"
-    assert parse_config('[log]\nfile = ""').log.file is None
+    assert config_parse('[log]\nfile = ""').log.file is None
 
 
 BAD_INPUTS = [
@@ -205,7 +205,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize(("text", "field", "fragment"), BAD_INPUTS)
 def test_bad_inputs_name_the_field(text: str, field: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config(text, source="test.toml")
+        config_parse(text, source="test.toml")
     error = caught.value
     assert error.field == field
     assert str(error).startswith(f"test.toml: {field}: ")
@@ -215,7 +215,7 @@ def test_bad_inputs_name_the_field(text: str, field: str, fragment: str) -> None
 
 def test_config_error_carries_the_value() -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config("[ble]\nmtu = 600")
+        config_parse("[ble]\nmtu = 600")
     assert (caught.value.field, caught.value.value, caught.value.source) == (
         "ble.mtu",
         600,
@@ -231,16 +231,16 @@ def test_constructing_in_code_gets_the_same_checks() -> None:
 
 
 def test_configs_are_frozen_and_hashable() -> None:
-    config = parse_config('[ble.passkeys]\n"AA:BB:CC:DD:EE:FF" = 1')
+    config = config_parse('[ble.passkeys]\n"AA:BB:CC:DD:EE:FF" = 1')
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.ble.mtu = 23  # type: ignore[misc]
     with pytest.raises(TypeError):
         config.ble.passkeys["AA:BB:CC:DD:EE:FF"] = 2  # type: ignore[index]
-    assert hash(config) == hash(parse_config('[ble.passkeys]\n"AA:BB:CC:DD:EE:FF" = 1'))
+    assert hash(config) == hash(config_parse('[ble.passkeys]\n"AA:BB:CC:DD:EE:FF" = 1'))
 
 
 def test_overrides() -> None:
-    base = parse_config('[store]\npath = "a.sqlite"\n[ble]\nmtu = 100')
+    base = config_parse('[store]\npath = "a.sqlite"\n[ble]\nmtu = 100')
     changed = with_overrides(base, store=Path("/tmp/b.sqlite"), radio="10.1.2.3:7100")
     assert changed.store.path == Path("/tmp/b.sqlite")
     assert changed.ble.radio == "10.1.2.3:7100"
@@ -261,21 +261,21 @@ def test_bad_override_is_attributed_to_the_command_line(radio: str) -> None:
 def test_load_config_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "gateway.toml"
     path.write_text('[log]\nformat = "text"\n', encoding="utf-8")
-    assert load_config(path).log.format == "text"
+    assert config_load(path).log.format == "text"
     path.write_text("[log]\nformat = 1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(f"{path}: log.format: ")):
-        load_config(path)
+        config_load(path)
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config(tmp_path / "absent.toml")
+        config_load(tmp_path / "absent.toml")
     assert caught.value.field == "(file)"
     assert "cannot read" in str(caught.value)
 
 
 def test_the_example_file_loads_and_holds_the_defaults() -> None:
-    assert load_config(EXAMPLE) == GatewayConfig()
+    assert config_load(EXAMPLE) == GatewayConfig()
 
 
 def test_the_example_file_lists_every_key() -> None:

@@ -7,27 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, DetectionConfig, GatewayConfig, load_config, parse_config
-from wearable_core.assessment.policy import DEFAULT_POLICIES, load_policies
+from gateway.config import ConfigError, DetectionConfig, GatewayConfig, config_load, config_parse
+from wearable_core.assessment.policy import DEFAULT_POLICIES, policies_load
 from wearable_core.assessment.types import AlertType, Severity
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "config" / "gateway.toml"
 
 
 def test_defaults() -> None:
-    detection = parse_config("").detection
+    detection = config_parse("").detection
     assert detection == DetectionConfig() == GatewayConfig().detection
     assert (detection.enabled, detection.model, detection.max_wait_s) == (True, None, 120.0)
     assert detection.hop_s == 15
     assert (detection.webhook_url, detection.webhook_timeout_s) == ("", 5.0)
     assert dict(detection.policies) == {}
-    assert load_policies(detection.policies) == dict(DEFAULT_POLICIES)
+    assert policies_load(detection.policies) == dict(DEFAULT_POLICIES)
 
 
 def test_the_example_file_parses_to_the_defaults() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     assert "[detection]" in text and "[detection.policies]" in text
-    config = load_config(EXAMPLE)
+    config = config_load(EXAMPLE)
     assert config.detection == DetectionConfig()
     for f in dataclasses.fields(DetectionConfig):
         if f.name != "policies":
@@ -35,7 +35,7 @@ def test_the_example_file_parses_to_the_defaults() -> None:
 
 
 def test_every_field_parses() -> None:
-    config = parse_config(
+    config = config_parse(
         """
         [detection]
         enabled = false
@@ -58,7 +58,7 @@ def test_every_field_parses() -> None:
     assert d.enabled is False and d.model == Path("models/anomaly.tflite") and d.hop_s == 30
     assert (d.max_wait_s, d.webhook_timeout_s) == (30.0, 2.5)
     assert d.webhook_url == "https://alerts.example.org/hook"
-    policies = load_policies(d.policies)
+    policies = policies_load(d.policies)
     assert policies[AlertType.FEVER].min_duration_s == 3600
     assert policies[AlertType.FEVER].severity is Severity.CRITICAL
     assert (policies[AlertType.AF].on_threshold, policies[AlertType.AF].off_threshold) == (0.9, 0.7)
@@ -66,7 +66,7 @@ def test_every_field_parses() -> None:
 
 
 def test_an_empty_model_is_the_shipped_baseline() -> None:
-    assert parse_config('[detection]\nmodel = ""').detection.model is None
+    assert config_parse('[detection]\nmodel = ""').detection.model is None
 
 
 BAD_INPUTS = [
@@ -99,7 +99,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize(("text", "field", "fragment"), BAD_INPUTS)
 def test_bad_inputs_name_the_field(text: str, field: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config(text, source="test.toml")
+        config_parse(text, source="test.toml")
     error = caught.value
     assert error.field == field
     assert str(error).startswith(f"test.toml: {field}: ")
@@ -108,7 +108,7 @@ def test_bad_inputs_name_the_field(text: str, field: str, fragment: str) -> None
 
 def test_an_unknown_key_suggests_the_right_one() -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config("[detection]\nmax_wait = 3")
+        config_parse("[detection]\nmax_wait = 3")
     assert caught.value.field == "detection.max_wait"
     assert "max_wait_s" in str(caught.value)
 
@@ -122,10 +122,10 @@ def test_constructing_in_code_gets_the_same_checks() -> None:
 
 def test_the_config_stays_frozen_and_hashable() -> None:
     text = "[detection]\nmax_wait_s = 60\n[detection.policies.fever]\nmin_duration_s = 3600"
-    config = parse_config(text)
-    assert hash(config) == hash(parse_config(text))
-    assert config == parse_config(text)
-    assert config != parse_config("[detection]\nmax_wait_s = 60")
+    config = config_parse(text)
+    assert hash(config) == hash(config_parse(text))
+    assert config == config_parse(text)
+    assert config != config_parse("[detection]\nmax_wait_s = 60")
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.detection.max_wait_s = 1.0  # type: ignore[misc]
     with pytest.raises(TypeError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.config import ConfigError, parse_config
-from wearable_core.units import parse_byte_size, parse_duration
+from gateway.config import ConfigError, config_parse
+from wearable_core.units import byte_size_parse, duration_parse
 
 MESSAGES = [
     (
@@ -80,26 +80,26 @@ MESSAGES = [
 @pytest.mark.parametrize(("kind", "text", "message"), MESSAGES, ids=[m[0] for m in MESSAGES])
 def test_the_message_of_each_kind_of_error(kind: str, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config(text, source="gateway.toml")
+        config_parse(text, source="gateway.toml")
     assert str(caught.value) == message, kind
 
 
 @pytest.mark.parametrize("text", ["45", "90s", "15min", "1h30min", "2d"])
 def test_durations_read_as_every_command_reads_them(text: str) -> None:
     toml = f'[sync]\nbatch_interval_s = "{text}"'
-    assert parse_config(toml).sync.batch_interval_s == parse_duration(text)
+    assert config_parse(toml).sync.batch_interval_s == duration_parse(text)
 
 
 @pytest.mark.parametrize("text", ["1048576", "1024KiB", "5MB", "1.5GiB"])
 def test_sizes_read_as_every_command_reads_them(text: str) -> None:
     toml = f'[store]\nbudget_bytes = "{text}"'
-    assert parse_config(toml).store.budget_bytes == parse_byte_size(text)
+    assert config_parse(toml).store.budget_bytes == byte_size_parse(text)
 
 
 def test_a_whole_second_duration_takes_text_but_no_fraction() -> None:
-    assert parse_config('[detection]\nhop_s = "30s"').detection.hop_s == 30
+    assert config_parse('[detection]\nhop_s = "30s"').detection.hop_s == 30
     with pytest.raises(ConfigError) as caught:
-        parse_config('[detection]\nhop_s = "1.5s"')
+        config_parse('[detection]\nhop_s = "1.5s"')
     assert str(caught.value) == (
         "<string>: detection.hop_s: must be a duration of whole seconds in 1..60 s, as an "
         """integer or text such as "15s", "1min", got '1.5s'"""

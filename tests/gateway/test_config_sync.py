@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, GatewayConfig, parse_config, with_overrides
+from gateway.config import ConfigError, GatewayConfig, config_parse, with_overrides
 from wearable_core.contracts.model_release import keypair_generate
 
 
@@ -20,7 +20,7 @@ def test_defaults_sync_nothing_and_keep_keys_next_to_the_store() -> None:
 
 def test_a_full_section_parses() -> None:
     _, public = keypair_generate()
-    config = parse_config(
+    config = config_parse(
         f'[sync]\nbucket = "gs://ward-7/gateways/a"\nnetwork = "Metered"\n'
         f'outbox_budget_bytes = "5MB"\nsample_every = 5\n'
         f"[privacy]\ndp_epsilon = 0.5\ndp_budget_per_day = 2\n"
@@ -46,7 +46,7 @@ def test_a_full_section_parses() -> None:
 )
 def test_bad_values_name_the_field_and_the_fix(text: str, field: str, hint: str) -> None:
     with pytest.raises(ConfigError) as info:
-        parse_config(text)
+        config_parse(text)
     assert info.value.field == field
     assert hint in str(info.value)
 

@@ -25,10 +25,10 @@ from gateway.decoders import (
     Rejection,
     RejectionCounter,
     RejectReason,
-    decode_battery,
-    decode_notification,
-    decode_racp,
-    decode_storage_status,
+    battery_decode,
+    notification_decode,
+    racp_decode,
+    storage_status_decode,
     timestamp_is_plausible,
 )
 from wearable_core.contracts.gatt import (
@@ -45,7 +45,7 @@ from wearable_core.contracts.gatt import (
     StorageStatus,
     StreamStorageStatus,
     TemperatureMeasurement,
-    decode_stream_payload,
+    stream_payload_decode,
     uuids,
 )
 from wearable_core.contracts.gatt.record_envelope import StreamPayload
@@ -91,12 +91,12 @@ def test_every_firmware_record_decodes_on_its_record_characteristic(
 ) -> None:
     for item in firmware_records:
         note = bytes(item.record)
-        result = decode_notification(uuids.RECORD_CHAR_BY_STREAM[item.stream], note)
+        result = notification_decode(uuids.RECORD_CHAR_BY_STREAM[item.stream], note)
         assert isinstance(result, DecodedRecord), result
         assert result.stream == item.stream
         assert (result.seq, result.watch_time_ms) == (item.record.seq, item.record.watch_time_ms)
         assert result.payload == item.record.payload
-        assert result.value == decode_stream_payload(item.stream, item.record.payload)
+        assert result.value == stream_payload_decode(item.stream, item.record.payload)
 
 
 def test_every_firmware_payload_decodes_on_its_standard_characteristic(
@@ -105,14 +105,14 @@ def test_every_firmware_payload_decodes_on_its_standard_characteristic(
     for item in firmware_records:
         if item.stream not in STANDARD_CHAR:
             continue  # the accelerometer has no standard characteristic
-        result = decode_notification(STANDARD_CHAR[item.stream], item.record.payload)
+        result = notification_decode(STANDARD_CHAR[item.stream], item.record.payload)
         assert isinstance(result, DecodedRecord), result
         assert (result.stream, result.seq, result.payload) == (
             item.stream,
             None,
             item.record.payload,
         )
-        assert result.value == decode_stream_payload(item.stream, item.record.payload)
+        assert result.value == stream_payload_decode(item.stream, item.record.payload)
         if item.stream == Stream.TEMPERATURE:
             # The firmware stamps the SIG Time Stamp from the same clock, to the second.
             assert result.watch_time_ms == item.record.watch_time_ms // 1000 * 1000
@@ -161,12 +161,12 @@ def test_hand_built_payloads_decode_on_both_characteristics(
     stream: Stream, value: StreamPayload
 ) -> None:
     record = SequencedRecord.wrap(41, T_2023_MS, value)
-    decoded = decode_notification(uuids.RECORD_CHAR_BY_STREAM[stream], bytes(record))
+    decoded = notification_decode(uuids.RECORD_CHAR_BY_STREAM[stream], bytes(record))
     assert isinstance(decoded, DecodedRecord)
     assert (decoded.stream, decoded.seq, decoded.watch_time_ms) == (stream, 41, T_2023_MS)
     assert decoded.value == value and decoded.payload == bytes(value)
     if stream in STANDARD_CHAR:
-        standard = decode_notification(STANDARD_CHAR[stream], bytes(value))
+        standard = notification_decode(STANDARD_CHAR[stream], bytes(value))
         assert isinstance(standard, DecodedRecord)
         assert (standard.stream, standard.seq, standard.value) == (stream, None, value)
 
@@ -175,11 +175,11 @@ def test_uuid_spelling_and_buffer_types_do_not_matter() -> None:
     value = HeartRateMeasurement(61, sensor_contact=True)
     note = bytes(SequencedRecord.wrap(1, T_2023_MS, value))
     for char in (uuids.HR_RECORD_CHAR.upper(), f"  {uuids.HR_RECORD_CHAR}  "):
-        assert isinstance(decode_notification(char, note), DecodedRecord)
+        assert isinstance(notification_decode(char, note), DecodedRecord)
     for char in ("2a37", "2A37", uuids.HEART_RATE_MEASUREMENT_CHAR.upper()):
-        assert isinstance(decode_notification(char, bytes(value)), DecodedRecord)
+        assert isinstance(notification_decode(char, bytes(value)), DecodedRecord)
     for buffer in (bytearray(note), memoryview(note)):
-        result = decode_notification(uuids.HR_RECORD_CHAR, buffer)  # type: ignore[arg-type]
+        result = notification_decode(uuids.HR_RECORD_CHAR, buffer)  # type: ignore[arg-type]
         assert isinstance(result, DecodedRecord) and type(result.payload) is bytes
 
 
@@ -198,7 +198,7 @@ def test_standard_temperature_time_stamp(stamp: DateTime | None, expected_ms: in
     # A standard thermometer with a wrong clock still gives a good reading: it decodes, with
     # no watch time, and the gateway uses its receive time.
     value = TemperatureMeasurement(Float32(3660, -2), timestamp=stamp)
-    result = decode_notification(uuids.TEMPERATURE_MEASUREMENT_CHAR, bytes(value))
+    result = notification_decode(uuids.TEMPERATURE_MEASUREMENT_CHAR, bytes(value))
     assert isinstance(result, DecodedRecord)
     assert result.watch_time_ms == expected_ms
 
@@ -261,7 +261,7 @@ CRAFTED: list[tuple[RejectReason, str, Any]] = [
 def test_crafted_inputs_are_rejected_with_their_reason(
     reason: RejectReason, char: str, data: Any
 ) -> None:
-    result = decode_notification(char, data)
+    result = notification_decode(char, data)
     assert isinstance(result, Rejection), result
     assert result.reason == reason, result.detail
     assert result.characteristic == char
@@ -271,7 +271,7 @@ def test_crafted_inputs_are_rejected_with_their_reason(
 
 
 def test_non_string_uuid_is_an_unknown_characteristic() -> None:
-    result = decode_notification(0x2A37, GOOD_HR)  # type: ignore[arg-type]
+    result = notification_decode(0x2A37, GOOD_HR)  # type: ignore[arg-type]
     assert isinstance(result, Rejection)
     assert result.reason == RejectReason.UNKNOWN_CHARACTERISTIC
 
@@ -287,10 +287,10 @@ def test_plausibility_bounds_are_inclusive_exclusive() -> None:
     ten_days_ms = 10 * 86_400_000
     at = WATCH_TIME_MIN_MS + ten_days_ms
     assert isinstance(
-        decode_notification(uuids.HR_RECORD_CHAR, note(seq=864_000, watch_time_ms=at)),
+        notification_decode(uuids.HR_RECORD_CHAR, note(seq=864_000, watch_time_ms=at)),
         DecodedRecord,
     )
-    too_many = decode_notification(uuids.HR_RECORD_CHAR, note(seq=865_000, watch_time_ms=at))
+    too_many = notification_decode(uuids.HR_RECORD_CHAR, note(seq=865_000, watch_time_ms=at))
     assert isinstance(too_many, Rejection)
     assert too_many.reason == RejectReason.SEQUENCE_OUT_OF_RANGE
 
@@ -300,7 +300,7 @@ def test_a_decoder_bug_is_contained_and_labelled(monkeypatch: pytest.MonkeyPatch
         raise IndexError("a bug, not a malformed payload")
 
     monkeypatch.setitem(decoders._DECODER_BY_STREAM, Stream.HEART_RATE, broken)
-    result = decode_notification(uuids.HR_RECORD_CHAR, note())
+    result = notification_decode(uuids.HR_RECORD_CHAR, note())
     assert isinstance(result, Rejection)
     assert result.reason == RejectReason.DECODER_BUG
     assert "IndexError" in result.detail
@@ -310,8 +310,8 @@ def test_a_decoder_bug_is_contained_and_labelled(monkeypatch: pytest.MonkeyPatch
 
 
 def test_battery() -> None:
-    assert decode_battery(b"\x00") == 0
-    assert decode_battery(bytearray(b"\x64")) == 100  # type: ignore[arg-type]
+    assert battery_decode(b"\x00") == 0
+    assert battery_decode(bytearray(b"\x64")) == 100  # type: ignore[arg-type]
     for data, reason in [
         (b"\x65", RejectReason.PAYLOAD),
         (b"\x50\x00", RejectReason.PAYLOAD),
@@ -319,7 +319,7 @@ def test_battery() -> None:
         (bytes(513), RejectReason.TOO_LARGE),
         ("50", RejectReason.NOT_BYTES),
     ]:
-        result = decode_battery(data)  # type: ignore[arg-type]
+        result = battery_decode(data)  # type: ignore[arg-type]
         assert isinstance(result, Rejection) and result.reason == reason
         assert result.characteristic == uuids.BATTERY_LEVEL_CHAR
 
@@ -331,8 +331,8 @@ def test_storage_status() -> None:
             StreamStorageStatus(Stream.ACCEL, 0, 0, 0),
         )
     )
-    assert decode_storage_status(bytes(status)) == status
-    assert decode_storage_status(b"\x00") == StorageStatus(())
+    assert storage_status_decode(bytes(status)) == status
+    assert storage_status_decode(b"\x00") == StorageStatus(())
     bad_stream = b"\x01\x09" + bytes(12)
     older_than_next = b"\x01\x01" + (5).to_bytes(4, "little") + (4).to_bytes(4, "little") + bytes(4)
     for data, reason in [
@@ -341,14 +341,14 @@ def test_storage_status() -> None:
         (older_than_next, RejectReason.PAYLOAD),
         (b"", RejectReason.EMPTY),
     ]:
-        result = decode_storage_status(data)
+        result = storage_status_decode(data)
         assert isinstance(result, Rejection) and result.reason == reason
         assert result.characteristic == uuids.STORAGE_STATUS_CHAR
 
 
 def test_racp() -> None:
-    assert decode_racp(bytes.fromhex("06000101")) == RacpResponse(1, RacpResponseCode.SUCCESS)
-    assert decode_racp(bytes.fromhex("05000a000000")) == RacpRecordCount(10)
+    assert racp_decode(bytes.fromhex("06000101")) == RacpResponse(1, RacpResponseCode.SUCCESS)
+    assert racp_decode(bytes.fromhex("05000a000000")) == RacpRecordCount(10)
     for data, reason in [
         (bytes.fromhex("060001"), RejectReason.PAYLOAD),
         (bytes.fromhex("060001ff"), RejectReason.PAYLOAD),  # undefined response code
@@ -356,7 +356,7 @@ def test_racp() -> None:
         (bytes.fromhex("0103"), RejectReason.PAYLOAD),  # a request, not an indication
         (b"", RejectReason.EMPTY),
     ]:
-        result = decode_racp(data)
+        result = racp_decode(data)
         assert isinstance(result, Rejection) and result.reason == reason
         assert result.characteristic == uuids.RECORD_ACCESS_CONTROL_POINT_CHAR
 
@@ -417,7 +417,7 @@ def test_rejection_counter_keeps_nothing_when_asked() -> None:
 
 
 def check_outcome(char: str, data: bytes, result: DecodedRecord | Rejection) -> None:
-    """The contract every decode_notification result must meet."""
+    """The contract every notification_decode result must meet."""
     if isinstance(result, Rejection):
         assert isinstance(result.reason, RejectReason)
         assert result.reason != RejectReason.DECODER_BUG, result.detail
@@ -436,22 +436,22 @@ def check_outcome(char: str, data: bytes, result: DecodedRecord | Rejection) -> 
         assert STANDARD_CHAR[result.stream] == char
         assert result.seq is None and result.payload == data
     # A decoded value is exactly what the strict codec makes of the payload.
-    assert result.value == decode_stream_payload(result.stream, result.payload)
+    assert result.value == stream_payload_decode(result.stream, result.payload)
 
 
 @FUZZ
 @given(char=st.sampled_from(ALL_CHARS), data=st.binary(max_size=600))
 def test_random_bytes_never_raise(char: str, data: bytes) -> None:
-    check_outcome(char, data, decode_notification(char, data))
+    check_outcome(char, data, notification_decode(char, data))
 
 
 @FUZZ
 @given(data=st.binary(max_size=40))
 def test_other_decoders_never_raise_on_random_bytes(data: bytes) -> None:
     decoders_and_types: list[tuple[Callable[[bytes], object], tuple[type, ...]]] = [
-        (decode_battery, (int,)),
-        (decode_storage_status, (StorageStatus,)),
-        (decode_racp, (RacpResponse, RacpRecordCount)),
+        (battery_decode, (int,)),
+        (storage_status_decode, (StorageStatus,)),
+        (racp_decode, (RacpResponse, RacpRecordCount)),
     ]
     for decode, types in decoders_and_types:
         result = decode(data)
@@ -532,7 +532,7 @@ def valid_notifications(draw: st.DrawFn) -> tuple[str, bytes]:
 @given(valid_notifications())
 def test_valid_notifications_decode(notification: tuple[str, bytes]) -> None:
     char, data = notification
-    result = decode_notification(char, data)
+    result = notification_decode(char, data)
     assert isinstance(result, DecodedRecord), result
     check_outcome(char, data, result)
 
@@ -571,4 +571,4 @@ def mutated_notifications(draw: st.DrawFn) -> tuple[str, bytes]:
 @given(mutated_notifications())
 def test_mutated_notifications_never_raise(notification: tuple[str, bytes]) -> None:
     char, data = notification
-    check_outcome(char, data, decode_notification(char, data))
+    check_outcome(char, data, notification_decode(char, data))

@@ -177,8 +177,8 @@ def test_a_tiny_experiment_runs_end_to_end_and_repeats(tmp_path: Path) -> None:
 
 
 def test_the_training_job_takes_the_ablation_switch() -> None:
-    from wearable.cli import build_parser
+    from wearable.cli import parser_build
 
-    parser = build_parser()
+    parser = parser_build()
     assert parser.parse_args(["train", "--bucket", "b"]).weak_labels is True
     assert parser.parse_args(["train", "--bucket", "b", "--no-weak-labels"]).weak_labels is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wearable_core.units import format_byte_size, parse_byte_size, simulated_duration
+from wearable_core.units import byte_size_format, byte_size_parse, simulated_duration
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,7 @@ from wearable_core.units import format_byte_size, parse_byte_size, simulated_dur
     ],
 )
 def test_byte_sizes(text: str | int, expected: int) -> None:
-    assert parse_byte_size(text) == expected
+    assert byte_size_parse(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -48,13 +48,13 @@ def test_byte_sizes(text: str | int, expected: int) -> None:
 )
 def test_a_bad_byte_size_says_what_would_do(text: object, message: str) -> None:
     with pytest.raises(ValueError) as caught:
-        parse_byte_size(text)  # type: ignore[arg-type]
+        byte_size_parse(text)  # type: ignore[arg-type]
     assert str(caught.value) == message
 
 
 @pytest.mark.parametrize("size", [0, 1, 1000, 1024, 512 * 1024**2, 3 * 1024**3 // 2, 16 * 1024**4])
 def test_formatted_sizes_read_back(size: int) -> None:
-    assert parse_byte_size(format_byte_size(size)) == size
+    assert byte_size_parse(byte_size_format(size)) == size
 
 
 @pytest.mark.parametrize(

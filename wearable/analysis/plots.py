@@ -50,7 +50,7 @@ def _shade(axes: Axes, periods: pd.DataFrame, start: str, end: str, colour: str)
         axes.axvspan(mdates.date2num(lo), hi, color=colour, alpha=0.18, lw=0)
 
 
-def plot_patient_timeline(
+def patient_timeline_plot(
     windows: pd.DataFrame, alerts: pd.DataFrame, quality: pd.DataFrame, title: str = ""
 ) -> Figure:
     """Vitals over time with alerts (red) and data-quality periods (grey) shaded.
@@ -95,7 +95,7 @@ def plot_patient_timeline(
     return figure
 
 
-def plot_hrv(report: pd.DataFrame, title: str = "") -> Figure:
+def hrv_plot(report: pd.DataFrame, title: str = "") -> Figure:
     """RMSSD and SDNN per period (from :func:`wearable.analysis.hrv.hrv_report`), with
     the minutes each value rests on; values sit at the middle of their period."""
     figure = Figure(figsize=(11, 5))
@@ -115,7 +115,7 @@ def plot_hrv(report: pd.DataFrame, title: str = "") -> Figure:
     return figure
 
 
-def plot_activity(states: pd.DataFrame, windows: pd.DataFrame, title: str = "") -> Figure:
+def activity_plot(states: pd.DataFrame, windows: pd.DataFrame, title: str = "") -> Figure:
     """Activity state per minute as a coloured band above heart rate, for context."""
     figure = Figure(figsize=(11, 4))
     band, hr = figure.subplots(2, 1, sharex=True, height_ratios=(1, 3))
@@ -135,7 +135,7 @@ def plot_activity(states: pd.DataFrame, windows: pd.DataFrame, title: str = "") 
     return figure
 
 
-def plot_cohort_overview(people: pd.DataFrame, daily: pd.DataFrame, title: str = "") -> Figure:
+def cohort_overview_plot(people: pd.DataFrame, daily: pd.DataFrame, title: str = "") -> Figure:
     """Monitored time and alert rates per person, and alerts per type and day."""
     figure = Figure(figsize=(11, 7))
     (days, rate), (by_type, quality) = figure.subplots(2, 2)
@@ -160,7 +160,7 @@ def plot_cohort_overview(people: pd.DataFrame, daily: pd.DataFrame, title: str =
     return figure
 
 
-def plot_alert_rates(rates: pd.DataFrame, title: str = "") -> Figure:
+def alert_rates_plot(rates: pd.DataFrame, title: str = "") -> Figure:
     """Alerts per person-day and confirmation rate per model version."""
     figure = Figure(figsize=(10, 4))
     left, right = figure.subplots(1, 2)
@@ -181,7 +181,7 @@ def plot_alert_rates(rates: pd.DataFrame, title: str = "") -> Figure:
     return figure
 
 
-def plot_score_distributions(scores: pd.DataFrame, title: str = "") -> Figure:
+def score_distributions_plot(scores: pd.DataFrame, title: str = "") -> Figure:
     """Weighted histograms of the raw model scores, per anomaly type and version."""
     figure = Figure(figsize=(12, 6))
     grid = figure.subplots(2, 3, sharex=True)
@@ -206,7 +206,7 @@ def plot_score_distributions(scores: pd.DataFrame, title: str = "") -> Figure:
     return figure
 
 
-def plot_feature_drift(drift: pd.DataFrame, title: str = "") -> Figure:
+def feature_drift_plot(drift: pd.DataFrame, title: str = "") -> Figure:
     """PSI of every feature per version against the reference, as a heatmap."""
     table = drift.pivot(index="feature", columns="model", values="psi")
     table = table.reindex(index=list(dict.fromkeys(drift["feature"])))
@@ -237,7 +237,7 @@ def plot_feature_drift(drift: pd.DataFrame, title: str = "") -> Figure:
     return figure
 
 
-def plot_feature_by_version(
+def feature_by_version_plot(
     windows: pd.DataFrame, features: Sequence[str], title: str = ""
 ) -> Figure:
     """Weighted histograms of a few features per model version (what the PSI summarises)."""
@@ -267,7 +267,7 @@ def plot_feature_by_version(
     return figure
 
 
-def plot_training_curve(curve: pd.DataFrame, title: str = "") -> Figure:
+def training_curve_plot(curve: pd.DataFrame, title: str = "") -> Figure:
     """Validation recall and false-positive rate of the serving model before the first
     training run and after each one, one line per anomaly type; runs that published a
     model are shaded green.

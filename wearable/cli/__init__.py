@@ -34,7 +34,7 @@ COMMANDS = {
 }
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def parser_build(command: str | None = None) -> argparse.ArgumentParser:
     """The ``wearable`` parser: every command, or only ``command`` when it is one of them.
 
     With ``command``, the other commands are absent from the parser (and unimported);
@@ -64,7 +64,7 @@ def _command(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wearable`` console script."""
     arguments = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_command(arguments))
+    parser = parser_build(_command(arguments))
     args = parser.parse_args(arguments)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(

@@ -169,10 +169,10 @@ def positive_duration(text: str) -> float:
     >>> positive_duration("2min"), positive_duration("2.5")
     (120.0, 2.5)
     """
-    from wearable_core.units import parse_duration
+    from wearable_core.units import duration_parse
 
     try:
-        seconds = parse_duration(text)
+        seconds = duration_parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     if seconds <= 0:

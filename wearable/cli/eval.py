@@ -113,8 +113,8 @@ def run(args: argparse.Namespace) -> int:
     """Handle ``wearable eval``."""
     from firmware_sim.recording import RecordingError
     from firmware_sim.scenario import ScenarioError
-    from gateway.config import ConfigError, load_config
-    from wearable.evaluation.run import evaluate_recording, evaluate_scenario
+    from gateway.config import ConfigError, config_load
+    from wearable.evaluation.run import recording_evaluate, scenario_evaluate
     from wearable.progress import TerminalProgress, watches
     from wearable_core.model.runtime import ModelError
 
@@ -122,11 +122,11 @@ def run(args: argparse.Namespace) -> int:
         print("wearable eval: --workers must be at least 1", file=sys.stderr)
         return 2
     try:
-        detection = load_config(args.config).detection
+        detection = config_load(args.config).detection
         model = args.model or detection.model
         policies = {kind: dict(values) for kind, values in detection.policies.items()}
         if args.recording:
-            report = evaluate_recording(
+            report = recording_evaluate(
                 args.recording, model=model, policies=policies, hop_s=detection.hop_s
             )
         else:
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
                     else:
                         _progress_lines(done, total)
 
-                report = evaluate_scenario(
+                report = scenario_evaluate(
                     args.scenario or EXAMPLES / "eval.toml",
                     args.seed,
                     duration_s=args.duration,

@@ -108,11 +108,11 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle ``wearable experiment learning-curve``: 0 done, 1 failed, 2 bad options."""
-    from firmware_sim.scenario import ScenarioError, load_scenario
+    from firmware_sim.scenario import ScenarioError, scenario_load
     from wearable.experiments.learning_curve import CurveSettings, curve_run, outputs_write
 
     try:
-        load_scenario(args.scenario)
+        scenario_load(args.scenario)
         settings = CurveSettings(
             rounds=args.rounds,
             scenario=args.scenario,

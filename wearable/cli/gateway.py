@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.config import DEFAULT_STORE_PATH, ConfigError, load_config, with_overrides
+from gateway.config import DEFAULT_STORE_PATH, ConfigError, config_load, with_overrides
 from wearable.cli import gateway_review as review_cli
 from wearable.cli import gateway_sync as sync_cli
 from wearable.cli.errors import output_dir, user_error_message, writable_file
@@ -138,7 +138,7 @@ def _register_alerts(sub: Any) -> None:
 
 def _config(args: argparse.Namespace) -> Any:
     try:
-        config = load_config(args.config)
+        config = config_load(args.config)
         return with_overrides(
             config,
             store=args.store,
@@ -162,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     traceback in the line's ``exc`` field and exit 1.
     """
     from gateway.logs import AddressRedactor, configure_logging
-    from gateway.service import run_service
+    from gateway.service import service_run
 
     config = _config(args)
     redactor = AddressRedactor() if config.log.redact else None
@@ -174,7 +174,7 @@ def _run(args: argparse.Namespace) -> int:
         if redactor is not None:
             # The pseudonyms sync uploads: one key, so logs and uploads name a device alike.
             redactor.load_key(config.key_file)
-        return asyncio.run(run_service(config))
+        return asyncio.run(service_run(config))
     except Exception as error:
         message = user_error_message(error)
         if message is None:

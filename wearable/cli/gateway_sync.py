@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gateway.config import ConfigError, GatewayConfig, load_config, with_overrides
+from gateway.config import ConfigError, GatewayConfig, config_load, with_overrides
 
 #: ``wearable gateway sync`` exit codes: (code, ``SyncOutcome`` value, meaning). The
 #: outcome is the cycle's most serious problem; ``--json`` prints it as ``outcome``.
@@ -107,7 +107,7 @@ def _usage_error(message: str) -> SystemExit:
 def _load(args: argparse.Namespace, command: str) -> GatewayConfig:
     try:
         config = with_overrides(
-            load_config(args.config), store=args.store, bucket=getattr(args, "bucket", None)
+            config_load(args.config), store=args.store, bucket=getattr(args, "bucket", None)
         )
         if getattr(args, "network", None):
             config = dataclasses.replace(
@@ -163,13 +163,13 @@ def _sync(args: argparse.Namespace) -> int:
 def _installed_version(config: GatewayConfig) -> Any:
     """What the gateway would serve: the installed delivered model, else the configured."""
     from gateway.model_update.installed import ModelDirectory
-    from gateway.service import load_serving_model
+    from gateway.service import serving_model_load
 
     def version() -> str:
         current = ModelDirectory(config.models_dir).current()
         if current is not None:
             return current.version
-        model = load_serving_model(config.detection)
+        model = serving_model_load(config.detection)
         return "" if model is None else model.manifest.version
 
     return version

@@ -144,20 +144,20 @@ def _quality(args: argparse.Namespace) -> RadioQuality:
 
 
 def _load(path: Path) -> Any:
-    from firmware_sim.scenario import ScenarioError, load_scenario
+    from firmware_sim.scenario import ScenarioError, scenario_load
 
     try:
-        return load_scenario(path)
+        return scenario_load(path)
     except (OSError, ScenarioError) as error:
         raise SystemExit(f"wearable sim: {error}") from error
 
 
 def _run_radio(args: argparse.Namespace) -> int:
-    from bumble_radio.address import parse_radio_address
+    from bumble_radio.address import radio_address_parse
     from bumble_radio.hub import RadioHub
 
     try:
-        host, port = parse_radio_address(args.listen, listening=True)
+        host, port = radio_address_parse(args.listen, listening=True)
     except ValueError as error:
         raise SystemExit(f"wearable sim radio: --listen: {error}") from error
 
@@ -217,21 +217,21 @@ def _run_watches(args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from firmware_sim.export import export_scenario
+    from firmware_sim.export import scenario_export
 
     scenario = _load(args.scenario)
-    summary = export_scenario(scenario, args.out, seed=args.seed, duration_s=args.duration)
+    summary = scenario_export(scenario, args.out, seed=args.seed, duration_s=args.duration)
     print(json.dumps(vars(summary)))
     return 0
 
 
 def _run_probe(args: argparse.Namespace) -> int:
-    from bumble_radio.attach import open_hub_host
+    from bumble_radio.attach import hub_host_open
     from firmware_sim.probe_central import ProbeCentral, follow
     from wearable_core.contracts.streams import Stream
 
     async def probe() -> dict[str, Any]:
-        async with open_hub_host(args.radio) as host:
+        async with hub_host_open(args.radio) as host:
             central = ProbeCentral(host)
             await central.start()
             found = await central.discover(args.count)

@@ -69,6 +69,6 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from firmware_sim.replay import run_replay_command
+    from firmware_sim.replay import replay_command_run
 
-    return run_replay_command(args)
+    return replay_command_run(args)

@@ -117,7 +117,7 @@ def _log_to_file(space: Workspace, config: GatewayConfig) -> None:
 def run(args: argparse.Namespace) -> int:
     """``wearable demo``: exit 0 when nothing was lost or duplicated, else 1."""
     from firmware_sim.farm import FarmOptions
-    from firmware_sim.scenario import ScenarioError, load_scenario
+    from firmware_sim.scenario import ScenarioError, scenario_load
     from gateway.store import Store
     from gateway.sync.setup import sync_engine_build
     from wearable.demo.live import live_run
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
-        scenario = load_scenario(args.scenario)
+        scenario = scenario_load(args.scenario)
         seed = scenario.seed if args.seed is None else args.seed
         space, public_key = workspace_prepare(args.out, seed)
     except (OSError, ScenarioError, WorkspaceError) as error:

@@ -2,7 +2,7 @@
 
 A fresh deployment has little labelled data when its first model ships; the loop then
 improves on it as cohorts and clinicians' verdicts accumulate. The demo plays that out:
-``starter-1`` is trained by the same training code (``cloud_training.train.train_model``)
+``starter-1`` is trained by the same training code (``cloud_training.train.model_train``)
 on the first :data:`STARTER_HOURS` hours of the shipped training cohort (about 720
 windows of 4,324), published to the demo bucket with the demo's key, and installed by
 the gateway before the watches start. The training job then has to beat it on the
@@ -42,7 +42,7 @@ def starter_publish(
 
     from cloud_training.labelled_cohorts import cohort_load
     from cloud_training.publish import release_publish
-    from cloud_training.train import convert, parity, split_indices, train_model
+    from cloud_training.train import convert, indices_split, model_train, parity
     from wearable_core.buckets import bucket_open
     from wearable_core.contracts.model_release import manifest_header, private_key_load
 
@@ -50,9 +50,9 @@ def starter_publish(
     cohort = cohort_load(bucket, "train")
     first = cohort.start_s < hours * 3600
     X, Y = cohort.X[first], cohort.Y[first]
-    model, thresholds, _ = train_model(X, Y, seed=STARTER_SEED)
+    model, thresholds, _ = model_train(X, Y, seed=STARTER_SEED)
     model_bytes = convert(model, X, "dynamic")
-    _, held_out = split_indices(len(X), 0.25, STARTER_SEED)
+    _, held_out = indices_split(len(X), 0.25, STARTER_SEED)
     check = parity(model, model_bytes, X[held_out], thresholds)
     manifest: dict[str, Any] = {
         **manifest_header(STARTER_VERSION, thresholds),

@@ -26,7 +26,7 @@ from gateway.detection.engine import Detector, WindowResult
 from gateway.ingest import Ingestor
 from gateway.store import AlertRow, DataQualityRow, Store
 from wearable.evaluation.metrics import WindowDecision
-from wearable_core.assessment.policy import AlertPolicy, load_policies
+from wearable_core.assessment.policy import AlertPolicy, policies_load
 from wearable_core.assessment.types import AlertType, FaultKind
 from wearable_core.contracts.features import WINDOW_S, feature_index
 from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
@@ -80,7 +80,7 @@ class _Collector:
         )
 
 
-def run_watch(
+def watch_run(
     device: str,
     produced: Iterable[Iterable[tuple[Stream, bytes, float]]],
     epoch_start_s: float,
@@ -124,7 +124,7 @@ def run_watch(
     state = ingestor.state(device)
     # Every record is delivered as it is produced: all of them are live.
     state.live_from = {stream: 0 for stream in Stream}
-    resolved = policies or load_policies(None)
+    resolved = policies or policies_load(None)
     collector = _Collector(resolved[AlertType.AF])
     detector = Detector(
         store,

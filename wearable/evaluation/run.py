@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from firmware_sim.firmware.watch_firmware import WatchFirmware
-from firmware_sim.scenario import Scenario, load_scenario
-from firmware_sim.watch_assembly import build_firmware, clinical_labeller, identity_of
+from firmware_sim.scenario import Scenario, scenario_load
+from firmware_sim.watch_assembly import clinical_labeller, firmware_build, identity_of
 from gateway.config import DEFAULT_HOP_S
 from gateway.store import AlertRow, Store
 from wearable.evaluation.metrics import (
@@ -37,8 +37,8 @@ from wearable.evaluation.metrics import (
     targets_met,
     targets_report,
 )
-from wearable.evaluation.pipeline import STEP_S, WatchRun, run_watch
-from wearable_core.assessment.policy import load_policies
+from wearable.evaluation.pipeline import STEP_S, WatchRun, watch_run
+from wearable_core.assessment.policy import policies_load
 from wearable_core.contracts.streams import Stream
 from wearable_core.model.model_file import model_load
 
@@ -116,22 +116,22 @@ def _run_planned_watch(
     hop_s: int = DEFAULT_HOP_S,
 ) -> WatchRun:
     """One watch of a scenario (a worker-process entry point: arguments are picklable)."""
-    scenario = load_scenario(scenario_path)
+    scenario = scenario_load(scenario_path)
     if index >= scenario.watches:
         # More watches than the file lists: each plan depends only on (seed, index).
         scenario = dataclasses.replace(scenario, watches=index + 1)
     plan = scenario.plan_watch(index, seed)
     device = identity_of(plan).address
     labeller = clinical_labeller(plan, scenario, duration_s)
-    firmware = build_firmware(plan, scenario, duration_s, labeller=labeller)
+    firmware = firmware_build(plan, scenario, duration_s, labeller=labeller)
     loaded = model_load(None if model is None else Path(model))
-    run = run_watch(
+    run = watch_run(
         device,
         produced_batches(firmware),
         scenario.start_epoch_s,
         watch_store_path(Path(workdir), index),
         loaded,
-        load_policies(policies),
+        policies_load(policies),
         hop_s=hop_s,
         after_batch=None if sync is None else _sync_hook(sync),
     )
@@ -251,7 +251,7 @@ def scenario_runs(
     ``sync`` each store syncs to that bucket after every simulated hour. Returns the
     runs in device order, so the result does not depend on ``workers``.
     """
-    count = load_scenario(scenario_path).watches if watches is None else watches
+    count = scenario_load(scenario_path).watches if watches is None else watches
     workdir.mkdir(parents=True, exist_ok=True)
     model_arg = None if model is None else str(model)
     args = [
@@ -279,7 +279,7 @@ def scenario_runs(
     return runs
 
 
-def evaluate_scenario(
+def scenario_evaluate(
     scenario_path: Path,
     seed: int | None = None,
     *,
@@ -323,7 +323,7 @@ def evaluate_scenario(
         The metrics of :func:`wearable.evaluation.metrics.evaluate` plus the run's
         parameters, pipeline counts and ``targets`` (met or not, with the wording).
     """
-    scenario = load_scenario(scenario_path)
+    scenario = scenario_load(scenario_path)
     used_seed = scenario.seed if seed is None else seed
     duration = scenario.duration_s if duration_s is None else duration_s
     count = scenario.watches if watches is None else watches
@@ -361,7 +361,7 @@ def evaluate_scenario(
     return report
 
 
-def evaluate_recording(
+def recording_evaluate(
     paths: Sequence[Path],
     *,
     model: Path | None = None,
@@ -375,10 +375,10 @@ def evaluate_recording(
     and ``alerts_per_hour``. There are no labels: on a recording of a person without
     the anomalies, each alert is a false one.
     """
-    from firmware_sim.recording import load_recording, recording_to_chunk
+    from firmware_sim.recording import recording_load, recording_to_chunk
     from firmware_sim.replay import replay_firmware, replay_identity, replay_start_epoch_s
 
-    recording = load_recording(paths)
+    recording = recording_load(paths)
     start_s = replay_start_epoch_s(recording)
     firmware = replay_firmware(recording_to_chunk(recording), start_s)
     device = replay_identity().address
@@ -386,13 +386,13 @@ def evaluate_recording(
         store = Path(workdir or tmp) / "recording.sqlite"
         store.parent.mkdir(parents=True, exist_ok=True)
         loaded = model_load(model)
-        run = run_watch(
+        run = watch_run(
             device,
             produced_batches(firmware),
             start_s,
             store,
             loaded,
-            load_policies(policies),
+            policies_load(policies),
             hop_s=hop_s,
         )
     hours = recording.duration_s / 3600.0

@@ -186,7 +186,7 @@ def _fleet(
     loop: _Loop, settings: CurveSettings, round_: int, log: Callable[[str], None]
 ) -> dict[str, Any]:
     """Run round ``round_``'s fleet through the gateway, review its alerts, sync all."""
-    from firmware_sim.scenario import load_scenario
+    from firmware_sim.scenario import scenario_load
     from gateway.store import Store
     from wearable.demo.clinician import clinician_review
     from wearable.evaluation.run import (
@@ -211,7 +211,7 @@ def _fleet(
         sync=target,
         progress=lambda done, n: log(f"round {round_}: fleet {done}/{n} watches"),
     )
-    scenario = load_scenario(settings.scenario)
+    scenario = scenario_load(settings.scenario)
     truth = clinical_episodes(
         scenario, seed, settings.fleet_duration_s, runs, settings.fleet_watches
     )
@@ -326,9 +326,9 @@ def _heldout(
     loop: _Loop, settings: CurveSettings, log: Callable[[str], None], label: str
 ) -> dict[str, Any]:
     """The serving model on the held-out cohort, summarised per type."""
-    from wearable.evaluation.run import evaluate_scenario
+    from wearable.evaluation.run import scenario_evaluate
 
-    report = evaluate_scenario(
+    report = scenario_evaluate(
         settings.scenario,
         settings.heldout_seed,
         duration_s=settings.heldout_duration_s,

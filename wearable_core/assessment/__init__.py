@@ -5,8 +5,8 @@ scores → one :class:`WindowAssessment` per window (``docs/alerts.md``,
 The gateway serves these semantics; the cloud training gate replays them.
 """
 
-from wearable_core.assessment.policy import DEFAULT_POLICIES, AlertPolicy, load_policies
-from wearable_core.assessment.rules import RuleInputs, evaluate_rules
+from wearable_core.assessment.policy import DEFAULT_POLICIES, AlertPolicy, policies_load
+from wearable_core.assessment.rules import RuleInputs, rules_evaluate
 from wearable_core.assessment.types import (
     AlertEvent,
     AlertType,
@@ -28,6 +28,6 @@ __all__ = [
     "RuleInputs",
     "Severity",
     "WindowAssessment",
-    "evaluate_rules",
-    "load_policies",
+    "policies_load",
+    "rules_evaluate",
 ]

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wearable_core.assessment.policy import AlertPolicy
-from wearable_core.assessment.rules import RuleInputs, evaluate_rules, model_plausible
+from wearable_core.assessment.rules import RuleInputs, model_plausible, rules_evaluate
 from wearable_core.assessment.types import AlertType, QualityFlags, WindowAssessment
 from wearable_core.contracts.features import FEATURE_NAMES, WINDOW_S, feature_index
 from wearable_core.features.extract import MIN_RR_IRREGULARITY, features_extract
@@ -171,7 +171,7 @@ def model_gates(vector: npt.NDArray[np.float32], inputs: RuleInputs) -> dict[Ale
 
 
 class ArtifactSettle:
-    """One device's motion-artifact history: ``after_artifact`` of :func:`assess_window`.
+    """One device's motion-artifact history: ``after_artifact`` of :func:`window_assess`.
 
     An artifact's last seconds of movement count as artifact seconds only where an RR
     interval jumps, so the window that begins as an artifact fades can hold its last
@@ -206,7 +206,7 @@ class ArtifactSettle:
         return recent
 
 
-def assess_window(
+def window_assess(
     device: str,
     start_ms: int,
     vector: npt.NDArray[np.float32],
@@ -233,7 +233,7 @@ def assess_window(
         start_ms=start_ms,
         end_ms=start_ms + window_s * 1000,
         scores={kind: (s if plausible[kind] else 0.0) for kind, s in (scores or {}).items()},
-        rules=evaluate_rules(inputs),
+        rules=rules_evaluate(inputs),
         quality=quality_from_features(vector),
         hr_mean_bpm=inputs.hr_mean_bpm,
     )
@@ -272,11 +272,11 @@ def scores_from_outputs(
     return scores
 
 
-def assess_windows(
+def windows_assess(
     windows: Iterable[WindowData], temp_baseline_c: float | None = None
 ) -> Iterator[tuple[WindowData, npt.NDArray[np.float32], WindowAssessment]]:
     """Features and a rules-only assessment for each window (the model adds scores)."""
     for window in windows:
         vector = features_extract(window)
-        yield window, vector, assess_window(window.device, window.start_ms, vector, None,
+        yield window, vector, window_assess(window.device, window.start_ms, vector, None,
                                             temp_baseline_c)  # fmt: skip

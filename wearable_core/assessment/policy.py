@@ -54,7 +54,7 @@ DEFAULT_POLICIES: Mapping[AlertType, AlertPolicy] = {
 }
 
 
-def load_policies(
+def policies_load(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[AlertType, AlertPolicy]:
     """The defaults with ``overrides`` applied, e.g. ``{"fever": {"min_duration_s": 3600}}``.

@@ -225,7 +225,7 @@ def fever(x: RuleInputs) -> bool:
     )
 
 
-def evaluate_rules(x: RuleInputs) -> dict[AlertType, bool]:
+def rules_evaluate(x: RuleInputs) -> dict[AlertType, bool]:
     """Every safety rule on one window (AF has none and is always False)."""
     return {
         AlertType.TACHYCARDIA: tachycardia(x),

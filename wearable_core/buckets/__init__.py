@@ -25,7 +25,7 @@ from wearable_core.buckets.base import (
     ObjectConflict,
     ObjectInfo,
     ObjectNotFound,
-    check_object_name,
+    object_name_check,
 )
 from wearable_core.buckets.local import LocalBucket
 
@@ -134,7 +134,7 @@ def _gcs_location(url: str) -> BucketLocation:
     prefix = prefix.rstrip("/")
     if prefix:
         try:
-            check_object_name(prefix)
+            object_name_check(prefix)
         except BucketError as exc:
             raise _config_error(url, f"bad prefix: {exc}") from None
     return BucketLocation(url, bucket=bucket, prefix=prefix)
@@ -184,5 +184,5 @@ __all__ = [
     "ObjectNotFound",
     "bucket_open",
     "bucket_url_parse",
-    "check_object_name",
+    "object_name_check",
 ]

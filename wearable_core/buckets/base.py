@@ -152,7 +152,7 @@ class Bucket(Protocol):
 RESERVED_PREFIX = ".bucket-meta"
 
 
-def check_object_name(name: str, *, url: str = "") -> str:
+def object_name_check(name: str, *, url: str = "") -> str:
     """Return ``name`` if it is a valid object name, else raise :class:`BucketError`.
 
     Valid names are non-empty, relative, ``/``-separated paths without empty, ``.`` or

@@ -57,7 +57,7 @@ from wearable_core.buckets.base import (
     ObjectConflict,
     ObjectInfo,
     ObjectNotFound,
-    check_object_name,
+    object_name_check,
 )
 
 _T = TypeVar("_T")
@@ -116,7 +116,7 @@ class GcsBucket:
         prefix = prefix.strip("/")
         self._url = f"gs://{bucket_name}/{prefix}" if prefix else f"gs://{bucket_name}"
         if prefix:
-            check_object_name(prefix, url=self._url)
+            object_name_check(prefix, url=self._url)
         if retry_deadline_s <= 0:
             raise BucketConfigError(
                 f"{self._url}: retry_deadline_s must be positive, got {retry_deadline_s}",
@@ -166,7 +166,7 @@ class GcsBucket:
             ) from exc
 
     def _blob(self, name: str) -> Any:
-        check_object_name(name, url=self._url)
+        object_name_check(name, url=self._url)
         return self.client.bucket(self._bucket_name).blob(self._prefix + name)
 
     # -- Bucket protocol ----------------------------------------------------------------
@@ -320,7 +320,7 @@ class GcsBucket:
     def _stat_blob(self, name: str) -> Any:
         """The object's metadata as a ``Blob`` (generation, size, custom metadata), or
         ``None`` if absent."""
-        blob_name = self._prefix + check_object_name(name, url=self._url)
+        blob_name = self._prefix + object_name_check(name, url=self._url)
         bucket = self.client.bucket(self._bucket_name)
         return self._call(
             name,

@@ -55,7 +55,7 @@ from wearable_core.buckets.base import (
     ObjectConflict,
     ObjectInfo,
     ObjectNotFound,
-    check_object_name,
+    object_name_check,
 )
 
 #: errnos that say "try again later" rather than "this cannot work".
@@ -204,7 +204,7 @@ class LocalBucket:
         return f"LocalBucket({str(self._root)!r})"
 
     def _path(self, name: str) -> Path:
-        check_object_name(name, url=self._url)
+        object_name_check(name, url=self._url)
         return self._root.joinpath(*name.split("/"))
 
     @contextlib.contextmanager

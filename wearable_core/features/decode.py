@@ -224,7 +224,7 @@ class HeartRateBatch:
     rr_raw: IntArray
 
 
-def decode_heart_rate(p: Packed) -> HeartRateBatch:
+def heart_rate_decode(p: Packed) -> HeartRateBatch:
     """Decode Heart Rate Measurements of every flag combination at once.
 
     Layout (``HeartRateMeasurement``): flags; rate uint8 or uint16 (bit 0); energy
@@ -264,7 +264,7 @@ def decode_heart_rate(p: Packed) -> HeartRateBatch:
     )
 
 
-def decode_spo2(p: Packed) -> tuple[BoolArray, FloatArray]:
+def spo2_decode(p: Packed) -> tuple[BoolArray, FloatArray]:
     """SpO2 of PLX Continuous Measurements, ``round(m.spo2.value, 6)``.
 
     Layout (``PlxContinuousMeasurement``): flags; SpO2 SFLOAT at offset 1; PR; then
@@ -291,7 +291,7 @@ def decode_spo2(p: Packed) -> tuple[BoolArray, FloatArray]:
     return ok, round6(sfloat_values(p.uint(1, 2)))
 
 
-def decode_temperature(p: Packed) -> tuple[BoolArray, FloatArray]:
+def temperature_decode(p: Packed) -> tuple[BoolArray, FloatArray]:
     """Temperature Measurements in Celsius, as the window builder's ``_celsius``.
 
     Layout (``TemperatureMeasurement``): flags (bit 0 Fahrenheit, bit 1 Date Time,
@@ -325,7 +325,7 @@ def decode_temperature(p: Packed) -> tuple[BoolArray, FloatArray]:
     return ok, round6(celsius)
 
 
-def decode_accel(p: Packed, frame_samples: int) -> tuple[BoolArray, npt.NDArray[np.float32]]:
+def accel_decode(p: Packed, frame_samples: int) -> tuple[BoolArray, npt.NDArray[np.float32]]:
     """Accelerometer frames in g, as the window builder's ``add_acc``.
 
     Layout (``AccelerometerFrame``): rate uint16 (>= 1), LSB per g uint16 (>= 1), count

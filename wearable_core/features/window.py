@@ -501,15 +501,15 @@ def _decode_batched(records: list[IngestRecord]) -> _Tables | None:
     def packed(k: int) -> decode.Packed:
         return decode.Packed.of([payloads[i] for i in idx[k].tolist()])
 
-    hr = decode.decode_heart_rate(packed(_HR))
+    hr = decode.heart_rate_decode(packed(_HR))
     bpm = hr.heart_rate
     contact = np.where(hr.contact_supported, hr.contact_detected, bpm > 0)
     hr_bpm = np.where(contact & (bpm > 0), bpm.astype(np.float64), np.nan)
     rr_rec = [hr.rr_index]
     rr_ms = [hr.rr_raw.astype(np.float64) * _RR_UNIT_MS]
-    spo2_ok, spo2 = decode.decode_spo2(packed(_SPO2))
-    temp_ok, temp = decode.decode_temperature(packed(_TEMP))
-    acc_ok, acc = decode.decode_accel(packed(_ACC), _FS)
+    spo2_ok, spo2 = decode.spo2_decode(packed(_SPO2))
+    temp_ok, temp = decode.temperature_decode(packed(_TEMP))
+    acc_ok, acc = decode.accel_decode(packed(_ACC), _FS)
 
     # The rest, in record order: the first invalid payload raises as it would per record.
     oks = (hr.ok, spo2_ok, temp_ok, acc_ok)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bumble_radio.attach import open_hub_host
+from bumble_radio.attach import hub_host_open
 from firmware_sim.probe_central import ProbeCentral, follow
 from wearable_core.contracts.record_csv import file_name
 from wearable_core.contracts.streams import Stream
@@ -97,7 +97,7 @@ async def test_watch_farm_and_central_in_separate_processes(hub: str, tmp_path: 
         started = json.loads(await asyncio.to_thread(farm.stdout.readline))
         assert started["event"] == "started", started
         addresses = {w["address"] for w in started["watches"]}
-        async with open_hub_host(hub) as host:
+        async with hub_host_open(hub) as host:
             central = ProbeCentral(host)
             await central.start()
             found = await central.discover(2)
@@ -145,7 +145,7 @@ async def test_a_vanished_watch_process_drops_the_link_after_the_supervision_tim
         assert farm.stdout is not None
         started = json.loads(await asyncio.to_thread(farm.stdout.readline))
         (watch,) = started["watches"]
-        async with open_hub_host(hub) as host:
+        async with hub_host_open(hub) as host:
             central = ProbeCentral(host)
             await central.start()
             await central.discover(1)

@@ -12,10 +12,10 @@ from bumble import att
 
 from bumble_radio.local import VirtualRadio
 from firmware_sim.probe_central import ProbeCentral, catch_up, first_missing
-from firmware_sim.scenario import parse_scenario
+from firmware_sim.scenario import scenario_parse
 from firmware_sim.simclock import SimClock
 from firmware_sim.watch import LinkFault, RadioQuality, SimulatedWatch
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from wearable_core.contracts.gatt.heart_rate import HeartRateMeasurement
 from wearable_core.contracts.gatt.record_access import (
     RacpOpcode,
@@ -55,13 +55,13 @@ async def _rig(
     quality: RadioQuality | None = None,
 ) -> AsyncIterator[Rig]:
     text = SCENARIO + ("\n[watch]\npasskey = true\n" if passkey else "")
-    scenario = parse_scenario(text)
+    scenario = scenario_parse(text)
     plan = scenario.plan()[0]
     radio = VirtualRadio()
     clock = SimClock(SPEED)
     watch = SimulatedWatch(
         identity_of(plan),
-        build_firmware(plan, scenario),
+        firmware_build(plan, scenario),
         radio.new_host("watch"),
         clock,
         link_faults=faults,

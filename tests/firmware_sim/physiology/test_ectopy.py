@@ -17,7 +17,7 @@ from firmware_sim.physiology.cardiac import (
     ectopy_increments,
 )
 from firmware_sim.physiology.generator import SignalChunk, SignalGenerator, simulate
-from firmware_sim.scenario import parse_scenario
+from firmware_sim.scenario import scenario_parse
 from wearable_core.features.irregularity import (
     irregularity_ectopic_fraction,
     irregularity_nn_nrmssd,
@@ -100,7 +100,7 @@ duration = "1h"
 watch = 1
 pvc_burden = 0.12
 """
-    plan = parse_scenario(text).plan()
+    plan = scenario_parse(text).plan()
     assert plan[1].profile.pvc_burden == 0.12
     assert plan[1].episodes == ()  # ectopy is not an episode: never labelled AF
     with pytest.raises(ValueError, match="pvc_burden"):

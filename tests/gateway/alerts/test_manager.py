@@ -16,7 +16,7 @@ from wearable_core.assessment import (
     QualityFlags,
     Severity,
     WindowAssessment,
-    load_policies,
+    policies_load,
 )
 
 DEV = "C4:12:00:00:00:0A"
@@ -189,13 +189,13 @@ def test_deterministic() -> None:
 
 
 def test_load_policies_overrides_and_validates() -> None:
-    policies = load_policies({"fever": {"min_duration_s": 3600, "severity": "critical"}})
+    policies = policies_load({"fever": {"min_duration_s": 3600, "severity": "critical"}})
     assert policies[T.FEVER].min_duration_s == 3600
     assert policies[T.FEVER].severity is Severity.CRITICAL
-    assert policies[T.FALL] == load_policies()[T.FALL]
+    assert policies[T.FALL] == policies_load()[T.FALL]
     with pytest.raises(ValueError, match="unknown alert type"):
-        load_policies({"cough": {}})
+        policies_load({"cough": {}})
     with pytest.raises(ValueError, match="unknown alert policy field"):
-        load_policies({"af": {"threshold": 1}})
+        policies_load({"af": {"threshold": 1}})
     with pytest.raises(ValueError, match="off_threshold"):
-        load_policies({"af": {"off_threshold": 0.95}})
+        policies_load({"af": {"off_threshold": 0.95}})

@@ -2,7 +2,7 @@
 
 The simulator's firmware produces every record as the notification the watch would send;
 the gateway's :class:`~gateway.ingest.Ingestor` decodes, aligns and stores them exactly as
-``wearable/evaluation/pipeline.py::run_watch`` does (no radio). That happens once per
+``wearable/evaluation/pipeline.py::watch_run`` does (no radio). That happens once per
 session; tests copy the stored records into stores of their own (``Store.add``), whole
 or in parts, so each can cut the data where it needs to.
 """
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware_sim.scenario import parse_scenario
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.scenario import scenario_parse
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from gateway.ingest import Ingestor
 from gateway.store import Store
 from wearable_core.contracts.gatt.uuids import RECORD_CHAR_BY_STREAM
@@ -90,7 +90,7 @@ class Cohort:
 
 
 def ingest(store: Store, device: str, produced: Produced, start_ms: int) -> None:
-    """Feed one watch's notifications through the gateway's ingest, as ``run_watch`` does."""
+    """Feed one watch's notifications through the gateway's ingest, as ``watch_run`` does."""
     now = [0]
     ingestor = Ingestor(store, batch_max=5000, clock=lambda: now[0])
     ingestor.state(device).live_from = {stream: 0 for stream in Stream}
@@ -102,11 +102,11 @@ def ingest(store: Store, device: str, produced: Produced, start_ms: int) -> None
 
 def build_cohort(workdir: Path) -> Cohort:
     """Simulate :data:`SCENARIO` and ingest every watch into a store under ``workdir``."""
-    scenario = parse_scenario(SCENARIO)
+    scenario = scenario_parse(SCENARIO)
     start_ms = round(scenario.start_epoch_s * 1000)
     produced: dict[str, Produced] = {}
     for plan in scenario.plan():
-        firmware = build_firmware(plan, scenario)
+        firmware = firmware_build(plan, scenario)
         items = firmware.advance(scenario.duration_s)
         produced[identity_of(plan).address] = [
             (item.stream, bytes(item.record), item.true_time_s) for item in items

@@ -19,7 +19,7 @@ import pytest
 from gateway.config import DEFAULT_HOP_S
 from gateway.detection.engine import Detector, WindowResult
 from gateway.store import AlertRow, DataQualityRow, Store
-from wearable.evaluation.pipeline import run_watch
+from wearable.evaluation.pipeline import watch_run
 from wearable_core.assessment.rules import RULE_NAMES
 from wearable_core.assessment.types import AlertEvent, AlertType, DataQualityEvent
 from wearable_core.assessment.wrist_temperature import SENSOR_SETTLE_S
@@ -333,7 +333,7 @@ def test_run_watch_agrees_with_the_detector(
     cohort: Cohort, baseline_model: LoadedModel, tmp_path: Path
 ) -> None:
     device = cohort.desat
-    run = run_watch(
+    run = watch_run(
         device,
         [cohort.produced[device]],
         cohort.epoch_start_s,

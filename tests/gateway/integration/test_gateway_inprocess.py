@@ -21,7 +21,7 @@ from bumble.profiles.heart_rate_service import HeartRateService
 from bumble_radio.bleak_backend import BumbleAdapter
 from bumble_radio.local import VirtualRadio
 from firmware_sim.farm import FarmOptions, WatchFarm, local_farm
-from firmware_sim.scenario import parse_scenario
+from firmware_sim.scenario import scenario_parse
 from firmware_sim.simclock import SimClock
 from firmware_sim.watch import RadioQuality, SimulatedWatch
 from gateway.config import GatewayConfig
@@ -71,7 +71,7 @@ async def _rig(
     options = FarmOptions(speed=speed, quality=quality or RadioQuality())
     adapter = BumbleAdapter.on_local(radio, keystore_path=tmp_path / "bonds.json")
     await adapter.start()
-    async with local_farm(parse_scenario(scenario), options, radio, clock) as farm:
+    async with local_farm(scenario_parse(scenario), options, radio, clock) as farm:
         gateway = Gateway(
             _config(tmp_path / "store.sqlite", **ble),
             Backends(adapter.scanner_backend, adapter.client_backend),
@@ -245,7 +245,7 @@ async def test_a_restart_resumes_from_the_store_without_duplicates(tmp_path: Pat
     scenario = ONE_WATCH.format(duration="4min")
     radio = VirtualRadio()
     clock = SimClock(20.0)
-    async with local_farm(parse_scenario(scenario), FarmOptions(speed=20.0), radio, clock) as farm:
+    async with local_farm(scenario_parse(scenario), FarmOptions(speed=20.0), radio, clock) as farm:
         (watch,) = farm.watches
         running = asyncio.ensure_future(farm.run())
         for round_ in range(2):
@@ -287,7 +287,7 @@ async def test_records_made_before_the_clock_was_set_land_on_the_gateway_clock(
     speed = 20.0
     clock = SimClock(speed)
     began_ms = time.time_ns() // 1_000_000
-    async with local_farm(parse_scenario(scenario), FarmOptions(speed=speed), radio, clock) as farm:
+    async with local_farm(scenario_parse(scenario), FarmOptions(speed=speed), radio, clock) as farm:
         (watch,) = farm.watches
         running = asyncio.ensure_future(farm.run())
         await asyncio.sleep(1.5)  # ~30 simulated seconds stored before anyone connects

@@ -19,7 +19,7 @@ from bumble_radio.bleak_backend import BumbleAdapter
 from bumble_radio.local import VirtualRadio
 from cloud_training.publish import release_publish
 from firmware_sim.farm import FarmOptions, local_farm
-from firmware_sim.scenario import parse_scenario
+from firmware_sim.scenario import scenario_parse
 from firmware_sim.simclock import SimClock
 from firmware_sim.watch import RadioQuality
 from gateway.config import GatewayConfig, ModelsConfig, SyncConfig
@@ -66,7 +66,7 @@ async def test_service_syncs_aggregates_and_hot_swaps_a_published_model(tmp_path
     adapter = BumbleAdapter.on_local(radio, keystore_path=tmp_path / "bonds.json")
     await adapter.start()
     try:
-        scenario = parse_scenario(SCENARIO)
+        scenario = scenario_parse(SCENARIO)
         start_ms = round(scenario.start_epoch_s * 1000)
         async with local_farm(
             scenario, FarmOptions(speed=speed, quality=RadioQuality()), radio, clock

@@ -19,7 +19,7 @@ import pytest
 from bumble_radio.bleak_backend import BumbleAdapter
 from bumble_radio.local import VirtualRadio
 from firmware_sim.farm import FarmOptions, local_farm
-from firmware_sim.scenario import parse_scenario
+from firmware_sim.scenario import scenario_parse
 from firmware_sim.simclock import SimClock
 from gateway.config import GatewayConfig
 from gateway.service import Backends, Gateway
@@ -53,7 +53,7 @@ async def test_pair_false_against_encrypted_watches_backs_off_and_warns_once_per
     adapter = BumbleAdapter.on_local(radio, keystore_path=tmp_path / "bonds.json")
     await adapter.start()
     options = FarmOptions(speed=1.0)
-    async with local_farm(parse_scenario(SCENARIO), options, radio, SimClock(1.0)) as farm:
+    async with local_farm(scenario_parse(SCENARIO), options, radio, SimClock(1.0)) as farm:
         producing = asyncio.ensure_future(farm.run())
         gateway = Gateway(
             _config(tmp_path / "store.sqlite"),

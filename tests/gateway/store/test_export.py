@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from firmware_sim.scenario import parse_scenario
+from firmware_sim.scenario import scenario_parse
 from firmware_sim.truth import TruthWriter
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from gateway.store import Store
 from gateway.store.export import DEVICE_COLUMNS, GAP_COLUMNS, export_store
 from wearable_core.contracts import record_csv
@@ -30,13 +30,13 @@ def read(path: Path) -> list[list[str]]:
 
 
 def test_export_matches_the_truth_files(tmp_path: Path) -> None:
-    scenario = parse_scenario(SCENARIO)
+    scenario = scenario_parse(SCENARIO)
     truth_dir, export_dir = tmp_path / "truth", tmp_path / "export"
     records: list[IngestRecord] = []
     with TruthWriter(truth_dir) as truth:
         for plan in scenario.plan():
             device = identity_of(plan).address
-            firmware = build_firmware(plan, scenario)
+            firmware = firmware_build(plan, scenario)
             for item in firmware.advance(scenario.duration_s):
                 truth.write(device, item)
                 r = item.record

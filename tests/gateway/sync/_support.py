@@ -12,8 +12,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware_sim.scenario import parse_scenario
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.scenario import scenario_parse
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor
 from gateway.store import Store
@@ -74,7 +74,7 @@ class Ward:
 
 def build_ward(workdir: Path) -> Ward:
     """Simulate, ingest and assess :data:`SCENARIO` into ``workdir/ward.sqlite``."""
-    scenario = parse_scenario(SCENARIO)
+    scenario = scenario_parse(SCENARIO)
     start_ms = round(scenario.start_epoch_s * 1000)
     path = workdir / "ward.sqlite"
     now = [start_ms]
@@ -91,7 +91,7 @@ def build_ward(workdir: Path) -> Ward:
             serials.append(plan.serial)
             store.devices.upsert(device, name=plan.device_name, extra={"serial": plan.serial})
             ingestor.state(device).live_from = {stream: 0 for stream in Stream}
-            firmware = build_firmware(plan, scenario)
+            firmware = firmware_build(plan, scenario)
             for item in firmware.advance(scenario.duration_s):
                 now[0] = start_ms + round(item.true_time_s * 1000) + DELIVERY_LATENCY_MS
                 ingestor.on_notification(

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from firmware_sim.scenario import parse_scenario
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.scenario import scenario_parse
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor
 from gateway.privacy.pseudonym import PseudonymKey
@@ -108,14 +108,14 @@ def _second_model(directory: Path) -> LoadedModel:
 
 def build_clinic(workdir: Path) -> Clinic:
     """Simulate, ingest, assess, review and sync :data:`SCENARIO` under ``workdir``."""
-    scenario = parse_scenario(SCENARIO)
+    scenario = scenario_parse(SCENARIO)
     start_ms = round(scenario.start_epoch_s * 1000)
     store_path = workdir / "gateway-store" / "gateway.sqlite"
     store_path.parent.mkdir(parents=True)
     bucket_dir = workdir / "bucket"
     now = [start_ms]
     plans = scenario.plan()
-    firmwares = [build_firmware(plan, scenario) for plan in plans]
+    firmwares = [firmware_build(plan, scenario) for plan in plans]
     devices = tuple(identity_of(plan).address for plan in plans)
     first = model_load(None)
     with Store(store_path) as store:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from firmware_sim.scenario import parse_scenario
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.scenario import scenario_parse
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from gateway.detection.engine import Detector
 from gateway.ingest import Ingestor
 from gateway.store import Store
@@ -48,7 +48,7 @@ duration = "{off_wrist_minutes}min"
 def patient_store_build(path: Path, scenario_toml: str) -> tuple[str, int]:
     """Simulate a one-watch scenario into the store at ``path`` through the real Ingestor
     and Detector (shipped model); return the watch's address and the start (Unix ms)."""
-    scenario = parse_scenario(scenario_toml)
+    scenario = scenario_parse(scenario_toml)
     start_ms = round(scenario.start_epoch_s * 1000)
     [plan] = scenario.plan()
     device = identity_of(plan).address
@@ -56,7 +56,7 @@ def patient_store_build(path: Path, scenario_toml: str) -> tuple[str, int]:
     with Store(path) as store:
         ingestor = Ingestor(store, batch_max=5000, clock=lambda: now[0])
         ingestor.state(device).live_from = {stream: 0 for stream in Stream}
-        for item in build_firmware(plan, scenario).advance(scenario.duration_s):
+        for item in firmware_build(plan, scenario).advance(scenario.duration_s):
             now[0] = start_ms + round(item.true_time_s * 1000) + 40
             ingestor.on_notification(device, RECORD_CHAR_BY_STREAM[item.stream], bytes(item.record))
         ingestor.flush()

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from firmware_sim.physiology.schedule import Activity
-from firmware_sim.scenario import parse_scenario
-from firmware_sim.watch_assembly import build_firmware, identity_of, signal_chunks
+from firmware_sim.scenario import scenario_parse
+from firmware_sim.watch_assembly import firmware_build, identity_of, signal_chunks
 from gateway.ingest import Ingestor
 from gateway.store import Store
 from wearable.analysis.activity import (
@@ -47,7 +47,7 @@ TRUTH_STATE = {
 @pytest.fixture(scope="module")
 def mornings(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     """Per-minute features of each simulated person with the simulator's majority activity."""
-    scenario = parse_scenario(SCENARIO)
+    scenario = scenario_parse(SCENARIO)
     start_ms = round(scenario.start_epoch_s * 1000)
     frames = []
     with Store(tmp_path_factory.mktemp("act") / "gateway.sqlite") as store:
@@ -56,7 +56,7 @@ def mornings(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
         for plan in scenario.plan():
             device = identity_of(plan).address
             ingestor.state(device).live_from = {stream: 0 for stream in Stream}
-            for item in build_firmware(plan, scenario).advance(scenario.duration_s):
+            for item in firmware_build(plan, scenario).advance(scenario.duration_s):
                 now[0] = start_ms + round(item.true_time_s * 1000) + 40
                 ingestor.on_notification(
                     device, RECORD_CHAR_BY_STREAM[item.stream], bytes(item.record)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware_sim.scenario import parse_scenario
-from wearable.cli import build_parser
+from firmware_sim.scenario import scenario_parse
+from wearable.cli import parser_build
 
 TEXTS = [("600", 600), ("90s", 120), ("15min", 900), ("6h", 21_600), ("2d", 172_800)]
 
@@ -33,7 +33,7 @@ def _commands(tmp_path: Path, text: str) -> dict[str, list[str]]:
 
 
 def _value(argv: list[str]) -> int:
-    args = build_parser(argv[0]).parse_args(argv)
+    args = parser_build(argv[0]).parse_args(argv)
     option = argv[-2].removeprefix("--").replace("-", "_")
     value: int = getattr(args, option)
     return value
@@ -42,7 +42,7 @@ def _value(argv: list[str]) -> int:
 @pytest.mark.parametrize(("text", "seconds"), TEXTS)
 def test_every_command_reads_a_duration_alike(tmp_path: Path, text: str, seconds: int) -> None:
     values = {name: _value(argv) for name, argv in _commands(tmp_path, text).items()}
-    scenario = parse_scenario(f'[scenario]\nwatches = 1\nduration = "{text}"\n')
+    scenario = scenario_parse(f'[scenario]\nwatches = 1\nduration = "{text}"\n')
     values["scenario duration"] = scenario.duration_s
     assert values == dict.fromkeys(values, seconds)
 
@@ -59,7 +59,7 @@ def test_every_command_refuses_a_bad_duration(
 
 
 def test_time_spans_in_seconds_take_the_same_grammar() -> None:
-    parser = build_parser("sim")
+    parser = parser_build("sim")
     radio = parser.parse_args(["sim", "radio", "--supervision-timeout", "1min"])
     probe = parser.parse_args(
         ["sim", "probe", "--radio", "h:1", "--count", "1", "--seconds", "2min"]

@@ -165,7 +165,7 @@ def _two_watches(*args: object, progress: Any, **kwargs: object) -> dict[str, ob
 def test_on_a_terminal_the_progress_is_a_bar_not_lines(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(wearable.evaluation.run, "evaluate_scenario", _two_watches)
+    monkeypatch.setattr(wearable.evaluation.run, "scenario_evaluate", _two_watches)
     assert main(["eval", "--json"]) == 0
     assert capsys.readouterr().err.splitlines() == [
         "wearable eval: 1/2 watches done",

@@ -93,9 +93,9 @@ def test_the_gateway_command_does_not_load_the_simulator_or_tensorflow() -> None
     # what it never uses into its memory (see GATEWAY_NEVER_LOADS).
     code = (
         "import sys\n"
-        "from wearable.cli import build_parser\n"
+        "from wearable.cli import parser_build\n"
         "import gateway.service, wearable_core.features.extract, wearable_core.model.runtime\n"
-        "build_parser().parse_args(['gateway', 'status', '--json'])\n"
+        "parser_build().parse_args(['gateway', 'status', '--json'])\n"
         "print(' '.join(sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

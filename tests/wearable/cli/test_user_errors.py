@@ -164,7 +164,7 @@ def test_the_service_logs_a_full_disk_as_one_json_line(
         error.sqlite_errorcode = 13  # SQLITE_FULL, as sqlite3 sets it
         raise error
 
-    monkeypatch.setattr(gateway.service, "run_service", full)
+    monkeypatch.setattr(gateway.service, "service_run", full)
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
         main(["gateway", "run", "--store", str(tmp_path / "s.db"), "--radio", "h:1"])
@@ -185,7 +185,7 @@ def _run_a_service_that_raises(
     async def bug(config: object) -> int:
         raise error
 
-    monkeypatch.setattr(gateway.service, "run_service", bug)
+    monkeypatch.setattr(gateway.service, "service_run", bug)
     capsys.readouterr()
     assert main(["gateway", "run", "--store", str(tmp_path / "s.db"), "--radio", "h:1"]) == 1
     (entry,) = _gateway_json_lines(capsys.readouterr().err)

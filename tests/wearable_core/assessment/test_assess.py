@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from firmware_sim.export import export_scenario
-from firmware_sim.scenario import parse_scenario
+from firmware_sim.export import scenario_export
+from firmware_sim.scenario import scenario_parse
 from gateway.alerts.manager import AlertManager
-from wearable_core.assessment.assess import assess_windows
+from wearable_core.assessment.assess import windows_assess
 from wearable_core.assessment.types import AlertEvent, AlertType, DataQualityEvent
 from wearable_core.features.window import windows_from_export
 
@@ -47,14 +47,14 @@ severity = 0.9
 @pytest.fixture(scope="module")
 def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("export")
-    export_scenario(parse_scenario(SCENARIO), out)
+    scenario_export(scenario_parse(SCENARIO), out)
     return out
 
 
 def _events(export: Path, device: str) -> list[AlertEvent | DataQualityEvent]:
     manager = AlertManager()
     events: list[AlertEvent | DataQualityEvent] = []
-    for _window, _vector, assessment in assess_windows(windows_from_export(export, device)):
+    for _window, _vector, assessment in windows_assess(windows_from_export(export, device)):
         events.extend(manager.assess(assessment))
     return events
 

@@ -12,12 +12,12 @@ from gateway.alerts.manager import suppressed_by
 from wearable_core.assessment.assess import (
     ARTIFACT_SETTLE_S,
     ArtifactSettle,
-    assess_window,
     rules_inputs_from_features,
     scores_from_outputs,
+    window_assess,
 )
-from wearable_core.assessment.policy import DEFAULT_POLICIES, AlertPolicy, load_policies
-from wearable_core.assessment.rules import AF_NN_NRMSSD, RuleInputs, evaluate_rules, model_plausible
+from wearable_core.assessment.policy import DEFAULT_POLICIES, AlertPolicy, policies_load
+from wearable_core.assessment.rules import AF_NN_NRMSSD, RuleInputs, model_plausible, rules_evaluate
 from wearable_core.assessment.types import AlertType, FaultKind
 from wearable_core.contracts.features import FEATURE_NAMES, feature_index
 
@@ -85,7 +85,7 @@ def test_out_of_range_outputs_are_clipped() -> None:
 
 
 def test_policy_on_threshold_overrides_are_followed() -> None:
-    policies: dict[AlertType, AlertPolicy] = load_policies({"af": {"on_threshold": 0.9}})
+    policies: dict[AlertType, AlertPolicy] = policies_load({"af": {"on_threshold": 0.9}})
     out = outputs(0.0)
     out[list(AlertType).index(T.AF)] = THRESHOLDS[T.AF]
     assert scores_from_outputs(out, THRESHOLDS, policies)[T.AF] == pytest.approx(0.9)
@@ -153,7 +153,7 @@ ALL_HIGH = {kind: 0.95 for kind in AlertType}
 
 def test_assess_window_zeroes_implausible_model_scores() -> None:
     normal = vector(hr_mean=70.0, spo2_min=95.0, fall_peak=1.1, temp_level=33.0, irr_nn_nrmssd=0.04)
-    a = assess_window(DEV, 0, normal, ALL_HIGH, temp_baseline_c=33.0)
+    a = window_assess(DEV, 0, normal, ALL_HIGH, temp_baseline_c=33.0)
     assert a.scores == {
         T.TACHYCARDIA: 0.0,
         T.BRADYCARDIA: 0.0,
@@ -175,13 +175,13 @@ def test_assess_window_keeps_plausible_scores() -> None:
         irr_nn_nrmssd=0.15,
         q_beat_coverage=0.5,
     )
-    a = assess_window(DEV, 60_000, sick, ALL_HIGH, temp_baseline_c=33.0)
+    a = window_assess(DEV, 60_000, sick, ALL_HIGH, temp_baseline_c=33.0)
     assert a.scores == {**ALL_HIGH, T.BRADYCARDIA: 0.0}
     # Without a baseline there is no fever to speak of, however warm the wrist.
-    a = assess_window(DEV, 0, vector(temp_level=36.0), ALL_HIGH)
+    a = window_assess(DEV, 0, vector(temp_level=36.0), ALL_HIGH)
     assert a.scores[T.FEVER] == 0.0
     # No model: no scores, rules still evaluated.
-    a = assess_window(DEV, 0, vector(hr_mean=35.0))
+    a = window_assess(DEV, 0, vector(hr_mean=35.0))
     assert a.scores == {} and a.rules[T.BRADYCARDIA]
 
 
@@ -209,24 +209,24 @@ def test_bradycardia_is_judged_against_the_persons_usual_low_rate() -> None:
 
 def test_the_bradycardia_rule_spares_an_athlete_asleep_at_40() -> None:
     athlete = RuleInputs(hr_mean_bpm=40.0, activity_enmo_g=0.005, hr_floor_bpm=42.0)
-    assert not evaluate_rules(athlete)[T.BRADYCARDIA]
-    assert evaluate_rules(RuleInputs(hr_mean_bpm=40.0, hr_floor_bpm=58.0))[T.BRADYCARDIA]
-    assert not evaluate_rules(RuleInputs(hr_mean_bpm=40.0))[T.BRADYCARDIA]  # no floor yet
-    assert evaluate_rules(RuleInputs(hr_mean_bpm=35.0))[T.BRADYCARDIA]
+    assert not rules_evaluate(athlete)[T.BRADYCARDIA]
+    assert rules_evaluate(RuleInputs(hr_mean_bpm=40.0, hr_floor_bpm=58.0))[T.BRADYCARDIA]
+    assert not rules_evaluate(RuleInputs(hr_mean_bpm=40.0))[T.BRADYCARDIA]  # no floor yet
+    assert rules_evaluate(RuleInputs(hr_mean_bpm=35.0))[T.BRADYCARDIA]
 
 
 def test_motion_artifacts_leave_falls_to_the_rule() -> None:
     shaken = vector(fall_peak=4.0, fall_stillness=0.3, q_motion_artifact=1.0)
-    a = assess_window(DEV, 0, shaken, ALL_HIGH)
+    a = window_assess(DEV, 0, shaken, ALL_HIGH)
     assert a.scores[T.FALL] == 0.0 and not a.rules[T.FALL]
     clean = vector(fall_peak=4.0, fall_stillness=0.3)
-    assert assess_window(DEV, 0, clean, ALL_HIGH).scores[T.FALL] == 0.95
+    assert window_assess(DEV, 0, clean, ALL_HIGH).scores[T.FALL] == 0.95
 
 
 def test_a_window_partly_covered_by_an_artifact_leaves_falls_to_the_rule() -> None:
     # 20 % of the seconds with artifacts: not a faulty window, but its peaks are noise.
     partly = vector(fall_peak=3.5, fall_stillness=0.3, q_motion_artifact=0.2)
-    a = assess_window(DEV, 0, partly, ALL_HIGH)
+    a = window_assess(DEV, 0, partly, ALL_HIGH)
     assert a.quality.faults() == frozenset()
     assert a.scores[T.FALL] == 0.0
 
@@ -241,7 +241,7 @@ def test_the_window_an_artifact_fades_into_leaves_falls_to_the_rule() -> None:
     seen = []
     for start in range(0, 180_000, hop_ms):
         v = shaken if start == 0 else faded
-        a = assess_window(DEV, start, v, ALL_HIGH, after_artifact=settle.after_artifact(start, v))
+        a = window_assess(DEV, start, v, ALL_HIGH, after_artifact=settle.after_artifact(start, v))
         seen.append((start, a.scores[T.FALL], a.scores[T.DESATURATION]))
     settled = (60 + ARTIFACT_SETTLE_S) * 1000
     assert [s for s, fall, _ in seen if fall == 0.0] == list(range(0, settled, hop_ms))
@@ -253,7 +253,7 @@ def test_a_fall_after_an_artifact_still_raises_the_rule() -> None:
     settle = ArtifactSettle()
     settle.after_artifact(0, vector(q_motion_artifact=0.5))
     fall = vector(fall_peak=4.0, fall_stillness=0.01, fall_free_fall=0.3)
-    a = assess_window(
+    a = window_assess(
         DEV, 15_000, fall, ALL_HIGH, after_artifact=settle.after_artifact(15_000, fall)
     )
     assert a.scores[T.FALL] == 0.0 and a.rules[T.FALL]
@@ -269,10 +269,10 @@ def test_an_artifacts_last_spike_then_rest_is_not_a_fall(artifact: float) -> Non
     spike = vector(fall_peak=3.4, fall_stillness=0.01, fall_free_fall=0.8)
     spike[FEATURE_NAMES.index("q_motion_artifact")] = artifact
     after = settle.after_artifact(15_000, spike)
-    assert not assess_window(DEV, 15_000, spike, ALL_HIGH, after_artifact=after).rules[T.FALL]
+    assert not window_assess(DEV, 15_000, spike, ALL_HIGH, after_artifact=after).rules[T.FALL]
     # The same window far from any artifact: the impact-and-stillness rule alone.
     calm = vector(fall_peak=3.4, fall_stillness=0.01, fall_free_fall=0.8)
-    assert assess_window(DEV, 15_000, calm, ALL_HIGH).rules[T.FALL]
+    assert window_assess(DEV, 15_000, calm, ALL_HIGH).rules[T.FALL]
 
 
 def test_af_gate_needs_irregular_nn_intervals() -> None:
@@ -291,38 +291,38 @@ def test_af_gate_reads_the_nn_feature_and_sinus_with_pvcs_scores_nothing() -> No
         hr_mean=80.0, irr_nrmssd=0.25, irr_ectopic_fraction=0.2, irr_nn_nrmssd=0.04,
         q_beat_coverage=0.8,
     )  # fmt: skip
-    a = assess_window(DEV, 0, pvcs, ALL_HIGH)
+    a = window_assess(DEV, 0, pvcs, ALL_HIGH)
     assert a.scores[T.AF] == 0.0 and not a.quality.faults()
     af = vector(
         hr_mean=110.0, irr_nrmssd=0.2, irr_ectopic_fraction=0.4, irr_nn_nrmssd=0.14,
         q_beat_coverage=0.55,
     )  # fmt: skip
-    assert assess_window(DEV, 0, af, ALL_HIGH).scores[T.AF] == 0.95
+    assert window_assess(DEV, 0, af, ALL_HIGH).scores[T.AF] == 0.95
 
 
 def test_unjudgeable_beats_are_a_data_quality_event_that_suppresses_only_af() -> None:
     bigeminy = vector(hr_mean=80.0, irr_nrmssd=0.6, irr_ectopic_fraction=1.0, q_beat_coverage=0.0)
-    a = assess_window(DEV, 0, bigeminy, ALL_HIGH)
+    a = window_assess(DEV, 0, bigeminy, ALL_HIGH)
     assert a.quality.faults() == {FaultKind.BEAT_QUALITY}
     assert a.scores[T.AF] == 0.0
     assert suppressed_by(T.AF, a.quality.faults())
     others = [k for k in AlertType if k is not T.AF]
     assert not any(suppressed_by(k, a.quality.faults()) for k in others)
     gappy = vector(hr_mean=80.0, irr_nn_nrmssd=0.05, q_beat_coverage=0.1)
-    assert assess_window(DEV, 0, gappy).quality.faults() == {FaultKind.BEAT_QUALITY}
+    assert window_assess(DEV, 0, gappy).quality.faults() == {FaultKind.BEAT_QUALITY}
     # Off the wrist, the off-wrist fault speaks for the missing beats (no second event).
     off = vector(hr_mean=80.0, q_beat_coverage=0.0, q_contact_fraction=0.2)
-    assert assess_window(DEV, 0, off).quality.faults() == {FaultKind.OFF_WRIST}
+    assert window_assess(DEV, 0, off).quality.faults() == {FaultKind.OFF_WRIST}
     # No heart rate at all: nothing to judge, no beat-quality event.
-    assert not assess_window(DEV, 0, vector()).quality.faults()
+    assert not window_assess(DEV, 0, vector()).quality.faults()
 
 
 def test_no_desaturation_from_a_window_with_any_artifact_second() -> None:
     low = {"spo2_min": 82.0, "spo2_s_below_88": 60.0, "spo2_s_below_90": 60.0}
-    clean = assess_window(DEV, 0, vector(**low), ALL_HIGH)
+    clean = window_assess(DEV, 0, vector(**low), ALL_HIGH)
     assert clean.scores[T.DESATURATION] == 0.95 and clean.rules[T.DESATURATION]
     # Three artifact seconds (5 %): below the fault flag, enough to distrust the SpO2.
-    shaken = assess_window(DEV, 0, vector(**low, q_motion_artifact=0.05), ALL_HIGH)
+    shaken = window_assess(DEV, 0, vector(**low, q_motion_artifact=0.05), ALL_HIGH)
     assert shaken.scores[T.DESATURATION] == 0.0 and not shaken.rules[T.DESATURATION]
 
 
@@ -330,6 +330,6 @@ def test_a_window_with_rr_intervals_is_judged_on_its_nn_rate() -> None:
     pacs = vector(hr_mean=101.5, rr_count=95.0, hr_nn_mean=88.0, act_enmo=0.01)
     inputs = rules_inputs_from_features(pacs, at_rest=True)
     assert inputs.rr_reported and inputs.sinus_rate_bpm == 88.0
-    assert not evaluate_rules(inputs)[T.TACHYCARDIA]
+    assert not rules_evaluate(inputs)[T.TACHYCARDIA]
     few_beats = vector(hr_mean=101.5, rr_count=10.0, act_enmo=0.01)
     assert rules_inputs_from_features(few_beats, at_rest=True).sinus_rate_bpm == 101.5

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from wearable_core.assessment import AlertType, RuleInputs, evaluate_rules
+from wearable_core.assessment import AlertType, RuleInputs, rules_evaluate
 from wearable_core.assessment import rules as r
 
 
 def fired(**kw: float) -> set[AlertType]:
-    return {k for k, v in evaluate_rules(RuleInputs(**kw)).items() if v}
+    return {k for k, v in rules_evaluate(RuleInputs(**kw)).items() if v}
 
 
 def test_nothing_measured_fires_nothing() -> None:
     assert fired() == set()
-    assert set(evaluate_rules(RuleInputs())) == set(AlertType)
+    assert set(rules_evaluate(RuleInputs())) == set(AlertType)
 
 
 def test_desaturation_needs_sixty_seconds() -> None:
@@ -44,21 +44,21 @@ def test_tachycardia_only_at_rest() -> None:
 def test_tachycardia_not_in_the_minutes_after_a_walk() -> None:
     # Still in this window, but walking less than 5 minutes ago: recovery.
     after_walk = RuleInputs(hr_mean_bpm=140, activity_enmo_g=0.01, at_rest=False)
-    assert not evaluate_rules(after_walk)[AlertType.TACHYCARDIA]
+    assert not rules_evaluate(after_walk)[AlertType.TACHYCARDIA]
     rested = RuleInputs(hr_mean_bpm=140, activity_enmo_g=0.01, at_rest=True)
-    assert evaluate_rules(rested)[AlertType.TACHYCARDIA]
+    assert rules_evaluate(rested)[AlertType.TACHYCARDIA]
 
 
 def test_tachycardia_at_known_rest_is_the_clinical_definition() -> None:
     # A fever's 104 bpm at rest is a tachycardia (labelled so, with its cause).
     def at_rest(hr: float) -> bool:
         x = RuleInputs(hr_mean_bpm=hr, activity_enmo_g=0.01, at_rest=True)
-        return evaluate_rules(x)[AlertType.TACHYCARDIA]
+        return rules_evaluate(x)[AlertType.TACHYCARDIA]
 
     assert at_rest(100.1) and at_rest(104.0)
     assert not at_rest(100.0)  # the definition is "above 100"
     # Rest unknown (no activity seen yet): only the 130 bpm margin.
-    assert not evaluate_rules(RuleInputs(hr_mean_bpm=104.0, activity_enmo_g=0.01))[
+    assert not rules_evaluate(RuleInputs(hr_mean_bpm=104.0, activity_enmo_g=0.01))[
         AlertType.TACHYCARDIA
     ]
 
@@ -70,16 +70,16 @@ def test_tachycardia_judges_the_rate_without_premature_beats() -> None:
     rest = {"activity_enmo_g": 0.01, "at_rest": True}
     pacs = RuleInputs(hr_mean_bpm=101.5, nn_rate_bpm=88.0, rr_reported=True, **rest)
     assert pacs.sinus_rate_bpm == 88.0
-    assert not evaluate_rules(pacs)[AlertType.TACHYCARDIA]
+    assert not rules_evaluate(pacs)[AlertType.TACHYCARDIA]
     assert not r.model_plausible(pacs)[AlertType.TACHYCARDIA]
     sinus = RuleInputs(hr_mean_bpm=104.0, nn_rate_bpm=104.0, rr_reported=True, **rest)
-    assert evaluate_rules(sinus)[AlertType.TACHYCARDIA]
+    assert rules_evaluate(sinus)[AlertType.TACHYCARDIA]
     assert r.model_plausible(sinus)[AlertType.TACHYCARDIA]
     # Beats reported but too ectopic to judge: no rate, no tachycardia.
     unjudged = RuleInputs(hr_mean_bpm=104.0, rr_reported=True, **rest)
-    assert not evaluate_rules(unjudged)[AlertType.TACHYCARDIA]
+    assert not rules_evaluate(unjudged)[AlertType.TACHYCARDIA]
     # A watch that reports no RR intervals: the reported rate.
-    assert evaluate_rules(RuleInputs(hr_mean_bpm=104.0, **rest))[AlertType.TACHYCARDIA]
+    assert rules_evaluate(RuleInputs(hr_mean_bpm=104.0, **rest))[AlertType.TACHYCARDIA]
 
 
 def test_bradycardia() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from wearable_core.assessment.assess import ArtifactSettle, assess_window
+from wearable_core.assessment.assess import ArtifactSettle, window_assess
 from wearable_core.assessment.served import baselines_replay, served_outputs
 from wearable_core.assessment.types import AlertType
 from wearable_core.assessment.wrist_temperature import MIN_WINDOWS
@@ -96,7 +96,7 @@ def test_the_same_gates_as_the_detector_on_random_windows() -> None:
     ones = dict.fromkeys(AlertType, 1.0)
     settle = ArtifactSettle()  # the detector keeps one per device
     for i, c in enumerate(context):
-        a = assess_window(
+        a = window_assess(
             "d",
             int(starts[i]),
             X[i],

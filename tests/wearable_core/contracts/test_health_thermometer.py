@@ -15,7 +15,7 @@ from wearable_core.contracts.gatt.health_thermometer import (
     MeasurementInterval,
     TemperatureMeasurement,
     TemperatureType,
-    decode_temperature_type,
+    temperature_type_decode,
 )
 from wearable_core.contracts.gatt.ieee11073 import Float32
 
@@ -87,10 +87,10 @@ def test_constructor_checks() -> None:
 
 def test_temperature_type_and_interval() -> None:
     assert [int(t) for t in TemperatureType] == list(range(1, 10))
-    assert decode_temperature_type(b"\x03") is TemperatureType.EAR
+    assert temperature_type_decode(b"\x03") is TemperatureType.EAR
     for bad in (b"", b"\x00", b"\x0a", b"\x01\x01"):
         with pytest.raises(PayloadError):
-            decode_temperature_type(bad)
+            temperature_type_decode(bad)
     assert bytes(MeasurementInterval(60)) == b"\x3c\x00"
     assert MeasurementInterval.from_bytes(b"\x10\x0e") == MeasurementInterval(3600)
     with pytest.raises(PayloadError):

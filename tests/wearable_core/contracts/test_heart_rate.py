@@ -16,7 +16,7 @@ from wearable_core.contracts.gatt.heart_rate import (
     BodySensorLocation,
     HeartRateFlags,
     HeartRateMeasurement,
-    decode_body_sensor_location,
+    body_sensor_location_decode,
 )
 
 from .strategies import FUZZ, PROPERTY, U16, heart_rate_measurements
@@ -139,10 +139,10 @@ def test_rr_list_is_stored_as_tuple() -> None:
 def test_body_sensor_location_and_control_point() -> None:
     assert [int(x) for x in BodySensorLocation] == list(range(7))
     assert int(BodySensorLocation.WRIST) == int(HeartRateService.BodySensorLocation.WRIST) == 2
-    assert decode_body_sensor_location(b"\x02") is BodySensorLocation.WRIST
+    assert body_sensor_location_decode(b"\x02") is BodySensorLocation.WRIST
     for bad in (b"", b"\x07", b"\x02\x00"):
         with pytest.raises(PayloadError):
-            decode_body_sensor_location(bad)
+            body_sensor_location_decode(bad)
     assert RESET_ENERGY_EXPENDED == HeartRateService.RESET_ENERGY_EXPENDED == 0x01
     assert CONTROL_POINT_NOT_SUPPORTED == HeartRateService.CONTROL_POINT_NOT_SUPPORTED
 

@@ -21,7 +21,7 @@ from wearable_core.contracts.gatt.record_access import (
     RacpRequestError,
     RacpResponse,
     RacpResponseCode,
-    decode_racp_indication,
+    racp_indication_decode,
 )
 from wearable_core.contracts.streams import Stream
 
@@ -92,7 +92,7 @@ def test_refusals_carry_the_response_code(wire: bytes, code: RacpResponseCode) -
     assert error.payload == wire
     # The server's answer is well-formed for every refusal.
     answer = RacpResponse(error.request_opcode, error.response_code)
-    assert decode_racp_indication(bytes(answer)) == answer
+    assert racp_indication_decode(bytes(answer)) == answer
 
 
 OPCODES = [int(o) for o in RacpOpcode] + [0x02]
@@ -140,10 +140,10 @@ def test_indications() -> None:
         [0x06, 0x00, 0x01, 0x01]
     )
     assert bytes(RacpRecordCount(42)) == bytes([0x05, 0x00, 0x2A, 0x00, 0x00, 0x00])
-    assert decode_racp_indication(bytes([0x05, 0x00, 0x2A, 0x00, 0x00, 0x00])) == (
+    assert racp_indication_decode(bytes([0x05, 0x00, 0x2A, 0x00, 0x00, 0x00])) == (
         RacpRecordCount(42)
     )
-    decoded = decode_racp_indication(bytes([0x06, 0x00, 0x03, 0x06]))
+    decoded = racp_indication_decode(bytes([0x06, 0x00, 0x03, 0x06]))
     assert decoded == RacpResponse(RacpOpcode.ABORT, R.NO_RECORDS_FOUND)
     assert isinstance(decoded, RacpResponse) and decoded.request_opcode is RacpOpcode.ABORT
     unknown = RacpResponse.from_bytes(bytes([0x06, 0x00, 0x7F, 0x02]))
@@ -166,7 +166,7 @@ def test_indications() -> None:
 )
 def test_malformed_indications(wire: bytes) -> None:
     with pytest.raises(PayloadError) as info:
-        decode_racp_indication(wire)
+        racp_indication_decode(wire)
     assert info.value.payload == wire
 
 
@@ -200,12 +200,12 @@ def test_request_round_trip(request_: RacpRequest) -> None:
     )
 )
 def test_indication_round_trip(indication: RacpResponse | RacpRecordCount) -> None:
-    assert decode_racp_indication(bytes(indication)) == indication
+    assert racp_indication_decode(bytes(indication)) == indication
 
 
 @FUZZ
 @given(st.binary(max_size=10))
 def test_arbitrary_bytes_decode_or_raise_payload_error(data: bytes) -> None:
-    for decode in (RacpRequest.from_bytes, decode_racp_indication):
+    for decode in (RacpRequest.from_bytes, racp_indication_decode):
         with contextlib.suppress(PayloadError):
             decode(data)

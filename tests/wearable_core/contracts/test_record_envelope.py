@@ -20,7 +20,7 @@ from wearable_core.contracts.gatt.record_envelope import (
     PAYLOAD_TYPE_BY_STREAM,
     SequencedRecord,
     StreamPayload,
-    decode_stream_payload,
+    stream_payload_decode,
 )
 from wearable_core.contracts.streams import Stream
 
@@ -49,7 +49,7 @@ def test_wrap_and_decode_each_stream(stream: Stream, payload: StreamPayload) -> 
     record = SequencedRecord.wrap(1, 2, payload)
     decoded = SequencedRecord.from_bytes(bytes(record))
     assert decoded.decode_payload(stream) == payload
-    assert decode_stream_payload(stream, decoded.payload) == payload
+    assert stream_payload_decode(stream, decoded.payload) == payload
     assert isinstance(payload, PAYLOAD_TYPE_BY_STREAM[stream])
     assert len(bytes(record)) == HEADER_SIZE + len(bytes(payload))
 

@@ -8,8 +8,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from firmware_sim.scenario import Scenario, parse_scenario
-from firmware_sim.watch_assembly import build_firmware, identity_of
+from firmware_sim.scenario import Scenario, scenario_parse
+from firmware_sim.watch_assembly import firmware_build, identity_of
 from wearable_core.features import WindowData, features_extract_many, windows_from_records
 from wearable_core.records import IngestRecord
 
@@ -96,7 +96,7 @@ class Simulated:
 def simulate_records(scenario: Scenario) -> tuple[str, list[IngestRecord]]:
     plan = scenario.plan()[0]
     device = identity_of(plan).address
-    firmware = build_firmware(plan, scenario)
+    firmware = firmware_build(plan, scenario)
     records = []
     for item in firmware.advance(scenario.duration_s):
         r = item.record
@@ -107,7 +107,7 @@ def simulate_records(scenario: Scenario) -> tuple[str, list[IngestRecord]]:
 
 @pytest.fixture(scope="session")
 def simulated() -> Simulated:
-    scenario = parse_scenario(SCENARIO)
+    scenario = scenario_parse(SCENARIO)
     device, records = simulate_records(scenario)
     windows = list(windows_from_records(records))
     return Simulated(scenario, device, records, windows, features_extract_many(windows))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_sim.export import export_scenario
-from firmware_sim.scenario import parse_scenario
+from firmware_sim.export import scenario_export
+from firmware_sim.scenario import scenario_parse
 from wearable_core.features import features_extract_many, windows_from_export, windows_from_records
 
 from ._support import SCENARIO, simulate_records
@@ -20,9 +20,9 @@ FIELDS = ("hr_bpm", "rr_ms", "rr_second", "spo2_pct", "temp_c", "accel_g", "cont
 
 
 def test_records_and_export_give_identical_windows(tmp_path: Path) -> None:
-    scenario = parse_scenario(DRIFTING)
+    scenario = scenario_parse(DRIFTING)
     device, records = simulate_records(scenario)
-    export_scenario(scenario, tmp_path)
+    scenario_export(scenario, tmp_path)
     from_records = list(windows_from_records(records))
     from_export = list(windows_from_export(tmp_path, device))
     assert len(from_records) == len(from_export) > 30

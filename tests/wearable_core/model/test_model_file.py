@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from gateway.config import DetectionConfig
-from gateway.service import load_serving_model
+from gateway.service import serving_model_load
 from wearable_core.contracts.anomalies import AnomalyType
 from wearable_core.contracts.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
 from wearable_core.model.model_file import (
@@ -152,7 +152,7 @@ def test_a_refused_configured_model_falls_back_to_the_baseline(
     data[100] ^= 0x01
     model_copy.write_bytes(bytes(data))
     with caplog.at_level(logging.ERROR, logger="gateway.service"):
-        loaded = load_serving_model(DetectionConfig(model=model_copy))
+        loaded = serving_model_load(DetectionConfig(model=model_copy))
     assert loaded is not None
     assert loaded.source == "wearable_core/models/baseline.tflite"
     assert loaded.manifest.version == "baseline-3"
@@ -166,8 +166,8 @@ def test_a_good_configured_model_is_served(
     model_copy: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.ERROR):
-        loaded = load_serving_model(DetectionConfig(model=model_copy))
+        loaded = serving_model_load(DetectionConfig(model=model_copy))
     assert loaded is not None and loaded.source == str(model_copy)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    default = load_serving_model(DetectionConfig())
+    default = serving_model_load(DetectionConfig())
     assert default is not None and default.source == "wearable_core/models/baseline.tflite"

@@ -23,14 +23,14 @@ F = len(FEATURE_NAMES)
 
 @pytest.fixture(scope="module")
 def model_bytes() -> bytes:
-    from cloud_training.train import convert, train_model
+    from cloud_training.train import convert, model_train
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, F)).astype(np.float32)
     x[rng.random(x.shape) < 0.05] = np.nan
     y = np.zeros((200, len(ANOMALY_TYPES)), dtype=np.float32)
     y[:, 0] = np.nan_to_num(x[:, 0]) > 1.0
-    model, _, _ = train_model(x, y, seed=1, epochs=5)
+    model, _, _ = model_train(x, y, seed=1, epochs=5)
     return convert(model, x, "dynamic")
 
 

@@ -14,7 +14,7 @@ from .health_thermometer import (
     TemperatureFlags,
     TemperatureMeasurement,
     TemperatureType,
-    decode_temperature_type,
+    temperature_type_decode,
 )
 from .heart_rate import (
     CONTROL_POINT_NOT_SUPPORTED,
@@ -22,7 +22,7 @@ from .heart_rate import (
     BodySensorLocation,
     HeartRateFlags,
     HeartRateMeasurement,
-    decode_body_sensor_location,
+    body_sensor_location_decode,
 )
 from .ieee11073 import Float32, SFloat, Special
 from .pulse_oximeter import (
@@ -43,14 +43,14 @@ from .record_access import (
     RacpRequestError,
     RacpResponse,
     RacpResponseCode,
-    decode_racp_indication,
+    racp_indication_decode,
 )
 from .record_envelope import (
     HEADER_SIZE,
     PAYLOAD_TYPE_BY_STREAM,
     SequencedRecord,
     StreamPayload,
-    decode_stream_payload,
+    stream_payload_decode,
 )
 from .storage_status import StorageStatus, StreamStorageStatus
 from .uuids import RECORD_CHAR_BY_STREAM, STREAM_BY_RECORD_CHAR, custom_uuid, sig_short, sig_uuid
@@ -97,11 +97,11 @@ __all__ = [
     "TemperatureFlags",
     "TemperatureMeasurement",
     "TemperatureType",
+    "body_sensor_location_decode",
     "custom_uuid",
-    "decode_body_sensor_location",
-    "decode_racp_indication",
-    "decode_stream_payload",
-    "decode_temperature_type",
+    "racp_indication_decode",
     "sig_short",
     "sig_uuid",
+    "stream_payload_decode",
+    "temperature_type_decode",
 ]

@@ -19,7 +19,7 @@ T = TypeVar("T")
 MAX_ATTRIBUTE_VALUE_SIZE = 512
 
 
-def check_int(owner: str, field: str, value: object, low: int, high: int, hint: str = "") -> int:
+def int_check(owner: str, field: str, value: object, low: int, high: int, hint: str = "") -> int:
     """Raise :class:`PayloadError` unless ``low <= value <= high``; return ``value``."""
     if not isinstance(value, int):
         raise PayloadError(
@@ -31,12 +31,12 @@ def check_int(owner: str, field: str, value: object, low: int, high: int, hint: 
     return value
 
 
-def check_uint(owner: str, field: str, value: object, bits: int) -> int:
+def uint_check(owner: str, field: str, value: object, bits: int) -> int:
     """Raise :class:`PayloadError` unless ``value`` fits an unsigned field of ``bits`` bits."""
-    return check_int(owner, field, value, 0, (1 << bits) - 1, f"it is a uint{bits}")
+    return int_check(owner, field, value, 0, (1 << bits) - 1, f"it is a uint{bits}")
 
 
-def check_allowed_bits(owner: str, field: str, value: int, allowed: int) -> None:
+def allowed_bits_check(owner: str, field: str, value: int, allowed: int) -> None:
     """Reject bits of ``value`` outside ``allowed``: the RFU bits, which we never emit."""
     if value & ~allowed:
         raise PayloadError(

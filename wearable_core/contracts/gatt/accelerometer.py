@@ -8,7 +8,7 @@ from typing import ClassVar, Final, Self
 import numpy as np
 import numpy.typing as npt
 
-from ._codec import Reader, check_int, check_uint, decode
+from ._codec import Reader, decode, int_check, uint_check
 from .errors import PayloadError
 
 #: Little-endian int16, the on-wire sample type.
@@ -40,8 +40,8 @@ class AccelerometerFrame:
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        check_int(name, "sample_rate_hz", self.sample_rate_hz, 1, 0xFFFF, "it is a uint16 > 0")
-        check_int(name, "lsb_per_g", self.lsb_per_g, 1, 0xFFFF, "it is a uint16 > 0")
+        int_check(name, "sample_rate_hz", self.sample_rate_hz, 1, 0xFFFF, "it is a uint16 > 0")
+        int_check(name, "lsb_per_g", self.lsb_per_g, 1, 0xFFFF, "it is a uint16 > 0")
         samples = np.asarray(self.samples)
         if samples.dtype != np.int16:
             if samples.dtype.kind not in "iu":
@@ -57,7 +57,7 @@ class AccelerometerFrame:
             raise PayloadError(
                 b"", f"{name}.samples", f"shape {samples.shape} is not (n, 3) for x, y, z"
             )
-        check_int(name, "samples", samples.shape[0], 1, self.MAX_SAMPLES, "n is the row count")
+        int_check(name, "samples", samples.shape[0], 1, self.MAX_SAMPLES, "n is the row count")
         if samples.flags.writeable or not samples.flags.c_contiguous or samples.dtype != np.int16:
             # A private read-only copy keeps the frozen frame (and its hash) immutable.
             samples = np.array(samples, dtype=np.int16, order="C", copy=True)
@@ -78,7 +78,7 @@ class AccelerometerFrame:
     def from_g(cls, samples_g: npt.ArrayLike, sample_rate_hz: int, lsb_per_g: int) -> Self:
         """Quantise ``samples_g`` (shape (n, 3), in g) to raw counts: round half to even and
         saturate to the int16 range. Raises :class:`PayloadError` on NaN or infinity."""
-        check_uint(cls.__name__, "lsb_per_g", lsb_per_g, 16)
+        uint_check(cls.__name__, "lsb_per_g", lsb_per_g, 16)
         values = np.asarray(samples_g, dtype=np.float64)
         if not np.all(np.isfinite(values)):
             raise PayloadError(b"", f"{cls.__name__}.samples", "contains NaN or infinity")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Self
 
-from ._codec import Reader, check_int, decode
+from ._codec import Reader, decode, int_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,7 @@ class BatteryLevel:
     level: int
 
     def __post_init__(self) -> None:
-        check_int(type(self).__name__, "level", self.level, 0, 100, "it is a percentage")
+        int_check(type(self).__name__, "level", self.level, 0, 100, "it is a percentage")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:

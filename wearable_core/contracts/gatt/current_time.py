@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass
 from typing import ClassVar, Final, Self
 
-from ._codec import Reader, check_allowed_bits, check_int, check_uint, decode
+from ._codec import Reader, allowed_bits_check, decode, int_check, uint_check
 from .date_time import DateTime
 from .errors import PayloadError
 
@@ -51,10 +51,10 @@ class CurrentTime:
         name = type(self).__name__
         if not isinstance(self.date_time, DateTime):
             raise PayloadError(b"", f"{name}.date_time", "must be a DateTime")
-        check_int(name, "day_of_week", self.day_of_week, 0, 7, "1 = Monday .. 7, 0 = unknown")
-        check_uint(name, "fractions256", self.fractions256, 8)
-        check_uint(name, "adjust_reason", self.adjust_reason, 8)
-        check_allowed_bits(name, "adjust_reason", self.adjust_reason, ADJUST_REASON_MASK)
+        int_check(name, "day_of_week", self.day_of_week, 0, 7, "1 = Monday .. 7, 0 = unknown")
+        uint_check(name, "fractions256", self.fractions256, 8)
+        uint_check(name, "adjust_reason", self.adjust_reason, 8)
+        allowed_bits_check(name, "adjust_reason", self.adjust_reason, ADJUST_REASON_MASK)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
@@ -81,7 +81,7 @@ class CurrentTime:
 
         The sub-second part is truncated to whole 1/256 s, losing up to 3.9 ms (1000/256).
         """
-        check_int(cls.__name__, "ms", ms, -(2**63), 2**63 - 1)
+        int_check(cls.__name__, "ms", ms, -(2**63), 2**63 - 1)
         seconds, remainder_ms = divmod(ms, _MS_PER_SECOND)
         try:
             moment = _EPOCH + dt.timedelta(seconds=seconds)

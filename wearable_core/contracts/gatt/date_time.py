@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from ._codec import Reader, check_int, decode
+from ._codec import Reader, decode, int_check
 from .errors import PayloadError
 
 
@@ -31,16 +31,16 @@ class DateTime:
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        check_int(name, "year", self.year, 0, 9999)
+        int_check(name, "year", self.year, 0, 9999)
         if 0 < self.year < 1582:
             raise PayloadError(
                 b"", f"{name}.year", f"{self.year} is before 1582; use 0 for an unknown year"
             )
-        check_int(name, "month", self.month, 0, 12, "0 means unknown")
-        check_int(name, "day", self.day, 0, 31, "0 means unknown")
-        check_int(name, "hours", self.hours, 0, 23)
-        check_int(name, "minutes", self.minutes, 0, 59)
-        check_int(name, "seconds", self.seconds, 0, 59)
+        int_check(name, "month", self.month, 0, 12, "0 means unknown")
+        int_check(name, "day", self.day, 0, 31, "0 means unknown")
+        int_check(name, "hours", self.hours, 0, 23)
+        int_check(name, "minutes", self.minutes, 0, 59)
+        int_check(name, "seconds", self.seconds, 0, 59)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:

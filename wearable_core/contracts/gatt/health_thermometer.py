@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final, Self
 
-from ._codec import Reader, check_uint, decode
+from ._codec import Reader, decode, uint_check
 from .date_time import DateTime
 from .errors import PayloadError
 from .ieee11073 import Float32
@@ -39,7 +39,7 @@ class TemperatureType(enum.IntEnum):
     TYMPANUM = 9
 
 
-def decode_temperature_type(data: bytes) -> TemperatureType:
+def temperature_type_decode(data: bytes) -> TemperatureType:
     """Decode the 1-byte Temperature Type characteristic; raise :class:`PayloadError` on a
     wrong length or a reserved value."""
 
@@ -77,7 +77,7 @@ class TemperatureMeasurement:
                 b"", f"{name}.temperature", "must be a Float32 (see Float32.from_value)"
             )
         if self.temperature_type is not None:
-            check_uint(name, "temperature_type", self.temperature_type, 8)
+            uint_check(name, "temperature_type", self.temperature_type, 8)
 
     @property
     def flags(self) -> TemperatureFlags:
@@ -139,7 +139,7 @@ class MeasurementInterval:
     seconds: int
 
     def __post_init__(self) -> None:
-        check_uint(type(self).__name__, "seconds", self.seconds, 16)
+        uint_check(type(self).__name__, "seconds", self.seconds, 16)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:

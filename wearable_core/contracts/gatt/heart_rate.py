@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final, Self
 
-from ._codec import MAX_ATTRIBUTE_VALUE_SIZE, Reader, check_int, check_uint, decode
+from ._codec import MAX_ATTRIBUTE_VALUE_SIZE, Reader, decode, int_check, uint_check
 from .errors import PayloadError
 
 #: Heart Rate Control Point opcode: reset Energy Expended to 0.
@@ -44,7 +44,7 @@ class BodySensorLocation(enum.IntEnum):
     FOOT = 6
 
 
-def decode_body_sensor_location(data: bytes) -> BodySensorLocation:
+def body_sensor_location_decode(data: bytes) -> BodySensorLocation:
     """Decode the 1-byte Body Sensor Location; raise :class:`PayloadError` if it is not
     exactly one byte or names a reserved location."""
 
@@ -89,9 +89,9 @@ class HeartRateMeasurement:
     def __post_init__(self) -> None:
         name = type(self).__name__
         if self.uint16_format:
-            check_uint(name, "heart_rate", self.heart_rate, 16)
+            uint_check(name, "heart_rate", self.heart_rate, 16)
         else:
-            check_int(
+            int_check(
                 name,
                 "heart_rate",
                 self.heart_rate,
@@ -100,7 +100,7 @@ class HeartRateMeasurement:
                 "pass uint16_format=True for rates above 255",
             )
         if self.energy_expended_kj is not None:
-            check_uint(name, "energy_expended_kj", self.energy_expended_kj, 16)
+            uint_check(name, "energy_expended_kj", self.energy_expended_kj, 16)
         if self.contact_bit_without_support and self.sensor_contact is not None:
             raise PayloadError(
                 b"",
@@ -118,7 +118,7 @@ class HeartRateMeasurement:
                     "the RR-Interval flag promises one or more values; use None for none",
                 )
             for index, rr in enumerate(self.rr_intervals):
-                check_uint(name, f"rr_intervals[{index}]", rr, 16)
+                uint_check(name, f"rr_intervals[{index}]", rr, 16)
             if self._encoded_size() > MAX_ATTRIBUTE_VALUE_SIZE:
                 raise PayloadError(
                     b"",
@@ -161,7 +161,7 @@ class HeartRateMeasurement:
     def rr_raw_from_ms(rr_ms: float) -> int:
         """Convert one RR-Interval in milliseconds to raw 1/1024 s units (rounded)."""
         raw = round(rr_ms * RR_UNITS_PER_SECOND / 1000)
-        return check_uint("HeartRateMeasurement", "rr_intervals", raw, 16)
+        return uint_check("HeartRateMeasurement", "rr_intervals", raw, 16)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import ClassVar, Self
 
-from ._codec import check_int
+from ._codec import int_check
 from .errors import PayloadError
 
 
@@ -41,8 +41,8 @@ class _MedicalFloat:
         name = type(self).__name__
         half_m = 1 << (self._MANTISSA_BITS - 1)
         half_e = 1 << (self._EXPONENT_BITS - 1)
-        check_int(name, "mantissa", self.mantissa, -half_m, half_m - 1)
-        check_int(name, "exponent", self.exponent, -half_e, half_e - 1)
+        int_check(name, "mantissa", self.mantissa, -half_m, half_m - 1)
+        int_check(name, "exponent", self.exponent, -half_e, half_e - 1)
 
     # The special words are the mantissas ±(2**(n-1) - k) at exponent 0.
     @classmethod
@@ -78,7 +78,7 @@ class _MedicalFloat:
     def from_raw(cls, raw: int) -> Self:
         """Unpack a word as read from the wire (already converted from little-endian)."""
         total = cls._MANTISSA_BITS + cls._EXPONENT_BITS
-        check_int(cls.__name__, "raw", raw, 0, (1 << total) - 1)
+        int_check(cls.__name__, "raw", raw, 0, (1 << total) - 1)
         mantissa = raw & ((1 << cls._MANTISSA_BITS) - 1)
         exponent = raw >> cls._MANTISSA_BITS
         if mantissa >= 1 << (cls._MANTISSA_BITS - 1):
@@ -163,7 +163,7 @@ class _MedicalFloat:
         """
         name = cls.__name__
         half_e = 1 << (cls._EXPONENT_BITS - 1)
-        check_int(name, "decimals", decimals, -(half_e - 1), half_e)
+        int_check(name, "decimals", decimals, -(half_e - 1), half_e)
         try:
             as_float = float(x)
         except (OverflowError, TypeError, ValueError) as exc:

@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final, Self
 
-from ._codec import Reader, check_allowed_bits, check_uint, decode
+from ._codec import Reader, allowed_bits_check, decode, uint_check
 from .errors import PayloadError
 from .ieee11073 import SFloat
 
@@ -81,8 +81,8 @@ _DEFINED_FLAGS: Final = 0x1F
 
 def _check_status(owner: str, field: str, value: int | None, bits: int, mask: int) -> None:
     if value is not None:
-        check_uint(owner, field, value, bits)
-        check_allowed_bits(owner, field, value, mask)
+        uint_check(owner, field, value, bits)
+        allowed_bits_check(owner, field, value, mask)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +216,8 @@ class PlxFeatures:
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        check_uint(name, "supported_features", self.supported_features, 16)
-        check_allowed_bits(
+        uint_check(name, "supported_features", self.supported_features, 16)
+        allowed_bits_check(
             name, "supported_features", self.supported_features, SUPPORTED_FEATURES_MASK
         )
         _check_status(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Final, Self
 
 from ..streams import Stream
-from ._codec import Reader, check_uint, decode
+from ._codec import Reader, decode, uint_check
 from .errors import PayloadError
 
 #: ATT error (Core Spec Supplement Part B) when a RACP procedure is already running.
@@ -162,7 +162,7 @@ class RacpRequest:
                     RacpResponseCode.INVALID_OPERAND,
                 )
             try:
-                check_uint("RacpRequest", "min_seq", self.min_seq, 32)
+                uint_check("RacpRequest", "min_seq", self.min_seq, 32)
             except PayloadError as exc:
                 raise _refuse(
                     "min_seq", exc.reason, opcode, RacpResponseCode.INVALID_OPERAND
@@ -286,8 +286,8 @@ class RacpResponse:
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        check_uint(name, "request_opcode", self.request_opcode, 8)
-        check_uint(name, "response_code", self.response_code, 8)
+        uint_check(name, "request_opcode", self.request_opcode, 8)
+        uint_check(name, "response_code", self.response_code, 8)
         if not isinstance(self.response_code, RacpResponseCode):
             # Plain ints are accepted (servers often compute codes) but stored as the enum.
             try:
@@ -337,7 +337,7 @@ class RacpRecordCount:
     count: int
 
     def __post_init__(self) -> None:
-        check_uint(type(self).__name__, "count", self.count, 32)
+        uint_check(type(self).__name__, "count", self.count, 32)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
@@ -364,7 +364,7 @@ def _expect_header(reader: Reader, opcode: RacpOpcode) -> None:
         raise reader.error("operator", f"expected NULL (0x00), got 0x{operator:02X}")
 
 
-def decode_racp_indication(data: bytes) -> RacpResponse | RacpRecordCount:
+def racp_indication_decode(data: bytes) -> RacpResponse | RacpRecordCount:
     """Decode an indication from the RACP: a response code or a record count."""
     if data[:1] == bytes((RacpOpcode.RESPONSE_CODE,)):
         return RacpResponse.from_bytes(data)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Final, Self, TypeAlias
 
 from ..streams import Stream
-from ._codec import Reader, check_uint, decode
+from ._codec import Reader, decode, uint_check
 from .accelerometer import AccelerometerFrame
 from .errors import PayloadError
 from .health_thermometer import TemperatureMeasurement
@@ -46,8 +46,8 @@ class SequencedRecord:
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        check_uint(name, "seq", self.seq, 32)
-        check_uint(name, "watch_time_ms", self.watch_time_ms, 64)
+        uint_check(name, "seq", self.seq, 32)
+        uint_check(name, "watch_time_ms", self.watch_time_ms, 64)
         if not isinstance(self.payload, bytes):
             # bytearray/memoryview accepted but frozen to bytes so the record stays hashable.
             object.__setattr__(self, "payload", bytes(self.payload))
@@ -78,10 +78,10 @@ class SequencedRecord:
         return cls(seq, watch_time_ms, bytes(payload))
 
     def decode_payload(self, stream: Stream) -> StreamPayload:
-        """Decode ``payload`` as the type ``stream`` carries (see :func:`decode_stream_payload`)."""
-        return decode_stream_payload(stream, self.payload)
+        """Decode ``payload`` as the type ``stream`` carries (see :func:`stream_payload_decode`)."""
+        return stream_payload_decode(stream, self.payload)
 
 
-def decode_stream_payload(stream: Stream, payload: bytes) -> StreamPayload:
+def stream_payload_decode(stream: Stream, payload: bytes) -> StreamPayload:
     """Decode a record payload of ``stream``; raise :class:`PayloadError` if malformed."""
     return PAYLOAD_TYPE_BY_STREAM[stream].from_bytes(payload)

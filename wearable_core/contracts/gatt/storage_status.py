@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from ..streams import Stream
-from ._codec import Reader, check_int, check_uint, decode
+from ._codec import Reader, decode, int_check, uint_check
 from .errors import PayloadError
 
 
@@ -31,11 +31,11 @@ class StreamStorageStatus:
         name = type(self).__name__
         if not isinstance(self.stream, Stream):
             raise PayloadError(b"", f"{name}.stream", f"{self.stream!r} is not a Stream")
-        check_uint(name, "next_seq", self.next_seq, 32)
-        check_int(
+        uint_check(name, "next_seq", self.next_seq, 32)
+        int_check(
             name, "oldest_seq", self.oldest_seq, 0, self.next_seq, "it cannot exceed next_seq"
         )
-        check_uint(name, "overwritten", self.overwritten, 32)
+        uint_check(name, "overwritten", self.overwritten, 32)
 
     @property
     def stored_count(self) -> int:
@@ -83,7 +83,7 @@ class StorageStatus:
         name = type(self).__name__
         if not isinstance(self.entries, tuple):
             object.__setattr__(self, "entries", tuple(self.entries))
-        check_int(name, "entries", len(self.entries), 0, 0xFF, "the count is a uint8")
+        int_check(name, "entries", len(self.entries), 0, 0xFF, "the count is a uint8")
         seen: set[Stream] = set()
         for entry in self.entries:
             if not isinstance(entry, StreamStorageStatus):
