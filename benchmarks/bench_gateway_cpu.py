@@ -79,8 +79,12 @@ def stored_records(store: Path) -> int:
         return 0
     with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
         try:
-            # The store stages new rows in an inbox before moving them to `records`.
-            query = "SELECT (SELECT COUNT(*) FROM records) + (SELECT COUNT(*) FROM inbox)"
+            # The store stages new rows in an inbox before packing them into blocks of
+            # consecutive records, [start_seq, end_seq) each.
+            query = (
+                "SELECT (SELECT coalesce(sum(end_seq - start_seq), 0) FROM record_blocks) "
+                "+ (SELECT COUNT(*) FROM inbox)"
+            )
             return int(db.execute(query).fetchone()[0])
         except sqlite3.OperationalError:
             return 0

@@ -40,22 +40,14 @@ def store_catch_up(truth: Path, store: Path, timeout_s: float, poll_s: float = 1
 def stored_keys(store: Path) -> tuple[set[tuple[str, str, int]], int, int]:
     """The store's (device, stream, sequence) set, its row count, and rows whose device,
     stream, watch time and payload repeat another row's."""
-    from wearable_core.contracts.streams import Stream
+    from gateway.store import Store
 
-    names = {s.wire_id: s.value for s in Stream}
-    uri = f"file:{store}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
-        rows = db.execute(
-            "SELECT d.id, r.stream, r.seq FROM records r JOIN devices d ON d.key = r.device "
-            "UNION ALL SELECT d.id, i.stream, i.seq FROM inbox i JOIN devices d ON d.key = i.device"
-        ).fetchall()
-        [(distinct,)] = db.execute(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT device, stream, watch_time_ms, payload "
-            "FROM records)"
-        ).fetchall()
-        [(total,)] = db.execute("SELECT COUNT(*) FROM records").fetchall()
-    keys = {(device, names[stream], int(seq)) for device, stream, seq in rows}
-    return keys, len(rows), int(total) - int(distinct)
+    # Read-only, as `wearable export` reads a running gateway's store: the inbox the
+    # gateway has not flushed yet is read too.
+    with Store(store, read_only=True) as db:
+        keys = [(r.device, r.stream.value, r.seq) for r in db.records.iter_records()]
+        duplicates = db.records.record_totals().duplicates
+    return set(keys), len(keys), duplicates
 
 
 def windows_assessed(store: Path) -> tuple[dict[str, int], dict[str, int]]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from gateway.store.errors import NotAStoreError, StoreDamagedError, StoreError
 from gateway.store.readonly import check_store_file, shm_path, wal_path
+from gateway.store.record_blocks import encode_block
 from gateway.store.schema import check_readable, migrate
 from wearable_core.private_files import private_dir, private_file, private_tighten
 
@@ -249,6 +250,13 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _one_record_block(
+    watch_ms: int, gateway_ms: int, aligned_ms: int, payload: bytes, backfilled: int
+) -> bytes:
+    """An inbox row as the BLOB of a one-record block (the read-only view's SQL function)."""
+    return encode_block([(watch_ms, gateway_ms, aligned_ms, bytes(payload), bool(backfilled))])
+
+
 def _connect_read_only(path: Path) -> sqlite3.Connection:
     where = str(path)
     uri = path.resolve().as_uri() + "?mode=ro"
@@ -260,10 +268,15 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         check_readable(conn, where=where)
         # Nothing may be written, so the inbox cannot be flushed: read it as if it
-        # were. The temporary view shadows ``records`` for this connection only.
+        # were, each inbox row as a block of one record. The temporary view shadows
+        # ``record_blocks`` for this connection only.
+        conn.create_function("record_block", 5, _one_record_block, deterministic=True)
         conn.execute(
-            "CREATE TEMP VIEW records AS "
-            "SELECT * FROM main.records UNION ALL SELECT * FROM main.inbox"
+            "CREATE TEMP VIEW record_blocks AS "
+            "SELECT * FROM main.record_blocks UNION ALL "
+            "SELECT device, stream, seq, seq + 1, aligned_time_ms, aligned_time_ms, "
+            "record_block(watch_time_ms, gateway_time_ms, aligned_time_ms, payload, "
+            "backfilled) FROM main.inbox"
         )
     except StoreError:
         conn.close()

@@ -28,7 +28,13 @@ from gateway.store.database import Database
 from gateway.store.devices import Devices
 from gateway.store.errors import StoreError
 from gateway.store.ranges import Range, merge, subtract
-from gateway.store.records import RecordLog
+from gateway.store.records import (
+    RecordLog,
+    count_stored,
+    delete_range,
+    first_at_or_after,
+    first_stored,
+)
 from wearable_core.contracts.streams import Stream
 
 #: First time slice: one minute of every device's data.
@@ -72,7 +78,7 @@ class StoreUsage:
     ``file_bytes`` is what is on disk (database plus WAL file). ``live_bytes`` counts the
     database pages in use: what the budget is compared with, and what the file shrinks to
     after retention's vacuum and checkpoint. ``free_bytes`` is pages on the free list.
-    ``record_bytes`` is the page-based estimate of the records table (``live_bytes``
+    ``record_bytes`` is the page-based estimate of the record blocks table (``live_bytes``
     minus the pages of every other table and index; ``live_bytes`` itself when SQLite
     lacks the ``dbstat`` table). ``rows`` counts stored records per stream.
     """
@@ -153,38 +159,26 @@ def _head(conn: sqlite3.Connection, cand: _Candidate) -> int | None:
     """Aligned time of the stream's oldest deletable record (trims empty ranges)."""
     while cand.ranges:
         start, end = cand.ranges[0]
-        row = conn.execute(
-            "SELECT seq, aligned_time_ms FROM records WHERE device = ? AND stream = ? "
-            "AND seq >= ? AND seq < ? ORDER BY seq LIMIT 1",
-            (cand.device, cand.stream, start, end),
-        ).fetchone()
-        if row is None:
+        found = first_stored(conn, (cand.device, cand.stream), start, end)
+        if found is None:
             cand.ranges.pop(0)
             continue
-        cand.ranges[0] = (int(row[0]), end)
-        return int(row[1])
+        cand.ranges[0] = (found[0], end)
+        return found[1]
     return None
 
 
 def _delete_older(conn: sqlite3.Connection, cand: _Candidate, cutoff_ms: int) -> int:
     """Delete the stream's deletable records from its head that are older than the cutoff."""
     deleted = 0
+    key = (cand.device, cand.stream)
     while cand.ranges:
         start, end = cand.ranges[0]
-        # Scans from the head and stops at the first record not older than the cutoff,
+        # Walks from the head and stops at the first record not older than the cutoff,
         # so the cost is what gets deleted.
-        row = conn.execute(
-            "SELECT seq FROM records WHERE device = ? AND stream = ? AND seq >= ? AND seq < ? "
-            "AND aligned_time_ms >= ? ORDER BY seq LIMIT 1",
-            (cand.device, cand.stream, start, end, cutoff_ms),
-        ).fetchone()
-        stop = end if row is None else int(row[0])
-        cursor = conn.execute(
-            "DELETE FROM records WHERE device = ? AND stream = ? AND seq >= ? AND seq < ?",
-            (cand.device, cand.stream, start, stop),
-        )
-        deleted += cursor.rowcount
-        if row is not None:
+        stop = first_at_or_after(conn, key, start, end, cutoff_ms)
+        deleted += delete_range(conn, key, start, end if stop is None else stop)
+        if stop is not None:
             cand.ranges[0] = (stop, end)
             break
         cand.ranges.pop(0)
@@ -276,13 +270,7 @@ def _why_not(conn: sqlite3.Connection, budget_bytes: int, live: int) -> str:
         by_stream.setdefault((device, stream, bound), []).append((start, min(end, bound)))
     for (device, stream, _), ranges in by_stream.items():
         for start, end in merge(ranges):
-            protected += int(
-                conn.execute(
-                    "SELECT count(*) FROM records WHERE device = ? AND stream = ? "
-                    "AND seq >= ? AND seq < ?",
-                    (device, stream, start, end),
-                ).fetchone()[0]
-            )
+            protected += count_stored(conn, (device, stream), start, end)
     return (
         f"over budget: {live} bytes in use, budget {budget_bytes}. Everything left may not "
         f"be deleted: {unsynced} records are not yet synced and {protected} synced records "
@@ -365,7 +353,7 @@ class Retention:
             str(n)
             for (n,) in conn.execute(
                 "SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') "
-                "AND name != 'records'"
+                "AND name != 'record_blocks'"
             )
         ]
         other = int(conn.execute("PRAGMA page_size").fetchone()[0])  # page 1: the header

@@ -10,13 +10,13 @@ Rules for adding a migration (never edit a released one: stores in the field ran
 append a function, keep it idempotent within its own transaction, and make it work on a
 store holding weeks of data (prefer ``ALTER TABLE ... ADD COLUMN`` to table rebuilds).
 
-Storage choices that keep a watch-day small (see ``docs/store.md``): every records row
-carries a compact integer device key (``devices.key``) and the stream's one-byte wire
-identifier instead of the 17-character address and the stream name, and ``records`` is
-a ``WITHOUT ROWID`` table clustered on ``(device, stream, seq)`` with no secondary index:
-every lookup the store makes (idempotent insert, frontier walk, hole listing, retention
-by oldest sequence) is a range of that key. New records are appended to ``inbox`` and
-moved into ``records`` in large sorted batches (see ``Store.flush``).
+Storage choices that keep a watch-day small (see ``docs/store.md``): every row carries a
+compact integer device key (``devices.key``) and the stream's one-byte wire identifier
+instead of the 17-character address and the stream name; since version 8 records are
+kept as compressed blocks of consecutive sequence numbers (``record_blocks``, a
+``WITHOUT ROWID`` table clustered on ``(device, stream, start_seq)`` with no secondary
+index: every lookup the store makes is a range of that key). New records are appended
+to ``inbox`` and moved into blocks in large sorted batches (see ``RecordLog.flush``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import sqlite3
 from collections.abc import Callable
 
 from gateway.store.errors import NotAStoreError, StoreError, StoreVersionError
+from gateway.store.record_blocks import BLOCK_RECORDS, BlockRow, encode_block, layout_for
 
 #: ``PRAGMA application_id`` of a gateway store ("WHGS"), so that opening some other
 #: SQLite file by mistake is refused instead of being migrated.
@@ -325,6 +326,66 @@ def _v7_alert_rate(conn: sqlite3.Connection) -> None:
     _execute_script(conn, "ALTER TABLE alerts ADD COLUMN rate_bpm REAL;")
 
 
+#: Rows read per query while version 8 packs ``records`` into blocks.
+_PACK_FETCH = 4096
+
+
+def _v8_record_blocks(conn: sqlite3.Connection) -> None:
+    """Version 8: records as compressed blocks (``record_blocks``) instead of one row each.
+
+    Every ``records`` row is moved, in key order, into blocks of consecutive sequence
+    numbers within one chunk of ``BLOCK_RECORDS`` (the layout ``RecordLog`` writes), then
+    ``records`` is dropped. A table rebuild, against the usual rule, because the row per
+    record is what took the space; it runs once, in the migration's one transaction, and
+    reads the old rows a page at a time.
+    """
+    _execute_script(
+        conn,
+        """
+        -- Records start_seq .. end_seq - 1 of one stream, all stored, as one BLOB
+        -- (gateway/store/record_blocks.py). Disjoint per stream; never across a multiple
+        -- of BLOCK_RECORDS. first_ms/last_ms: aligned time of the first and last record.
+        CREATE TABLE record_blocks (
+            device    INTEGER NOT NULL REFERENCES devices (key),
+            stream    INTEGER NOT NULL,       -- Stream.wire_id
+            start_seq INTEGER NOT NULL CHECK (start_seq >= 0),
+            end_seq   INTEGER NOT NULL,
+            first_ms  INTEGER NOT NULL,
+            last_ms   INTEGER NOT NULL,
+            data      BLOB NOT NULL,
+            CHECK (start_seq < end_seq),
+            PRIMARY KEY (device, stream, start_seq)
+        ) WITHOUT ROWID;
+        """,
+    )
+    blocks: list[tuple[object, ...]] = []
+    key: tuple[int, int] | None = None
+    start = 0
+    run: list[BlockRow] = []
+
+    def close() -> None:
+        if key is not None and run:
+            data = encode_block(run, layout_for(key[1]))
+            blocks.append((*key, start, start + len(run), run[0][2], run[-1][2], data))
+
+    cursor = conn.execute(
+        "SELECT device, stream, seq, watch_time_ms, gateway_time_ms, aligned_time_ms, "
+        "payload, backfilled FROM records ORDER BY device, stream, seq"
+    )
+    while rows := cursor.fetchmany(_PACK_FETCH):
+        for dev, code, seq, watch, gateway, aligned, payload, backfilled in rows:
+            here = (int(dev), int(code))
+            if here != key or seq != start + len(run) or seq % BLOCK_RECORDS == 0:
+                close()
+                key, start, run = here, int(seq), []
+            run.append((int(watch), int(gateway), int(aligned), bytes(payload), bool(backfilled)))
+        conn.executemany("INSERT INTO record_blocks VALUES (?, ?, ?, ?, ?, ?, ?)", blocks)
+        blocks.clear()
+    close()
+    conn.executemany("INSERT INTO record_blocks VALUES (?, ?, ?, ?, ?, ?, ?)", blocks)
+    conn.execute("DROP TABLE records")
+
+
 #: Migration ``i`` produces schema version ``i + 1``. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_core,
@@ -334,6 +395,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v5_sync,
     _v6_verdict_transitions,
     _v7_alert_rate,
+    _v8_record_blocks,
 )
 
 #: The schema version this code writes.

@@ -47,7 +47,7 @@ def naive_copy(store: Path, to: Path) -> Path:
 
 
 def pages_damage(path: Path) -> int:
-    """Overwrite the last leaf page of the ``records`` table with 0xFF; return its number.
+    """Overwrite the last leaf page of the ``record_blocks`` table with 0xFF; return its number.
 
     The page holds the last watch's newest records, so a reader gets through the first
     watch's records before SQLite reports the damage.
@@ -57,7 +57,7 @@ def pages_damage(path: Path) -> int:
         page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
         page = int(
             conn.execute(
-                "SELECT max(pageno) FROM dbstat WHERE name = 'records' AND pagetype = 'leaf'"
+                "SELECT max(pageno) FROM dbstat WHERE name = 'record_blocks' AND pagetype = 'leaf'"
             ).fetchone()[0]
         )
     finally:

@@ -152,4 +152,4 @@ def test_alerts_of_a_version_6_store_have_no_rate(tmp_path: Path) -> None:
         [row] = store.alerts.list()
         assert (row.type, row.rate_bpm) == ("af", None)
     with closing(sqlite3.connect(path)) as conn:
-        assert schema.schema_version(conn) == schema.SCHEMA_VERSION == 7
+        assert schema.schema_version(conn) == schema.SCHEMA_VERSION == 8

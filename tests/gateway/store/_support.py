@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from wearable_core.contracts.streams import Stream
 from wearable_core.records import IngestRecord
 
@@ -20,10 +22,16 @@ def make_records(
     offset_ms: int = 0,
     backfilled: bool = False,
 ) -> list[IngestRecord]:
-    """One record per seq, one second apart; the payload encodes the seq (checkable)."""
+    """One record per seq, one second apart; the payload encodes the seq (checkable).
+
+    Beyond its first four bytes (the seq) a payload is pseudo-random, seeded by the seq:
+    the store compresses its blocks, and sizes the retention tests count on must not
+    shrink to nothing as a repeated pattern would.
+    """
     out = []
     for seq in seqs:
         t = T0_MS + offset_ms + seq * 1000
-        payload = seq.to_bytes(4, "little") * max(1, payload_bytes // 4)
+        filler = random.Random(seq).randbytes(max(0, payload_bytes // 4 * 4 - 4))
+        payload = seq.to_bytes(4, "little") + filler
         out.append(IngestRecord(device, stream, seq, t, t + 40, t + 7, payload, backfilled))
     return out

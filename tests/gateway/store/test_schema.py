@@ -30,7 +30,7 @@ def test_fresh_store_is_at_the_latest_version(store_path: Path) -> None:
         assert schema.schema_version(conn) == schema.SCHEMA_VERSION == len(schema.MIGRATIONS)
         assert conn.execute("PRAGMA application_id").fetchone()[0] == schema.APPLICATION_ID
         tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
-    assert {"devices", "records", "inbox", "stream_state", "gaps", "rejections"} <= tables
+    assert {"devices", "record_blocks", "inbox", "stream_state", "gaps", "rejections"} <= tables
     assert {"sync_state", "protected"} <= tables
 
 

@@ -100,11 +100,8 @@ def build_ward(workdir: Path) -> Ward:
             ingestor.flush()
         detector.run_until_idle()
         windows = detector.windows_assessed
-        conn = store.db.connection()
-        for row in conn.execute(
-            "SELECT watch_time_ms, gateway_time_ms, aligned_time_ms FROM records"
-        ):
-            times.update(int(t) for t in row)
+        for r in store.records.iter_records():
+            times.update((r.watch_time_ms, r.gateway_time_ms, r.aligned_time_ms))
         for alert in store.alerts.list():
             times.update(
                 t
