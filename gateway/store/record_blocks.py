@@ -46,10 +46,12 @@ from wearable_core.contracts.streams import Stream
 
 __all__ = [
     "BLOCK_RECORDS",
+    "SMALL_BLOCK_RECORDS",
     "BlockError",
     "BlockRow",
     "DecodedBlock",
     "SampleLayout",
+    "block_records",
     "decode_block",
     "encode_block",
     "layout_for",
@@ -57,11 +59,17 @@ __all__ = [
 ]
 
 FORMAT_VERSION: Final = 1
-#: Records per block at most. Blocks never cross a multiple of it (``seq // BLOCK_RECORDS``
-#: is the block's chunk), so a run arriving in pieces always completes the same block.
-#: 256 one-second records are ~4 minutes: a 60 s window decodes at most two blocks, and
-#: bigger blocks compress only a few percent better (measured: 64 -> 256 saves 8 %).
+#: Records per accelerometer block at most. Blocks never cross a multiple of their
+#: stream's size (``seq // size`` is the block's chunk), so a run arriving in pieces
+#: always completes the same block. 256 one-second frames are ~4 minutes, ~16 kB
+#: compressed: a 60 s window decodes at most two blocks, and bigger blocks compress only
+#: a few percent better (measured: 64 -> 256 saves 8 %).
 BLOCK_RECORDS: Final = 256
+#: Records per block of the other streams. Their records are 4-12 bytes: 256 of them
+#: compress to ~1 kB, just over what SQLite keeps in a 4 kB page's cell, so each block
+#: would spill a few hundred bytes into an overflow page of its own (measured: 1.1 MB a
+#: watch-day of empty page space); 1024 fill their overflow page.
+SMALL_BLOCK_RECORDS: Final = 1024
 #: zlib level: 6 is zlib's default, within a few percent of 9 here at a fraction of the CPU.
 ZLIB_LEVEL: Final = 6
 
@@ -97,15 +105,20 @@ def layout_for(stream_wire_id: int) -> SampleLayout | None:
     return _ACCEL_LAYOUT if stream_wire_id == Stream.ACCEL.wire_id else None
 
 
-def pieces(seqs: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+def block_records(stream_wire_id: int) -> int:
+    """The most records a block of this stream holds (its chunk size)."""
+    return BLOCK_RECORDS if stream_wire_id == Stream.ACCEL.wire_id else SMALL_BLOCK_RECORDS
+
+
+def pieces(seqs: npt.NDArray[np.int64], chunk: int = BLOCK_RECORDS) -> list[tuple[int, int]]:
     """Index ranges ``[i, j)`` of sorted, distinct ``seqs`` that can each be one block.
 
-    A piece is a run of consecutive sequence numbers within one chunk of
-    :data:`BLOCK_RECORDS`: it breaks where a number is skipped or a chunk starts.
+    A piece is a run of consecutive sequence numbers within one chunk of ``chunk``
+    (:func:`block_records`): it breaks where a number is skipped or a chunk starts.
     """
     if len(seqs) == 0:
         return []
-    breaks = np.flatnonzero((np.diff(seqs) != 1) | (seqs[1:] % BLOCK_RECORDS == 0)) + 1
+    breaks = np.flatnonzero((np.diff(seqs) != 1) | (seqs[1:] % chunk == 0)) + 1
     return list(itertools.pairwise([0, *breaks.tolist(), len(seqs)]))
 
 

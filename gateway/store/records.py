@@ -30,6 +30,7 @@ from gateway.store.record_blocks import (
     BlockError,
     BlockRow,
     DecodedBlock,
+    block_records,
     decode_block,
     encode_block,
     layout_for,
@@ -715,7 +716,8 @@ class RecordLog:
                 # Blocks: disjoint, within one chunk, and their BLOB what their key says.
                 if block.start < previous_end or block.start >= block.end:
                     problems.append(f"{name}: block [{block.start}, {block.end}) overlaps")
-                if (block.end - 1) // BLOCK_RECORDS != block.start // BLOCK_RECORDS:
+                size = block_records(code)
+                if (block.end - 1) // size != block.start // size:
                     problems.append(f"{name}: block [{block.start}, {block.end}) spans chunks")
                 previous_end = block.end
                 try:
@@ -952,15 +954,16 @@ def write_rows(
 ) -> int:
     """Store records ``seqs`` (sorted, distinct, none stored yet) of one stream as blocks.
 
-    Each run within a chunk of :data:`BLOCK_RECORDS` is merged with the blocks of its
+    Each run within a chunk (:func:`block_records`) is merged with the blocks of its
     chunk that it touches (the block ending where it starts, the one starting where it
     ends), so records arriving a few at a time still end up in full blocks. Returns how
     many records were written. Inside the caller's transaction.
     """
     array = np.fromiter(seqs, dtype=np.int64, count=len(seqs))
-    for i, j in pieces(array):
+    size = block_records(key[1])
+    for i, j in pieces(array, size):
         start, end = int(array[i]), int(array[j - 1]) + 1
-        chunk = start - start % BLOCK_RECORDS
+        chunk = start - start % size
         merged: list[BlockRow] = list(rows[i:j])
         first = start
         for block in map(
@@ -968,7 +971,7 @@ def write_rows(
             conn.execute(
                 "SELECT " + _BLOCK_COLUMNS + _STREAM + "AND start_seq >= ? AND start_seq < ? "
                 "AND (end_seq = ? OR start_seq = ?)",
-                (*key, chunk, min(end + 1, chunk + BLOCK_RECORDS), start, end),
+                (*key, chunk, min(end + 1, chunk + size), start, end),
             ).fetchall(),
         ):
             if block.end == start:

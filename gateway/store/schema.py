@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Callable
 
 from gateway.store.errors import NotAStoreError, StoreError, StoreVersionError
-from gateway.store.record_blocks import BLOCK_RECORDS, BlockRow, encode_block, layout_for
+from gateway.store.record_blocks import BlockRow, block_records, encode_block, layout_for
 
 #: ``PRAGMA application_id`` of a gateway store ("WHGS"), so that opening some other
 #: SQLite file by mistake is refused instead of being migrated.
@@ -334,7 +334,7 @@ def _v8_record_blocks(conn: sqlite3.Connection) -> None:
     """Version 8: records as compressed blocks (``record_blocks``) instead of one row each.
 
     Every ``records`` row is moved, in key order, into blocks of consecutive sequence
-    numbers within one chunk of ``BLOCK_RECORDS`` (the layout ``RecordLog`` writes), then
+    numbers within one chunk of ``block_records`` (the layout ``RecordLog`` writes), then
     ``records`` is dropped. A table rebuild, against the usual rule, because the row per
     record is what took the space; it runs once, in the migration's one transaction, and
     reads the old rows a page at a time.
@@ -344,7 +344,8 @@ def _v8_record_blocks(conn: sqlite3.Connection) -> None:
         """
         -- Records start_seq .. end_seq - 1 of one stream, all stored, as one BLOB
         -- (gateway/store/record_blocks.py). Disjoint per stream; never across a multiple
-        -- of BLOCK_RECORDS. first_ms/last_ms: aligned time of the first and last record.
+        -- of the stream's block size (256 accelerometer, 1024 other records).
+        -- first_ms/last_ms: aligned time of the first and last record.
         CREATE TABLE record_blocks (
             device    INTEGER NOT NULL REFERENCES devices (key),
             stream    INTEGER NOT NULL,       -- Stream.wire_id
@@ -375,7 +376,7 @@ def _v8_record_blocks(conn: sqlite3.Connection) -> None:
     while rows := cursor.fetchmany(_PACK_FETCH):
         for dev, code, seq, watch, gateway, aligned, payload, backfilled in rows:
             here = (int(dev), int(code))
-            if here != key or seq != start + len(run) or seq % BLOCK_RECORDS == 0:
+            if here != key or seq != start + len(run) or seq % block_records(code) == 0:
                 close()
                 key, start, run = here, int(seq), []
             run.append((int(watch), int(gateway), int(aligned), bytes(payload), bool(backfilled)))

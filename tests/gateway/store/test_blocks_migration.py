@@ -8,7 +8,7 @@ from contextlib import closing
 from pathlib import Path
 
 from gateway.store import Store, schema
-from gateway.store.record_blocks import BLOCK_RECORDS
+from gateway.store.record_blocks import SMALL_BLOCK_RECORDS
 from wearable_core.contracts.streams import Stream
 from wearable_core.records import IngestRecord
 
@@ -16,6 +16,8 @@ from ._support import T0_MS, WATCH_A, WATCH_B
 
 #: The last schema that kept one ``records`` row per record.
 ROW_SCHEMA = 7
+#: The larger block size: every stream's records cross a chunk boundary.
+BLOCK_RECORDS = SMALL_BLOCK_RECORDS
 
 
 def old_records(rng: random.Random) -> list[IngestRecord]:

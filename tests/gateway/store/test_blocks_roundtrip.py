@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import gateway.store.records as records_module
 from gateway.store import Store
-from gateway.store.record_blocks import BLOCK_RECORDS
+from gateway.store.record_blocks import BLOCK_RECORDS, SMALL_BLOCK_RECORDS
 from wearable_core.contracts.streams import Stream
 from wearable_core.records import IngestRecord
 
@@ -27,11 +27,12 @@ from ._support import T0_MS, WATCH_A, WATCH_B
 Key = tuple[str, Stream, int]
 STREAMS = (Stream.HEART_RATE, Stream.ACCEL)
 DEVICES = (WATCH_A, WATCH_B)
-#: Sequence numbers around the first two chunk boundaries, where blocks split and merge.
+#: Sequence numbers around chunk boundaries (both sizes), where blocks split and merge.
 SEQS = st.one_of(
     st.integers(0, 30),
     st.integers(BLOCK_RECORDS - 12, BLOCK_RECORDS + 12),
     st.integers(2 * BLOCK_RECORDS - 5, 2 * BLOCK_RECORDS + 5),
+    st.integers(SMALL_BLOCK_RECORDS - 6, SMALL_BLOCK_RECORDS + 6),
 )
 
 
@@ -153,7 +154,7 @@ def test_reads_return_exactly_what_was_kept(ops: list[tuple[str, object]], flush
 @settings(max_examples=30, deadline=None)
 @given(
     batch=st.lists(records(), min_size=1, max_size=40),
-    synced=st.integers(0, 2 * BLOCK_RECORDS + 6),
+    synced=st.integers(0, SMALL_BLOCK_RECORDS + 7),
     protect=st.tuples(SEQS, st.integers(1, 20)),
 )
 def test_retention_keeps_exactly_the_unsynced_and_protected_records(

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 
 from gateway.store.record_blocks import (
     BLOCK_RECORDS,
+    SMALL_BLOCK_RECORDS,
     BlockError,
     BlockRow,
     SampleLayout,
+    block_records,
     decode_block,
     encode_block,
     layout_for,
@@ -87,6 +89,14 @@ def test_pieces_break_at_skips_and_chunk_starts() -> None:
     seqs = np.array([0, 1, 2, 5, 6, b - 1, b, b + 1, 3 * b], dtype=np.int64)
     assert pieces(seqs) == [(0, 3), (3, 5), (5, 6), (6, 8), (8, 9)]
     assert pieces(np.array([], dtype=np.int64)) == []
+    assert pieces(seqs, 3 * b) == [(0, 3), (3, 5), (5, 8), (8, 9)]
+
+
+def test_block_sizes() -> None:
+    assert block_records(Stream.ACCEL.wire_id) == BLOCK_RECORDS
+    assert {block_records(s.wire_id) for s in Stream if s is not Stream.ACCEL} == {
+        SMALL_BLOCK_RECORDS
+    }
 
 
 def test_only_the_accelerometer_has_a_sample_layout() -> None:
