@@ -954,32 +954,53 @@ def write_rows(
 ) -> int:
     """Store records ``seqs`` (sorted, distinct, none stored yet) of one stream as blocks.
 
-    Each run within a chunk (:func:`block_records`) is merged with the blocks of its
-    chunk that it touches (the block ending where it starts, the one starting where it
-    ends), so records arriving a few at a time still end up in full blocks. Returns how
-    many records were written. Inside the caller's transaction.
+    A run that is still filling its chunk (:func:`block_records`) at the stream's tail
+    becomes a block of its own. A run that reaches the end of its chunk, or closes a hole
+    before a block of its chunk, is packed together with every block of the chunk it
+    joins into one. So a chunk live records fill a few at a time is encoded once more
+    when it is complete, not once per flush (re-encoding the growing block at every
+    flush cost ~25 encodings per record with 100 watches). Returns how many records
+    were written. Inside the caller's transaction.
     """
     array = np.fromiter(seqs, dtype=np.int64, count=len(seqs))
     size = block_records(key[1])
     for i, j in pieces(array, size):
         start, end = int(array[i]), int(array[j - 1]) + 1
         chunk = start - start % size
-        merged: list[BlockRow] = list(rows[i:j])
-        first = start
-        for block in map(
-            _block,
+        run: list[BlockRow] = list(rows[i:j])
+        if end % size and (
             conn.execute(
-                "SELECT " + _BLOCK_COLUMNS + _STREAM + "AND start_seq >= ? AND start_seq < ? "
-                "AND (end_seq = ? OR start_seq = ?)",
-                (*key, chunk, min(end + 1, chunk + size), start, end),
-            ).fetchall(),
+                "SELECT 1 FROM record_blocks " + _STREAM + "AND start_seq = ?", (*key, end)
+            ).fetchone()
+            is None
         ):
-            if block.end == start:
-                merged = block.decode().rows() + merged
-                first = block.start
-            else:
-                merged += block.decode().rows()
+            conn.execute(_INSERT_BLOCK, _encoded(key, start, run))
+            continue
+        chunk_blocks = [
+            _block(row)
+            for row in conn.execute(
+                "SELECT " + _BLOCK_COLUMNS + _STREAM + "AND start_seq >= ? AND start_seq < ? "
+                "ORDER BY start_seq",
+                (*key, chunk, chunk + size),
+            ).fetchall()
+        ]
+        before: list[_Block] = []
+        for block in reversed(chunk_blocks):
+            if block.end == (before[0].start if before else start):
+                before.insert(0, block)
+        after: list[_Block] = []
+        for block in chunk_blocks:
+            if block.start == (after[-1].end if after else end):
+                after.append(block)
+        merged: list[BlockRow] = []
+        for block in before:
+            merged += block.decode().rows()
+        merged += run
+        for block in after:
+            merged += block.decode().rows()
+        for block in before + after:
             conn.execute(_DELETE_BLOCK, (*key, block.start))
+        first = before[0].start if before else start
         conn.execute(_INSERT_BLOCK, _encoded(key, first, merged))
     return len(seqs)
 
