@@ -21,7 +21,7 @@ from pathlib import Path
 from gateway.store.errors import NotAStoreError, StoreDamagedError, StoreError
 from gateway.store.readonly import check_store_file, shm_path, wal_path
 from gateway.store.record_blocks import encode_block
-from gateway.store.schema import check_readable, migrate
+from gateway.store.schema import RECORD_BLOCKS_VERSION, check_readable, migrate
 from wearable_core.private_files import private_dir, private_file, private_tighten
 
 __all__ = [
@@ -233,7 +233,13 @@ def _connect(path: Path) -> sqlite3.Connection:
         # Zero deleted cells when that costs no extra writes; a full overwrite of
         # every freed page would double retention's flash wear.
         conn.execute("PRAGMA secure_delete = FAST")
-        migrate(conn, where=where)
+        old = migrate(conn, where=where)
+        if 0 < old < RECORD_BLOCKS_VERSION:
+            # The migration dropped the row-per-record table, ~4x the blocks' size: give
+            # its pages back now instead of leaving the file at its old size until
+            # retention next vacuums. Once, after the migration's transaction.
+            conn.executescript("PRAGMA incremental_vacuum;")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     except StoreError:
         conn.close()
         raise

@@ -326,6 +326,8 @@ def _v7_alert_rate(conn: sqlite3.Connection) -> None:
     _execute_script(conn, "ALTER TABLE alerts ADD COLUMN rate_bpm REAL;")
 
 
+#: The version that packs ``records`` into blocks (see ``Database``: it vacuums after).
+RECORD_BLOCKS_VERSION = 8
 #: Rows read per query while version 8 packs ``records`` into blocks.
 _PACK_FETCH = 4096
 
