@@ -5,7 +5,7 @@
 outside this package needs is exported here, and the modules inside are the package's
 own (an import-linter contract in ``pyproject.toml`` keeps it so).
 
-``export_store`` lives in :mod:`gateway.store.export` (it pulls in the payload decoders,
+``store_export`` lives in :mod:`gateway.store.export` (it pulls in the payload decoders,
 which the ingest path does not need).
 """
 
@@ -26,7 +26,7 @@ from gateway.store.lock import StoreLock, lock_path
 from gateway.store.outbox import Outbox, OutboxItem, OutboxUsage, StoredWindow, WindowSummary
 from gateway.store.privacy_budget import PrivacyBudget
 from gateway.store.quality_events import DataQualityRow, QualityEvents
-from gateway.store.readonly import check_store_file
+from gateway.store.readonly import store_file_check
 from gateway.store.records import (
     FLUSH_ROWS,
     RESERVED_UNUSED,
@@ -37,7 +37,7 @@ from gateway.store.records import (
 )
 from gateway.store.retention import Retention, RetentionResult, StoreUsage
 from gateway.store.review import ACTIONS, VERDICTS, VerdictTransition, review_next_status
-from gateway.store.store import Store, read_error
+from gateway.store.store import Store, store_read_error
 from gateway.store.sync_status import SyncStatus
 
 __all__ = [
@@ -81,8 +81,8 @@ __all__ = [
     "SyncStatus",
     "VerdictTransition",
     "WindowSummary",
-    "check_store_file",
     "lock_path",
-    "read_error",
     "review_next_status",
+    "store_file_check",
+    "store_read_error",
 ]

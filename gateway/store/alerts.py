@@ -12,7 +12,7 @@ import builtins
 import time
 from dataclasses import dataclass
 
-from gateway.store.database import Database, close_row
+from gateway.store.database import Database, row_close
 from gateway.store.devices import Devices
 from gateway.store.errors import StoreError
 from gateway.store.records import RecordLog, first_seq_at, max_seq
@@ -140,7 +140,7 @@ class Alerts:
     def close(self, alert_id: int, closed_ms: int) -> None:
         """Mark the alert's condition as over (its clinician status is unchanged)."""
         with self._db.write() as conn:
-            if not close_row(conn, "alerts", alert_id, closed_ms):
+            if not row_close(conn, "alerts", alert_id, closed_ms):
                 raise StoreError(f"no alert with id {alert_id}")
 
     def get(self, alert_id: int) -> AlertRow:

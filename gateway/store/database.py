@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.store.errors import NotAStoreError, StoreDamagedError, StoreError
-from gateway.store.readonly import check_store_file, shm_path, wal_path
-from gateway.store.record_blocks import encode_block
-from gateway.store.schema import RECORD_BLOCKS_VERSION, check_readable, migrate
+from gateway.store.readonly import shm_path, store_file_check, wal_path
+from gateway.store.record_blocks import block_encode
+from gateway.store.schema import RECORD_BLOCKS_VERSION, migrate, readable_check
 from wearable_core.private_files import private_dir, private_file, private_tighten
 
 __all__ = [
@@ -29,8 +29,8 @@ __all__ = [
     "CACHE_KIB",
     "JOURNAL_SIZE_LIMIT",
     "Database",
-    "close_row",
-    "read_error",
+    "failed_read_error",
+    "row_close",
 ]
 
 #: How long a write waits for another connection's lock before failing.
@@ -43,7 +43,7 @@ JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
 CACHE_KIB = 512
 
 #: Database files this process has open through a :class:`Database`, by (device, inode):
-#: a read-only open does not read their header again (``check_store_file``), because
+#: a read-only open does not read their header again (``store_file_check``), because
 #: closing any descriptor of a file drops the process's POSIX locks on it.
 _open_files: Counter[tuple[int, int]] = Counter()
 _open_files_lock = threading.Lock()
@@ -68,7 +68,7 @@ class Database:
         self._loaders: list[Callable[[sqlite3.Connection], None]] = []
         self._data_version = -1
         if read_only:
-            check_store_file(path, read_header=_file_key(path) not in _open_files)
+            store_file_check(path, read_header=_file_key(path) not in _open_files)
             self._conn = _connect_read_only(path)
         else:
             _create_private(path)
@@ -93,7 +93,7 @@ class Database:
         except sqlite3.DatabaseError as exc:
             self._conn = None
             conn.close()
-            raise read_error(str(self.path), exc) from exc
+            raise failed_read_error(str(self.path), exc) from exc
         self._file_key = _file_key(self.path)
         if self._file_key is not None:
             with _open_files_lock:
@@ -260,7 +260,7 @@ def _one_record_block(
     watch_ms: int, gateway_ms: int, aligned_ms: int, payload: bytes, backfilled: int
 ) -> bytes:
     """An inbox row as the BLOB of a one-record block (the read-only view's SQL function)."""
-    return encode_block([(watch_ms, gateway_ms, aligned_ms, bytes(payload), bool(backfilled))])
+    return block_encode([(watch_ms, gateway_ms, aligned_ms, bytes(payload), bool(backfilled))])
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
@@ -272,7 +272,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         raise StoreError(f"cannot open {where}: {exc}; check the path and permissions") from exc
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        check_readable(conn, where=where)
+        readable_check(conn, where=where)
         # Nothing may be written, so the inbox cannot be flushed: read it as if it
         # were, each inbox row as a block of one record. The temporary view shadows
         # ``record_blocks`` for this connection only.
@@ -289,14 +289,14 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         raise
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise read_error(where, exc) from exc
+        raise failed_read_error(where, exc) from exc
     except BaseException:
         conn.close()
         raise
     return conn
 
 
-def read_error(where: str, exc: sqlite3.DatabaseError) -> StoreError:
+def failed_read_error(where: str, exc: sqlite3.DatabaseError) -> StoreError:
     """The store error for SQLite failing to read ``where``, with what to do about it."""
     text = str(exc)
     if "not a database" in text:
@@ -320,7 +320,7 @@ def _file_key(path: Path) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
-def close_row(conn: sqlite3.Connection, table: str, row_id: int, closed_ms: int) -> bool:
+def row_close(conn: sqlite3.Connection, table: str, row_id: int, closed_ms: int) -> bool:
     """Set ``closed_ms`` of row ``row_id`` if it is still open; False if there is no such row.
 
     For the tables of things that open and close (alerts, data-quality events); ``table``

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gateway.store.errors import StoreDamagedError
-from gateway.store.store import Store, read_error
+from gateway.store.store import Store, store_read_error
 from wearable_core.contracts import record_csv
 from wearable_core.contracts.gatt.errors import PayloadError
 from wearable_core.contracts.streams import Stream
@@ -82,7 +82,7 @@ def _opt(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def export_store(store: Store, out_dir: Path) -> dict[Stream, int]:
+def store_export(store: Store, out_dir: Path) -> dict[Stream, int]:
     """Write the store's records, gaps and devices to ``out_dir``; return rows per stream.
 
     Rows are ordered by device and sequence. All files appear together or not at all
@@ -100,7 +100,7 @@ def export_store(store: Store, out_dir: Path) -> dict[Stream, int]:
         try:
             return _write_files(store, stage)
         except sqlite3.DatabaseError as exc:
-            raise read_error(store, exc) from exc
+            raise store_read_error(store, exc) from exc
 
 
 def _write_files(store: Store, out_dir: Path) -> dict[Stream, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass
 
-from gateway.store.database import Database, close_row
+from gateway.store.database import Database, row_close
 from gateway.store.devices import Devices
 from gateway.store.errors import StoreError
 
@@ -50,7 +50,7 @@ class QualityEvents:
     def close(self, event_id: int, closed_ms: int) -> None:
         """Record the end of a sensor fault."""
         with self._db.write() as conn:
-            if not close_row(conn, "data_quality_events", event_id, closed_ms):
+            if not row_close(conn, "data_quality_events", event_id, closed_ms):
                 raise StoreError(f"no data-quality event with id {event_id}")
 
     def list(self, device: str | None = None) -> builtins.list[DataQualityRow]:

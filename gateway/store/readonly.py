@@ -41,7 +41,7 @@ def shm_path(path: Path) -> Path:
     return path.with_name(path.name + "-shm")
 
 
-def check_store_file(path: Path, *, read_header: bool = True, check_wal: bool = True) -> None:
+def store_file_check(path: Path, *, read_header: bool = True, check_wal: bool = True) -> None:
     """Refuse a path a read-only command must not hand to SQLite; return if it may.
 
     ``read_header=False`` skips reading the file's header: the caller passes it when a

@@ -51,9 +51,9 @@ __all__ = [
     "BlockRow",
     "DecodedBlock",
     "SampleLayout",
+    "block_decode",
+    "block_encode",
     "block_records",
-    "decode_block",
-    "encode_block",
     "layout_for",
     "pieces",
 ]
@@ -143,12 +143,12 @@ def _deltas(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return out
 
 
-def encode_block(rows: Sequence[BlockRow], layout: SampleLayout | None = None) -> bytes:
+def block_encode(rows: Sequence[BlockRow], layout: SampleLayout | None = None) -> bytes:
     """Encode ``rows`` (consecutive sequence numbers, in order) as one block.
 
     ``layout`` describes the stream's payloads when they are fixed-length int16 samples
     (the accelerometer); it is only a hint: payloads that do not fit it are stored with
-    the generic transforms, and :func:`decode_block` needs no hint.
+    the generic transforms, and :func:`block_decode` needs no hint.
     """
     n = len(rows)
     if n == 0:
@@ -218,8 +218,8 @@ class DecodedBlock:
         )
 
 
-def decode_block(blob: bytes) -> DecodedBlock:
-    """The records of a block made by :func:`encode_block`; :class:`BlockError` if damaged."""
+def block_decode(blob: bytes) -> DecodedBlock:
+    """The records of a block made by :func:`block_encode`; :class:`BlockError` if damaged."""
     if not blob or blob[0] != FORMAT_VERSION:
         raise BlockError(f"not a record block of format {FORMAT_VERSION}")
     try:

@@ -30,9 +30,9 @@ from gateway.store.record_blocks import (
     BlockError,
     BlockRow,
     DecodedBlock,
+    block_decode,
+    block_encode,
     block_records,
-    decode_block,
-    encode_block,
     layout_for,
     pieces,
 )
@@ -47,12 +47,12 @@ __all__ = [
     "RecordTotals",
     "StreamHorizon",
     "StreamKey",
-    "count_stored",
     "delete_range",
     "first_at_or_after",
     "first_seq_at",
     "first_stored",
     "max_seq",
+    "stored_count",
     "stored_ranges",
 ]
 
@@ -321,7 +321,7 @@ class RecordLog:
                     for i, q in enumerate(seqs)
                     if q not in stored and (i == 0 or q != seqs[i - 1])
                 ]
-                moved += write_rows(
+                moved += rows_write(
                     conn,
                     key,
                     [seqs[i] for i in keep],
@@ -596,7 +596,7 @@ class RecordLog:
         if lo is None:
             return []
         hi = first_seq_at(conn, key, end_ms)
-        rows = read_rows(conn, key, lo, _NO_END if hi is None else hi)
+        rows = rows_read(conn, key, lo, _NO_END if hi is None else hi)
         return [
             IngestRecord(device, stream, seq, watch, gateway, aligned, payload, backfilled)
             for seq, (watch, gateway, aligned, payload, backfilled) in rows
@@ -663,7 +663,7 @@ class RecordLog:
             target = min(up_to_seq, state.frontier)
             if target <= state.synced:
                 return
-            newly = count_stored(conn, key, state.synced, target)
+            newly = stored_count(conn, key, state.synced, target)
             conn.execute(
                 "UPDATE sync_state SET synced_seq = ?, synced_rows = synced_rows + ? "
                 "WHERE device = ? AND stream = ?",
@@ -729,7 +729,7 @@ class RecordLog:
                     problems.append(f"{name}: block {block.start} times disagree with its key")
                 count += block.end - block.start
                 high = block.end - 1
-            below = count_stored(conn, key, 0, synced)
+            below = stored_count(conn, key, 0, synced)
             if count != stored:
                 problems.append(f"{name}: stored counter {stored} but {count} records")
             if below != synced_rows:
@@ -749,7 +749,7 @@ class RecordLog:
                 if a < previous_end:
                     problems.append(f"{name}: gaps overlap at {a}")
                 previous_end = b
-                inside = count_stored(conn, key, a, b)
+                inside = stored_count(conn, key, a, b)
                 if inside:
                     problems.append(f"{name}: gap [{a}, {b}) holds {inside} stored records")
         return problems
@@ -801,7 +801,7 @@ _DECODED_BLOCKS = 32
 
 @functools.lru_cache(maxsize=_DECODED_BLOCKS)
 def _decode(data: bytes) -> DecodedBlock:
-    return decode_block(data)
+    return block_decode(data)
 
 
 _BLOCK_COLUMNS = "start_seq, end_seq, first_ms, last_ms, data FROM record_blocks "
@@ -834,7 +834,7 @@ def stored_ranges(conn: sqlite3.Connection, key: StreamKey, lo: int, hi: int) ->
     return merge((max(int(a), lo), min(int(b), hi)) for a, b in rows)
 
 
-def count_stored(conn: sqlite3.Connection, key: StreamKey, lo: int, hi: int) -> int:
+def stored_count(conn: sqlite3.Connection, key: StreamKey, lo: int, hi: int) -> int:
     """How many records of a stream are stored in ``[lo, hi)``."""
     return sum(b - a for a, b in stored_ranges(conn, key, lo, hi))
 
@@ -927,7 +927,7 @@ def aligned_before(conn: sqlite3.Connection, key: StreamKey, seq: int) -> int | 
     return _block_starting(conn, key, start).aligned_at(seq - 1)
 
 
-def read_rows(
+def rows_read(
     conn: sqlite3.Connection, key: StreamKey, lo: int, hi: int
 ) -> list[tuple[int, BlockRow]]:
     """The stored records of a stream in ``[lo, hi)`` as ``(seq, row)``, in order."""
@@ -941,7 +941,7 @@ def read_rows(
 
 def _encoded(key: StreamKey, start: int, rows: Sequence[BlockRow]) -> tuple[object, ...]:
     """A ``record_blocks`` row for ``rows``, the records ``start, start + 1, ...``."""
-    data = encode_block(rows, layout_for(key[1]))
+    data = block_encode(rows, layout_for(key[1]))
     return (*key, start, start + len(rows), rows[0][2], rows[-1][2], data)
 
 
@@ -949,7 +949,7 @@ _INSERT_BLOCK = "INSERT INTO record_blocks VALUES (?, ?, ?, ?, ?, ?, ?)"
 _DELETE_BLOCK = "DELETE FROM record_blocks WHERE device = ? AND stream = ? AND start_seq = ?"
 
 
-def write_rows(
+def rows_write(
     conn: sqlite3.Connection, key: StreamKey, seqs: Sequence[int], rows: Sequence[BlockRow]
 ) -> int:
     """Store records ``seqs`` (sorted, distinct, none stored yet) of one stream as blocks.

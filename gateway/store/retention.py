@@ -30,10 +30,10 @@ from gateway.store.errors import StoreError
 from gateway.store.ranges import Range, merge, subtract
 from gateway.store.records import (
     RecordLog,
-    count_stored,
     delete_range,
     first_at_or_after,
     first_stored,
+    stored_count,
 )
 from wearable_core.contracts.streams import Stream
 
@@ -270,7 +270,7 @@ def _why_not(conn: sqlite3.Connection, budget_bytes: int, live: int) -> str:
         by_stream.setdefault((device, stream, bound), []).append((start, min(end, bound)))
     for (device, stream, _), ranges in by_stream.items():
         for start, end in merge(ranges):
-            protected += count_stored(conn, (device, stream), start, end)
+            protected += stored_count(conn, (device, stream), start, end)
     return (
         f"over budget: {live} bytes in use, budget {budget_bytes}. Everything left may not "
         f"be deleted: {unsynced} records are not yet synced and {protected} synced records "

@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Callable
 
 from gateway.store.errors import NotAStoreError, StoreError, StoreVersionError
-from gateway.store.record_blocks import BlockRow, block_records, encode_block, layout_for
+from gateway.store.record_blocks import BlockRow, block_encode, block_records, layout_for
 
 #: ``PRAGMA application_id`` of a gateway store ("WHGS"), so that opening some other
 #: SQLite file by mistake is refused instead of being migrated.
@@ -368,7 +368,7 @@ def _v8_record_blocks(conn: sqlite3.Connection) -> None:
 
     def close() -> None:
         if key is not None and run:
-            data = encode_block(run, layout_for(key[1]))
+            data = block_encode(run, layout_for(key[1]))
             blocks.append((*key, start, start + len(run), run[0][2], run[-1][2], data))
 
     cursor = conn.execute(
@@ -456,7 +456,7 @@ def _check_identity(conn: sqlite3.Connection, current: int, latest: int, where: 
         )
 
 
-def check_readable(conn: sqlite3.Connection, *, where: str = "") -> None:
+def readable_check(conn: sqlite3.Connection, *, where: str = "") -> None:
     """Check, without writing, that ``conn`` holds a gateway store of the current version.
 
     For read-only connections, which cannot migrate. Raises :class:`StoreVersionError`

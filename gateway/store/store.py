@@ -34,8 +34,7 @@ from types import TracebackType
 from typing import Self
 
 from gateway.store.alerts import Alerts
-from gateway.store.database import Database
-from gateway.store.database import read_error as _read_error
+from gateway.store.database import Database, failed_read_error
 from gateway.store.detection_state import DetectionStates
 from gateway.store.devices import Devices
 from gateway.store.errors import StoreError
@@ -46,7 +45,7 @@ from gateway.store.records import RecordLog
 from gateway.store.retention import Retention
 from gateway.store.sync_status import SyncStatus
 
-__all__ = ["Store", "read_error"]
+__all__ = ["Store", "store_read_error"]
 
 
 class Store:
@@ -59,7 +58,7 @@ class Store:
 
         With ``read_only`` (the tools that only read: status, export, alert listing) the
         file is opened with SQLite's ``mode=ro`` and never created, migrated or written:
-        :func:`gateway.store.readonly.check_store_file` refuses a missing, empty or
+        :func:`gateway.store.readonly.store_file_check` refuses a missing, empty or
         foreign file and a WAL store copied without its ``-wal``, and every write method
         raises :class:`StoreError`. Records still in the inbox are read as if flushed.
 
@@ -104,7 +103,7 @@ class Store:
         The last writer to close switches the file out of WAL mode (checkpointing the
         WAL into it), so a stopped gateway's store is one self-contained file and a
         WAL header without a ``-wal`` beside it can only be a copy that lost its commits
-        (:func:`gateway.store.readonly.check_store_file`). While another connection is
+        (:func:`gateway.store.readonly.store_file_check`). While another connection is
         open the switch is not possible and is skipped: the WAL then stays on disk.
         """
         if self.db.closed:
@@ -167,6 +166,6 @@ class Store:
         return problems
 
 
-def read_error(store: Store, exc: sqlite3.DatabaseError) -> StoreError:
+def store_read_error(store: Store, exc: sqlite3.DatabaseError) -> StoreError:
     """The :class:`StoreError` to raise when reading ``store`` failed with ``exc``."""
-    return _read_error(str(store.path), exc)
+    return failed_read_error(str(store.path), exc)

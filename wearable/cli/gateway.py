@@ -325,11 +325,11 @@ def _status_report(
 
 def _export(args: argparse.Namespace) -> int:
     from gateway.store import StoreDamagedError, StoreError
-    from gateway.store.export import export_store
+    from gateway.store.export import store_export
 
     with _open_read_only(Path(args.store), "export") as store:
         try:
-            counts = export_store(store, args.out)
+            counts = store_export(store, args.out)
         except StoreDamagedError as error:
             raise _fail("export", str(error), EXIT_DAMAGED) from error
         except StoreError as error:
@@ -347,10 +347,10 @@ def existing_store(path: Path, command: str) -> Path:
     it for writing would silently turn into a new, empty store. ``command`` names the
     subcommand in the message (``"sync"``, ``"alerts confirm"``).
     """
-    from gateway.store import StoreError, check_store_file
+    from gateway.store import StoreError, store_file_check
 
     try:
-        check_store_file(path, check_wal=False)
+        store_file_check(path, check_wal=False)
     except StoreError as error:
         raise _fail(command, str(error)) from error
     return path

@@ -9,7 +9,7 @@ from firmware_sim.scenario import scenario_parse
 from firmware_sim.truth import TruthWriter
 from firmware_sim.watch_assembly import firmware_build, identity_of
 from gateway.store import Store
-from gateway.store.export import DEVICE_COLUMNS, GAP_COLUMNS, export_store
+from gateway.store.export import DEVICE_COLUMNS, GAP_COLUMNS, store_export
 from wearable_core.contracts import record_csv
 from wearable_core.contracts.record_csv import GATEWAY_TIMESTAMP_COLUMN
 from wearable_core.contracts.streams import Stream
@@ -58,7 +58,7 @@ def test_export_matches_the_truth_files(tmp_path: Path) -> None:
         device = records[0].device
         store.records.record_gap(device, Stream.HEART_RATE, 500, 510, "overwritten")
         store.devices.upsert(device, name="WearSim-0000", kind="sequenced", battery_pct=90)
-        counts = export_store(store, export_dir)
+        counts = store_export(store, export_dir)
 
     assert sum(counts.values()) == len(records)
     for stream in Stream:

@@ -293,7 +293,7 @@ def test_open_creates_directories_and_uses_wal(tmp_path: Path) -> None:
             assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
         finally:
             conn.close()
-    # Closed cleanly: out of WAL mode, one self-contained file (readonly.check_store_file).
+    # Closed cleanly: out of WAL mode, one self-contained file (readonly.store_file_check).
     assert path.read_bytes()[18:20] == b"\x01\x01"
     assert sorted(p.name for p in path.parent.iterdir()) == ["store.db"]
 

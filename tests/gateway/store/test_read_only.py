@@ -19,7 +19,7 @@ from gateway.store import (
     StoreNotFoundError,
     StoreWalMissingError,
 )
-from gateway.store.export import export_store, staged_directory
+from gateway.store.export import staged_directory, store_export
 from tests.support.stores import WATCHES, naive_copy, pages_damage, store_build, store_fill
 
 from ._support import make_records
@@ -123,7 +123,7 @@ def test_export_of_a_damaged_store_writes_nothing(tmp_path: Path) -> None:
     pages_damage(path)
     out = tmp_path / "export"
     with Store(path, read_only=True) as store, pytest.raises(StoreDamagedError, match="damaged"):
-        export_store(store, out)
+        store_export(store, out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
 
 
@@ -137,7 +137,7 @@ def test_export_stops_without_partial_files_when_a_read_fails(tmp_path: Path) ->
         store.quick_check = lambda limit=20: []  # type: ignore[method-assign]
         pages_damage(path)
         with pytest.raises(StoreDamagedError, match="malformed"):
-            export_store(store, out)
+            store_export(store, out)
     assert listing(out) == {"old.txt": b"kept\n"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "store"]
 

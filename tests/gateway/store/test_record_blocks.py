@@ -13,9 +13,9 @@ from gateway.store.record_blocks import (
     BlockError,
     BlockRow,
     SampleLayout,
+    block_decode,
+    block_encode,
     block_records,
-    decode_block,
-    encode_block,
     layout_for,
     pieces,
 )
@@ -48,7 +48,7 @@ def test_any_rows_decode_to_themselves(
     payloads: list[bytes], layout: SampleLayout | None, data: st.DataObject
 ) -> None:
     rows = rows_of(payloads, data)
-    assert decode_block(encode_block(rows, layout)).rows() == rows
+    assert block_decode(block_encode(rows, layout)).rows() == rows
 
 
 def test_accelerometer_frames_use_the_sample_transform_and_shrink() -> None:
@@ -61,27 +61,27 @@ def test_accelerometer_frames_use_the_sample_transform_and_shrink() -> None:
         (1000 * i, 1000 * i + 300, 1000 * i + 300, header + samples[i].tobytes(), False)
         for i in range(BLOCK_RECORDS)
     ]
-    blob = encode_block(rows, ACCEL)
-    assert decode_block(blob).rows() == rows
+    blob = block_encode(rows, ACCEL)
+    assert block_decode(blob).rows() == rows
     assert len(blob) < 0.6 * sum(len(r[3]) for r in rows)
-    assert len(blob) < len(encode_block(rows, None))
+    assert len(blob) < len(block_encode(rows, None))
 
 
 def test_slices_of_a_decoded_block() -> None:
     rows: list[BlockRow] = [(i, i + 1, i + 2, bytes([i]), i % 2 == 0) for i in range(10)]
-    block = decode_block(encode_block(rows))
+    block = block_decode(block_encode(rows))
     assert len(block) == 10
     assert block.rows(3, 5) == rows[3:5]
     assert block.aligned_ms.tolist() == [i + 2 for i in range(10)]
 
 
 def test_damaged_blocks_raise_block_error() -> None:
-    blob = encode_block([(1, 2, 3, b"abc", False)])
+    blob = block_encode([(1, 2, 3, b"abc", False)])
     for bad in (b"", b"\x09" + blob[1:], blob[:-3], blob[:1] + b"not zlib at all"):
         with pytest.raises(BlockError):
-            decode_block(bad)
+            block_decode(bad)
     with pytest.raises(BlockError):
-        encode_block([])
+        block_encode([])
 
 
 def test_pieces_break_at_skips_and_chunk_starts() -> None:
