@@ -57,7 +57,12 @@ async def test_service_syncs_aggregates_and_hot_swaps_a_published_model(tmp_path
         base,
         store=dataclasses.replace(base.store, path=tmp_path / "store.sqlite", flush_interval_s=0.1),
         ble=dataclasses.replace(base.ble, radio="", watchdog_s=10.0),
-        sync=SyncConfig(bucket=str(bucket_dir), interval_s=1.0, batch_interval_s=0.0),
+        # Every window uploaded: the test is about sync and the swap. With the default
+        # 1-in-10 sample and a random pseudonym key, all ~15 unremarkable windows of this
+        # run are left out with probability 0.9**15 ~ 0.2 (a CI run on 2026-12-07).
+        sync=SyncConfig(
+            bucket=str(bucket_dir), interval_s=1.0, batch_interval_s=0.0, sample_every=1
+        ),
         models=ModelsConfig(public_key=public, dir=tmp_path / "models"),
     )
     radio = VirtualRadio()
