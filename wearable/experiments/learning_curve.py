@@ -24,7 +24,7 @@ The labelled cohorts in the bucket are the ones shipped for the demo
 (``examples/demo/cohorts``: training ``train.toml`` seed 1001, the shipped baseline's own
 data, and validation ``train.toml`` seed 2002). Seeds: held-out
 ``100000 + 1000 × seed``, fleet of round ``r`` that plus ``r``; none of them is a seed
-used elsewhere in the repository (cohorts 1001/2002, evaluation 3-12).
+used elsewhere in the repository (cohorts 1001/2002, evaluation 3-14).
 
 Everything is seeded (simulation, pseudonym key, clinician, training), so the same
 options give the same JSON except the wall times under ``timings``. Two ablations say
