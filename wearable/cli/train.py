@@ -364,13 +364,18 @@ def _print_human(report: dict[str, Any]) -> None:
     gate = report["gate"]
     if gate:
         verdict = "passed" if gate["passed"] else "failed"
-        print(f"  gate against {report['serving_version']}: {verdict}")
+        floor = gate.get("floor")
+        # The same rule against the shipped baseline too (docs/model.md, "The floor").
+        against = f" and the floor {floor['version']}" if floor else ""
+        print(f"  gate against {report['serving_version']}{against}: {verdict}")
         for name, new in gate["challenger"].items():
             old = (gate["champion"] or {}).get(name, {})
             print(
                 f"    {name:13s} recall {_num(new['recall'])} (serving {_num(old.get('recall'))})"
                 f"  fpr {_num(new['fpr'])} (serving {_num(old.get('fpr'))})"
             )
+        if floor:
+            print(f"    the floor alone: {'passed' if floor['passed'] else 'failed'}")
         for reason in gate["reasons"]:
             print(f"    - {reason}")
     print(f"  seconds: {json.dumps(report['seconds'])}")
